@@ -1,0 +1,185 @@
+"""The operations of the API, one function each, over the engine. No aiohttp here.
+
+Each operation gets a :class:`Call` whose query and body already passed their schemas, and answers a
+:class:`Reply` whose JSON payload the app checks against ``Reply.schema`` before sending.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from .archive import zip_stream
+from .errors import RequestViolation, Violation
+from .jobs import JobEngine, StartRequest
+from .payloads import job_payload
+from .settings import Settings
+
+__all__ = ["BASE_PATH", "Api", "Call", "Operation", "Reply"]
+
+BASE_PATH = "/bin/guides/v1/assets/process"
+SYSTEM_STATUS_PATH = "/bin/guides/v1/system/status"
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    user: str
+    query: dict[str, Any]
+    body: Any = None
+    accept: str = ""
+
+
+@dataclass(slots=True)
+class Reply:
+    payload: Any = None
+    schema: str | None = None
+    status: int = 200
+    stream: Iterator[bytes] | None = None
+    content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """One endpoint: where it is, what its input must look like, and what answers it."""
+
+    name: str
+    method: str
+    path: str
+    query_schema: str
+    handler: Callable[[Call], Reply]
+    body_schema: str | None = None
+    body_required: bool = False
+
+
+def _as_tuple(value: str | list[str] | None) -> tuple[str, ...]:
+    """A single string as a one-item list (§3.6, §3.7)."""
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+class Api:
+    """The operations of the API, bound to one engine."""
+
+    def __init__(self, engine: JobEngine, settings: Settings) -> None:
+        self.engine = engine
+        self.settings = settings
+        base, no_query = BASE_PATH, "no-parameters.query"
+        self.operations = (
+            Operation("start", "POST", base, no_query, self.start, "start.request", body_required=True),
+            Operation("status", "GET", f"{base}/status", "job.query", self.status),
+            Operation("logs", "GET", f"{base}/logs", "logs.query", self.logs),
+            Operation("download", "GET", f"{base}/logs/download", "job.query", self.download),
+            Operation(
+                "cancel", "POST", f"{base}/cancel", "job-action.query", self.cancel, "job-action.request"
+            ),
+            Operation(
+                "resume", "POST", f"{base}/resume", "job-action.query", self.resume, "job-action.request"
+            ),
+            Operation("history", "GET", f"{base}/history", no_query, self.history),
+            Operation("system-status", "GET", SYSTEM_STATUS_PATH, no_query, self.system_status),
+        )
+
+    def start(self, call: Call) -> Reply:
+        body = call.body
+        job_filter = body.get("filter") or {}
+        request = StartRequest(
+            path=body["path"],
+            type=body["type"],
+            excluded_paths=_as_tuple(body.get("excludedPaths")),
+            file_types=_as_tuple(job_filter.get("fileTypes")),
+            start_time=job_filter.get("startTime"),
+            end_time=job_filter.get("endTime"),
+        )
+        job = self.engine.start(request, call.user)
+        return Reply({"processingId": job.processing_id}, "start.response")
+
+    def status(self, call: Call) -> Reply:
+        return Reply(job_payload(self.engine.get(call.query["processingId"]), self.settings), "job")
+
+    def logs(self, call: Call) -> Reply:
+        """A page of the log (§3.19): ``tail`` wins over ``offset``/``limit``."""
+        log = self.engine.get(call.query["processingId"]).log
+        total = len(log)
+        most = self.settings.logs_limit
+        tail = call.query.get("tail")
+        if tail is not None:
+            limit = min(tail, most)
+            offset = max(total - limit, 0)
+            lines = log.page(offset, limit)
+            return Reply(
+                {"lines": lines, "limit": limit, "offset": offset, "hasMore": False},
+                "logs.response",
+            )
+        offset = call.query.get("offset", 0)
+        limit = min(call.query.get("limit", most), most)
+        lines = log.page(offset, limit)
+        has_more = offset + len(lines) < total
+        return Reply({"lines": lines, "limit": limit, "offset": offset, "hasMore": has_more}, "logs.response")
+
+    def download(self, call: Call) -> Reply:
+        """The whole log as a ZIP (§3.20), or its paths for a client that asks for JSON."""
+        job = self.engine.get(call.query["processingId"])
+        name = job.processing_id
+        if _prefers_json(call.accept):
+            paths = [f"{self.settings.log_dir}/{name}.log"]
+            return Reply({"logFilePaths": paths}, "download.response")
+        lines = job.log.lines(0, len(job.log))
+        return Reply(
+            stream=zip_stream(f"{name}.log", lines, job.completed_at or self.engine.clock.now_ms()),
+            content_type="application/zip",
+            headers={"Content-Disposition": f'attachment; filename="{name}.zip"'},
+        )
+
+    def cancel(self, call: Call) -> Reply:
+        return Reply(job_payload(self.engine.cancel(self._action_id(call)), self.settings), "job")
+
+    def resume(self, call: Call) -> Reply:
+        return Reply(job_payload(self.engine.resume(self._action_id(call)), self.settings), "job")
+
+    def history(self, call: Call) -> Reply:
+        jobs = [job_payload(job, self.settings) for job in self.engine.history()]
+        return Reply({"executionHistory": jobs}, "history.response")
+
+    def system_status(self, call: Call) -> Reply:
+        database = self.settings.is_database
+        bundles = ["com.adobe.fmdita", "com.adobe.guides.assets-processing"]
+        if database:
+            bundles.append("com.adobe.guides.database-connector")
+        return Reply(
+            {
+                "isDatabase": database,
+                "databaseConnectionCheck": "passed",
+                "activeBundles": bundles,
+                "inactiveBundles": [],
+                "isCloud": bool(self.settings.tokens),
+                "isUuid": True,
+            },
+            "system-status.response",
+        )
+
+    @staticmethod
+    def _action_id(call: Call) -> str:
+        """``processingId`` from the JSON body, or else from the query."""
+        in_body = call.body.get("processingId") if isinstance(call.body, dict) else None
+        in_query = call.query.get("processingId")
+        if in_body is not None and in_query is not None and in_body != in_query:
+            raise RequestViolation(
+                "processingId differs between body and query",
+                [Violation("query:processingId", "`processingId` in the query differs from the "
+                           "one in the body; give it once", "the body's value", in_query)],
+            )  # fmt: skip
+        found = in_body if in_body is not None else in_query
+        if found is None:
+            raise RequestViolation(
+                "processingId is required",
+                [Violation("body:/processingId", '`processingId` is required: send the JSON body '
+                           '{"processingId": "<id>"}', "a non-empty string", None)],
+            )  # fmt: skip
+        return str(found)
+
+
+def _prefers_json(accept: str) -> bool:
+    return "application/json" in accept and "application/zip" not in accept

@@ -1,0 +1,46 @@
+"""Who is calling: HTTP Basic users and Bearer tokens (contract §1, "Authentication")."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+
+from .settings import Settings
+
+__all__ = ["authenticate"]
+
+
+def _equal(given: str, expected: str) -> bool:
+    return hmac.compare_digest(given.encode("utf-8", "surrogateescape"), expected.encode("utf-8"))
+
+
+def authenticate(authorization: str | None, settings: Settings) -> str | None:
+    """The user id that ``authorization`` (the header's value) proves, or None.
+
+    Passwords and tokens are compared in constant time, and every configured one is compared, so
+    the answer's timing tells nothing about which part was wrong.
+    """
+    if not authorization:
+        return None
+    scheme, _, credentials = authorization.strip().partition(" ")
+    credentials = credentials.strip()
+    if scheme.lower() == "basic":
+        try:
+            decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        user, sep, password = decoded.partition(":")
+        if not sep:
+            return None
+        expected = settings.users.get(user)
+        # Compare against something even for an unknown user, so timing does not reveal users.
+        ok = _equal(password, expected if expected is not None else "\0" + password)
+        return user if ok and expected is not None else None
+    if scheme.lower() == "bearer" and credentials:
+        found = None
+        for token, user in settings.tokens.items():
+            if _equal(credentials, token):
+                found = user
+        return found
+    return None

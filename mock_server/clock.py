@@ -1,0 +1,65 @@
+"""Clocks: where the mock gets the time from.
+
+The job engine never reads the system time itself; it asks a clock injected at start-up. The dev
+server uses :class:`SystemClock`; tests use :class:`ManualClock`, which moves only when told, so no
+test ever sleeps to wait for a job state.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Protocol
+
+__all__ = ["Clock", "ManualClock", "SystemClock"]
+
+#: 2026-01-01T00:00:00Z, where a manual clock starts unless told otherwise.
+DEFAULT_MANUAL_START_MS = 1_767_225_600_000
+
+
+class Clock(Protocol):
+    """Anything that tells the time in epoch milliseconds."""
+
+    def now_ms(self) -> int:
+        """The current time in milliseconds since the Unix epoch (UTC)."""
+        ...
+
+
+class SystemClock:
+    """The real wall clock."""
+
+    def now_ms(self) -> int:
+        return time.time_ns() // 1_000_000
+
+    def __repr__(self) -> str:
+        return "SystemClock()"
+
+
+class ManualClock:
+    """A clock that moves only when :meth:`advance` or :meth:`set` is called."""
+
+    def __init__(self, start_ms: int = DEFAULT_MANUAL_START_MS) -> None:
+        self._start_ms = start_ms
+        self._now_ms = start_ms
+
+    def now_ms(self) -> int:
+        return self._now_ms
+
+    def advance(self, seconds: float) -> int:
+        """Move the clock forward by ``seconds`` (never backward); return the new time in ms."""
+        if seconds < 0:
+            raise ValueError(f"a clock only moves forward: advance({seconds!r}) is negative")
+        self._now_ms += round(seconds * 1000)
+        return self._now_ms
+
+    def set(self, now_ms: int) -> None:
+        """Jump to ``now_ms``; it must not lie before the current time."""
+        if now_ms < self._now_ms:
+            raise ValueError(f"a clock only moves forward: {now_ms} is before {self._now_ms}")
+        self._now_ms = now_ms
+
+    def reset(self) -> None:
+        """Go back to the time the clock started at (for a reset between tests)."""
+        self._now_ms = self._start_ms
+
+    def __repr__(self) -> str:
+        return f"ManualClock(now_ms={self._now_ms})"

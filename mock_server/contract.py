@@ -1,0 +1,284 @@
+"""The contract: the JSON Schemas of ``schemas/``, compiled once, and messages that name the field.
+
+Every request is checked before its handler and every response before it is sent. A request that
+breaks its schema yields :class:`~.errors.Violation` items for the 400 body; a response that breaks
+its schema is a bug in the mock (answered 500 by the app). Schemas ``$ref`` each other by ``$id``
+through a local registry: nothing is ever fetched from the network.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import json
+import re
+from collections.abc import Iterable, Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+from .errors import Violation
+from .settings import Settings
+
+__all__ = ["Contract", "load_schemas", "schema_dir"]
+
+_INTEGER = re.compile(r"-?[0-9]{1,19}")
+_RESPONSE_CACHE_SIZE = 4096
+_TYPE_NOUNS = {
+    "string": ("a string", "strings"),
+    "integer": ("an integer", "integers"),
+    "number": ("a number", "numbers"),
+    "boolean": ("a boolean", "booleans"),
+    "object": ("an object", "objects"),
+    "array": ("a list", "lists"),
+    "null": ("null", "nulls"),
+}
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "object": (dict,),
+    "array": (list,),
+}
+
+
+def schema_dir() -> Path:
+    """Where the shipped schemas are: inside an installed wheel, or beside the package."""
+    packaged = Path(str(resources.files("mock_server"))) / "_data" / "schemas"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "schemas"
+
+
+def load_schemas(folder: Path | None = None) -> dict[str, dict[str, Any]]:
+    """Every ``NAME.schema.json`` of ``folder`` by NAME, each checked as a Draft 2020-12 schema."""
+    schemas: dict[str, dict[str, Any]] = {}
+    for path in sorted((folder or schema_dir()).glob("*.schema.json")):
+        schema = json.loads(path.read_text(encoding="utf-8"))
+        Draft202012Validator.check_schema(schema)
+        schemas[path.name.removesuffix(".schema.json")] = schema
+    return schemas
+
+
+def _shown(value: Any, limit: int = 80) -> Any:
+    """``value`` for an error body, long strings cut so that a 10 KB id does not echo back whole."""
+    if isinstance(value, str) and len(value) > limit:
+        return value[: limit - 3] + "..."
+    if isinstance(value, (dict, list)):
+        text = json.dumps(value)
+        return value if len(text) <= limit else text[: limit - 3] + "..."
+    return value
+
+
+def describe(schema: Mapping[str, Any]) -> str:
+    """What ``schema`` wants, in words."""
+    if "x-expected" in schema:
+        return str(schema["x-expected"])
+    if "enum" in schema:
+        return "one of " + ", ".join(json.dumps(v) for v in schema["enum"])
+    for key in ("oneOf", "anyOf"):
+        if key in schema:
+            return " or ".join(describe(s) for s in schema[key])
+    kind = schema.get("type")
+    if kind == "array" and "items" in schema:
+        return f"a list of {_plural(schema['items'])}"
+    if kind in ("integer", "number") and "minimum" in schema and "maximum" in schema:
+        return f"an integer from {schema['minimum']} to {schema['maximum']}"
+    if kind in ("integer", "number") and "minimum" in schema:
+        return f"{_TYPE_NOUNS[kind][0]} >= {schema['minimum']}"
+    if kind == "string" and schema.get("minLength") == 1:
+        return "a non-empty string"
+    if kind == "object" and schema.get("additionalProperties") is False:
+        return "an object with the fields " + ", ".join(schema.get("properties", {})) or "{}"
+    return _TYPE_NOUNS.get(str(kind), ("a value", "values"))[0]
+
+
+def _plural(schema: Mapping[str, Any]) -> str:
+    if "enum" in schema:
+        return "values from " + ", ".join(str(v) for v in schema["enum"])
+    return _TYPE_NOUNS.get(str(schema.get("type")), ("a value", "values"))[1]
+
+
+def _field_name(path: Iterable[str | int]) -> str:
+    name = ""
+    for part in path:
+        name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
+    return name
+
+
+class _Check:
+    """One compiled schema and how to word its violations."""
+
+    def __init__(self, name: str, schema: dict[str, Any], registry: Registry[Any], where: str):
+        self.name = name
+        self.schema = schema
+        self.where = where  # "body" or "query"
+        self.noun = str(schema.get("x-name", schema.get("title", name)))
+        self.validator = Draft202012Validator(schema, registry=registry)
+
+    def violations(self, instance: Any) -> list[Violation]:
+        found: list[Violation] = []
+        for error in sorted(
+            self.validator.iter_errors(instance), key=lambda e: [str(p) for p in e.absolute_path]
+        ):
+            found.extend(self._word(error))
+        return found
+
+    def _location(self, path: Iterable[str | int]) -> tuple[str, str]:
+        parts = list(path)
+        if self.where == "query":
+            return f"query:{parts[0]}" if parts else "query", _field_name(parts) or "the query"
+        pointer = "".join(f"/{p}" for p in parts)
+        return f"body:{pointer or '/'}", _field_name(parts) or "the body"
+
+    def _word(self, error: ValidationError) -> list[Violation]:
+        kind, schema = error.validator, error.schema
+        instance: Any = error.instance
+        path = list(error.absolute_path)
+        if kind == "required" and isinstance(schema, dict):
+            fields = [f for f in schema["required"] if f not in instance]
+            found = []
+            for name in fields:
+                where, field = self._location([*path, name])
+                wanted = describe(schema.get("properties", {}).get(name, {}))
+                found.append(Violation(where, f"`{field}` is required: give {wanted}", wanted, None))
+            return found
+        if kind == "additionalProperties" and isinstance(schema, dict):
+            known = list(schema.get("properties", {}))
+            found = []
+            for name in (k for k in instance if k not in known):
+                where, field = self._location([*path, name])
+                hint = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+                tip = f" (did you mean `{hint[0]}`?)" if hint else ""
+                place = f"`{_field_name(path)}` in " if path else ""
+                wanted = "one of " + ", ".join(known) if known else "no fields"
+                message = f"`{field}` is not a field of {place}{self.noun}{tip}"
+                found.append(Violation(where, message, wanted, _shown(instance[name])))
+            return found
+        if kind in ("oneOf", "anyOf") and error.context:
+            branch = self._matching_branch(error)
+            if branch:
+                return [v for e in branch for v in self._word(e)]
+        where, field = self._location(path)
+        wanted = describe(schema) if isinstance(schema, dict) else str(error.validator_value)
+        got = _shown(instance)
+        return [Violation(where, f"`{field}`: expected {wanted}, got {json.dumps(got)}", wanted, got)]
+
+    @staticmethod
+    def _matching_branch(error: ValidationError) -> list[ValidationError]:
+        """The errors of the one branch whose type the instance has, if exactly one has it."""
+        branches: dict[int, list[ValidationError]] = {}
+        for sub in error.context or ():
+            branches.setdefault(int(sub.schema_path[0]), []).append(sub)
+        options: Any = error.validator_value
+        typed = [
+            i
+            for i, option in enumerate(options)
+            if isinstance(option, dict)
+            and isinstance(error.instance, _JSON_TYPES.get(str(option.get("type")), ()))
+            and not (isinstance(error.instance, bool) and option.get("type") != "boolean")
+        ]
+        return branches.get(typed[0], []) if len(typed) == 1 else []
+
+
+class Contract:
+    """The compiled schemas, patched for the switches of ``settings``."""
+
+    def __init__(self, settings: Settings, schemas: Mapping[str, dict[str, Any]] | None = None):
+        self.settings = settings
+        self.schemas = self._patched(copy.deepcopy(dict(schemas or load_schemas())), settings)
+        registry: Registry[Any] = Registry().with_resources(
+            (s["$id"], Resource.from_contents(s, default_specification=DRAFT202012))
+            for s in self.schemas.values()
+        )
+        self._checks = {
+            name: _Check(name, schema, registry, "query" if name.endswith(".query") else "body")
+            for name, schema in self.schemas.items()
+        }
+        self._integer_params = {
+            name: {k for k, v in s.get("properties", {}).items() if v.get("type") == "integer"}
+            for name, s in self.schemas.items()
+            if name.endswith(".query")
+        }
+        self._query_cache: dict[tuple[str, str], tuple[dict[str, Any], list[Violation]]] = {}
+        self._response_cache: dict[tuple[str, bytes], list[Violation]] = {}
+
+    @staticmethod
+    def _patched(schemas: dict[str, dict[str, Any]], settings: Settings) -> dict[str, dict[str, Any]]:
+        start = schemas["start.request"]["properties"]
+        start["type"]["enum"] = list(settings.allowed_types)
+        if settings.contract_revision == "2025-11":
+            del start["filter"]
+        statuses = sorted(set(settings.status_names.values()))
+        job = schemas["job"]["properties"]
+        job["status"]["enum"] = statuses
+        job["migrationSet"]["properties"]["calculationStatus"]["enum"] = statuses
+        if settings.lenient:
+            for name, schema in schemas.items():
+                if name.endswith((".request", ".query")):
+                    _drop_additional_properties(schema)
+        return schemas
+
+    def check_body(self, name: str, body: Any) -> list[Violation]:
+        """Violations of the request body ``body`` against schema ``name``."""
+        return self._checks[name].violations(body)
+
+    def check_query(
+        self, name: str, query_string: str, items: Iterable[tuple[str, str]]
+    ) -> tuple[dict[str, Any], list[Violation]]:
+        """The query parameters as typed values, and their violations; cached by query string."""
+        key = (name, query_string)
+        cached = self._query_cache.get(key)
+        if cached is not None:
+            return cached
+        params: dict[str, Any] = {}
+        repeated: list[Violation] = []
+        integers = self._integer_params[name]
+        for param, value in items:
+            if param in params:
+                if param not in {v.where[6:] for v in repeated}:
+                    repeated.append(
+                        Violation(
+                            f"query:{param}",
+                            f"`{param}` is given more than once; give it once",
+                            "a single value",
+                            _shown(value),
+                        )
+                    )
+                continue
+            params[param] = int(value) if param in integers and _INTEGER.fullmatch(value) else value
+        result = (params, repeated + self._checks[name].violations(params))
+        self._remember(self._query_cache, key, result)
+        return result
+
+    def check_response(self, name: str, body: bytes, payload: Any) -> list[Violation]:
+        """Violations of a response body; each distinct body is validated once (a bounded cache)."""
+        key = (name, body)
+        cached = self._response_cache.get(key)
+        if cached is None:
+            cached = self._checks[name].violations(payload)
+            self._remember(self._response_cache, key, cached)
+        return cached
+
+    @staticmethod
+    def _remember(cache: dict[Any, Any], key: Any, value: Any) -> None:
+        if len(cache) >= _RESPONSE_CACHE_SIZE:
+            del cache[next(iter(cache))]
+        cache[key] = value
+
+
+def _drop_additional_properties(schema: Any) -> None:
+    if isinstance(schema, dict):
+        if schema.get("additionalProperties") is False:
+            del schema["additionalProperties"]
+        for value in schema.values():
+            _drop_additional_properties(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            _drop_additional_properties(value)

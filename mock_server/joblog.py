@@ -1,0 +1,117 @@
+"""A job's log, derived on demand.
+
+The log is a short list of *segments*: single lines (job started, counting done, cancelled…) and
+runs of per-asset lines, one run per stretch of processing. A run stores where it starts and how
+many assets it has covered; its lines are formatted only when a page asks for them. A page of
+``n`` lines costs O(n + segments) and the memory of a 1,000,000-asset job's log stays flat.
+
+Line format (UTC, colon before the milliseconds), as in a Guides job log::
+
+    2026-02-26 08:59:10:755: INFO: [ASSET_PROCESSING] Bulk processing job completed [status=SUCCESS]...
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from .repository import Selection
+
+__all__ = ["JobLog", "format_timestamp"]
+
+
+def format_timestamp(ms: int) -> str:
+    """``yyyy-MM-dd HH:mm:ss:SSS`` in UTC."""
+    moment = dt.datetime.fromtimestamp(ms // 1000, tz=dt.UTC)
+    return f"{moment:%Y-%m-%d %H:%M:%S}:{ms % 1000:03d}"
+
+
+@dataclass(slots=True)
+class _Line:
+    at_ms: int
+    text: str
+    level: str = "INFO"
+
+    def __len__(self) -> int:
+        return 1
+
+
+@dataclass(slots=True)
+class _AssetRun:
+    """Assets ``first .. first+count-1`` of the selection, asset i done at start + (i+1)·pace."""
+
+    start_ms: int
+    first: int
+    pace_ms: int
+    count: int = 0
+
+    def __len__(self) -> int:
+        return self.count
+
+
+class JobLog:
+    """The lines one job has written so far."""
+
+    __slots__ = ("_segments", "_selection", "_tag", "_total")
+
+    def __init__(self, selection: Selection, tag: str = "ASSET_PROCESSING") -> None:
+        self._selection = selection
+        self._tag = tag
+        self._segments: list[_Line | _AssetRun] = []
+        self._total = 0
+
+    def __len__(self) -> int:
+        return self._total
+
+    def write(self, at_ms: int, text: str, level: str = "INFO") -> None:
+        """Append one line; ``text`` must hold no line break (one item per physical line)."""
+        self._segments.append(_Line(at_ms, " ".join(text.splitlines()), level))
+        self._total += 1
+
+    def open_run(self, start_ms: int, first: int, pace_ms: int) -> None:
+        """Start a run of per-asset lines from selection index ``first``."""
+        self._segments.append(_AssetRun(start_ms, first, pace_ms))
+
+    def grow_run(self, count: int) -> None:
+        """Set how many assets the last run has covered (it only grows)."""
+        run = self._segments[-1]
+        assert isinstance(run, _AssetRun), "grow_run() without open_run()"
+        if count > run.count:
+            self._total += count - run.count
+            run.count = count
+
+    def page(self, offset: int, limit: int) -> list[str]:
+        """Lines ``offset`` .. ``offset + limit - 1`` (fewer at the end)."""
+        return list(self.lines(offset, offset + limit))
+
+    def __iter__(self) -> Iterator[str]:
+        return self.lines(0, self._total)
+
+    def lines(self, start: int, stop: int) -> Iterator[str]:
+        """Lines ``start`` .. ``stop - 1``, formatted as they are taken; lines written after
+        the call are not included, so a stream stays consistent while the log grows."""
+        stop = min(stop, self._total)
+        position = 0
+        for segment in self._segments:
+            if position >= stop:
+                return
+            size = len(segment)
+            if position + size > start:
+                lo = max(0, start - position)
+                hi = min(size, stop - position)
+                if isinstance(segment, _Line):
+                    yield self._format(segment.at_ms, segment.level, segment.text)
+                else:
+                    for i in range(lo, hi):
+                        yield self._asset_line(segment, i)
+            position += size
+
+    def _asset_line(self, run: _AssetRun, i: int) -> str:
+        index = run.first + i
+        asset = self._selection[index]
+        text = f"Processing asset [{index + 1}/{len(self._selection)}] {asset.path} [type={asset.type}]"
+        return self._format(run.start_ms + (i + 1) * run.pace_ms, "INFO", text)
+
+    def _format(self, at_ms: int, level: str, text: str) -> str:
+        return f"{format_timestamp(at_ms)}: {level}: [{self._tag}] {text}"

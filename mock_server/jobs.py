@@ -1,0 +1,361 @@
+"""The job engine: a job's whole lifecycle as a pure function of its events and the clock.
+
+No thread, no timer, no aiohttp. Every public call first brings the engine up to the clock's time
+(:meth:`JobEngine.sync`), replaying what happened since, at the simulated instants it happened:
+a job that ended 3 s ago ended 3 s ago, and the next queued job started then. Each call runs to the
+end without yielding, so no request can observe a half-made transition, whatever the interleaving.
+
+Lifecycle (the status tokens are the internal ones; :class:`~.settings.Settings` renames them)::
+
+    WAITING (queued) -> WAITING (counting: calculationStatus IN_PROGRESS)
+        -> IN_PROGRESS (triggeredCount grows at the pace) -> SUCCESS
+    counting or an asset fails -> FAILED
+    cancel (WAITING, IN_PROGRESS) -> CANCELLED
+    resume (FAILED, CANCELLED) -> WAITING -> continues from the checkpoint
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from .clock import Clock
+from .errors import InvalidTransition, JobError, UnknownJob
+from .joblog import JobLog
+from .repository import AssetFilter, Repository, Selection
+from .settings import Settings
+
+__all__ = ["Job", "JobEngine", "Lifecycle", "StartRequest"]
+
+WAITING, IN_PROGRESS, SUCCESS, FAILED, CANCELLED = (
+    "WAITING",
+    "IN_PROGRESS",
+    "SUCCESS",
+    "FAILED",
+    "CANCELLED",
+)
+FINISHED = frozenset({SUCCESS, FAILED, CANCELLED})
+
+
+@dataclass(frozen=True, slots=True)
+class Lifecycle:
+    """How one job runs: its pace and the failures scripted for it (none by default)."""
+
+    counting_ms: int
+    per_asset_ms: int
+    counting_failure: str | None = None
+    """When set, counting fails with this comment."""
+    fail_at_asset: int | None = None
+    """When set, processing fails on this asset (1-based): assets before it are done."""
+    failure_comment: str = "Processing failed"
+
+
+@dataclass(frozen=True, slots=True)
+class StartRequest:
+    """A start request after validation; ``excluded_paths`` is echoed exactly as sent."""
+
+    path: str
+    type: str = "ASSET_PROCESSING"
+    excluded_paths: tuple[str, ...] = ()
+    file_types: tuple[str, ...] = ()
+    start_time: int | None = None
+    end_time: int | None = None
+
+    @property
+    def asset_filter(self) -> AssetFilter:
+        return AssetFilter(frozenset(self.file_types), self.start_time, self.end_time)
+
+
+@dataclass(slots=True, eq=False)
+class Job:
+    """One job. Read it through :class:`JobEngine`, which keeps it up to the clock."""
+
+    processing_id: str
+    request: StartRequest
+    created_by: str
+    created_at: int
+    selection: Selection
+    lifecycle: Lifecycle
+    log: JobLog
+    status: str = WAITING
+    calculation_status: str = WAITING
+    total_files: int = 0
+    triggered_count: int = 0
+    started_at: int = 0
+    completed_at: int = 0
+    comments: str = ""
+    queued_at: int = 0
+    # The running stretch: counting ends at ``phase_end``; processing started at ``run_start``
+    # from asset ``run_first``.
+    counting: bool = False
+    phase_end: int = 0
+    run_start: int = 0
+    run_first: int = 0
+    failure_spent: bool = field(default=False)
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINISHED
+
+    @property
+    def cancellable(self) -> bool:
+        return self.status in (WAITING, IN_PROGRESS)
+
+    @property
+    def resumable(self) -> bool:
+        return self.status in (FAILED, CANCELLED)
+
+    @property
+    def restartable(self) -> bool:
+        return self.status == SUCCESS
+
+    def remaining_ms(self) -> int:
+        if self.status != IN_PROGRESS:
+            return 0
+        return (self.total_files - self.triggered_count) * self.lifecycle.per_asset_ms
+
+
+def _new_uuid() -> str:
+    return str(uuid.uuid4())
+
+
+class JobEngine:
+    """All jobs, the FIFO queue and the one runner (§3.12)."""
+
+    def __init__(
+        self,
+        repository: Repository,
+        settings: Settings,
+        clock: Clock,
+        new_id: Callable[[], str] = _new_uuid,
+    ) -> None:
+        self.repository = repository
+        self.settings = settings
+        self.clock = clock
+        self._new_id = new_id
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every job."""
+        self._jobs: dict[str, Job] = {}
+        self._queue: deque[Job] = deque()
+        self._active: Job | None = None
+        self._free_at = 0
+        self._now = 0
+
+    # --- queries
+    def get(self, processing_id: str) -> Job:
+        self.sync()
+        job = self._jobs.get(processing_id)
+        if job is None:
+            raise UnknownJob(processing_id)
+        return job
+
+    def history(self) -> list[Job]:
+        """The last ``history_size`` jobs, newest first (§3.4)."""
+        self.sync()
+        newest = reversed(self._jobs.values())
+        return [job for _, job in zip(range(self.settings.history_size), newest, strict=False)]
+
+    def jobs(self) -> list[Job]:
+        """Every job kept, oldest first."""
+        self.sync()
+        return list(self._jobs.values())
+
+    # --- commands
+    def start(self, request: StartRequest, user: str, lifecycle: Lifecycle | None = None) -> Job:
+        """Queue a job for ``request.path``; it runs when the jobs before it have ended."""
+        now = self.sync()
+        if not self.repository.exists(request.path):
+            raise JobError(
+                f"path {request.path!r} does not exist in the repository; "
+                "give the absolute path of a folder or asset, such as '/content/dam/22858'"
+            )
+        start, end = request.start_time, request.end_time
+        if start is not None and end is not None and start > end:
+            raise JobError(
+                f"filter.startTime ({start}) is after filter.endTime ({end}); give startTime <= endTime"
+            )
+        for other in self._queue_and_active():
+            if other.request.path == request.path:
+                raise JobError(
+                    f"a job for {request.path!r} is already {other.status} "
+                    f"(processingId {other.processing_id!r}); wait for it or cancel it first"
+                )
+        processing_id = self._new_id()
+        while processing_id in self._jobs:
+            processing_id = self._new_id()
+        selection = self.repository.select(
+            request.path, request.excluded_paths, request.asset_filter, self.settings.ignored_paths
+        )
+        job = Job(
+            processing_id=processing_id,
+            request=request,
+            created_by=user,
+            created_at=now,
+            queued_at=now,
+            selection=selection,
+            lifecycle=lifecycle or self.default_lifecycle(),
+            log=JobLog(selection),
+        )
+        self._jobs[processing_id] = job
+        self._queue.append(job)
+        self._forget_old_jobs()
+        self.sync()
+        return job
+
+    def cancel(self, processing_id: str) -> Job:
+        job = self.get(processing_id)
+        if job.finished:
+            raise InvalidTransition(
+                f"job {processing_id!r} is {job.status} and cannot be cancelled; "
+                "only WAITING or IN_PROGRESS jobs can"
+            )
+        now = self._now
+        if job is self._active:
+            self._active = None
+            self._free_at = now
+        else:
+            self._queue.remove(job)
+        job.status = CANCELLED
+        job.completed_at = now
+        job.counting = False
+        done = f"{job.triggered_count}/{job.total_files}"
+        job.log.write(now, f"Bulk processing job cancelled by {job.created_by} [processed={done}]")
+        job.log.write(now, f"Checkpoint saved [processed={done}]")
+        self.sync()
+        return job
+
+    def resume(self, processing_id: str) -> Job:
+        job = self.get(processing_id)
+        if not job.resumable:
+            raise InvalidTransition(
+                f"job {processing_id!r} is {job.status} and cannot be resumed; "
+                "only FAILED or CANCELLED jobs can"
+            )
+        now = self._now
+        job.status = WAITING
+        job.completed_at = 0
+        job.comments = ""
+        if job.calculation_status != SUCCESS:
+            job.calculation_status = WAITING
+        job.log.write(
+            now,
+            f"Bulk processing job resumed from checkpoint "
+            f"[processed={job.triggered_count}/{job.total_files}]",
+        )
+        job.queued_at = now
+        self._queue.append(job)
+        self.sync()
+        return job
+
+    def default_lifecycle(self) -> Lifecycle:
+        return Lifecycle(self.settings.effective_counting_ms, self.settings.effective_per_asset_ms)
+
+    # --- the simulation
+    def sync(self) -> int:
+        """Bring every job up to the clock's time; return that time."""
+        now = max(self._now, self.clock.now_ms())  # a system clock may step back: never follow
+        self._now = now
+        while True:
+            job = self._active
+            if job is None:
+                if not self._queue:
+                    return now
+                job = self._queue[0]
+                self._queue.popleft()
+                self._activate(job, max(self._free_at, job.queued_at))
+            if job.counting:
+                if now < job.phase_end:
+                    return now
+                self._finish_counting(job)
+            elif not self._advance(job, now):
+                return now
+
+    def _activate(self, job: Job, at: int) -> None:
+        self._active = job
+        first_time = not job.started_at
+        if first_time:
+            job.started_at = at
+            request = job.request
+            job.log.write(
+                at,
+                f"Bulk processing job started [processingId={job.processing_id}, "
+                f"path={request.path}, excludedPaths={list(request.excluded_paths)}, "
+                f"user={job.created_by}]",
+            )
+        if job.calculation_status == SUCCESS:
+            job.status = IN_PROGRESS
+            self._open_run(job, at)
+        else:
+            job.counting = True
+            job.calculation_status = IN_PROGRESS
+            job.phase_end = at + job.lifecycle.counting_ms
+            job.log.write(at, f"Calculating assets to process under {job.request.path}")
+
+    def _finish_counting(self, job: Job) -> None:
+        at = job.phase_end
+        job.counting = False
+        lifecycle = job.lifecycle
+        if lifecycle.counting_failure is not None and not job.failure_spent:
+            job.failure_spent = True
+            job.calculation_status = FAILED
+            self._end(job, at, FAILED, lifecycle.counting_failure)
+            return
+        job.calculation_status = SUCCESS
+        job.total_files = len(job.selection)
+        job.status = IN_PROGRESS
+        job.log.write(at, f"Counting completed [totalFiles={job.total_files}]")
+        self._open_run(job, at)
+
+    def _open_run(self, job: Job, at: int) -> None:
+        job.run_start = at
+        job.run_first = job.triggered_count
+        job.log.open_run(at, job.run_first, job.lifecycle.per_asset_ms)
+
+    def _stop_index(self, job: Job) -> int:
+        """The index processing stops at: the end, or just before the asset that fails."""
+        fail_at = job.lifecycle.fail_at_asset
+        if fail_at is not None and not job.failure_spent and fail_at <= job.total_files:
+            return max(fail_at - 1, job.run_first)
+        return job.total_files
+
+    def _advance(self, job: Job, now: int) -> bool:
+        """Move the running job to ``now``; True when it ended (the runner is free)."""
+        pace = job.lifecycle.per_asset_ms
+        stop = self._stop_index(job)
+        done = min(stop, job.run_first + (now - job.run_start) // pace)
+        job.triggered_count = done
+        job.log.grow_run(done - job.run_first)
+        end_at = job.run_start + (stop - job.run_first) * pace
+        if done < stop or now < end_at:
+            return False
+        if stop < job.total_files:
+            job.failure_spent = True
+            asset = job.selection[stop]
+            self._end(job, end_at, FAILED, f"{job.lifecycle.failure_comment}: {asset.path}")
+        else:
+            self._end(job, end_at, SUCCESS, "")
+        return True
+
+    def _end(self, job: Job, at: int, status: str, comment: str) -> None:
+        job.status = status
+        job.completed_at = at
+        job.comments = comment
+        if status == FAILED:
+            job.log.write(at, f"Bulk processing job failed: {comment}", level="ERROR")
+        job.log.write(at, f"Bulk processing job completed [status={status}]. Exiting...")
+        self._active = None
+        self._free_at = at
+
+    def _queue_and_active(self) -> Sequence[Job]:
+        return [*self._queue, *([self._active] if self._active else [])]
+
+    def _forget_old_jobs(self) -> None:
+        excess = len(self._jobs) - self.settings.max_jobs
+        if excess <= 0:
+            return
+        for job in [j for j in self._jobs.values() if j.finished][:excess]:
+            del self._jobs[job.processing_id]

@@ -1,0 +1,47 @@
+"""Engine objects as the contract's JSON: one serializer for status, cancel, resume and history (§3.5)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .jobs import Job
+from .settings import Settings
+
+__all__ = ["job_payload"]
+
+
+def job_payload(job: Job, settings: Settings) -> dict[str, Any]:
+    """The job object of section 2, every key always present."""
+    names = settings.status_names
+    request = job.request
+    job_filter: dict[str, Any] = {
+        "fileTypes": list(request.file_types),
+        "filterProcessedAssets": False,
+    }
+    if request.start_time is not None:
+        job_filter["startTime"] = request.start_time
+    if request.end_time is not None:
+        job_filter["endTime"] = request.end_time
+    return {
+        "processingId": job.processing_id,
+        "path": request.path,
+        "excludedPaths": list(request.excluded_paths),
+        "status": names[job.status],
+        "triggeredCount": job.triggered_count,
+        "startedAt": job.started_at,
+        "completedAt": job.completed_at,
+        "hasLogs": len(job.log) > 0,
+        "createdBy": job.created_by,
+        "type": request.type,
+        "migrationSet": {
+            "totalFiles": job.total_files,
+            "calculationStatus": names[job.calculation_status],
+        },
+        "eta": {"value": math.ceil(job.remaining_ms() / 1000), "unit": settings.eta_unit},
+        "comments": job.comments,
+        "filter": job_filter,
+        "restartable": job.restartable,
+        "resumable": job.resumable,
+        "cancellable": job.cancellable,
+    }

@@ -1,0 +1,97 @@
+"""Every decision the mock takes where the public evidence is silent, in one frozen object.
+
+The numbers in the comments refer to the table in section 3 of the contract (``API.md``).
+Precedence, lowest first: these defaults < a scenario file < environment < CLI flag / fixture marker.
+The README lists every field; ``tests/test_settings.py`` checks that it does.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+__all__ = ["STATUSES", "Settings"]
+
+#: The job statuses the engine knows, in the default vocabulary (§3.1).
+STATUSES = ("WAITING", "IN_PROGRESS", "SUCCESS", "FAILED", "CANCELLED")
+
+
+def _frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
+    return types.MappingProxyType(dict(mapping))
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The mock's behaviour switches; replace fields with :func:`dataclasses.replace`."""
+
+    # --- authentication (contract §1 "Authentication", §3.22, §3.25)
+    users: Mapping[str, str] = field(default_factory=lambda: _frozen({"admin": "admin"}))
+    """HTTP Basic users: user id -> password."""
+    tokens: Mapping[str, str] = field(default_factory=lambda: _frozen({}))
+    """Bearer tokens: token -> user id."""
+    realm: str = "Sling (Development)"
+
+    # --- the job lifecycle
+    counting_ms: int = 100
+    """§3.28: how long counting the assets takes."""
+    per_asset_ms: int = 200
+    """§3.28: how long one asset takes."""
+    speed: float = 1.0
+    """§3.28: pace factor; 2.0 runs jobs twice as fast."""
+    status_names: Mapping[str, str] = field(default_factory=lambda: _frozen({s: s for s in STATUSES}))
+    """§3.1/§3.2: the token sent for each internal status (status vocabulary map)."""
+    eta_unit: str = "SECONDS"
+    """§3.3."""
+    history_size: int = 20
+    """§3.4: how many jobs history lists, newest first."""
+    max_jobs: int = 10_000
+    """How many jobs are kept; the oldest finished ones are forgotten past this."""
+    allowed_types: tuple[str, ...] = ("ASSET_PROCESSING",)
+    """§3.10: values accepted for the start request's ``type``."""
+    lenient: bool = False
+    """§3.11: accept unknown request fields instead of answering 400."""
+    unknown_id_status: Literal[400, 404] = 400
+    """§3.13: the status for a missing or unknown ``processingId``."""
+    logs_limit: int = 500
+    """§3.19: default and maximum ``limit`` of a log page."""
+    log_dir: str = "/var/log/guides/bulk-asset-processing"
+    """§3.20: the folder named in ``logFilePaths`` when a client asks for JSON."""
+    contract_revision: Literal["latest", "2025-11"] = "latest"
+    """§3.30: ``2025-11`` refuses the ``filter`` input, as the seed's revision lacks it."""
+    is_database: bool = False
+    """§3.31: JCR (false) or database (true) asset processing."""
+    csrf: bool = False
+    """§3.26: CSRF enforcement (not served by the core yet)."""
+    max_body_bytes: int = 1024 * 1024
+    """Request bodies larger than this are refused with 413."""
+    ignored_paths: tuple[str, ...] = ("/content/dam/projects/translation_output",)
+    """Paths that are never processed, whatever a request says."""
+
+    def __post_init__(self) -> None:
+        if self.speed <= 0:
+            raise ValueError(f"speed must be positive, got {self.speed!r}")
+        if self.counting_ms < 0 or self.per_asset_ms < 1:
+            raise ValueError("counting_ms must be >= 0 and per_asset_ms >= 1")
+        if self.history_size < 1 or self.max_jobs < 1 or self.logs_limit < 1:
+            raise ValueError("history_size, max_jobs and logs_limit must be >= 1")
+        missing = set(STATUSES) - set(self.status_names)
+        if missing:
+            raise ValueError(f"status_names lacks a token for {sorted(missing)}")
+        # Mappings are stored read-only so that a frozen Settings is really frozen.
+        for name in ("users", "tokens", "status_names"):
+            object.__setattr__(self, name, _frozen(getattr(self, name)))
+
+    @property
+    def effective_counting_ms(self) -> int:
+        return round(self.counting_ms / self.speed)
+
+    @property
+    def effective_per_asset_ms(self) -> int:
+        return max(1, round(self.per_asset_ms / self.speed))
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with ``changes`` applied (validated like the original)."""
+        return dataclasses.replace(self, **changes)
