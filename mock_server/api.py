@@ -66,18 +66,16 @@ class Api:
     def __init__(self, engine: JobEngine, settings: Settings) -> None:
         self.engine = engine
         self.settings = settings
-        base, no_query = BASE_PATH, "no-parameters.query"
+        base, no_query, action_query, action_body = (
+            BASE_PATH, "no-parameters.query", "job-action.query", "job-action.request"
+        )  # fmt: skip
         self.operations = (
             Operation("start", "POST", base, no_query, self.start, "start.request", body_required=True),
             Operation("status", "GET", f"{base}/status", "job.query", self.status),
             Operation("logs", "GET", f"{base}/logs", "logs.query", self.logs),
             Operation("download", "GET", f"{base}/logs/download", "job.query", self.download),
-            Operation(
-                "cancel", "POST", f"{base}/cancel", "job-action.query", self.cancel, "job-action.request"
-            ),
-            Operation(
-                "resume", "POST", f"{base}/resume", "job-action.query", self.resume, "job-action.request"
-            ),
+            Operation("cancel", "POST", f"{base}/cancel", action_query, self.cancel, action_body),
+            Operation("resume", "POST", f"{base}/resume", action_query, self.resume, action_body),
             Operation("history", "GET", f"{base}/history", no_query, self.history),
             Operation("system-status", "GET", SYSTEM_STATUS_PATH, no_query, self.system_status),
         )

@@ -1,0 +1,88 @@
+"""Shared fixtures: a manual clock, and the mock served on a real socket with a small client."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from aiohttp import ClientResponse
+from aiohttp.test_utils import TestClient
+
+from mock_server import ManualClock, Settings, create_app
+from mock_server.api import BASE_PATH
+from mock_server.repository import Repository
+
+BASIC_ADMIN = "Basic " + base64.b64encode(b"admin:admin").decode()
+
+
+class ApiClient:
+    """The mock's endpoints as methods, over a real HTTP connection; answers (status, JSON)."""
+
+    def __init__(self, client: TestClient[Any, Any], clock: ManualClock) -> None:
+        self.http = client
+        self.clock = clock
+        self.headers = {"Authorization": BASIC_ADMIN}
+
+    async def _json(self, response: ClientResponse) -> tuple[int, Any]:
+        async with response:
+            assert response.content_type == "application/json", await response.text()
+            return response.status, await response.json()
+
+    async def post(self, path: str, body: Any = None, **kwargs: Any) -> tuple[int, Any]:
+        headers = {**self.headers, **kwargs.pop("headers", {})}
+        return await self._json(await self.http.post(path, json=body, headers=headers, **kwargs))
+
+    async def get(self, path: str, **params: Any) -> tuple[int, Any]:
+        return await self._json(await self.http.get(path, params=params, headers=self.headers))
+
+    async def start(self, path: str = "/content/dam/22858", **fields: Any) -> str:
+        status, body = await self.post(BASE_PATH, {"path": path, "type": "ASSET_PROCESSING", **fields})
+        assert status == 200, body
+        return str(body["processingId"])
+
+    async def status(self, processing_id: str) -> dict[str, Any]:
+        status, body = await self.get(f"{BASE_PATH}/status", processingId=processing_id)
+        assert status == 200, body
+        return dict(body)
+
+    async def logs(self, processing_id: str, **params: Any) -> dict[str, Any]:
+        status, body = await self.get(f"{BASE_PATH}/logs", processingId=processing_id, **params)
+        assert status == 200, body
+        return dict(body)
+
+    async def action(self, name: str, processing_id: str) -> tuple[int, Any]:
+        return await self.post(f"{BASE_PATH}/{name}", {"processingId": processing_id})
+
+    async def history(self) -> list[dict[str, Any]]:
+        status, body = await self.get(f"{BASE_PATH}/history")
+        assert status == 200, body
+        return list(body["executionHistory"])
+
+    async def advance(self, seconds: float) -> None:
+        self.clock.advance(seconds)
+
+
+MakeApi = Callable[..., Awaitable[ApiClient]]
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def make_api(aiohttp_client: Any, clock: ManualClock) -> MakeApi:
+    """Serve a mock (default settings and repository unless given) and return its client."""
+
+    async def make(settings: Settings | None = None, repository: Repository | None = None) -> ApiClient:
+        app = create_app(settings, clock=clock, repository=repository)
+        return ApiClient(await aiohttp_client(app), clock)
+
+    return make
+
+
+@pytest.fixture
+async def api(make_api: MakeApi) -> ApiClient:
+    return await make_api()

@@ -1,0 +1,290 @@
+"""Black-box: every documented error over HTTP, each a JSON body that names what is wrong."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from mock_server import Settings
+from mock_server.api import BASE_PATH
+from mock_server.contract import load_schemas
+
+from .conftest import ApiClient, MakeApi
+
+ERROR_SCHEMA = Draft202012Validator(load_schemas()["error"])
+START = {"path": "/content/dam/22858", "type": "ASSET_PROCESSING"}
+
+
+def assert_error(status: int, body: Any, expected: int) -> None:
+    """An error answer: the expected status, in the shipped error schema, with a message."""
+    assert status == expected, body
+    ERROR_SCHEMA.validate(body)
+    assert body["status"] == expected and body["message"]
+
+
+async def raw(api: ApiClient, method: str, path: str, data: bytes | None = None, **headers: str) -> Any:
+    async with api.http.request(method, path, data=data, headers={**api.headers, **headers}) as response:
+        text = await response.text()
+        return response.status, json.loads(text), response.headers
+
+
+# --- 400: the start request breaks its schema ---------------------------------------------------
+
+
+async def test_an_unknown_field_is_named_with_a_did_you_mean(api: ApiClient) -> None:
+    status, body = await api.post(BASE_PATH, {**START, "excludePaths": ["/content/dam/demo"]})
+    assert_error(status, body, 400)
+    (violation,) = body["violations"]
+    assert violation["where"] == "body:/excludePaths"
+    assert "did you mean `excludedPaths`?" in violation["message"]
+    assert violation["got"] == ["/content/dam/demo"]
+    assert body["message"] == violation["message"]
+
+
+async def test_every_violation_is_listed_with_where_expected_and_got(api: ApiClient) -> None:
+    body_in = {"path": "content/dam", "type": "X", "filter": {"fileTypes": ["PDF"], "startTime": -1}}
+    status, body = await api.post(BASE_PATH, body_in)
+    assert_error(status, body, 400)
+    found = {v["where"]: v for v in body["violations"]}
+    assert set(found) == {"body:/path", "body:/type", "body:/filter/fileTypes/0", "body:/filter/startTime"}
+    assert found["body:/path"]["got"] == "content/dam"
+    assert "absolute path" in found["body:/path"]["expected"]
+    assert found["body:/filter/fileTypes/0"]["got"] == "PDF"
+    assert "DITATOPIC" in found["body:/filter/fileTypes/0"]["expected"]
+    assert found["body:/filter/startTime"]["got"] == -1
+    assert found["body:/type"]["expected"] == 'one of "ASSET_PROCESSING"'
+    assert body["message"].startswith("4 contract violations")
+
+
+@pytest.mark.parametrize(
+    ("body_in", "where"),
+    [
+        ({"type": "ASSET_PROCESSING"}, "body:/path"),
+        ({"path": "/content/dam"}, "body:/type"),
+        ({**START, "excludedPaths": 5}, "body:/excludedPaths"),
+        ({**START, "excludedPaths": ["/a", 5]}, "body:/excludedPaths/1"),
+        ({**START, "filter": {"fileTypes": "PDF"}}, "body:/filter/fileTypes"),
+        ({**START, "filter": {"startTime": "yesterday"}}, "body:/filter/startTime"),
+        ({**START, "filter": {"filetypes": []}}, "body:/filter/filetypes"),
+        ({**START, "filter": []}, "body:/filter"),
+        ([START], "body:/"),
+        ("just a string", "body:/"),
+    ],
+)
+async def test_schema_violations_point_at_the_field(api: ApiClient, body_in: Any, where: str) -> None:
+    status, body = await api.post(BASE_PATH, body_in)
+    assert status == 400
+    assert_error(status, body, 400)
+    assert [v["where"] for v in body["violations"]] == [where]
+
+
+async def test_missing_field_says_what_to_give(api: ApiClient) -> None:
+    status, body = await api.post(BASE_PATH, {"type": "ASSET_PROCESSING"})
+    assert status == 400
+    assert body["violations"][0]["message"].startswith("`path` is required: give an absolute path")
+
+
+async def test_a_path_that_does_not_exist_is_refused(api: ApiClient) -> None:
+    status, body = await api.post(BASE_PATH, {**START, "path": "/content/dam/nowhere"})
+    assert_error(status, body, 400)
+    assert "/content/dam/nowhere" in body["message"] and "does not exist" in body["message"]
+
+
+async def test_start_time_after_end_time_is_refused(api: ApiClient) -> None:
+    status, body = await api.post(BASE_PATH, {**START, "filter": {"startTime": 10, "endTime": 5}})
+    assert_error(status, body, 400)
+    assert "startTime" in body["message"]
+
+
+async def test_lenient_mode_accepts_unknown_fields(make_api: MakeApi) -> None:
+    api = await make_api(Settings(lenient=True))
+    status, body = await api.post(BASE_PATH, {**START, "excludePaths": ["/x"]})
+    assert status == 200 and "processingId" in body
+
+
+async def test_the_2025_11_revision_refuses_filter(make_api: MakeApi) -> None:
+    api = await make_api(Settings(contract_revision="2025-11"))
+    status, body = await api.post(BASE_PATH, {**START, "filter": {"fileTypes": []}})
+    assert status == 400 and body["violations"][0]["where"] == "body:/filter"
+
+
+async def test_other_types_can_be_allowed(make_api: MakeApi) -> None:
+    api = await make_api(Settings(allowed_types=("ASSET_PROCESSING", "BASELINE_MIGRATION")))
+    status, _body = await api.post(BASE_PATH, {**START, "type": "BASELINE_MIGRATION"})
+    assert status == 200
+
+
+# --- 400: malformed bodies -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "phrase"),
+    [
+        (b"{", "not valid JSON"),
+        (b'{"path": NaN, "type": "ASSET_PROCESSING"}', "NaN"),
+        (b'{"path": "/content/dam", "type": "ASSET_PROCESSING",}', "not valid JSON"),
+        (b"\xff\xfe{}", "not valid UTF-8"),
+        (b'{"path": "\\ud800", "type": "ASSET_PROCESSING"}', "surrogate"),
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+        (b'{"path": ' + b"1" * 5000 + b"}", "not valid JSON"),
+    ],
+)
+async def test_malformed_json_is_a_400_that_says_why(api: ApiClient, data: bytes, phrase: str) -> None:
+    status, body, _ = await raw(api, "POST", BASE_PATH, data, **{"Content-Type": "application/json"})
+    assert status == 400
+    assert_error(status, body, 400)
+    assert phrase in body["message"]
+
+
+async def test_an_empty_start_body_is_a_400(api: ApiClient) -> None:
+    status, body, _ = await raw(api, "POST", BASE_PATH, b"", **{"Content-Type": "application/json"})
+    assert status == 400 and "needs a JSON body" in body["message"]
+
+
+async def test_a_wrong_content_type_is_a_415(api: ApiClient) -> None:
+    data = json.dumps(START).encode()
+    status, body, _ = await raw(api, "POST", BASE_PATH, data, **{"Content-Type": "text/plain"})
+    assert_error(status, body, 415)
+    assert "application/json" in body["message"]
+
+
+async def test_a_body_over_the_limit_is_a_413_and_the_server_keeps_serving(make_api: MakeApi) -> None:
+    api = await make_api(Settings(max_body_bytes=1000))
+    compact = json.dumps(START).encode()
+    at_limit = compact + b" " * (1000 - len(compact))  # trailing blanks are valid JSON
+    status, body, _ = await raw(api, "POST", BASE_PATH, at_limit, **{"Content-Type": "application/json"})
+    assert status == 200, body
+    status, body, _ = await raw(
+        api, "POST", BASE_PATH, at_limit + b" ", **{"Content-Type": "application/json"}
+    )
+    assert_error(status, body, 413)
+    assert len(await api.history()) == 1  # nothing stored was lost
+
+
+# --- 400 or 404: processingId ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("endpoint", ["status", "logs", "logs/download"])
+async def test_a_missing_processing_id_is_named(api: ApiClient, endpoint: str) -> None:
+    status, body = await api.get(f"{BASE_PATH}/{endpoint}")
+    assert_error(status, body, 400)
+    assert body["violations"][0]["where"] == "query:processingId"
+    assert "`processingId` is required" in body["message"]
+
+
+@pytest.mark.parametrize("endpoint", ["status", "logs", "logs/download"])
+async def test_an_unknown_processing_id_is_a_400(api: ApiClient, endpoint: str) -> None:
+    status, body = await api.get(f"{BASE_PATH}/{endpoint}", processingId="nope")
+    assert_error(status, body, 400)
+    assert "no job has processingId 'nope'" in body["message"]
+
+
+@pytest.mark.parametrize("action", ["cancel", "resume"])
+async def test_actions_on_an_unknown_or_missing_id(api: ApiClient, action: str) -> None:
+    status, body = await api.action(action, "nope")
+    assert_error(status, body, 400)
+    assert body["violations"][0]["where"] == "body:/processingId"
+    status, body = await api.post(f"{BASE_PATH}/{action}", {})
+    assert_error(status, body, 400)
+    assert "processingId" in body["message"]
+    status, body, _ = await raw(api, "POST", f"{BASE_PATH}/{action}")
+    assert_error(status, body, 400)
+
+
+async def test_actions_take_the_id_from_the_query_too(api: ApiClient) -> None:
+    pid = await api.start()
+    status, body, _ = await raw(api, "POST", f"{BASE_PATH}/cancel?processingId={pid}")
+    assert status == 200 and body["status"] == "CANCELLED"
+    status, body = await api.post(f"{BASE_PATH}/resume?processingId=other", {"processingId": pid})
+    assert_error(status, body, 400)
+    assert "differs" in body["message"]
+
+
+async def test_unknown_ids_can_answer_404(make_api: MakeApi) -> None:
+    api = await make_api(Settings(unknown_id_status=404))
+    status, body = await api.get(f"{BASE_PATH}/status", processingId="nope")
+    assert_error(status, body, 404)
+
+
+# --- 400: query parameters -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "where"),
+    [
+        ("offset=-1", "query:offset"),
+        ("limit=abc", "query:limit"),
+        ("tail=1.5", "query:tail"),
+        ("offset=2147483648", "query:offset"),
+        ("offset=" + "9" * 5000, "query:offset"),
+        ("limit=1&limit=2", "query:limit"),
+        ("ofset=3", "query:ofset"),
+    ],
+)
+async def test_bad_log_query_values_are_named(api: ApiClient, query: str, where: str) -> None:
+    pid = await api.start()
+    status, body, _ = await raw(api, "GET", f"{BASE_PATH}/logs?processingId={pid}&{query}")
+    assert_error(status, body, 400)
+    assert [v["where"] for v in body["violations"]] == [where]
+
+
+async def test_an_unknown_query_parameter_gets_a_did_you_mean(api: ApiClient) -> None:
+    pid = await api.start()
+    status, body, _ = await raw(api, "GET", f"{BASE_PATH}/logs?processingId={pid}&ofset=3")
+    assert status == 400
+    assert "did you mean `offset`?" in body["message"]
+
+
+async def test_history_takes_no_parameters(api: ApiClient) -> None:
+    status, body = await api.get(f"{BASE_PATH}/history", size=5)
+    assert_error(status, body, 400)
+    assert body["violations"][0]["where"] == "query:size"
+
+
+# --- 401, 404, 405 ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [None, "Basic " + "YWRtaW46d3Jvbmc=", "Basic !!!", "Basic bm9jb2xvbg==", "Bearer nope", "Digest x"],
+)
+async def test_missing_or_wrong_credentials_are_a_401(api: ApiClient, authorization: str | None) -> None:
+    api.headers = {"Authorization": authorization} if authorization else {}
+    status, body, headers = await raw(api, "GET", f"{BASE_PATH}/history")
+    assert_error(status, body, 401)
+    assert headers["WWW-Authenticate"] == 'Basic realm="Sling (Development)"'
+
+
+async def test_an_unknown_path_is_a_json_404(api: ApiClient) -> None:
+    status, body, _ = await raw(api, "GET", "/bin/guides/v1/assets/proces")
+    assert_error(status, body, 404)
+    assert BASE_PATH in body["message"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("GET", BASE_PATH, "POST"),
+        ("DELETE", f"{BASE_PATH}/status", "GET"),
+        ("GET", f"{BASE_PATH}/cancel", "POST"),
+        ("PUT", "/bin/guides/v1/system/status", "GET"),
+    ],
+)
+async def test_a_wrong_method_is_a_405_with_allow(api: ApiClient, method: str, path: str, allow: str) -> None:
+    status, body, headers = await raw(api, method, path)
+    assert_error(status, body, 405)
+    assert headers["Allow"] == allow
+
+
+async def test_the_journal_keeps_client_violations(api: ApiClient) -> None:
+    from mock_server.app import MOCK
+
+    await api.post(BASE_PATH, {**START, "excludePaths": []})
+    await api.start()
+    journal = api.http.server.app[MOCK].journal
+    assert len(journal) == 2
+    (bad,) = journal.client_violations()
+    assert bad.status == 400 and bad.request_violations[0].where == "body:/excludePaths"
