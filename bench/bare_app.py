@@ -1,0 +1,57 @@
+"""The throughput baseline: a bare aiohttp app answering one path with fixed bytes, no checks at all.
+
+    python bench/bare_app.py --path /bin/guides/v1/assets/process/status --body-file body.json
+
+Served the way the mock's dev server serves (``web.AppRunner``, no access log), so that the ratio
+mock/bare measures what the mock adds per request. The first line printed ends with the base URL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from pathlib import Path
+
+from aiohttp import web
+
+
+def make_app(path: str, body: bytes) -> web.Application:
+    async def answer(request: web.Request) -> web.Response:
+        return web.Response(body=body, content_type="application/json")
+
+    app = web.Application()
+    app.router.add_get(path, answer)
+    return app
+
+
+async def serve(app: web.Application, port: int) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, "127.0.0.1", port)
+        await site.start()
+        host, bound = runner.addresses[0][:2]
+        print(f"bare aiohttp app serving at http://{host}:{bound}", flush=True)
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+
+
+def main() -> int:
+    cli = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    cli.add_argument("--path", required=True)
+    cli.add_argument("--body-file", type=Path, required=True)
+    cli.add_argument("--port", type=int, default=0)
+    args = cli.parse_args()
+    asyncio.run(serve(make_app(args.path, args.body_file.read_bytes()), args.port))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,339 @@
+"""Benchmarks of the mock's core, each measured against its target in the same run.
+
+    .venv/bin/python bench/bench_core.py [--duration 10] [--connections 32] [--assets 1000000]
+
+1. Status-polling throughput: the dev server (``python -m mock_server serve``) answering
+   ``GET .../status?processingId=ID`` against a bare aiohttp app that returns the same bytes
+   unchecked; target: mock/bare >= 0.35. The load comes from ``bench/loadgen.py`` in its own
+   process (or from ``wrk`` when it is on PATH), the same generator for both servers.
+2. Memory: the server's RSS while a job over about a million assets runs and is polled, paged deep
+   into its log and downloaded as a ZIP; target: peak RSS <= 150 MB.
+
+Exits 1 when a target is missed (or a response is not 200), unless ``--no-fail`` is given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import http.client
+import json
+import os
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import zipfile
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mock_server.api import BASE_PATH
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+HOST = "127.0.0.1"
+AUTH = "Basic " + base64.b64encode(b"admin:admin").decode()
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+URL_AT_END = re.compile(r"http://127\.0\.0\.1:(\d+)$")
+
+
+@dataclass
+class Server:
+    name: str
+    process: subprocess.Popen[str]
+    port: int
+
+
+@contextmanager
+def spawn(name: str, argv: list[str], timeout: float = 30.0) -> Iterator[Server]:
+    """Start a server process, wait for its first line (ending with its URL), always kill it."""
+    log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (closed in the finally below)
+    process = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=log, text=True)
+    try:
+        first: list[str] = []
+        reader = threading.Thread(target=lambda: first.append(process.stdout.readline()), daemon=True)  # type: ignore[union-attr]
+        reader.start()
+        reader.join(timeout)
+        match = URL_AT_END.search(first[0].strip()) if first else None
+        if match is None:
+            log.seek(0)
+            raise RuntimeError(f"{name} did not start in {timeout:g} s: {first!r}\n{log.read()[-2000:]}")
+        yield Server(name, process, int(match.group(1)))
+    finally:
+        process.terminate()
+        try:
+            process.wait(5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+        log.close()
+
+
+def fetch(
+    port: int, method: str, target: str, body: Any = None, timeout: float = 30.0
+) -> tuple[int, str, bytes]:
+    """One request with the admin credentials: (status, content type, body)."""
+    connection = http.client.HTTPConnection(HOST, port, timeout=timeout)
+    try:
+        headers = {"Authorization": AUTH}
+        data = None if body is None else json.dumps(body).encode()
+        if data is not None:
+            headers["Content-Type"] = "application/json"
+        connection.request(method, target, body=data, headers=headers)
+        response = connection.getresponse()
+        return response.status, response.getheader("Content-Type", ""), response.read()
+    finally:
+        connection.close()
+
+
+def start_job(port: int, path: str) -> str:
+    status, _, body = fetch(port, "POST", BASE_PATH, {"path": path, "type": "ASSET_PROCESSING"})
+    if status != 200:
+        raise RuntimeError(f"starting a job on {path} answered {status}: {body[:300]!r}")
+    return str(json.loads(body)["processingId"])
+
+
+# --- 1. status-polling throughput ------------------------------------------------------------------
+
+
+def cpu_seconds(pid: int | None = None) -> float:
+    """CPU seconds used: by ``pid``; by the machine's busy cores when None; by finished children
+    when 0 (the load generator)."""
+    if pid == 0:
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
+    if pid is None:
+        ticks = [int(t) for t in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+        return (sum(ticks) - ticks[3] - ticks[4]) / CLOCK_TICKS  # all but idle and iowait
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
+
+
+def load(server: Server, target: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Run the load generator against one server, in its own process; add CPU shares (%)."""
+    timeout = args.warmup + args.duration + 30
+    before = {"server": cpu_seconds(server.process.pid), "load": cpu_seconds(0), "all": cpu_seconds()}
+    began = time.perf_counter()
+    if shutil.which("wrk"):
+        result = load_with_wrk(server.port, target, args, timeout)
+    else:
+        argv = [sys.executable, str(BENCH / "loadgen.py"), "--port", str(server.port), "--path", target,
+                "--header", f"Authorization: {AUTH}", "--connections", str(args.connections),
+                "--duration", str(args.duration), "--warmup", str(args.warmup)]  # fmt: skip
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=True)
+        result = dict(json.loads(done.stdout.strip().splitlines()[-1]))
+    wall = time.perf_counter() - began
+    after = {"server": cpu_seconds(server.process.pid), "load": cpu_seconds(0), "all": cpu_seconds()}
+    used = {k: 100 * (after[k] - before[k]) / wall for k in before}
+    result["cpu"] = {"server": used["server"], "load": used["load"],
+                     "other": max(0.0, used["all"] - used["server"] - used["load"])}  # fmt: skip
+    return result
+
+
+def load_with_wrk(port: int, target: str, args: argparse.Namespace, timeout: float) -> dict[str, Any]:
+    argv = ["wrk", "-t1", f"-c{args.connections}", f"-d{args.duration:g}s", "--latency",
+            "-H", f"Authorization: {AUTH}", f"http://{HOST}:{port}{target}"]  # fmt: skip
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s*([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    bad = re.search(r"Non-2xx or 3xx responses:\s*(\d+)", out)
+    unit = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+    lat = {p: float(v) * unit[u] for p, v, u in re.findall(r"\s(50|99)%\s+([\d.]+)(us|ms|s)\b", out)}
+    return {"requests": int(rps * args.duration), "rps": rps, "p50_ms": lat.get("50", float("nan")),
+            "p99_ms": lat.get("99", float("nan")), "statuses": {"non-2xx": int(bad.group(1))} if bad else {},
+            "error_count": 0, "errors": []}  # fmt: skip
+
+
+def summary(result: dict[str, Any]) -> str:
+    cpu = result["cpu"]
+    return (
+        f"{result['rps']:9.0f} req/s  p50 {result['p50_ms']:6.2f} ms  p99 {result['p99_ms']:6.2f} ms  "
+        f"statuses {result['statuses']}  errors {result['error_count']}  "
+        f"cpu% server {cpu['server']:.0f} loadgen {cpu['load']:.0f} other {cpu['other']:.0f}"
+    )
+
+
+def bench_throughput(args: argparse.Namespace) -> list[str]:
+    """Print the figures; return the targets missed."""
+    print(f"== 1. status-polling throughput: {args.connections} connections, {args.duration:g} s each "
+          f"(+{args.warmup:g} s warm-up), best of {args.rounds}; load: "
+          f"{'wrk' if shutil.which('wrk') else 'bench/loadgen.py (asyncio, keep-alive)'}")  # fmt: skip
+    misses: list[str] = []
+    with ExitStack() as stack:
+        serve = [sys.executable, "-m", "mock_server", "serve", "--host", HOST, "--port", "0"]
+        mock = stack.enter_context(spawn("mock", serve))
+        processing_id = start_job(mock.port, "/content/dam")
+        target = f"{BASE_PATH}/status?processingId={processing_id}"
+        status, content_type, sample = fetch(mock.port, "GET", target)
+        if status != 200:
+            raise RuntimeError(f"status answered {status}: {sample[:300]!r}")
+        body_file = stack.enter_context(tempfile.NamedTemporaryFile(suffix=".json"))
+        body_file.write(sample)
+        body_file.flush()
+        bare_argv = [sys.executable, str(BENCH / "bare_app.py"), "--path", f"{BASE_PATH}/status",
+                     "--body-file", body_file.name]  # fmt: skip
+        bare = stack.enter_context(spawn("bare", bare_argv))
+        bare_status, bare_type, bare_body = fetch(bare.port, "GET", target)
+        if (bare_status, bare_body) != (200, sample) or bare_type.split(";")[0] != "application/json":
+            raise RuntimeError(f"the bare app answers {bare_status} {bare_type}, not the mock's bytes")
+        print(f"   sample body: {len(sample)} bytes of {content_type}")
+        best: dict[str, dict[str, Any]] = {}
+        for round_no in range(1, args.rounds + 1):
+            for server in (mock, bare):
+                result = load(server, target, args)
+                print(f"   round {round_no} {server.name:4}: {summary(result)}")
+                if server is mock and (set(result["statuses"]) - {"200"} or result["error_count"]):
+                    misses.append(f"the mock answered {result['statuses']}, errors {result['errors']}")
+                if result["rps"] > best.get(server.name, {"rps": -1.0})["rps"]:
+                    best[server.name] = result
+        _, _, final = fetch(mock.port, "GET", target)
+        job = json.loads(final)
+        print(f"   the polled job was {job['status']} at the end "
+              f"({job['triggeredCount']}/{job['migrationSet']['totalFiles']} assets)")  # fmt: skip
+    ratio = best["mock"]["rps"] / best["bare"]["rps"]
+    print(f"   best mock: {best['mock']['rps']:.0f} req/s (p50 {best['mock']['p50_ms']:.2f} ms, "
+          f"p99 {best['mock']['p99_ms']:.2f} ms)")  # fmt: skip
+    print(f"   best bare: {best['bare']['rps']:.0f} req/s (p50 {best['bare']['p50_ms']:.2f} ms, "
+          f"p99 {best['bare']['p99_ms']:.2f} ms)")  # fmt: skip
+    verdict = "PASS" if ratio >= args.min_ratio else "MISS"
+    print(f"   ratio mock/bare: {ratio:.3f}   target >= {args.min_ratio:g}   {verdict}")
+    if ratio < args.min_ratio:
+        misses.append(f"throughput ratio {ratio:.3f} < {args.min_ratio:g}")
+    return misses
+
+
+# --- 2. memory while a million-asset job runs -------------------------------------------------------
+
+
+def proc_status_mb(pid: int, field: str) -> float:
+    """``VmRSS`` or ``VmHWM`` of ``pid`` in MB (0 once the process is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    except FileNotFoundError:
+        pass
+    return 0.0
+
+
+class RssSampler(threading.Thread):
+    """Samples a process's RSS every ``period`` seconds until stopped; keeps the peak."""
+
+    def __init__(self, pid: int, period: float = 0.02) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.period, self.peak, self.samples = pid, period, 0.0, 0
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.wait(self.period):
+            self.peak = max(self.peak, proc_status_mb(self.pid, "VmRSS"))
+            self.samples += 1
+
+
+def download_zip(port: int, processing_id: str) -> tuple[int, int, float]:
+    """Download the log ZIP; return (ZIP bytes, lines in it, seconds)."""
+    began = time.perf_counter()
+    status, content_type, data = fetch(port, "GET", f"{BASE_PATH}/logs/download?processingId={processing_id}",
+                                       timeout=120)  # fmt: skip
+    seconds = time.perf_counter() - began
+    if status != 200 or content_type != "application/zip":
+        raise RuntimeError(f"logs/download answered {status} {content_type}")
+    with tempfile.TemporaryFile() as file:
+        file.write(data)
+        with zipfile.ZipFile(file) as archive, archive.open(archive.namelist()[0]) as entry:
+            lines = sum(chunk.count(b"\n") for chunk in iter(lambda: entry.read(1 << 20), b""))
+    return len(data), lines, seconds
+
+
+def bench_memory(args: argparse.Namespace) -> list[str]:
+    folders = 100
+    per_folder = max(1, args.assets // folders)
+    assets = folders * per_folder
+    print(f"\n== 2. RSS while a {assets:,}-asset job runs (pace 1 ms/asset, "
+          f"clock x{args.clock_factor:g}, so about {assets / args.clock_factor:.0f} s)")  # fmt: skip
+    argv = [sys.executable, str(BENCH / "big_server.py"), "--folders", str(folders),
+            "--per-folder", str(per_folder), "--clock-factor", str(args.clock_factor)]  # fmt: skip
+    requests = 0
+    downloads: list[tuple[str, int, int, float]] = []
+    with spawn("big", argv) as big:
+        time.sleep(0.5)
+        idle = proc_status_mb(big.process.pid, "VmRSS")
+        sampler = RssSampler(big.process.pid)
+        sampler.start()
+        try:
+            processing_id = start_job(big.port, "/content/dam/big")
+            marks = [0.25, 0.5, 0.75]
+            deadline = time.monotonic() + args.rss_timeout
+            job: dict[str, Any] = {}
+            for _ in range(100_000):  # also bounded by the deadline
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"the job did not finish in {args.rss_timeout:g} s: {job}")
+                for query in ("", "&offset=500000&limit=500", "&tail=500"):
+                    path = "status" if not query else "logs"
+                    status, _, body = fetch(
+                        big.port, "GET", f"{BASE_PATH}/{path}?processingId={processing_id}{query}"
+                    )
+                    requests += 1
+                    if status != 200:
+                        raise RuntimeError(f"{path}{query} answered {status}: {body[:300]!r}")
+                    if not query:
+                        job = json.loads(body)
+                total, done = job["migrationSet"]["totalFiles"], job["triggeredCount"]
+                if marks and total and done >= marks[0] * total:
+                    downloads.append((f"{done:,} lines", *download_zip(big.port, processing_id)))
+                    marks.pop(0)
+                if job["status"] == "SUCCESS":
+                    downloads.append(("finished", *download_zip(big.port, processing_id)))
+                    break
+                time.sleep(0.1)
+            requests += len(downloads)
+        finally:
+            sampler.stopped.set()
+            sampler.join(2)
+        hwm = proc_status_mb(big.process.pid, "VmHWM")
+    print(f"   idle server RSS just after start: {idle:.1f} MB")
+    print(f"   job: {job['status']}, {job['triggeredCount']:,}/{job['migrationSet']['totalFiles']:,} assets; "
+          f"{requests} requests")  # fmt: skip
+    for when, size, lines, seconds in downloads:
+        print(f"   ZIP at {when}: {size / 2**20:.1f} MB, {lines:,} log lines, {seconds:.1f} s")
+    verdict = "PASS" if max(sampler.peak, hwm) <= args.max_rss_mb else "MISS"
+    print(f"   peak RSS: {sampler.peak:.1f} MB sampled ({sampler.samples} samples), {hwm:.1f} MB VmHWM   "
+          f"target <= {args.max_rss_mb:g} MB   {verdict}")  # fmt: skip
+    if verdict == "MISS":
+        return [f"peak RSS {max(sampler.peak, hwm):.1f} MB > {args.max_rss_mb:g} MB"]
+    return []
+
+
+def main() -> int:
+    cli = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    cli.add_argument("--duration", type=float, default=10.0, help="measured seconds per load run")
+    cli.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds before each run")
+    cli.add_argument("--connections", type=int, default=32, help="concurrent keep-alive connections")
+    cli.add_argument("--rounds", type=int, default=2, help="alternate mock/bare this many times")
+    cli.add_argument("--min-ratio", type=float, default=0.35, help="throughput target, mock/bare")
+    cli.add_argument("--assets", type=int, default=1_000_000, help="assets in the memory job")
+    cli.add_argument("--clock-factor", type=float, default=100.0, help="how fast the memory job's clock runs")
+    cli.add_argument("--rss-timeout", type=float, default=180.0, help="give the memory job this long")
+    cli.add_argument("--max-rss-mb", type=float, default=150.0, help="memory target, peak RSS")
+    cli.add_argument("--only", choices=("throughput", "memory"), help="run one benchmark only")
+    cli.add_argument(
+        "--no-fail", action="store_true", help="report only; exit 0 even when a target is missed"
+    )
+    args = cli.parse_args()
+    misses: list[str] = []
+    if args.only != "memory":
+        misses += bench_throughput(args)
+    if args.only != "throughput":
+        misses += bench_memory(args)
+    print("\n" + ("all targets met" if not misses else "MISSED: " + "; ".join(misses)))
+    return 1 if misses and not args.no_fail else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

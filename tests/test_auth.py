@@ -1,0 +1,39 @@
+"""Credentials: HTTP Basic users and Bearer tokens."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from mock_server import Settings
+from mock_server.auth import authenticate
+
+SETTINGS = Settings(users={"admin": "admin", "ana": "pä:ss"}, tokens={"tok-1": "svc"})
+
+
+def basic(credentials: str) -> str:
+    return "Basic " + base64.b64encode(credentials.encode()).decode()
+
+
+@pytest.mark.parametrize(
+    ("header", "user"),
+    [
+        (basic("admin:admin"), "admin"),
+        (basic("ana:pä:ss"), "ana"),  # the password may hold a colon
+        ("basic " + base64.b64encode(b"admin:admin").decode(), "admin"),
+        ("Bearer tok-1", "svc"),
+        (basic("admin:wrong"), None),
+        (basic("nobody:admin"), None),
+        (basic("admin"), None),
+        ("Basic %%%", None),
+        ("Basic " + base64.b64encode(b"\xff:\xff").decode(), None),
+        ("Bearer tok-2", None),
+        ("Bearer ", None),
+        ("", None),
+        (None, None),
+        ("Negotiate abc", None),
+    ],
+)
+def test_authenticate(header: str | None, user: str | None) -> None:
+    assert authenticate(header, SETTINGS) == user

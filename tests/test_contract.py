@@ -1,0 +1,94 @@
+"""The shipped schemas and the contract checks built from them."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from mock_server import Settings
+from mock_server.contract import Contract, describe, load_schemas, schema_dir
+
+
+def test_every_shipped_schema_is_a_valid_draft_2020_12_schema() -> None:
+    files = sorted(schema_dir().glob("*.schema.json"))
+    assert len(files) >= 13
+    for path in files:
+        schema = json.loads(path.read_text())
+        assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema", path
+        Draft202012Validator.check_schema(schema)
+        assert schema["$id"].startswith("urn:aem-guides-mock:schema:")
+
+
+def test_schema_refs_resolve_locally() -> None:
+    contract = Contract(Settings())
+    job = {
+        "processingId": "x",
+        "path": "/",
+        "excludedPaths": [],
+        "status": "NOT_A_STATUS",
+    }
+    (violation, *_) = contract.check_response("history.response", b"x", {"executionHistory": [job]})
+    assert violation.where.startswith("body:/executionHistory/0")
+
+
+def test_query_values_are_typed_before_checking() -> None:
+    contract = Contract(Settings())
+    params, violations = contract.check_query("logs.query", "q1", [("processingId", "a"), ("offset", "12")])
+    assert params == {"processingId": "a", "offset": 12}
+    assert violations == []
+
+
+def test_repeated_query_parameters_are_a_violation() -> None:
+    contract = Contract(Settings())
+    _, violations = contract.check_query("logs.query", "q2", [("processingId", "a"), ("processingId", "b")])
+    assert [v.where for v in violations] == ["query:processingId"]
+    assert "more than once" in violations[0].message
+
+
+def test_response_checks_are_cached_per_distinct_body() -> None:
+    contract = Contract(Settings())
+    calls = 0
+    check = contract._checks["start.response"]
+    original = check.violations
+
+    def counting(instance: object) -> list[object]:
+        nonlocal calls
+        calls += 1
+        return original(instance)  # type: ignore[return-value]
+
+    check.violations = counting  # type: ignore[method-assign]
+    for _ in range(3):
+        assert contract.check_response("start.response", b'{"processingId":"a"}', {"processingId": "a"}) == []
+    contract.check_response("start.response", b'{"processingId":"b"}', {"processingId": "b"})
+    assert calls == 2
+
+
+def test_a_response_violation_is_reported() -> None:
+    contract = Contract(Settings())
+    violations = contract.check_response("logs.response", b"{}", {"lines": ["a\nb"], "offset": 0})
+    assert {v.where for v in violations} == {"body:/lines/0", "body:/limit", "body:/hasMore"}
+
+
+@pytest.mark.parametrize(
+    ("schema", "words"),
+    [
+        ({"type": "integer", "minimum": 0, "maximum": 9}, "an integer from 0 to 9"),
+        ({"type": "array", "items": {"type": "string"}}, "a list of strings"),
+        ({"enum": ["A", "B"]}, 'one of "A", "B"'),
+        ({"oneOf": [{"type": "string"}, {"type": "boolean"}]}, "a string or a boolean"),
+        ({"x-expected": "a path"}, "a path"),
+    ],
+)
+def test_describe_words_a_schema(schema: dict[str, object], words: str) -> None:
+    assert describe(schema) == words
+
+
+def test_load_schemas_checks_each_file(tmp_path: object) -> None:
+    from pathlib import Path
+
+    folder = Path(str(tmp_path))
+    (folder / "bad.schema.json").write_text('{"type": 5}')
+    with pytest.raises(Exception, match="is not valid"):
+        load_schemas(folder)

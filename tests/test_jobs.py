@@ -1,0 +1,171 @@
+"""The job engine alone: plain Python, a manual clock, no HTTP."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mock_server import InvalidTransition, JobEngine, JobError, Lifecycle, ManualClock, Settings, UnknownJob
+from mock_server.default_repository import default_repository
+from mock_server.jobs import Job, StartRequest
+
+PROCESSED = re.compile(r"Processing asset \[(\d+)/(\d+)\]")
+
+
+def make_engine(**changes: object) -> tuple[JobEngine, ManualClock]:
+    clock = ManualClock()
+    ids = (f"job-{n}" for n in range(1_000_000))
+    return JobEngine(default_repository(), Settings().replace(**changes), clock, lambda: next(ids)), clock
+
+
+def processed_numbers(job: Job) -> list[int]:
+    return [int(m.group(1)) for line in job.log if (m := PROCESSED.search(line))]
+
+
+def test_fail_at_asset_k_stops_there_with_a_comment_and_resume_finishes() -> None:
+    engine, clock = make_engine()
+    lifecycle = Lifecycle(100, 200, fail_at_asset=4, failure_comment="Could not read asset")
+    job = engine.start(StartRequest("/content/dam/22858"), "admin", lifecycle)
+    clock.advance(10)
+    job = engine.get(job.processing_id)
+    assert job.status == "FAILED"
+    assert job.triggered_count == 3
+    assert job.comments == "Could not read asset: /content/dam/22858/README.md"
+    assert job.completed_at == clock.now_ms() - 10_000 + 100 + 3 * 200
+    assert (job.cancellable, job.resumable, job.restartable) == (False, True, False)
+    assert any("ERROR: [ASSET_PROCESSING] Bulk processing job failed" in line for line in job.log)
+    engine.resume(job.processing_id)
+    clock.advance(10)
+    engine.sync()  # the engine is lazy: it moves when asked
+    assert job.status == "SUCCESS" and job.triggered_count == 6
+    assert processed_numbers(job) == [1, 2, 3, 4, 5, 6]  # asset 4 was not done before it failed
+
+
+def test_counting_failure_and_recount_on_resume() -> None:
+    engine, clock = make_engine()
+    lifecycle = Lifecycle(100, 200, counting_failure="Query timed out")
+    job = engine.start(StartRequest("/content/dam/22858"), "admin", lifecycle)
+    clock.advance(0.1)
+    assert engine.get(job.processing_id).status == "FAILED"
+    assert (job.calculation_status, job.total_files, job.comments) == ("FAILED", 0, "Query timed out")
+    engine.resume(job.processing_id)
+    assert job.calculation_status == "IN_PROGRESS"
+    clock.advance(2)
+    assert engine.get(job.processing_id).status == "SUCCESS"
+    assert job.total_files == 6
+
+
+def test_errors_name_the_job_and_the_way_out() -> None:
+    engine, _ = make_engine()
+    with pytest.raises(UnknownJob, match="no job has processingId 'x'"):
+        engine.get("x")
+    with pytest.raises(JobError, match="does not exist"):
+        engine.start(StartRequest("/content/dam/missing"), "admin")
+    with pytest.raises(JobError, match="startTime"):
+        engine.start(StartRequest("/content/dam", start_time=5, end_time=1), "admin")
+    job = engine.start(StartRequest("/content/dam/22858"), "admin")
+    with pytest.raises(InvalidTransition, match="only FAILED or CANCELLED"):
+        engine.resume(job.processing_id)
+
+
+def test_a_path_naming_one_asset_processes_it_alone() -> None:
+    engine, clock = make_engine()
+    job = engine.start(StartRequest("/content/dam/demo/topic-3.dita"), "admin")
+    clock.advance(1)
+    engine.sync()
+    assert job.status == "SUCCESS" and job.total_files == 1
+
+
+def test_a_job_with_nothing_to_process_succeeds_after_counting() -> None:
+    engine, clock = make_engine()
+    job = engine.start(StartRequest("/content/dam/projects/translation_output"), "admin")
+    clock.advance(0.1)
+    engine.sync()
+    assert (job.status, job.total_files, job.triggered_count) == ("SUCCESS", 0, 0)
+
+
+def test_old_finished_jobs_are_forgotten_past_max_jobs() -> None:
+    engine, clock = make_engine(max_jobs=3)
+    ids = []
+    for _ in range(5):
+        ids.append(engine.start(StartRequest("/content/dam/22858"), "admin").processing_id)
+        clock.advance(2)
+    assert [j.processing_id for j in engine.jobs()] == ids[-3:]
+
+
+def test_a_clock_that_steps_back_does_not_move_jobs_back() -> None:
+    class Jumpy(ManualClock):
+        def now_ms(self) -> int:
+            return super().now_ms() - (5000 if self.back else 0)
+
+        back = False
+
+    clock = Jumpy()
+    engine = JobEngine(default_repository(), Settings(), clock)
+    job = engine.start(StartRequest("/content/dam/22858"), "admin")
+    clock.advance(0.5)
+    engine.sync()
+    before = job.triggered_count
+    clock.back = True
+    engine.sync()
+    assert job.triggered_count == before
+
+
+# --- the engine against random interleavings --------------------------------------------------------
+
+PATHS = ["/content/dam/22858", "/content/dam/demo1", "/content/dam/dita-templates", "/content/dam/demo"]
+FLAGS = {
+    "WAITING": (True, False, False),
+    "IN_PROGRESS": (True, False, False),
+    "SUCCESS": (False, False, True),
+    "FAILED": (False, True, False),
+    "CANCELLED": (False, True, False),
+}
+step = st.one_of(
+    st.tuples(st.just("start"), st.sampled_from(PATHS), st.integers(0, 12)),
+    st.tuples(st.just("advance"), st.integers(0, 3000), st.just(0)),
+    st.tuples(st.just("cancel"), st.integers(0, 9), st.just(0)),
+    st.tuples(st.just("resume"), st.integers(0, 9), st.just(0)),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(step, max_size=40))
+def test_no_interleaving_reaches_an_illegal_state(steps: list[tuple[str, object, int]]) -> None:
+    engine, clock = make_engine()
+    jobs: list[Job] = []
+    seen: dict[str, tuple[str, int]] = {}
+    for action, arg, fail_at in steps:
+        try:
+            if action == "start":
+                lifecycle = Lifecycle(100, 200, fail_at_asset=fail_at or None)
+                jobs.append(engine.start(StartRequest(str(arg)), "admin", lifecycle))
+            elif action == "advance":
+                clock.advance(int(str(arg)) / 1000)
+                engine.sync()
+            elif jobs:
+                job = jobs[int(str(arg)) % len(jobs)]
+                (engine.cancel if action == "cancel" else engine.resume)(job.processing_id)
+        except JobError:
+            pass
+        running = [j for j in jobs if j.status == "IN_PROGRESS" or j.counting]
+        assert len(running) <= 1
+        for job in jobs:
+            previous_status, previous_count = seen.get(job.processing_id, ("WAITING", 0))
+            assert job.triggered_count >= previous_count
+            assert job.triggered_count <= job.total_files
+            assert (job.cancellable, job.resumable, job.restartable) == FLAGS[job.status]
+            if previous_status == "SUCCESS":
+                assert job.status == "SUCCESS"
+            assert (job.completed_at > 0) == job.finished
+            numbers = processed_numbers(job)
+            assert numbers == list(range(1, job.triggered_count + 1))  # each asset once, in order
+            seen[job.processing_id] = (job.status, job.triggered_count)
+    history = engine.history()
+    assert [j.created_at for j in history] == sorted((j.created_at for j in history), reverse=True)
+    clock.advance(3600)
+    for job in engine.jobs():
+        assert job.status in ("SUCCESS", "FAILED", "CANCELLED")
