@@ -56,7 +56,12 @@ MOCK = web.AppKey("mock", Mock)
 
 
 class _Refusal(Exception):
-    """An answer other than the operation's own: status, message and violations."""
+    """An answer other than the operation's own: status, message and violations.
+
+    ``breaks_contract`` tells whether the client under test broke the contract (a malformed or
+    invalid request, a wrong path or method); the journal keeps those. Refusals that a correct
+    client meets too (401, an unknown job, a job in the wrong state) do not break it.
+    """
 
     def __init__(
         self,
@@ -64,12 +69,15 @@ class _Refusal(Exception):
         message: str,
         violations: Sequence[Violation] = (),
         headers: Mapping[str, str] | None = None,
+        *,
+        breaks_contract: bool = True,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.violations = tuple(violations)
         self.headers = dict(headers or {})
+        self.breaks_contract = breaks_contract
 
 
 def create_app(
@@ -119,10 +127,13 @@ async def _pipeline(
     try:
         if operation is None:
             if not allowed:
-                raise _Refusal(404, f"no endpoint at {request.path}; the API lives under {BASE_PATH}")
+                message = f"no endpoint at {request.path}; the API lives under {BASE_PATH}"
+                raise _Refusal(404, message, [Violation("path", message, "a path of the API", request.path)])
+            message = f"{request.method} is not allowed on {request.path}; use {' or '.join(allowed)}"
             raise _Refusal(
                 405,
-                f"{request.method} is not allowed on {request.path}; use {' or '.join(allowed)}",
+                message,
+                [Violation("method", message, " or ".join(allowed), request.method)],
                 headers={"Allow": ", ".join(allowed)},
             )
         user = authenticate(request.headers.get("Authorization"), mock.settings)
@@ -132,6 +143,7 @@ async def _pipeline(
                 "authentication required: send HTTP Basic credentials (such as admin:admin) or "
                 "'Authorization: Bearer <token>'",
                 headers={"WWW-Authenticate": f'Basic realm="{mock.settings.realm}"'},
+                breaks_contract=False,
             )
         query, violations = mock.contract.check_query(
             operation.query_schema, request.query_string, request.query.items()
@@ -139,7 +151,6 @@ async def _pipeline(
         body = await _read_json(request, operation) if operation.body_schema else None
         if operation.body_schema and body is not None:
             violations = violations + mock.contract.check_body(operation.body_schema, body)
-        request_violations = tuple(violations)
         if violations:
             raise _Refusal(400, _summary(violations), violations)
         reply = _call(mock, operation, Call(user, query, body, request.headers.get("Accept", "")))
@@ -147,11 +158,11 @@ async def _pipeline(
             return await _send_stream(request, reply, mock, operation, user)
         response, response_violations = _json_response(mock, reply)
     except _Refusal as refusal:
-        request_violations = request_violations or (refusal.violations if refusal.status == 400 else ())
+        request_violations = refusal.violations if refusal.breaks_contract else ()
         response, response_violations = _json_response(mock, _error(refusal, request.path))
     except Exception:  # a bug in the mock: answer 500, never crash the server
         log.exception("unexpected error answering %s %s", request.method, request.path)
-        failure = _Refusal(500, "the mock failed unexpectedly; see the server log")
+        failure = _Refusal(500, "the mock failed unexpectedly; see the server log", breaks_contract=False)
         response, response_violations = _json_response(mock, _error(failure, request.path))
     _record(mock, request, response.status, user, operation, request_violations, response_violations)
     return response
@@ -166,11 +177,12 @@ def _call(mock: Mock, operation: Operation, call: Call) -> Reply:
             str(error),
             [Violation(_id_where(operation), str(error), "the processingId of an existing job",
                        error.processing_id[:80])],
+            breaks_contract=False,
         ) from None  # fmt: skip
     except RequestViolation as error:
         raise _Refusal(400, _summary(error.violations), error.violations) from None
     except JobError as error:
-        raise _Refusal(400, str(error)) from None
+        raise _Refusal(400, str(error), breaks_contract=False) from None
 
 
 def _id_where(operation: Operation) -> str:
@@ -183,7 +195,8 @@ async def _read_json(request: web.Request, operation: Operation) -> Any:
         raw = await request.read()
     except web.HTTPRequestEntityTooLarge:
         limit = request.app[MOCK].settings.max_body_bytes
-        raise _Refusal(413, f"the request body is larger than {limit} bytes; send less") from None
+        message = f"the request body is larger than {limit} bytes; send less"
+        raise _Refusal(413, message, [Violation("body:/", message, f"at most {limit} bytes")]) from None
     if not raw:
         if operation.body_required:
             raise _Refusal(
@@ -193,10 +206,9 @@ async def _read_json(request: web.Request, operation: Operation) -> Any:
             )
         return None
     if request.content_type != "application/json":
-        raise _Refusal(
-            415,
-            f"the body must be sent as 'Content-Type: application/json', not {request.content_type!r}",
-        )
+        message = f"the body must be sent as 'Content-Type: application/json', not {request.content_type!r}"
+        where = "header:Content-Type"
+        raise _Refusal(415, message, [Violation(where, message, "application/json", request.content_type)])
     try:
         text = raw.decode("utf-8")
         body = json.loads(text, parse_constant=_reject_constant)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -207,7 +208,7 @@ class Contract:
             if name.endswith(".query")
         }
         self._query_cache: dict[tuple[str, str], tuple[dict[str, Any], list[Violation]]] = {}
-        self._response_cache: dict[tuple[str, bytes], list[Violation]] = {}
+        self._response_cache: dict[tuple[str, bytes], list[Violation]] = {}  # keyed by a digest
 
     @staticmethod
     def _patched(schemas: dict[str, dict[str, Any]], settings: Settings) -> dict[str, dict[str, Any]]:
@@ -258,8 +259,11 @@ class Contract:
         return result
 
     def check_response(self, name: str, body: bytes, payload: Any) -> list[Violation]:
-        """Violations of a response body; each distinct body is validated once (a bounded cache)."""
-        key = (name, body)
+        """Violations of a response body; each distinct body is validated once (a bounded cache).
+
+        ``body`` must be the serialization of ``payload``: the cache is keyed by its digest.
+        """
+        key = (name, hashlib.blake2b(body, digest_size=16).digest())
         cached = self._response_cache.get(key)
         if cached is None:
             cached = self._checks[name].violations(payload)

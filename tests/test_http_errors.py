@@ -288,3 +288,57 @@ async def test_the_journal_keeps_client_violations(api: ApiClient) -> None:
     assert len(journal) == 2
     (bad,) = journal.client_violations()
     assert bad.status == 400 and bad.request_violations[0].where == "body:/excludePaths"
+
+
+# --- 500: the mock's own bugs -------------------------------------------------------------------------
+
+
+async def test_a_response_that_breaks_its_schema_is_a_logged_500(
+    api: ApiClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    from mock_server.api import Reply
+    from mock_server.app import MOCK
+
+    mock = api.http.server.app[MOCK]
+    mock.api.history = lambda call: Reply({"executionHistory": "oops"}, "history.response")  # type: ignore[method-assign]
+    # the routes hold the operation objects, so patch the handler they call
+    for operation in mock.api.operations:
+        if operation.name == "history":
+            object.__setattr__(operation, "handler", mock.api.history)
+    status, body = await api.get(f"{BASE_PATH}/history")
+    assert_error(status, body, 500)
+    assert body["violations"][0]["where"] == "body:/executionHistory"
+    assert "BUG: the mock's own 200 response breaks schema 'history.response'" in caplog.text
+    (exchange,) = list(mock.journal)
+    assert exchange.response_violations and not exchange.request_violations
+
+
+async def test_an_unexpected_exception_is_a_500_and_the_server_keeps_serving(
+    api: ApiClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    from mock_server.app import MOCK
+
+    mock = api.http.server.app[MOCK]
+
+    def broken(call: object) -> None:
+        raise RuntimeError("boom")
+
+    for operation in mock.api.operations:
+        if operation.name == "status":
+            object.__setattr__(operation, "handler", broken)
+    status, body = await api.get(f"{BASE_PATH}/status", processingId="x")
+    assert_error(status, body, 500)
+    assert "unexpected error answering GET" in caplog.text
+    assert await api.history() == []
+
+
+async def test_only_contract_breaks_are_kept_as_client_violations(api: ApiClient) -> None:
+    from mock_server.app import MOCK
+
+    await api.get(f"{BASE_PATH}/status", processingId="unknown")  # a correct client may do this
+    await raw(api, "DELETE", f"{BASE_PATH}/status")  # a contract break
+    api.headers = {}
+    await raw(api, "GET", f"{BASE_PATH}/history")  # 401: not the client's contract
+    journal = api.http.server.app[MOCK].journal
+    assert [e.status for e in journal] == [400, 405, 401]
+    assert [e.request_violations[0].where for e in journal.client_violations()] == ["method"]
