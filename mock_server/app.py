@@ -282,9 +282,12 @@ async def _send_stream(
     response.content_type = reply.content_type
     _record(mock, request, reply.status, user, operation, (), ())
     await response.prepare(request)
-    for chunk in reply.stream:
-        await response.write(chunk)
-    await response.write_eof()
+    try:
+        for chunk in reply.stream:
+            await response.write(chunk)
+        await response.write_eof()
+    except ConnectionResetError:  # the client went away mid-download: nothing to answer
+        log.info("client closed the connection during %s", request.path)
     return response
 
 
