@@ -103,15 +103,21 @@ class JobLog:
                 if isinstance(segment, _Line):
                     yield self._format(segment.at_ms, segment.level, segment.text)
                 else:
-                    for i in range(lo, hi):
-                        yield self._asset_line(segment, i)
+                    yield from self._asset_lines(segment, lo, hi)
             position += size
 
-    def _asset_line(self, run: _AssetRun, i: int) -> str:
-        index = run.first + i
-        asset = self._selection[index]
-        text = f"Processing asset [{index + 1}/{len(self._selection)}] {asset.path} [type={asset.type}]"
-        return self._format(run.start_ms + (i + 1) * run.pace_ms, "INFO", text)
+    def _asset_lines(self, run: _AssetRun, lo: int, hi: int) -> Iterator[str]:
+        """Lines ``lo .. hi - 1`` of a run; the assets are walked in order, not looked up one by one."""
+        total = len(self._selection)
+        prefix_second, prefix = -1, ""
+        assets = self._selection.walk(run.first + lo, run.first + hi)
+        for i, asset in zip(range(lo, hi), assets, strict=True):
+            at_ms = run.start_ms + (i + 1) * run.pace_ms
+            if at_ms // 1000 != prefix_second:  # one datetime per second of log, not per line
+                prefix_second = at_ms // 1000
+                prefix = format_timestamp(prefix_second * 1000)[:-3]
+            text = f"Processing asset [{run.first + i + 1}/{total}] {asset.path} [type={asset.type}]"
+            yield f"{prefix}{at_ms % 1000:03d}: INFO: [{self._tag}] {text}"
 
     def _format(self, at_ms: int, level: str, text: str) -> str:
         return f"{format_timestamp(at_ms)}: {level}: [{self._tag}] {text}"

@@ -132,9 +132,23 @@ class Selection:
         return block.asset(lo + k - self._offsets[s])
 
     def __iter__(self) -> Iterator[Asset]:
-        for block, lo, hi in self._slices:
-            for i in range(lo, hi):
+        return self.walk(0, len(self))
+
+    def walk(self, start: int, stop: int) -> Iterator[Asset]:
+        """Assets ``start .. stop - 1`` in order, without a lookup per asset."""
+        stop = min(stop, len(self))
+        if start >= stop:
+            return
+        s = bisect.bisect_right(self._offsets, start) - 1
+        k = start
+        while k < stop:
+            block, lo, hi = self._slices[s]
+            first = lo + k - self._offsets[s]
+            last = min(hi, first + stop - k)
+            for i in range(first, last):
                 yield block.asset(i)
+            k += last - first
+            s += 1
 
 
 class Repository:

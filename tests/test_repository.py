@@ -116,3 +116,12 @@ def test_building_errors_name_the_problem() -> None:
         repo.add_asset("/content/dam/x.pdf", "PDF", 0)
     with pytest.raises(ValueError, match="needs '\\{n\\}'"):
         repo.add_generated("/content/dam", "OTHERS", 3, "same.png", 0, 1)
+
+
+def test_walk_matches_lookup_across_block_boundaries() -> None:
+    repo = default_repository()
+    selection = repo.select("/content/dam", (), EVERYTHING, IGNORED)
+    every = [selection[k] for k in range(len(selection))]
+    assert list(selection) == every
+    for start, stop in [(0, 0), (5, 9), (3, 40), (160, 500), (166, 167)]:
+        assert list(selection.walk(start, stop)) == every[start:stop]
