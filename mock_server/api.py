@@ -11,15 +11,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .archive import zip_stream
+from .clock import Clock, PerPollClock
 from .errors import RequestViolation, Violation
 from .jobs import JobEngine, StartRequest
 from .payloads import job_payload
 from .settings import Settings
 
-__all__ = ["BASE_PATH", "Api", "Call", "Operation", "Reply"]
+__all__ = ["BASE_PATH", "PATHS", "Api", "Call", "Operation", "Reply"]
 
 BASE_PATH = "/bin/guides/v1/assets/process"
 SYSTEM_STATUS_PATH = "/bin/guides/v1/system/status"
+#: Every path the API serves.
+PATHS = (
+    BASE_PATH,
+    *(f"{BASE_PATH}/{tail}" for tail in ("status", "logs", "logs/download", "cancel", "resume", "history")),
+    SYSTEM_STATUS_PATH,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,9 +70,10 @@ def _as_tuple(value: str | list[str] | None) -> tuple[str, ...]:
 class Api:
     """The operations of the API, bound to one engine."""
 
-    def __init__(self, engine: JobEngine, settings: Settings) -> None:
+    def __init__(self, engine: JobEngine, settings: Settings, clock: Clock | None = None) -> None:
         self.engine = engine
         self.settings = settings
+        self.clock = clock
         base, no_query, action_query, action_body = (
             BASE_PATH, "no-parameters.query", "job-action.query", "job-action.request"
         )  # fmt: skip
@@ -79,6 +87,9 @@ class Api:
             Operation("history", "GET", f"{base}/history", no_query, self.history),
             Operation("system-status", "GET", SYSTEM_STATUS_PATH, no_query, self.system_status),
         )
+        self.routes: dict[str, dict[str, Operation]] = {path: {} for path in PATHS}
+        for operation in self.operations:
+            self.routes[operation.path][operation.method] = operation
 
     def start(self, call: Call) -> Reply:
         body = call.body
@@ -95,7 +106,10 @@ class Api:
         return Reply({"processingId": job.processing_id}, "start.response")
 
     def status(self, call: Call) -> Reply:
-        return Reply(job_payload(self.engine.get(call.query["processingId"]), self.settings), "job")
+        """A status poll: it moves a per-poll clock, and counts towards a scripted wait."""
+        if isinstance(self.clock, PerPollClock) and self.engine.find(call.query["processingId"]):
+            self.clock.polled()
+        return Reply(job_payload(self.engine.poll(call.query["processingId"]), self.settings), "job")
 
     def logs(self, call: Call) -> Reply:
         """A page of the log (§3.19): ``tail`` wins over ``offset``/``limit``."""
@@ -121,7 +135,7 @@ class Api:
         """The whole log as a ZIP (§3.20), or its paths for a client that asks for JSON."""
         job = self.engine.get(call.query["processingId"])
         name = job.processing_id
-        if _prefers_json(call.accept):
+        if self.settings.download_mode == "json" or _prefers_json(call.accept):
             paths = [f"{self.settings.log_dir}/{name}.log"]
             return Reply({"logFilePaths": paths}, "download.response")
         lines = job.log.lines(0, len(job.log))

@@ -1,58 +1,54 @@
 """The aiohttp application: one request pipeline, read top to bottom in :func:`_pipeline`.
 
-route -> authenticate -> parse and validate the request -> operation (engine)
-      -> validate the response -> record in the journal -> send
+route -> authenticate -> CSRF (when enforced) -> parse and validate the request
+      -> injected fault? -> operation (engine) -> validate the response -> journal -> send
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import socket
+import struct
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 
-from .api import BASE_PATH, Api, Call, Operation, Reply
+from .api import BASE_PATH, PATHS, Call, Operation, Reply
 from .auth import authenticate
-from .clock import Clock, SystemClock
-from .contract import Contract
-from .default_repository import default_repository
+from .clock import Clock
 from .errors import JobError, RequestViolation, UnknownJob, Violation
-from .jobs import JobEngine
-from .journal import Exchange, Journal
+from .faults import Chosen
+from .journal import Exchange
 from .repository import Repository
+from .runtime import DEFAULT_SCENARIO, Mock
+from .scenarios import Scenario
 from .settings import Settings
 
-__all__ = ["MOCK", "Mock", "create_app"]
+__all__ = ["CSRF_TOKEN_PATH", "MOCK", "create_app"]
 
 log = logging.getLogger("aem_guides_mock")
 
+MOCK = web.AppKey("mock", Mock)
+CSRF_TOKEN_PATH = "/libs/granite/csrf/token.json"
+#: aiohttp's own cap; the mock enforces ``Settings.max_body_bytes`` itself, so a scenario can change it.
+_CLIENT_MAX_SIZE = 100 * 1024 * 1024
 _REASONS = {
     400: "Bad Request",
     401: "Unauthorized",
+    403: "Forbidden",
     404: "Not Found",
     405: "Method Not Allowed",
+    409: "Conflict",
     413: "Payload Too Large",
     415: "Unsupported Media Type",
+    429: "Too Many Requests",
     500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
 }
-
-
-@dataclass(slots=True)
-class Mock:
-    """Everything one running mock holds; reach it from a request as ``request.app[MOCK]``."""
-
-    settings: Settings
-    clock: Clock
-    engine: JobEngine
-    api: Api
-    contract: Contract
-    journal: Journal
-
-
-MOCK = web.AppKey("mock", Mock)
 
 
 class _Refusal(Exception):
@@ -60,7 +56,7 @@ class _Refusal(Exception):
 
     ``breaks_contract`` tells whether the client under test broke the contract (a malformed or
     invalid request, a wrong path or method); the journal keeps those. Refusals that a correct
-    client meets too (401, an unknown job, a job in the wrong state) do not break it.
+    client meets too (401, an unknown job, a job in the wrong state, a fault) do not break it.
     """
 
     def __init__(
@@ -71,6 +67,7 @@ class _Refusal(Exception):
         headers: Mapping[str, str] | None = None,
         *,
         breaks_contract: bool = True,
+        body: Any = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -78,35 +75,45 @@ class _Refusal(Exception):
         self.violations = tuple(violations)
         self.headers = dict(headers or {})
         self.breaks_contract = breaks_contract
+        self.body = body
 
 
 def create_app(
     settings: Settings | None = None,
     *,
+    scenario: Scenario | None = None,
+    overrides: Mapping[str, Any] | None = None,
     clock: Clock | None = None,
     repository: Repository | None = None,
     new_id: Callable[[], str] | None = None,
 ) -> web.Application:
-    """The mock as an aiohttp application; every argument has the dev server's default."""
-    settings = settings or Settings()
-    clock = clock or SystemClock()
-    engine_args = {"new_id": new_id} if new_id else {}
-    engine = JobEngine(repository or default_repository(), settings, clock, **engine_args)
-    api = Api(engine, settings)
-    mock = Mock(settings, clock, engine, api, Contract(settings), Journal())
-    app = web.Application(client_max_size=settings.max_body_bytes)
+    """The mock as an aiohttp application; every argument has the dev server's default.
+
+    ``settings`` is the base the scenario's settings apply to; ``overrides`` win over both.
+    """
+    from .admin import add_admin_routes  # the admin API builds on this module
+
+    mock = Mock(
+        scenario or DEFAULT_SCENARIO,
+        base=settings,
+        overrides=overrides,
+        clock=clock,
+        repository=repository,
+        new_id=new_id,
+    )
+    app = web.Application(client_max_size=_CLIENT_MAX_SIZE)
     app[MOCK] = mock
-    by_path: dict[str, dict[str, Operation]] = {}
-    for operation in api.operations:
-        by_path.setdefault(operation.path, {})[operation.method] = operation
-    for path, operations in by_path.items():
-        app.router.add_route("*", path, _endpoint(operations))
+    add_admin_routes(app)
+    app.router.add_route("*", CSRF_TOKEN_PATH, _csrf_token)
+    for path in PATHS:
+        app.router.add_route("*", path, _endpoint(path))
     app.router.add_route("*", "/{tail:.*}", _unknown_path)
     return app
 
 
-def _endpoint(operations: Mapping[str, Operation]) -> Callable[[web.Request], Any]:
+def _endpoint(path: str) -> Callable[[web.Request], Any]:
     async def handle(request: web.Request) -> web.StreamResponse:
+        operations = request.app[MOCK].api.routes[path]
         method = "GET" if request.method == "HEAD" else request.method
         return await _pipeline(request, operations.get(method), sorted(operations))
 
@@ -122,41 +129,32 @@ async def _pipeline(
 ) -> web.StreamResponse:
     mock = request.app[MOCK]
     user: str | None = None
+    fault: Chosen | None = None
     request_violations: tuple[Violation, ...] = ()
     response_violations: tuple[Violation, ...] = ()
     try:
         if operation is None:
-            if not allowed:
-                message = f"no endpoint at {request.path}; the API lives under {BASE_PATH}"
-                raise _Refusal(404, message, [Violation("path", message, "a path of the API", request.path)])
-            message = f"{request.method} is not allowed on {request.path}; use {' or '.join(allowed)}"
-            raise _Refusal(
-                405,
-                message,
-                [Violation("method", message, " or ".join(allowed), request.method)],
-                headers={"Allow": ", ".join(allowed)},
-            )
-        user = authenticate(request.headers.get("Authorization"), mock.settings)
-        if user is None:
-            raise _Refusal(
-                401,
-                "authentication required: send HTTP Basic credentials (such as admin:admin) or "
-                "'Authorization: Bearer <token>'",
-                headers={"WWW-Authenticate": f'Basic realm="{mock.settings.realm}"'},
-                breaks_contract=False,
-            )
+            raise _no_route(request, allowed)
+        user = _authenticate(request, mock)
+        _check_csrf(request, mock)
         query, violations = mock.contract.check_query(
             operation.query_schema, request.query_string, request.query.items()
         )
-        body = await _read_json(request, operation) if operation.body_schema else None
+        body = await _read_json(request, operation, mock.settings.max_body_bytes)
         if operation.body_schema and body is not None:
             violations = violations + mock.contract.check_body(operation.body_schema, body)
         if violations:
             raise _Refusal(400, _summary(violations), violations)
+        fault = _pick_fault(mock, operation, query, body)
+        if fault is not None and await _start_fault(request, fault):
+            _record(mock, request, 0, user, operation, (), (), fault)
+            return web.Response(status=500)  # never sent: the connection is gone
         reply = _call(mock, operation, Call(user, query, body, request.headers.get("Accept", "")))
         if reply.stream is not None:
             return await _send_stream(request, reply, mock, operation, user)
         response, response_violations = _json_response(mock, reply)
+        if fault is not None and fault.fault.malformed and isinstance(response.body, bytes):
+            response.body = response.body[: max(1, len(response.body) // 2)]  # cut-off JSON
     except _Refusal as refusal:
         request_violations = refusal.violations if refusal.breaks_contract else ()
         response, response_violations = _json_response(mock, _error(refusal, request.path))
@@ -164,8 +162,150 @@ async def _pipeline(
         log.exception("unexpected error answering %s %s", request.method, request.path)
         failure = _Refusal(500, "the mock failed unexpectedly; see the server log", breaks_contract=False)
         response, response_violations = _json_response(mock, _error(failure, request.path))
-    _record(mock, request, response.status, user, operation, request_violations, response_violations)
+    _record(mock, request, response.status, user, operation, request_violations, response_violations, fault)
     return response
+
+
+# --- the steps of the pipeline ---------------------------------------------------------------------
+
+
+def _no_route(request: web.Request, allowed: Sequence[str]) -> _Refusal:
+    if not allowed:
+        message = f"no endpoint at {request.path}; the API lives under {BASE_PATH}"
+        return _Refusal(404, message, [Violation("path", message, "a path of the API", request.path)])
+    message = f"{request.method} is not allowed on {request.path}; use {' or '.join(allowed)}"
+    return _Refusal(
+        405,
+        message,
+        [Violation("method", message, " or ".join(allowed), request.method)],
+        headers={"Allow": ", ".join(allowed)},
+    )
+
+
+def _authenticate(request: web.Request, mock: Mock) -> str:
+    user = authenticate(request.headers.get("Authorization"), mock.settings)
+    if user is None:
+        raise _Refusal(
+            401,
+            "authentication required: send HTTP Basic credentials (such as admin:admin) or "
+            "'Authorization: Bearer <token>'",
+            headers={"WWW-Authenticate": f'Basic realm="{mock.settings.realm}"'},
+            breaks_contract=False,
+        )
+    return user
+
+
+def _check_csrf(request: web.Request, mock: Mock) -> None:
+    """AEM's CSRF filter: a browser's POST needs a ``CSRF-Token`` from the token endpoint."""
+    if not mock.settings.csrf or request.method != "POST":
+        return
+    if "Mozilla/" not in request.headers.get("User-Agent", ""):
+        return  # AEM exempts non-browser clients
+    if mock.csrf_tokens.valid(request.headers.get("CSRF-Token", "")):
+        return
+    raise _Refusal(
+        403,
+        f"a POST from a browser needs the 'CSRF-Token' header: GET {CSRF_TOKEN_PATH} and send its token",
+        breaks_contract=False,
+    )
+
+
+async def _csrf_token(request: web.Request) -> web.StreamResponse:
+    """``GET /libs/granite/csrf/token.json`` → ``{"token": "…"}`` when CSRF is enforced."""
+    mock = request.app[MOCK]
+    if not mock.settings.csrf:
+        return await _unknown_path(request)
+    if request.method not in ("GET", "HEAD"):
+        return await _pipeline(request, None, ("GET",))
+    try:
+        _authenticate(request, mock)
+    except _Refusal as refusal:
+        return _json_response(mock, _error(refusal, request.path))[0]
+    return web.json_response({"token": mock.csrf_tokens.issue()})
+
+
+async def _read_json(request: web.Request, operation: Operation, limit: int) -> Any:
+    """The request's JSON body (None when absent and optional); refusals say what is wrong."""
+    if operation.body_schema is None:
+        return None
+    if request.content_length is not None and request.content_length > limit:
+        raise _too_large(limit)
+    raw = bytearray()
+    async for chunk in request.content.iter_chunked(64 * 1024):
+        raw += chunk
+        if len(raw) > limit:
+            raise _too_large(limit)
+    if not raw:
+        if operation.body_required:
+            raise _Refusal(
+                400,
+                f"{operation.method} {operation.path} needs a JSON body",
+                [Violation("body:/", "a JSON body is required", "a JSON object", None)],
+            )
+        return None
+    if request.content_type != "application/json":
+        message = f"the body must be sent as 'Content-Type: application/json', not {request.content_type!r}"
+        where = "header:Content-Type"
+        raise _Refusal(415, message, [Violation(where, message, "application/json", request.content_type)])
+    try:
+        body = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+        json.dumps(body, ensure_ascii=False).encode("utf-8")  # lone surrogates cannot be stored
+    except UnicodeDecodeError as error:
+        raise _invalid_json(f"the body is not valid UTF-8 (byte {error.start})") from None
+    except UnicodeEncodeError:
+        raise _invalid_json("the body holds a lone UTF-16 surrogate escape; send valid Unicode") from None
+    except json.JSONDecodeError as error:
+        raise _invalid_json(f"the body is not valid JSON: {error.msg} at line {error.lineno} "
+                            f"column {error.colno}") from None  # fmt: skip
+    except RecursionError:
+        raise _invalid_json("the body is nested too deeply") from None
+    except ValueError as error:  # NaN/Infinity, or an integer too long to convert
+        raise _invalid_json(f"the body is not valid JSON: {error}") from None
+    return body
+
+
+def _too_large(limit: int) -> _Refusal:
+    message = f"the request body is larger than {limit} bytes; send less"
+    return _Refusal(413, message, [Violation("body:/", message, f"at most {limit} bytes")])
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _invalid_json(message: str) -> _Refusal:
+    return _Refusal(400, message, [Violation("body:/", message, "a JSON object", None)])
+
+
+def _pick_fault(mock: Mock, operation: Operation, query: Mapping[str, Any], body: Any) -> Chosen | None:
+    processing_id = query.get("processingId")
+    if processing_id is None and isinstance(body, dict):
+        processing_id = body.get("processingId")
+    job = mock.engine.find(processing_id) if isinstance(processing_id, str) else None
+    script = job.script if job is not None else None
+    return mock.faults.pick(operation.name, mock.clock.now_ms(), script, processing_id or "")
+
+
+async def _start_fault(request: web.Request, chosen: Chosen) -> bool:
+    """Apply a fault's latency, then answer its status, or drop the connection (answer True)."""
+    fault = chosen.fault
+    if chosen.latency_ms:
+        await asyncio.sleep(chosen.latency_ms / 1000)
+    if fault.connection is not None:
+        transport = request.transport
+        sock = transport.get_extra_info("socket") if transport else None
+        if fault.connection == "reset" and sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        if transport is not None:
+            transport.close()
+        return True
+    if fault.status is not None:
+        headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
+        if fault.status == 401:
+            headers["WWW-Authenticate"] = 'Basic realm="Sling (Development)"'
+        message = f"injected fault: {fault.label()}"
+        raise _Refusal(fault.status, message, headers=headers, breaks_contract=False, body=fault.body)
+    return False
 
 
 def _call(mock: Mock, operation: Operation, call: Call) -> Reply:
@@ -189,52 +329,6 @@ def _id_where(operation: Operation) -> str:
     return "body:/processingId" if operation.body_schema else "query:processingId"
 
 
-async def _read_json(request: web.Request, operation: Operation) -> Any:
-    """The request's JSON body (None when absent and optional); refusals say what is wrong."""
-    try:
-        raw = await request.read()
-    except web.HTTPRequestEntityTooLarge:
-        limit = request.app[MOCK].settings.max_body_bytes
-        message = f"the request body is larger than {limit} bytes; send less"
-        raise _Refusal(413, message, [Violation("body:/", message, f"at most {limit} bytes")]) from None
-    if not raw:
-        if operation.body_required:
-            raise _Refusal(
-                400,
-                f"{operation.method} {operation.path} needs a JSON body",
-                [Violation("body:/", "a JSON body is required", "a JSON object", None)],
-            )
-        return None
-    if request.content_type != "application/json":
-        message = f"the body must be sent as 'Content-Type: application/json', not {request.content_type!r}"
-        where = "header:Content-Type"
-        raise _Refusal(415, message, [Violation(where, message, "application/json", request.content_type)])
-    try:
-        text = raw.decode("utf-8")
-        body = json.loads(text, parse_constant=_reject_constant)
-        json.dumps(body, ensure_ascii=False).encode("utf-8")  # lone surrogates cannot be stored
-    except UnicodeDecodeError as error:
-        raise _invalid_json(f"the body is not valid UTF-8 (byte {error.start})") from None
-    except UnicodeEncodeError:
-        raise _invalid_json("the body holds a lone UTF-16 surrogate escape; send valid Unicode") from None
-    except json.JSONDecodeError as error:
-        raise _invalid_json(f"the body is not valid JSON: {error.msg} at line {error.lineno} "
-                            f"column {error.colno}") from None  # fmt: skip
-    except RecursionError:
-        raise _invalid_json("the body is nested too deeply") from None
-    except ValueError as error:  # NaN/Infinity, or an integer too long to convert
-        raise _invalid_json(f"the body is not valid JSON: {error}") from None
-    return body
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON value")
-
-
-def _invalid_json(message: str) -> _Refusal:
-    return _Refusal(400, message, [Violation("body:/", message, "a JSON object", None)])
-
-
 def _summary(violations: Sequence[Violation]) -> str:
     if len(violations) == 1:
         return violations[0].message
@@ -242,6 +336,8 @@ def _summary(violations: Sequence[Violation]) -> str:
 
 
 def _error(refusal: _Refusal, path: str) -> Reply:
+    if refusal.body is not None:  # a fault's own body, sent as the scenario gives it
+        return Reply(refusal.body, None, refusal.status, headers=refusal.headers)
     payload: dict[str, Any] = {
         "status": refusal.status,
         "error": _REASONS.get(refusal.status, "Error"),
@@ -299,6 +395,7 @@ def _record(
     operation: Operation | None,
     request_violations: tuple[Violation, ...],
     response_violations: tuple[Violation, ...],
+    fault: Chosen | None = None,
 ) -> None:
     mock.journal.record(
         Exchange(
@@ -311,5 +408,6 @@ def _record(
             operation=operation.name if operation else None,
             request_violations=request_violations,
             response_violations=response_violations,
+            fault=fault.fault.label() if fault else None,
         )
     )

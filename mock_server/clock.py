@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from typing import Protocol
 
-__all__ = ["Clock", "ManualClock", "SystemClock"]
+__all__ = ["Clock", "ManualClock", "PerPollClock", "SystemClock"]
 
 #: 2026-01-01T00:00:00Z, where a manual clock starts unless told otherwise.
 DEFAULT_MANUAL_START_MS = 1_767_225_600_000
@@ -63,3 +63,21 @@ class ManualClock:
 
     def __repr__(self) -> str:
         return f"ManualClock(now_ms={self._now_ms})"
+
+
+class PerPollClock(ManualClock):
+    """A manual clock that also moves ``step_ms`` each time a job's status is polled.
+
+    For clients that cannot move time themselves: each poll sees the job a step further on.
+    The clock is shared, so a poll of one job moves every job.
+    """
+
+    def __init__(self, step_ms: int, start_ms: int = DEFAULT_MANUAL_START_MS) -> None:
+        super().__init__(start_ms)
+        self.step_ms = step_ms
+
+    def polled(self) -> None:
+        self._now_ms += self.step_ms
+
+    def __repr__(self) -> str:
+        return f"PerPollClock(step_ms={self.step_ms}, now_ms={self._now_ms})"

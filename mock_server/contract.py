@@ -26,7 +26,7 @@ from referencing.jsonschema import DRAFT202012
 from .errors import Violation
 from .settings import Settings
 
-__all__ = ["Contract", "load_schemas", "schema_dir"]
+__all__ = ["Contract", "SchemaCheck", "load_schemas", "schema_dir"]
 
 _INTEGER = re.compile(r"-?[0-9]{1,19}")
 _RESPONSE_CACHE_SIZE = 4096
@@ -113,15 +113,17 @@ def _field_name(path: Iterable[str | int]) -> str:
     return name
 
 
-class _Check:
+class SchemaCheck:
     """One compiled schema and how to word its violations."""
 
-    def __init__(self, name: str, schema: dict[str, Any], registry: Registry[Any], where: str):
+    def __init__(
+        self, name: str, schema: dict[str, Any], registry: Registry[Any] | None = None, where: str = "body"
+    ):
         self.name = name
         self.schema = schema
         self.where = where  # "body" or "query"
         self.noun = str(schema.get("x-name", schema.get("title", name)))
-        self.validator = Draft202012Validator(schema, registry=registry)
+        self.validator = Draft202012Validator(schema, registry=registry or Registry())
 
     def violations(self, instance: Any) -> list[Violation]:
         found: list[Violation] = []
@@ -138,7 +140,7 @@ class _Check:
         pointer = "".join(f"/{p}" for p in parts)
         return f"body:{pointer or '/'}", _field_name(parts) or "the body"
 
-    def _word(self, error: ValidationError) -> list[Violation]:
+    def _word(self, error: ValidationError, outer: ValidationError | None = None) -> list[Violation]:
         kind, schema = error.validator, error.schema
         instance: Any = error.instance
         path = list(error.absolute_path)
@@ -165,8 +167,11 @@ class _Check:
         if kind in ("oneOf", "anyOf") and error.context:
             branch = self._matching_branch(error)
             if branch:
-                return [v for e in branch for v in self._word(e)]
+                return [v for e in branch for v in self._word(e, outer=error)]
         where, field = self._location(path)
+        outer_schema: Any = outer.schema if outer is not None else None
+        if outer is not None and list(outer.absolute_path) == path and "x-expected" in outer_schema:
+            schema = outer_schema  # a branch of a oneOf failed on the value itself: word the whole
         wanted = describe(schema) if isinstance(schema, dict) else str(error.validator_value)
         got = _shown(instance)
         return [Violation(where, f"`{field}`: expected {wanted}, got {json.dumps(got)}", wanted, got)]
@@ -199,7 +204,7 @@ class Contract:
             for s in self.schemas.values()
         )
         self._checks = {
-            name: _Check(name, schema, registry, "query" if name.endswith(".query") else "body")
+            name: SchemaCheck(name, schema, registry, "query" if name.endswith(".query") else "body")
             for name, schema in self.schemas.items()
         }
         self._integer_params = {

@@ -20,6 +20,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from .clock import Clock
 from .errors import InvalidTransition, JobError, UnknownJob
@@ -50,6 +51,22 @@ class Lifecycle:
     fail_at_asset: int | None = None
     """When set, processing fails on this asset (1-based): assets before it are done."""
     failure_comment: str = "Processing failed"
+    wait_ms: int = 0
+    """The job stays WAITING at least this long after it was queued, even when the runner is free."""
+    wait_polls: int = 0
+    """The job stays WAITING until it has been polled this many times."""
+
+
+class JobScript(Protocol):
+    """What a scenario's job script offers the engine (see :mod:`mock_server.scenarios`)."""
+
+    def matches(self, path: str, nth: int) -> bool:
+        """True when this script runs the ``nth`` start request (1-based), for ``path``."""
+        ...
+
+    def lifecycle(self, default: Lifecycle) -> Lifecycle:
+        """The lifecycle of a job this script runs."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +104,11 @@ class Job:
     completed_at: int = 0
     comments: str = ""
     queued_at: int = 0
+    script: int | None = None
+    """The index of the scenario job script that runs this job, if one does."""
+    polls: int = 0
+    released_at: int = 0
+    """When the job's scripted wait ended (its ``wait_polls``-th poll)."""
     # The running stretch: counting ends at ``phase_end``; processing started at ``run_start``
     # from asset ``run_first``.
     counting: bool = False
@@ -130,12 +152,21 @@ class JobEngine:
         settings: Settings,
         clock: Clock,
         new_id: Callable[[], str] = _new_uuid,
+        scripts: Sequence[JobScript] = (),
     ) -> None:
         self.repository = repository
         self.settings = settings
         self.clock = clock
+        self.scripts = tuple(scripts)
         self._new_id = new_id
         self.reset()
+
+    def set_id_generator(self, new_id: Callable[[], str]) -> None:
+        self._new_id = new_id
+
+    def find(self, processing_id: str) -> Job | None:
+        """The job, if there is one, without bringing it up to the clock."""
+        return self._jobs.get(processing_id)
 
     def reset(self) -> None:
         """Forget every job."""
@@ -144,6 +175,7 @@ class JobEngine:
         self._active: Job | None = None
         self._free_at = 0
         self._now = 0
+        self._starts = 0
 
     # --- queries
     def get(self, processing_id: str) -> Job:
@@ -151,6 +183,15 @@ class JobEngine:
         job = self._jobs.get(processing_id)
         if job is None:
             raise UnknownJob(processing_id)
+        return job
+
+    def poll(self, processing_id: str) -> Job:
+        """:meth:`get` for a status poll: it counts towards a scripted ``wait_polls``."""
+        job = self.get(processing_id)
+        job.polls += 1
+        if job.polls == job.lifecycle.wait_polls:
+            job.released_at = self._now
+            self.sync()
         return job
 
     def history(self) -> list[Job]:
@@ -187,6 +228,12 @@ class JobEngine:
         processing_id = self._new_id()
         while processing_id in self._jobs:
             processing_id = self._new_id()
+        self._starts += 1
+        script = next((i for i, s in enumerate(self.scripts) if s.matches(request.path, self._starts)), None)
+        if lifecycle is None:
+            lifecycle = self.default_lifecycle()
+            if script is not None:
+                lifecycle = self.scripts[script].lifecycle(lifecycle)
         selection = self.repository.select(
             request.path, request.excluded_paths, request.asset_filter, self.settings.ignored_paths
         )
@@ -197,8 +244,9 @@ class JobEngine:
             created_at=now,
             queued_at=now,
             selection=selection,
-            lifecycle=lifecycle or self.default_lifecycle(),
+            lifecycle=lifecycle,
             log=JobLog(selection),
+            script=script,
         )
         self._jobs[processing_id] = job
         self._queue.append(job)
@@ -265,14 +313,26 @@ class JobEngine:
                 if not self._queue:
                     return now
                 job = self._queue[0]
+                at = self._activation_time(job)
+                if at is None or at > now:
+                    return now  # the head of the queue is held: the queue waits behind it (FIFO)
                 self._queue.popleft()
-                self._activate(job, max(self._free_at, job.queued_at))
+                self._activate(job, at)
             if job.counting:
                 if now < job.phase_end:
                     return now
                 self._finish_counting(job)
             elif not self._advance(job, now):
                 return now
+
+    def _activation_time(self, job: Job) -> int | None:
+        """When ``job`` may leave the queue, or None while it waits for polls."""
+        at = max(self._free_at, job.queued_at)
+        if job.started_at:  # a resumed job is not held again
+            return at
+        if job.polls < job.lifecycle.wait_polls:
+            return None
+        return max(at, job.queued_at + job.lifecycle.wait_ms, job.released_at)
 
     def _activate(self, job: Job, at: int) -> None:
         self._active = job

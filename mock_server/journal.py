@@ -25,6 +25,8 @@ class Exchange:
     operation: str | None = None
     request_violations: tuple[Violation, ...] = ()
     response_violations: tuple[Violation, ...] = ()
+    fault: str | None = None
+    """The injected fault that answered, if one did."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -37,6 +39,7 @@ class Exchange:
             "operation": self.operation,
             "requestViolations": [v.to_json() for v in self.request_violations],
             "responseViolations": [v.to_json() for v in self.response_violations],
+            "fault": self.fault,
         }
 
 
@@ -65,3 +68,9 @@ class Journal:
 
     def clear(self) -> None:
         self._entries.clear()
+
+    def resize(self, size: int) -> None:
+        """Keep at most ``size`` exchanges from now on (the newest, when shrinking)."""
+        if size != self.size:
+            self.size = size
+            self._entries = deque(self._entries, maxlen=size)

@@ -64,19 +64,27 @@ class Settings:
     is_database: bool = False
     """§3.31: JCR (false) or database (true) asset processing."""
     csrf: bool = False
-    """§3.26: CSRF enforcement (not served by the core yet)."""
+    """§3.26: CSRF enforcement for browser user agents, with the token endpoint."""
     max_body_bytes: int = 1024 * 1024
     """Request bodies larger than this are refused with 413."""
     ignored_paths: tuple[str, ...] = ("/content/dam/projects/translation_output",)
     """Paths that are never processed, whatever a request says."""
+    download_mode: Literal["zip", "json"] = "zip"
+    """§3.20: ``zip`` answers a ZIP unless the client asks for JSON; ``json`` always answers paths."""
+    journal_size: int = 1000
+    """How many exchanges the journal keeps (a ring buffer)."""
+    admin_enabled: bool = True
+    """Serve the admin API under ``/__admin``."""
+    admin_token: str | None = None
+    """When set, the admin API needs it (header ``X-Admin-Token``) and answers beyond loopback."""
 
     def __post_init__(self) -> None:
         if self.speed <= 0:
             raise ValueError(f"speed must be positive, got {self.speed!r}")
         if self.counting_ms < 0 or self.per_asset_ms < 1:
             raise ValueError("counting_ms must be >= 0 and per_asset_ms >= 1")
-        if self.history_size < 1 or self.max_jobs < 1 or self.logs_limit < 1:
-            raise ValueError("history_size, max_jobs and logs_limit must be >= 1")
+        if min(self.history_size, self.max_jobs, self.logs_limit, self.journal_size) < 1:
+            raise ValueError("history_size, max_jobs, logs_limit and journal_size must be >= 1")
         missing = set(STATUSES) - set(self.status_names)
         if missing:
             raise ValueError(f"status_names lacks a token for {sorted(missing)}")

@@ -1,0 +1,120 @@
+"""Injected faults: which request gets which failure, reproducibly.
+
+A fault names the endpoints it hits, *when* it fires (always, the nth call, every nth call, from
+the nth call on, a time window, or a probability drawn from the scenario's seed), and *what* it
+does (a status with a body and ``Retry-After``, latency, a cut-off JSON body, a reset or closed
+connection). Counting is per fault: the same seed and the same requests give the same faults.
+Pure Python: the app applies the chosen fault.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+__all__ = ["ENDPOINTS", "Fault", "FaultPlan", "Trigger"]
+
+ENDPOINTS = ("start", "status", "logs", "download", "cancel", "resume", "history", "system-status")
+
+
+@dataclass(frozen=True, slots=True)
+class Trigger:
+    """When a fault fires; ``kind`` is one of always, nth, every, from, window, probability."""
+
+    kind: Literal["always", "nth", "every", "from", "window", "probability"] = "always"
+    n: int = 0
+    window_ms: tuple[int, int] = (0, 0)
+    probability: float = 0.0
+
+    def fires(self, call: int, elapsed_ms: int, draw: float) -> bool:
+        """``call`` is the 1-based count of matching calls; ``elapsed_ms`` the time since loading."""
+        match self.kind:
+            case "always":
+                return True
+            case "nth":
+                return call == self.n
+            case "every":
+                return call % self.n == 0
+            case "from":
+                return call >= self.n
+            case "window":
+                return self.window_ms[0] <= elapsed_ms < self.window_ms[1]
+            case _:
+                return draw < self.probability
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    endpoints: frozenset[str]
+    when: Trigger = Trigger()
+    status: int | None = None
+    body: Any = None
+    retry_after: int | None = None
+    latency_ms: tuple[int, int] | None = None
+    malformed: bool = False
+    connection: Literal["reset", "close"] | None = None
+    description: str = ""
+
+    def label(self) -> str:
+        """A short name for the journal: what the fault did."""
+        parts = [self.description] if self.description else []
+        if self.status:
+            parts.append(f"status {self.status}")
+        if self.latency_ms:
+            parts.append(f"latency {self.latency_ms[0]}-{self.latency_ms[1]} ms")
+        if self.malformed:
+            parts.append("malformed body")
+        if self.connection:
+            parts.append(f"connection {self.connection}")
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Chosen:
+    """A fault that fired, and the latency drawn for it (ms)."""
+
+    fault: Fault
+    latency_ms: int
+
+
+@dataclass(slots=True)
+class FaultPlan:
+    """The faults of one scenario and their counters; :meth:`reset` starts them over."""
+
+    faults: Sequence[Fault] = ()
+    job_faults: Sequence[Sequence[Fault]] = ()
+    """The faults of each job script, by script index."""
+    seed: int = 0
+    started_ms: int = 0
+    _calls: dict[tuple[int, int, str], int] = field(default_factory=dict)
+    _random: random.Random = field(default_factory=random.Random)
+
+    def __post_init__(self) -> None:
+        self.reset(self.started_ms)
+
+    def reset(self, now_ms: int) -> None:
+        self.started_ms = now_ms
+        self._calls.clear()
+        self._random = random.Random(self.seed)
+
+    def pick(self, endpoint: str, now_ms: int, script: int | None = None, job: str = "") -> Chosen | None:
+        """The fault for this call, if one fires: a job script's own faults first, then the global ones."""
+        candidates: list[tuple[int, int, Fault]] = []
+        if script is not None and script < len(self.job_faults):
+            candidates += [(script + 1, i, f) for i, f in enumerate(self.job_faults[script])]
+        candidates += [(0, i, f) for i, f in enumerate(self.faults)]
+        chosen: Chosen | None = None
+        for owner, index, fault in candidates:
+            if endpoint not in fault.endpoints:
+                continue
+            key = (owner, index, job if owner else "")
+            call = self._calls.get(key, 0) + 1
+            self._calls[key] = call
+            # Draw for every matching call, fired or not, so that draws do not depend on other faults.
+            draw = self._random.random() if fault.when.kind == "probability" else 1.0
+            if chosen is None and fault.when.fires(call, now_ms - self.started_ms, draw):
+                low, high = fault.latency_ms or (0, 0)
+                chosen = Chosen(fault, self._random.randint(low, high) if high > low else low)
+        return chosen

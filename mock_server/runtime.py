@@ -1,0 +1,116 @@
+"""One running mock: its scenario and everything built from it, swapped as a whole on reload.
+
+No aiohttp here. The app reads ``mock.engine``, ``mock.contract``… afresh on every request, so
+:meth:`Mock.load` takes effect at once and a request never sees half of two scenarios.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from .api import Api
+from .clock import Clock, ManualClock, PerPollClock, SystemClock
+from .contract import Contract
+from .faults import FaultPlan
+from .jobs import JobEngine
+from .journal import Journal
+from .repository import Repository
+from .scenarios import Scenario
+from .settings import Settings
+
+__all__ = ["DEFAULT_SCENARIO", "CsrfTokens", "Mock"]
+
+DEFAULT_SCENARIO = Scenario(
+    name="default", description="The embedded default repository, the default lifecycle, no faults."
+)
+
+
+class Mock:
+    """Everything one running mock holds.
+
+    Settings precedence, lowest first: ``base`` (the defaults) < the scenario < ``overrides``
+    (environment, CLI flags, fixture markers). An explicit ``clock`` or ``repository`` wins over
+    the scenario's.
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario = DEFAULT_SCENARIO,
+        *,
+        base: Settings | None = None,
+        overrides: Mapping[str, Any] | None = None,
+        clock: Clock | None = None,
+        repository: Repository | None = None,
+        new_id: Callable[[], str] | None = None,
+    ) -> None:
+        self._base = base or Settings()
+        self._overrides = dict(overrides or {})
+        self._fixed_clock = clock
+        self._fixed_repository = repository
+        self._fixed_new_id = new_id
+        self.journal = Journal()
+        self.csrf_tokens = CsrfTokens()
+        self.load(scenario)
+
+    def load(self, scenario: Scenario) -> None:
+        """Make ``scenario`` the active one: new settings, repository, jobs and fault counters.
+
+        The journal is kept; a clock of the same kind is kept too.
+        """
+        settings = scenario.settings(self._base).replace(**self._overrides)
+        clock = self._fixed_clock or self._clock_for(scenario, getattr(self, "clock", None))
+        new_id = self._fixed_new_id or scenario.new_id()
+        engine = JobEngine(
+            self._fixed_repository or scenario.repository(),
+            settings,
+            clock,
+            **({"new_id": new_id} if new_id else {}),
+            scripts=scenario.jobs,
+        )
+        contract = Contract(settings)
+        faults = FaultPlan(scenario.faults, [job.faults for job in scenario.jobs], scenario.seed or 0)
+        faults.reset(clock.now_ms())
+        # Swap everything together: nothing awaits in between.
+        self.scenario, self.settings, self.clock = scenario, settings, clock
+        self.engine, self.contract, self.faults = engine, contract, faults
+        self.api = Api(engine, settings, clock)
+        self.journal.resize(settings.journal_size)
+
+    @staticmethod
+    def _clock_for(scenario: Scenario, current: Clock | None) -> Clock:
+        if scenario.clock == "manual":
+            return current if type(current) is ManualClock else ManualClock()
+        if scenario.clock == "per_poll":
+            return PerPollClock(scenario.poll_step_ms)
+        return current if isinstance(current, SystemClock) else SystemClock()
+
+    def reset(self) -> None:
+        """Forget every job and exchange, and put a manual clock back to its start."""
+        if isinstance(self.clock, ManualClock):
+            self.clock.reset()
+        self.engine.reset()
+        self.journal.clear()
+        self.faults.reset(self.clock.now_ms())
+        new_id = self._fixed_new_id or self.scenario.new_id()
+        if new_id is not None:
+            self.engine.set_id_generator(new_id)
+
+
+class CsrfTokens:
+    """The CSRF tokens handed out, the newest ``size`` kept."""
+
+    def __init__(self, size: int = 1000) -> None:
+        self._tokens: dict[str, None] = {}
+        self._size = size
+
+    def issue(self) -> str:
+        token = secrets.token_urlsafe(24)
+        self._tokens[token] = None
+        if len(self._tokens) > self._size:
+            del self._tokens[next(iter(self._tokens))]
+        return token
+
+    def valid(self, token: str) -> bool:
+        return bool(token) and token in self._tokens

@@ -1,0 +1,414 @@
+"""Scenario files: YAML that scripts settings, the repository, job lifecycles and faults.
+
+Loading is defensive: ``yaml.safe_load`` semantics (no Python tags), a size cap, a cap on nodes
+(alias expansions counted, so an alias bomb stops early), duplicate keys refused, and the document
+checked against ``schemas/scenario.schema.json``. Every problem names the file, the line and the
+key path, and says what is wrong::
+
+    scenarios/x.yaml:12: jobs[0].wait.for: expected a duration such as '2s', …, got "soon"
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import functools
+import random
+import re
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .contract import SchemaCheck, load_schemas
+from .default_repository import BASE_MS, default_repository
+from .errors import MockError
+from .faults import ENDPOINTS, Fault, Trigger
+from .jobs import Lifecycle
+from .repository import Repository
+from .settings import STATUSES, Settings
+
+__all__ = [
+    "Scenario",
+    "ScenarioError",
+    "check_files",
+    "load_scenario",
+    "parse_scenario",
+    "shipped_scenarios",
+]
+
+MAX_BYTES = 1024 * 1024
+MAX_NODES = 100_000
+_DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)")
+_UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000}
+_NAMES = {
+    "DITATOPIC": "topic-{n}.dita",
+    "DITAMAP": "map-{n}.ditamap",
+    "MARKDOWN": "doc-{n}.md",
+    "HTML/CSS": "page-{n}.html",
+    "DITAVAL": "filter-{n}.ditaval",
+    "OTHERS": "file-{n}.png",
+    "CONTENT_FRAGMENT": "fragment-{n}",
+}
+YEAR_MS = 365 * 86_400_000
+
+
+class ScenarioError(MockError):
+    """A scenario that cannot be used; ``problems`` lists each as ``origin:line: what``."""
+
+    def __init__(self, problems: Iterable[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+# --- values ------------------------------------------------------------------------------------------
+
+
+def duration_ms(value: float | str) -> int:
+    """``'2s'``, ``'150ms'``, ``'1m'``, ``'1h'`` or a number of seconds, in milliseconds."""
+    if isinstance(value, (int, float)):
+        return round(value * 1000)
+    match = _DURATION.fullmatch(value)
+    if match is None:
+        raise ValueError(f"expected a duration such as '2s', got {value!r}")
+    return round(float(match.group(1)) * _UNIT_MS[match.group(2)])
+
+
+def timestamp_ms(value: int | str) -> int:
+    """Epoch milliseconds, or an ISO date (UTC unless it says otherwise), in epoch milliseconds."""
+    if isinstance(value, int):
+        return value
+    moment = dt.datetime.fromisoformat(value.replace(" ", "T"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return int(moment.timestamp() * 1000)
+
+
+def glob_pattern(glob: str) -> re.Pattern[str]:
+    """``*`` matches within a path segment, ``**`` across segments, ``?`` one character."""
+    parts = re.split(r"(\*\*|\*|\?)", glob)
+    wildcard = {"**": ".*", "*": "[^/]*", "?": "[^/]"}
+    return re.compile("".join(wildcard.get(p, re.escape(p)) for p in parts))
+
+
+# --- the model ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class JobScriptSpec:
+    """A scenario's job script: which start requests it takes and how their jobs run."""
+
+    path: str | None = None
+    nth: int | None = None
+    wait_ms: int = 0
+    wait_polls: int = 0
+    counting_ms: int | None = None
+    counting_failure: str | None = None
+    per_asset_ms: int | None = None
+    fail_at: int | None = None
+    comment: str | None = None
+    faults: tuple[Fault, ...] = ()
+
+    def matches(self, path: str, nth: int) -> bool:
+        if self.nth is not None and nth != self.nth:
+            return False
+        return self.path is None or glob_pattern(self.path).fullmatch(path) is not None
+
+    def lifecycle(self, default: Lifecycle) -> Lifecycle:
+        return Lifecycle(
+            counting_ms=default.counting_ms if self.counting_ms is None else self.counting_ms,
+            per_asset_ms=self.per_asset_ms or default.per_asset_ms,
+            counting_failure=self.counting_failure,
+            fail_at_asset=self.fail_at,
+            failure_comment=self.comment or default.failure_comment,
+            wait_ms=self.wait_ms,
+            wait_polls=self.wait_polls,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    """A loaded, checked scenario. ``text`` is the YAML it came from."""
+
+    name: str
+    description: str
+    origin: str = "<default>"
+    text: str = ""
+    seed: int | None = None
+    clock: str = "real"
+    poll_step_ms: int = 0
+    settings_changes: Mapping[str, Any] = field(default_factory=dict)
+    repository_spec: Mapping[str, Any] = field(default_factory=dict)
+    jobs: tuple[JobScriptSpec, ...] = ()
+    faults: tuple[Fault, ...] = ()
+
+    def settings(self, base: Settings | None = None) -> Settings:
+        """``base`` (the defaults) with the scenario's settings applied."""
+        return (base or Settings()).replace(**self.settings_changes)
+
+    def new_id(self) -> Callable[[], str] | None:
+        """A seeded generator of UUIDv4 ids, or None for random ones."""
+        if self.seed is None:
+            return None
+        rng = random.Random(self.seed)
+        return lambda: str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+    def repository(self) -> Repository:
+        """A fresh repository built as the scenario says."""
+        spec = self.repository_spec
+        repo = Repository() if spec.get("base") == "empty" else default_repository()
+        for folder in spec.get("folders", ()):
+            repo.add_folder(folder)
+        for asset in spec.get("assets", ()):
+            repo.add_asset(asset["path"], asset["type"], timestamp_ms(asset.get("created", BASE_MS)))
+        for index, block in enumerate(spec.get("generate", ())):
+            _generate(repo, block, random.Random((self.seed or 0) * 1000 + index))
+        return repo
+
+
+def _generate(repo: Repository, block: Mapping[str, Any], rng: random.Random) -> None:
+    folders = block.get("folders", 1)
+    start = (
+        timestamp_ms(block["created_from"]) if "created_from" in block else BASE_MS + rng.randrange(YEAR_MS)
+    )
+    until = timestamp_ms(block["created_until"]) if "created_until" in block else start + YEAR_MS
+    for n in range(1, folders + 1):
+        folder = block["folder"] if folders == 1 else f"{block['folder']}/f{n}"
+        for asset_type, count in block["per_folder"].items():
+            step = max(0, until - start) // max(count - 1, 1)
+            repo.add_generated(folder, asset_type, count, _NAMES[asset_type], start, step)
+
+
+# --- reading YAML ------------------------------------------------------------------------------------
+
+
+class _Loader(yaml.SafeLoader):
+    """The safe loader; no Python tags, no custom constructors."""
+
+
+def _compose(text: str, origin: str) -> yaml.Node | None:
+    try:
+        return yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as error:
+        line = error.problem_mark.line + 1 if error.problem_mark else 1
+        raise ScenarioError([f"{origin}:{line}: not valid YAML: {error.problem}"]) from None
+    except yaml.YAMLError as error:
+        raise ScenarioError([f"{origin}:1: not valid YAML: {error}"]) from None
+
+
+def _walk(node: yaml.Node, origin: str) -> dict[tuple[str | int, ...], int]:
+    """The line of every key path; refuses duplicate keys and more than MAX_NODES nodes."""
+    lines: dict[tuple[str | int, ...], int] = {(): node.start_mark.line + 1}
+    seen = 0
+    stack: list[tuple[tuple[str | int, ...], yaml.Node]] = [((), node)]
+    while stack:
+        path, current = stack.pop()
+        seen += 1
+        if seen > MAX_NODES:
+            raise ScenarioError(
+                [f"{origin}:{current.start_mark.line + 1}: more than {MAX_NODES} YAML nodes "
+                 "(aliases counted each time they are used); split the scenario or use `generate`"]
+            )  # fmt: skip
+        if isinstance(current, yaml.MappingNode):
+            keys: set[str] = set()
+            for key_node, value_node in current.value:
+                key = str(key_node.value)
+                if key in keys:
+                    line = key_node.start_mark.line + 1
+                    raise ScenarioError([f"{origin}:{line}: {_dotted((*path, key))}: duplicate key"])
+                keys.add(key)
+                lines[(*path, key)] = key_node.start_mark.line + 1
+                stack.append(((*path, key), value_node))
+        elif isinstance(current, yaml.SequenceNode):
+            for i, item in enumerate(current.value):
+                lines[(*path, i)] = item.start_mark.line + 1
+                stack.append(((*path, i), item))
+    return lines
+
+
+def _dotted(path: Iterable[str | int]) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(the document)"
+
+
+@functools.cache
+def _check() -> SchemaCheck:
+    return SchemaCheck("scenario", load_schemas()["scenario"])
+
+
+def _parse_pointer(where: str) -> tuple[str | int, ...]:
+    parts = where.removeprefix("body:").strip("/").split("/")
+    return tuple(int(p) if p.isdigit() else p for p in parts if p)
+
+
+def parse_scenario(text: str, origin: str = "<scenario>", default_name: str = "scenario") -> Scenario:
+    """Check and read a scenario document; raise :class:`ScenarioError` listing every problem."""
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
+        raise ScenarioError([f"{origin}:1: the scenario is larger than {MAX_BYTES} bytes"])
+    node = _compose(text, origin)
+    if node is None:
+        raise ScenarioError([f"{origin}:1: the scenario is empty; it needs at least `description`"])
+    lines = _walk(node, origin)
+    try:
+        document = _Loader(text).get_single_data()
+    except yaml.MarkedYAMLError as error:
+        line = error.problem_mark.line + 1 if error.problem_mark else 1
+        raise ScenarioError([f"{origin}:{line}: {error.problem}"]) from None
+    problems = []
+    for violation in _check().violations(document):
+        path = _parse_pointer(violation.where)
+        while path not in lines:
+            path = path[:-1]
+        message = re.sub(r"^`([^`]*)`(:)?", lambda m: m.group(1) + (m.group(2) or ""), violation.message)
+        problems.append(f"{origin}:{lines[path]}: {message}")
+    if problems:
+        raise ScenarioError(problems)
+    return _read(document, text, origin, default_name)
+
+
+def _read(doc: Mapping[str, Any], text: str, origin: str, default_name: str) -> Scenario:
+    clock = doc.get("clock", "real")
+    return Scenario(
+        name=doc.get("name", default_name),
+        description=doc["description"],
+        origin=origin,
+        text=text,
+        seed=doc.get("seed"),
+        clock="per_poll" if isinstance(clock, dict) else clock,
+        poll_step_ms=duration_ms(clock["per_poll"]) if isinstance(clock, dict) else 0,
+        settings_changes={**_settings(doc.get("settings", {})), **_admin(doc.get("admin", {}))},
+        repository_spec=doc.get("repository", {}),
+        jobs=tuple(_job(job) for job in doc.get("jobs", ())),
+        faults=tuple(_fault(fault) for fault in doc.get("faults", ())),
+    )
+
+
+def _settings(given: Mapping[str, Any]) -> dict[str, Any]:
+    renamed = {"counting": "counting_ms", "per_asset": "per_asset_ms", "download": "download_mode"}
+    changes: dict[str, Any] = {}
+    for key, value in given.items():
+        if key in ("counting", "per_asset"):
+            value = duration_ms(value)
+        elif key == "backend":
+            key, value = "is_database", value == "database"
+        elif key == "status_names":
+            value = {**{s: s for s in STATUSES}, **value}
+        elif key == "allowed_types":
+            value = tuple(value)
+        changes[renamed.get(key, key)] = value
+    return changes
+
+
+def _admin(given: Mapping[str, Any]) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    if "enabled" in given:
+        changes["admin_enabled"] = given["enabled"]
+    if "token" in given:
+        changes["admin_token"] = given["token"]
+    return changes
+
+
+def _job(spec: Mapping[str, Any]) -> JobScriptSpec:
+    wait, counting, processing = spec.get("wait", {}), spec.get("counting", {}), spec.get("processing", {})
+    return JobScriptSpec(
+        path=spec["match"].get("path"),
+        nth=spec["match"].get("nth"),
+        wait_ms=duration_ms(wait.get("for", 0)),
+        wait_polls=wait.get("polls", 0),
+        counting_ms=duration_ms(counting["duration"]) if "duration" in counting else None,
+        counting_failure=counting.get("fail"),
+        per_asset_ms=max(1, duration_ms(processing["per_asset"])) if "per_asset" in processing else None,
+        fail_at=processing.get("fail_at"),
+        comment=processing.get("comment"),
+        faults=tuple(_fault(fault) for fault in spec.get("faults", ())),
+    )
+
+
+def _fault(spec: Mapping[str, Any]) -> Fault:
+    endpoint = spec.get("endpoint", "*")
+    named = [endpoint] if isinstance(endpoint, str) else list(endpoint)
+    endpoints = frozenset(ENDPOINTS) if "*" in named else frozenset(named)
+    ((kind, value),) = spec.get("when", {"always": True}).items()
+    trigger = Trigger(kind)
+    if kind in ("nth", "every", "from"):
+        trigger = Trigger(kind, n=value)
+    elif kind == "window":
+        trigger = Trigger(kind, window_ms=(duration_ms(value[0]), duration_ms(value[1])))
+    elif kind == "probability":
+        trigger = Trigger(kind, probability=value)
+    latency = spec.get("latency")
+    bounds = None
+    if latency is not None:
+        low, high = (latency, latency) if not isinstance(latency, list) else latency
+        bounds = (duration_ms(low), max(duration_ms(low), duration_ms(high)))
+    return Fault(
+        endpoints=endpoints,
+        when=trigger,
+        status=spec.get("status"),
+        body=spec.get("body"),
+        retry_after=spec.get("retry_after"),
+        latency_ms=bounds,
+        malformed=spec.get("malformed", False),
+        connection=spec.get("connection"),
+        description=spec.get("description", ""),
+    )
+
+
+# --- files -------------------------------------------------------------------------------------------
+
+
+def scenario_dir() -> Path:
+    """Where the shipped scenarios are: inside an installed wheel, or beside the package."""
+    packaged = Path(str(resources.files("mock_server"))) / "_data" / "scenarios"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "scenarios"
+
+
+def shipped_scenarios() -> dict[str, Path]:
+    """The shipped scenarios by name."""
+    return {path.stem: path for path in sorted(scenario_dir().glob("*.yaml"))}
+
+
+def read_file(path: Path) -> Scenario:
+    """Load the scenario file at ``path``."""
+    origin = str(path)
+    try:
+        if path.stat().st_size > MAX_BYTES:
+            raise ScenarioError([f"{origin}:1: the file is larger than {MAX_BYTES} bytes"])
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise ScenarioError([f"{origin}:1: not UTF-8 text (byte {error.start})"]) from None
+    except OSError as error:
+        raise ScenarioError([f"{origin}: cannot read it: {error.strerror}"]) from None
+    return parse_scenario(text, origin, path.stem)
+
+
+def load_scenario(name_or_path: str | Path) -> Scenario:
+    """A shipped scenario by name, or a scenario file by path."""
+    shipped = shipped_scenarios()
+    if isinstance(name_or_path, str) and name_or_path in shipped:
+        return read_file(shipped[name_or_path])
+    path = Path(name_or_path)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        return read_file(path)
+    close = difflib.get_close_matches(str(name_or_path), list(shipped), n=1)
+    tip = f"did you mean {close[0]!r}? " if close else ""
+    raise ScenarioError(
+        [f"{name_or_path}: no such scenario file or shipped scenario; {tip}shipped: {', '.join(shipped)}"]
+    )
+
+
+def check_files(paths: Iterable[str]) -> Iterator[str]:
+    """Every problem of every file, as ``file:line: what``."""
+    for path in paths:
+        try:
+            read_file(Path(path))
+        except ScenarioError as error:
+            yield from error.problems
