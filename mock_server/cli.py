@@ -1,13 +1,22 @@
-"""The command line: ``aem-guides-mock serve`` (also ``python -m mock_server serve``)."""
+"""The command line (also ``python -m mock_server``)::
+
+aem-guides-mock serve [--host H] [--port P] [--speed F] [--scenario NAME|PATH [--watch]]
+aem-guides-mock check FILE...
+aem-guides-mock scenarios
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
+import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from . import __version__
 from .app import create_app
+from .scenarios import ScenarioError, check_files, load_scenario, read_file, shipped_scenarios
 from .server import run
 from .settings import Settings
 
@@ -37,22 +46,75 @@ def parser() -> argparse.ArgumentParser:
     )
     top.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    serve = commands.add_parser("serve", help="run the dev server on the embedded default repository")
+    serve = commands.add_parser("serve", help="run the dev server (default scenario: the embedded default)")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
     serve.add_argument("--port", type=_port, default=4502, help="port (default 4502; 0 picks one)")
     serve.add_argument(
-        "--speed", type=_positive, default=1.0, metavar="FACTOR",
-        help="run jobs FACTOR times faster than the default pace of 200 ms per asset",
+        "--speed", type=_positive, metavar="FACTOR",
+        help="run jobs FACTOR times faster than the scenario's pace (default 200 ms per asset)",
     )  # fmt: skip
+    serve.add_argument("--scenario", metavar="NAME|PATH", help="a shipped scenario or a scenario file")
+    serve.add_argument("--watch", action="store_true", help="reload the scenario file when it changes")
     serve.add_argument("--verbose", action="store_true", help="log every request")
+    check = commands.add_parser("check", help="check scenario files; exit 1 listing every problem")
+    check.add_argument("files", nargs="+", metavar="FILE")
+    commands.add_parser("scenarios", help="list the shipped scenarios")
     return top
+
+
+def _serve(args: argparse.Namespace) -> int:
+    try:
+        scenario = load_scenario(args.scenario) if args.scenario else None
+    except ScenarioError as error:
+        print(error, file=sys.stderr)
+        return 2
+    watch = None
+    if args.watch:
+        if scenario is None or args.scenario in shipped_scenarios():
+            print("aem-guides-mock: --watch needs --scenario PATH (a file of yours)", file=sys.stderr)
+            return 2
+        watch = Path(args.scenario)
+    overrides = Settings.from_environment(os.environ)
+    if args.speed is not None:
+        overrides["speed"] = args.speed
+    app = create_app(scenario=scenario, overrides=overrides)
+    return run(app, args.host, args.port, access_log=args.verbose, watch=watch)
+
+
+def _check(files: Sequence[str]) -> int:
+    problems = list(check_files(files))
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"{len(problems)} problem(s) in {len(files)} file(s)", file=sys.stderr)
+        return 1
+    for name in files:
+        scenario = read_file(Path(name))
+        print(f"ok: {name} ({scenario.name}): {scenario.description}")
+    return 0
+
+
+def _list() -> int:
+    shipped = shipped_scenarios()
+    width = max(map(len, shipped), default=0)
+    status = 0
+    for name, path in shipped.items():
+        try:
+            print(f"{name:<{width}}  {read_file(path).description}")
+        except ScenarioError as error:
+            print(f"{name:<{width}}  BROKEN: {error}")
+            status = 1
+    return status
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
+        level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    settings = Settings(speed=args.speed)
-    return run(create_app(settings), args.host, args.port, access_log=args.verbose)
+    if args.command == "check":
+        return _check(args.files)
+    if args.command == "scenarios":
+        return _list()
+    return _serve(args)

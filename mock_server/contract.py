@@ -72,7 +72,7 @@ def _shown(value: Any, limit: int = 80) -> Any:
     if isinstance(value, str) and len(value) > limit:
         return value[: limit - 3] + "..."
     if isinstance(value, (dict, list)):
-        text = json.dumps(value)
+        text = json.dumps(value, default=str)
         return value if len(text) <= limit else text[: limit - 3] + "..."
     return value
 
@@ -174,7 +174,8 @@ class SchemaCheck:
             schema = outer_schema  # a branch of a oneOf failed on the value itself: word the whole
         wanted = describe(schema) if isinstance(schema, dict) else str(error.validator_value)
         got = _shown(instance)
-        return [Violation(where, f"`{field}`: expected {wanted}, got {json.dumps(got)}", wanted, got)]
+        shown = json.dumps(got, default=str)
+        return [Violation(where, f"`{field}`: expected {wanted}, got {shown}", wanted, got)]
 
     @staticmethod
     def _matching_branch(error: ValidationError) -> list[ValidationError]:

@@ -187,7 +187,13 @@ def _generate(repo: Repository, block: Mapping[str, Any], rng: random.Random) ->
 
 
 class _Loader(yaml.SafeLoader):
-    """The safe loader; no Python tags, no custom constructors."""
+    """The safe loader, with dates left as strings: they are checked and read like any timestamp."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 
 
 def _compose(text: str, origin: str) -> yaml.Node | None:

@@ -100,6 +100,31 @@ class Settings:
     def effective_per_asset_ms(self) -> int:
         return max(1, round(self.per_asset_ms / self.speed))
 
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str]) -> dict[str, Any]:
+        """Overrides from ``AEM_GUIDES_MOCK_<FIELD>`` variables (scalar fields only), e.g.
+        ``AEM_GUIDES_MOCK_SPEED=4`` or ``AEM_GUIDES_MOCK_ADMIN_TOKEN=…``."""
+        changes: dict[str, Any] = {}
+        for item in dataclasses.fields(cls):
+            raw = environ.get(f"AEM_GUIDES_MOCK_{item.name.upper()}")
+            if raw is None:
+                continue
+            kind = str(item.type)
+            try:
+                if kind == "bool":
+                    changes[item.name] = raw.strip().lower() in ("1", "true", "yes", "on")
+                elif kind == "int" or kind.startswith("Literal[400"):
+                    changes[item.name] = int(raw)
+                elif kind == "float":
+                    changes[item.name] = float(raw)
+                elif kind.startswith(("str", "Literal")):
+                    changes[item.name] = raw
+            except ValueError:
+                raise ValueError(
+                    f"AEM_GUIDES_MOCK_{item.name.upper()}: expected {kind}, got {raw!r}"
+                ) from None
+        return changes
+
     def replace(self, **changes: Any) -> Settings:
         """A copy with ``changes`` applied (validated like the original)."""
         return dataclasses.replace(self, **changes)
