@@ -12,7 +12,9 @@ from aiohttp.test_utils import TestClient
 
 from mock_server import ManualClock, Settings, create_app
 from mock_server.api import BASE_PATH
+from mock_server.app import MOCK
 from mock_server.repository import Repository
+from mock_server.scenarios import load_scenario
 
 BASIC_ADMIN = "Basic " + base64.b64encode(b"admin:admin").decode()
 
@@ -20,7 +22,7 @@ BASIC_ADMIN = "Basic " + base64.b64encode(b"admin:admin").decode()
 class ApiClient:
     """The mock's endpoints as methods, over a real HTTP connection; answers (status, JSON)."""
 
-    def __init__(self, client: TestClient[Any, Any], clock: ManualClock) -> None:
+    def __init__(self, client: TestClient[Any, Any], clock: Any) -> None:
         self.http = client
         self.clock = clock
         self.headers = {"Authorization": BASIC_ADMIN}
@@ -55,6 +57,14 @@ class ApiClient:
     async def action(self, name: str, processing_id: str) -> tuple[int, Any]:
         return await self.post(f"{BASE_PATH}/{name}", {"processingId": processing_id})
 
+    @property
+    def mock(self) -> Any:
+        """The running mock (engine, journal, scenario…) behind the socket."""
+        return self.http.server.app[MOCK]
+
+    async def admin(self, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:
+        return await self._json(await self.http.request(method, f"/__admin{path}", **kwargs))
+
     async def history(self) -> list[dict[str, Any]]:
         status, body = await self.get(f"{BASE_PATH}/history")
         assert status == 200, body
@@ -76,9 +86,24 @@ def clock() -> ManualClock:
 def make_api(aiohttp_client: Any, clock: ManualClock) -> MakeApi:
     """Serve a mock (default settings and repository unless given) and return its client."""
 
-    async def make(settings: Settings | None = None, repository: Repository | None = None) -> ApiClient:
-        app = create_app(settings, clock=clock, repository=repository)
-        return ApiClient(await aiohttp_client(app), clock)
+    async def make(
+        settings: Settings | None = None,
+        repository: Repository | None = None,
+        scenario: str | None = None,
+        manual_clock: bool = False,
+    ) -> ApiClient:
+        """With ``scenario``, the scenario's own clock runs (manual, per-poll or real) unless
+        ``manual_clock`` asks for the test's manual clock."""
+        if scenario is not None:
+            app = create_app(
+                settings,
+                scenario=load_scenario(scenario),
+                repository=repository,
+                clock=clock if manual_clock else None,
+            )
+        else:
+            app = create_app(settings, clock=clock, repository=repository)
+        return ApiClient(await aiohttp_client(app), app[MOCK].clock)
 
     return make
 

@@ -1,0 +1,86 @@
+"""Fault selection: which call gets which fault, reproducibly from a seed."""
+
+from __future__ import annotations
+
+import pytest
+
+from mock_server.faults import ENDPOINTS, Fault, FaultPlan, Trigger
+
+STATUS = frozenset({"status"})
+
+
+def fired(plan: FaultPlan, calls: int, endpoint: str = "status", now_ms: int = 0) -> list[int]:
+    return [n for n in range(1, calls + 1) if plan.pick(endpoint, now_ms)]
+
+
+@pytest.mark.parametrize(
+    ("trigger", "expected"),
+    [
+        (Trigger("always"), [1, 2, 3, 4, 5, 6]),
+        (Trigger("nth", n=2), [2]),
+        (Trigger("every", n=3), [3, 6]),
+        (Trigger("from", n=5), [5, 6]),
+    ],
+)
+def test_call_count_triggers(trigger: Trigger, expected: list[int]) -> None:
+    assert fired(FaultPlan([Fault(STATUS, trigger, status=503)]), 6) == expected
+
+
+def test_only_the_named_endpoints_count() -> None:
+    plan = FaultPlan([Fault(STATUS, Trigger("nth", n=2), status=503)])
+    assert plan.pick("logs", 0) is None
+    assert plan.pick("status", 0) is None
+    assert plan.pick("status", 0) is not None  # the 2nd status call, whatever came between
+
+
+def test_a_time_window_counts_from_loading() -> None:
+    plan = FaultPlan(
+        [Fault(STATUS, Trigger("window", window_ms=(1000, 2000)), status=500)], started_ms=10_000
+    )
+    assert [bool(plan.pick("status", t)) for t in (10_500, 11_000, 11_999, 12_000)] == [
+        False,
+        True,
+        True,
+        False,
+    ]
+
+
+def test_probability_is_reproducible_from_the_seed() -> None:
+    def run(seed: int) -> list[int]:
+        return fired(
+            FaultPlan([Fault(STATUS, Trigger("probability", probability=0.3), status=500)], seed=seed), 200
+        )
+
+    first = run(7)
+    assert first == run(7)
+    assert first != run(8)
+    assert 30 < len(first) < 90
+
+
+def test_reset_starts_counting_and_drawing_over() -> None:
+    plan = FaultPlan([Fault(STATUS, Trigger("probability", probability=0.5), status=500)], seed=1)
+    first = fired(plan, 50)
+    plan.reset(0)
+    assert fired(plan, 50) == first
+
+
+def test_job_faults_come_first_and_count_per_job() -> None:
+    job_fault = Fault(STATUS, Trigger("nth", n=1), status=409)
+    plan = FaultPlan([Fault(frozenset(ENDPOINTS), Trigger("always"), latency_ms=(5, 5))], [[job_fault]])
+    first = plan.pick("status", 0, script=0, job="a")
+    assert first is not None and first.fault is job_fault
+    second = plan.pick("status", 0, script=0, job="a")
+    assert second is not None and second.fault.latency_ms == (5, 5)  # the global fault answers now
+    other_job = plan.pick("status", 0, script=0, job="b")
+    assert other_job is not None and other_job.fault is job_fault  # its own first call
+
+
+def test_latency_is_drawn_within_its_range() -> None:
+    plan = FaultPlan([Fault(STATUS, Trigger("always"), latency_ms=(10, 20))], seed=3)
+    draws = {chosen.latency_ms for _ in range(100) if (chosen := plan.pick("status", 0))}
+    assert draws <= set(range(10, 21)) and len(draws) > 5
+
+
+def test_labels_say_what_a_fault_does() -> None:
+    fault = Fault(STATUS, status=503, latency_ms=(1, 2), description="busy")
+    assert fault.label() == "busy, status 503, latency 1-2 ms"
