@@ -1,0 +1,129 @@
+"""Black-box: the admin API under /__admin."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from mock_server import Settings
+from mock_server.api import BASE_PATH
+
+from .conftest import ApiClient, MakeApi
+
+
+async def test_index_lists_the_routes(api: ApiClient) -> None:
+    status, body = await api.admin("GET", "")
+    assert status == 200
+    assert "PUT /__admin/scenario" in body["routes"] and "POST /__admin/clock/advance" in body["routes"]
+
+
+async def test_put_a_shipped_scenario_by_name_then_read_it_back(api: ApiClient) -> None:
+    status, body = await api.admin("PUT", "/scenario", json={"name": "database-backend"})
+    assert status == 200 and body["name"] == "database-backend"
+    status, body = await api.admin("GET", "/scenario")
+    assert body["name"] == "database-backend" and "backend: database" in body["yaml"]
+    status, system = await api.get("/bin/guides/v1/system/status")
+    assert system["isDatabase"] is True
+
+
+async def test_put_a_yaml_document(api: ApiClient) -> None:
+    document = "description: posted\nsettings: {history_size: 2}\n"
+    status, body = await api.admin(
+        "PUT", "/scenario", data=document, headers={"Content-Type": "application/yaml"}
+    )
+    assert status == 200 and body == {"name": "posted", "description": "posted"}
+    for _ in range(3):
+        await api.start("/content/dam/22858")
+        await api.advance(2)
+    assert len(await api.history()) == 2
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "phrase"),
+    [
+        (
+            {"data": "description: [", "headers": {"Content-Type": "application/yaml"}},
+            "<admin>:1: not valid YAML",
+        ),
+        ({"data": "clock: soon\n", "headers": {"Content-Type": "text/plain"}}, "<admin>:1: clock"),
+        ({"json": {"name": "nope"}}, "nope: no shipped scenario"),
+    ],
+)
+async def test_a_broken_scenario_is_refused_and_the_last_good_one_stays(
+    api: ApiClient, kwargs: dict[str, Any], phrase: str
+) -> None:
+    status, body = await api.admin("PUT", "/scenario", **kwargs)
+    assert status == 400
+    assert any(p.startswith(phrase) for p in body["problems"]), body
+    assert (await api.admin("GET", "/scenario"))[1]["name"] == "default"
+
+
+async def test_reset_forgets_jobs_and_the_journal_and_rewinds_a_manual_clock(api: ApiClient) -> None:
+    start = api.clock.now_ms()
+    await api.start()
+    await api.advance(5)
+    status, _ = await api.admin("POST", "/reset")
+    assert status == 200
+    assert await api.history() == []
+    assert api.clock.now_ms() == start
+    assert len(api.mock.journal) == 1  # the history call just made
+
+
+async def test_the_clock_moves_only_when_manual(make_api: MakeApi) -> None:
+    api = await make_api(scenario="seeded-replay")
+    status, before = await api.admin("GET", "/clock")
+    assert before["kind"] == "ManualClock"
+    status, after = await api.admin("POST", "/clock/advance", json={"seconds": 2.5})
+    assert status == 200 and after["now"] == before["now"] + 2500
+    status, body = await api.admin("POST", "/clock/advance", json={"seconds": -1})
+    assert status == 400
+    real = await make_api(scenario="database-backend")
+    status, body = await real.admin("POST", "/clock/advance", json={"seconds": 1})
+    assert status == 409 and "clock: manual" in body["message"]
+
+
+async def test_journal_violations_and_jobs(api: ApiClient) -> None:
+    pid = await api.start()
+    await api.post(BASE_PATH, {"path": "/content/dam", "type": "ASSET_PROCESSING", "excludePaths": []})
+    status, journal = await api.admin("GET", "/journal")
+    assert [e["status"] for e in journal["exchanges"]] == [200, 400]
+    status, violations = await api.admin("GET", "/violations")
+    (exchange,) = violations["exchanges"]
+    assert exchange["requestViolations"][0]["where"] == "body:/excludePaths"
+    status, jobs = await api.admin("GET", "/jobs")
+    assert [j["processingId"] for j in jobs["jobs"]] == [pid]
+    status, job = await api.admin("GET", f"/jobs/{pid}")
+    assert job["processingId"] == pid and job["script"] is None
+    status, _ = await api.admin("GET", "/jobs/nope")
+    assert status == 404
+
+
+async def test_the_admin_api_can_be_switched_off(make_api: MakeApi) -> None:
+    api = await make_api(Settings(admin_enabled=False))
+    status, body = await api.admin("GET", "/journal")
+    assert status == 404 and "switched off" in body["message"]
+
+
+async def test_a_configured_token_is_required(make_api: MakeApi) -> None:
+    api = await make_api(Settings(admin_token="s3cret-admin"))
+    status, _ = await api.admin("GET", "/journal")
+    assert status == 401
+    status, _ = await api.admin("GET", "/journal", headers={"X-Admin-Token": "wrong"})
+    assert status == 401
+    status, _ = await api.admin("GET", "/journal", headers={"X-Admin-Token": "s3cret-admin"})
+    assert status == 200
+
+
+async def test_the_shipped_scenarios_are_listed(api: ApiClient) -> None:
+    status, body = await api.admin("GET", "/scenarios")
+    assert status == 200
+    names = [s["name"] for s in body["scenarios"]]
+    assert "flaky-status" in names and all(s["description"] for s in body["scenarios"])
+
+
+def test_loopback_check() -> None:
+    from mock_server.admin import _is_loopback
+
+    assert _is_loopback("127.0.0.1") and _is_loopback("127.8.9.1") and _is_loopback("::1")
+    assert not _is_loopback("192.168.1.2") and not _is_loopback(None) and not _is_loopback("garbage")
