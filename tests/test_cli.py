@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -24,7 +25,10 @@ MODULE = (sys.executable, "-m", "mock_server")
 
 @contextlib.contextmanager
 def serving(
-    *args: str, command: Sequence[str] = MODULE, cwd: Path | None = None
+    *args: str,
+    command: Sequence[str] = MODULE,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
 ) -> Iterator[tuple[subprocess.Popen[str], str, list[str]]]:
     """Run ``COMMAND serve --port 0 ARGS``; yield the process, its base URL and its banner."""
     process = subprocess.Popen(
@@ -33,10 +37,15 @@ def serving(
         stderr=subprocess.PIPE,
         text=True,
         cwd=cwd,
+        env=env,
     )
     try:
         assert process.stdout is not None
-        banner = [process.stdout.readline() for _ in range(8)]
+        banner = []
+        while not banner or not banner[-1].startswith("Press Ctrl-C"):
+            line = process.stdout.readline()
+            assert line, "".join(banner) + (process.stderr.read() if process.stderr else "")
+            banner.append(line)
         assert " at http://127.0.0.1:" in banner[0], banner
         yield process, banner[0].rsplit(" ", 1)[1].strip(), banner
     finally:
@@ -102,3 +111,74 @@ def test_a_busy_port_is_explained() -> None:
         )
     assert result.returncode == 2
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+
+
+# --- scenarios on the command line ---------------------------------------------------------------------
+
+
+def test_check_lists_every_problem_and_exits_1(tmp_path: Path) -> None:
+    good = tmp_path / "good.yaml"
+    good.write_text("description: fine\n")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("description: d\njobs:\n  - match: {nth: 1}\n    wait:\n      for: soon\nclock: never\n")
+    result = subprocess.run([*MODULE, "check", str(good), str(bad)], capture_output=True, text=True)
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"{bad}:6: clock: expected 'real', 'manual' or {{per_poll: DURATION}}, got \"never\""
+    assert lines[1].startswith(f"{bad}:5: jobs[0].wait.for: expected a duration such as '2s'")
+    assert "2 problem(s) in 2 file(s)" in result.stderr
+    result = subprocess.run([*MODULE, "check", str(good)], capture_output=True, text=True)
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"ok: {good} (good): fine"
+
+
+def test_scenarios_lists_the_shipped_ones() -> None:
+    result = subprocess.run([*MODULE, "scenarios"], capture_output=True, text=True, check=True)
+    names = [line.split()[0] for line in result.stdout.splitlines()]
+    assert len(names) >= 10 and "flaky-status" in names and "large-repository" in names
+
+
+def test_serve_a_shipped_scenario() -> None:
+    with serving("--scenario", "database-backend") as (process, url, banner):
+        assert "scenario:    database-backend" in "".join(banner)
+        assert call(f"{url}/bin/guides/v1/system/status")["isDatabase"] is True
+        assert stop(process) < 5
+
+
+def test_an_unknown_scenario_is_explained() -> None:
+    result = subprocess.run([*MODULE, "serve", "--scenario", "flaky"], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "no such scenario file or shipped scenario" in result.stderr
+
+
+def test_the_environment_overrides_the_scenario_and_a_flag_overrides_both(tmp_path: Path) -> None:
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text("description: env\nsettings: {history_size: 5, speed: 2}\n")
+    environment = {**os.environ, "AEM_GUIDES_MOCK_HISTORY_SIZE": "1", "AEM_GUIDES_MOCK_SPEED": "3"}
+    with serving("--scenario", str(scenario), "--speed", "4", env=environment) as (process, url, banner):
+        assert "speed x4" in "".join(banner)
+        for path in ("/content/dam/22858", "/content/dam/demo1"):
+            call(f"{url}{BASE}", {"path": path, "type": "ASSET_PROCESSING"})
+        assert len(call(f"{url}{BASE}/history")["executionHistory"]) == 1  # type: ignore[arg-type]
+        assert stop(process) < 5
+
+
+def test_watch_reloads_the_file_and_keeps_the_last_good_one(tmp_path: Path) -> None:
+    scenario = tmp_path / "watched.yaml"
+    scenario.write_text("description: first\n")
+    with serving("--scenario", str(scenario), "--watch") as (process, url, _):
+        assert process.stdout is not None
+        scenario.write_text("description: second\nsettings: {backend: database}\n")
+        assert process.stdout.readline().startswith("scenario reloaded: watched: second")
+        assert call(f"{url}/bin/guides/v1/system/status")["isDatabase"] is True
+        scenario.write_text("description: third\nsettings: {backend: mongo}\n")
+        assert process.stdout.readline().startswith("scenario not reloaded; still serving 'watched'")
+        assert "settings.backend" in process.stdout.readline()
+        assert call(f"{url}/bin/guides/v1/system/status")["isDatabase"] is True
+        assert stop(process) < 5
+
+
+def test_watch_needs_a_file() -> None:
+    result = subprocess.run([*MODULE, "serve", "--watch"], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "--watch needs --scenario PATH" in result.stderr
