@@ -180,3 +180,16 @@ def test_a_file_that_is_not_utf8_is_refused(tmp_path: Path) -> None:
     path.write_bytes(b"description: \xff\n")
     with pytest.raises(ScenarioError, match="not UTF-8"):
         load_scenario(path)
+
+
+def test_the_readme_example_is_a_valid_scenario_using_every_top_level_key() -> None:
+    import json
+    import re as regex
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    (example,) = regex.findall(r"```yaml\n(# my.yaml\n.*?)```", readme, flags=regex.S)
+    scenario = parse_scenario(example, "README.md")
+    assert scenario.name == "my-scenario" and scenario.jobs and scenario.faults
+    schema = json.loads((Path(__file__).resolve().parent.parent / "schemas/scenario.schema.json").read_text())
+    top_level = {line.split(":")[0] for line in example.splitlines() if regex.match(r"[a-z_]+:", line)}
+    assert top_level == set(schema["properties"])
