@@ -16,6 +16,14 @@ from mock_server.app import MOCK
 from mock_server.repository import Repository
 from mock_server.scenarios import load_scenario
 
+#: §3.17: (cancellable, resumable, restartable) for each status.
+FLAGS = {
+    "WAITING": (True, False, False),
+    "IN_PROGRESS": (True, False, False),
+    "SUCCESS": (False, False, True),
+    "FAILED": (False, True, False),
+    "CANCELLED": (False, True, False),
+}
 BASIC_ADMIN = "Basic " + base64.b64encode(b"admin:admin").decode()
 
 

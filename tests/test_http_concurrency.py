@@ -8,15 +8,7 @@ from typing import Any
 
 from mock_server.repository import Repository
 
-from .conftest import ApiClient, MakeApi
-
-FLAGS = {
-    "WAITING": (True, False, False),
-    "IN_PROGRESS": (True, False, False),
-    "SUCCESS": (False, False, True),
-    "FAILED": (False, True, False),
-    "CANCELLED": (False, True, False),
-}
+from .conftest import FLAGS, ApiClient, MakeApi
 
 
 def many_folders(count: int) -> Repository:

@@ -6,15 +6,7 @@ import pytest
 
 from mock_server.api import BASE_PATH
 
-from .conftest import ApiClient
-
-FLAGS = {  # §3.17: cancellable, resumable, restartable
-    "WAITING": (True, False, False),
-    "IN_PROGRESS": (True, False, False),
-    "SUCCESS": (False, False, True),
-    "FAILED": (False, True, False),
-    "CANCELLED": (False, True, False),
-}
+from .conftest import FLAGS, ApiClient
 
 
 def flags(job: dict[str, object]) -> tuple[object, ...]:

@@ -12,6 +12,8 @@ from mock_server import InvalidTransition, JobEngine, JobError, Lifecycle, Manua
 from mock_server.default_repository import default_repository
 from mock_server.jobs import Job, StartRequest
 
+from .conftest import FLAGS
+
 PROCESSED = re.compile(r"Processing asset \[(\d+)/(\d+)\]")
 
 
@@ -117,13 +119,6 @@ def test_a_clock_that_steps_back_does_not_move_jobs_back() -> None:
 # --- the engine against random interleavings --------------------------------------------------------
 
 PATHS = ["/content/dam/22858", "/content/dam/demo1", "/content/dam/dita-templates", "/content/dam/demo"]
-FLAGS = {
-    "WAITING": (True, False, False),
-    "IN_PROGRESS": (True, False, False),
-    "SUCCESS": (False, False, True),
-    "FAILED": (False, True, False),
-    "CANCELLED": (False, True, False),
-}
 step = st.one_of(
     st.tuples(st.just("start"), st.sampled_from(PATHS), st.integers(0, 12)),
     st.tuples(st.just("advance"), st.integers(0, 3000), st.just(0)),
