@@ -86,13 +86,13 @@ def create_app(
     clock: Clock | None = None,
     repository: Repository | None = None,
     new_id: Callable[[], str] | None = None,
+    default_clock: str = "real",
 ) -> web.Application:
     """The mock as an aiohttp application; every argument has the dev server's default.
 
     ``settings`` is the base the scenario's settings apply to; ``overrides`` win over both.
+    ``default_clock`` (real or manual) applies when the scenario does not name a clock.
     """
-    from .admin import add_admin_routes  # the admin API builds on this module
-
     mock = Mock(
         scenario or DEFAULT_SCENARIO,
         base=settings,
@@ -100,7 +100,15 @@ def create_app(
         clock=clock,
         repository=repository,
         new_id=new_id,
+        default_clock=default_clock,
     )
+    return app_for(mock)
+
+
+def app_for(mock: Mock) -> web.Application:
+    """An aiohttp application serving ``mock``."""
+    from .admin import add_admin_routes  # the admin API builds on this module
+
     app = web.Application(client_max_size=_CLIENT_MAX_SIZE)
     app[MOCK] = mock
     add_admin_routes(app)

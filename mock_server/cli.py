@@ -55,6 +55,10 @@ def parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     serve.add_argument("--scenario", metavar="NAME|PATH", help="a shipped scenario or a scenario file")
     serve.add_argument("--watch", action="store_true", help="reload the scenario file when it changes")
+    serve.add_argument(
+        "--ready-file", type=Path, metavar="PATH",
+        help="write the base URL to PATH once the server accepts connections (for harnesses)",
+    )  # fmt: skip
     serve.add_argument("--verbose", action="store_true", help="log every request")
     check = commands.add_parser("check", help="check scenario files; exit 1 listing every problem")
     check.add_argument("files", nargs="+", metavar="FILE")
@@ -78,7 +82,7 @@ def _serve(args: argparse.Namespace) -> int:
     if args.speed is not None:
         overrides["speed"] = args.speed
     app = create_app(scenario=scenario, overrides=overrides)
-    return run(app, args.host, args.port, access_log=args.verbose, watch=watch)
+    return run(app, args.host, args.port, access_log=args.verbose, watch=watch, ready_file=args.ready_file)
 
 
 def _check(files: Sequence[str]) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import functools
 import hashlib
 import json
 import re
@@ -58,9 +59,17 @@ def schema_dir() -> Path:
 
 
 def load_schemas(folder: Path | None = None) -> dict[str, dict[str, Any]]:
-    """Every ``NAME.schema.json`` of ``folder`` by NAME, each checked as a Draft 2020-12 schema."""
+    """Every ``NAME.schema.json`` of ``folder`` by NAME, each checked as a Draft 2020-12 schema.
+
+    Read and checked once per folder; callers get their own copy.
+    """
+    return copy.deepcopy(_read_schemas(folder or schema_dir()))
+
+
+@functools.cache
+def _read_schemas(folder: Path) -> dict[str, dict[str, Any]]:
     schemas: dict[str, dict[str, Any]] = {}
-    for path in sorted((folder or schema_dir()).glob("*.schema.json")):
+    for path in sorted(folder.glob("*.schema.json")):
         schema = json.loads(path.read_text(encoding="utf-8"))
         Draft202012Validator.check_schema(schema)
         schemas[path.name.removesuffix(".schema.json")] = schema
@@ -75,6 +84,14 @@ def _shown(value: Any, limit: int = 80) -> Any:
         text = json.dumps(value, default=str)
         return value if len(text) <= limit else text[: limit - 3] + "..."
     return value
+
+
+def _excerpt(schema: Any, limit: int = 120) -> str:
+    """A short JSON excerpt of ``schema``, without descriptions and the mock's own wording keys."""
+    if isinstance(schema, dict):
+        schema = {k: v for k, v in schema.items() if k not in ("description", "x-expected", "title")}
+    text = json.dumps(schema, separators=(",", ":"), default=str)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def describe(schema: Mapping[str, Any]) -> str:
@@ -150,7 +167,8 @@ class SchemaCheck:
             for name in fields:
                 where, field = self._location([*path, name])
                 wanted = describe(schema.get("properties", {}).get(name, {}))
-                found.append(Violation(where, f"`{field}` is required: give {wanted}", wanted, None))
+                excerpt = _excerpt({"required": [name]})
+                found.append(Violation(where, f"`{field}` is required: give {wanted}", wanted, None, excerpt))
             return found
         if kind == "additionalProperties" and isinstance(schema, dict):
             known = list(schema.get("properties", {}))
@@ -162,7 +180,8 @@ class SchemaCheck:
                 place = f"`{_field_name(path)}` in " if path else ""
                 wanted = "one of " + ", ".join(known) if known else "no fields"
                 message = f"`{field}` is not a field of {place}{self.noun}{tip}"
-                found.append(Violation(where, message, wanted, _shown(instance[name])))
+                excerpt = _excerpt({"properties": known, "additionalProperties": False})
+                found.append(Violation(where, message, wanted, _shown(instance[name]), excerpt))
             return found
         if kind in ("oneOf", "anyOf") and error.context:
             branch = self._matching_branch(error)
@@ -175,7 +194,8 @@ class SchemaCheck:
         wanted = describe(schema) if isinstance(schema, dict) else str(error.validator_value)
         got = _shown(instance)
         shown = json.dumps(got, default=str)
-        return [Violation(where, f"`{field}`: expected {wanted}, got {shown}", wanted, got)]
+        message = f"`{field}`: expected {wanted}, got {shown}"
+        return [Violation(where, message, wanted, got, _excerpt(schema))]
 
     @staticmethod
     def _matching_branch(error: ValidationError) -> list[ValidationError]:
@@ -199,7 +219,7 @@ class Contract:
 
     def __init__(self, settings: Settings, schemas: Mapping[str, dict[str, Any]] | None = None):
         self.settings = settings
-        self.schemas = self._patched(copy.deepcopy(dict(schemas or load_schemas())), settings)
+        self.schemas = self._patched(copy.deepcopy(dict(schemas)) if schemas else load_schemas(), settings)
         registry: Registry[Any] = Registry().with_resources(
             (s["$id"], Resource.from_contents(s, default_specification=DRAFT202012))
             for s in self.schemas.values()

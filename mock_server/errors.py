@@ -32,21 +32,21 @@ class Violation:
     """One way a message breaks the contract.
 
     ``where`` is ``body:/json/pointer``, ``query:name`` or ``header:name``; ``expected`` says what
-    the schema wants; ``got`` is what came (``None`` when it was missing).
+    the schema wants, in words; ``got`` is what came (``None`` when it was missing); ``schema`` is a
+    short excerpt of the schema that was broken, when one was.
     """
 
     where: str
     message: str
     expected: str
     got: Any = None
+    schema: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "where": self.where,
-            "message": self.message,
-            "expected": self.expected,
-            "got": self.got,
-        }
+        found = {"where": self.where, "message": self.message, "expected": self.expected, "got": self.got}
+        if self.schema:
+            found["schema"] = self.schema
+        return found
 
 
 class MockError(Exception):

@@ -44,8 +44,10 @@ class Mock:
         clock: Clock | None = None,
         repository: Repository | None = None,
         new_id: Callable[[], str] | None = None,
+        default_clock: str = "real",
     ) -> None:
         self._base = base or Settings()
+        self._default_clock = default_clock
         self._overrides = dict(overrides or {})
         self._fixed_clock = clock
         self._fixed_repository = repository
@@ -54,12 +56,14 @@ class Mock:
         self.csrf_tokens = CsrfTokens()
         self.load(scenario)
 
-    def load(self, scenario: Scenario) -> None:
+    def load(self, scenario: Scenario, overrides: Mapping[str, Any] | None = None) -> None:
         """Make ``scenario`` the active one: new settings, repository, jobs and fault counters.
 
-        The journal is kept; a clock of the same kind is kept too.
+        ``overrides`` (a fixture marker's) add to the constructor's for this scenario only. The
+        journal is kept; a clock of the same kind is kept too.
         """
-        settings = scenario.settings(self._base).replace(**self._overrides)
+        self.load_overrides = dict(overrides or {})
+        settings = scenario.settings(self._base).replace(**self._overrides, **self.load_overrides)
         clock = self._fixed_clock or self._clock_for(scenario, getattr(self, "clock", None))
         new_id = self._fixed_new_id or scenario.new_id()
         engine = JobEngine(
@@ -78,11 +82,12 @@ class Mock:
         self.api = Api(engine, settings, clock)
         self.journal.resize(settings.journal_size)
 
-    @staticmethod
-    def _clock_for(scenario: Scenario, current: Clock | None) -> Clock:
-        if scenario.clock == "manual":
+    def _clock_for(self, scenario: Scenario, current: Clock | None) -> Clock:
+        """The clock the scenario asks for, keeping ``current`` when it is of that kind."""
+        kind = scenario.clock or self._default_clock
+        if kind == "manual":
             return current if type(current) is ManualClock else ManualClock()
-        if scenario.clock == "per_poll":
+        if kind == "per_poll":
             return PerPollClock(scenario.poll_step_ms)
         return current if isinstance(current, SystemClock) else SystemClock()
 

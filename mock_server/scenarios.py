@@ -139,7 +139,9 @@ class Scenario:
     origin: str = "<default>"
     text: str = ""
     seed: int | None = None
-    clock: str = "real"
+    clock: str | None = None
+    """real, manual or per_poll; None when the scenario does not say (real for the dev server,
+    manual for the test fixtures)."""
     poll_step_ms: int = 0
     settings_changes: Mapping[str, Any] = field(default_factory=dict)
     repository_spec: Mapping[str, Any] = field(default_factory=dict)
@@ -279,7 +281,7 @@ def parse_scenario(text: str, origin: str = "<scenario>", default_name: str = "s
 
 
 def _read(doc: Mapping[str, Any], text: str, origin: str, default_name: str) -> Scenario:
-    clock = doc.get("clock", "real")
+    clock = doc.get("clock")
     return Scenario(
         name=doc.get("name", default_name),
         description=doc["description"],

@@ -3,19 +3,29 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import signal
 import sys
+import threading
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO, TypeVar
 
 from aiohttp import web
 
 from .api import BASE_PATH
-from .app import MOCK
-from .scenarios import ScenarioError, read_file
+from .app import MOCK, app_for
+from .clock import ManualClock
+from .journal import Exchange
+from .payloads import job_payload
+from .runtime import DEFAULT_SCENARIO, Mock
+from .scenarios import Scenario, ScenarioError, load_scenario, parse_scenario, read_file
+from .settings import Settings
 
-__all__ = ["banner", "run", "start_site"]
+T = TypeVar("T")
+
+__all__ = ["MockServer", "banner", "run", "start_site"]
 
 SHUTDOWN_TIMEOUT_S = 2.0
 
@@ -65,7 +75,13 @@ def banner(app: web.Application, url: str) -> str:
 
 
 async def _serve_until_stopped(
-    app: web.Application, host: str, port: int, out: TextIO, access_log: bool, watch: Path | None
+    app: web.Application,
+    host: str,
+    port: int,
+    out: TextIO,
+    access_log: bool,
+    watch: Path | None,
+    ready_file: Path | None,
 ) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -75,6 +91,10 @@ async def _serve_until_stopped(
     watcher = asyncio.create_task(watch_scenario(app, watch, out)) if watch else None
     try:
         print(banner(app, url), file=out, flush=True)
+        if ready_file is not None:  # written whole, then renamed: a reader never sees half a URL
+            partial = ready_file.with_name(ready_file.name + ".partial")
+            partial.write_text(url + "\n", encoding="utf-8")
+            partial.replace(ready_file)
         await stop.wait()
         print("stopping...", file=out, flush=True)
     finally:
@@ -120,13 +140,179 @@ def run(
     out: TextIO | None = None,
     access_log: bool = False,
     watch: Path | None = None,
+    ready_file: Path | None = None,
 ) -> int:
     """Serve ``app`` until SIGINT or SIGTERM; reload the scenario file ``watch`` when it changes.
 
-    Returns the exit status."""
+    Once it accepts connections it writes its base URL to ``ready_file``, if given. Returns the
+    exit status."""
     try:
-        asyncio.run(_serve_until_stopped(app, host, port, out or sys.stdout, access_log, watch))
+        asyncio.run(_serve_until_stopped(app, host, port, out or sys.stdout, access_log, watch, ready_file))
     except OSError as error:
         print(f"aem-guides-mock: cannot listen on {host}:{port}: {error.strerror}", file=sys.stderr)
         return 2
     return 0
+
+
+class MockServer:
+    """The mock on a real socket, for tests in any framework.
+
+    In a background thread with its own event loop::
+
+        with MockServer(scenario="fail-midway") as server:
+            requests.post(server.url + BASE_PATH, json=..., auth=server.auth)
+            server.advance(5)
+
+    or in the running event loop, for asyncio code::
+
+        async with MockServer() as server:
+            ...
+
+    The port is picked free (port 0) unless given. When the scenario names no clock, the clock is a
+    manual one, moved only by :meth:`advance`. Calls from other threads run in the server's loop,
+    so a test never races a request.
+    """
+
+    def __init__(
+        self,
+        scenario: str | Path | Scenario | None = None,
+        *,
+        settings: Settings | None = None,
+        overrides: Mapping[str, Any] | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        default_clock: str = "manual",
+    ) -> None:
+        self.mock = Mock(
+            _as_scenario(scenario),
+            base=settings,
+            overrides=overrides,
+            default_clock=default_clock,
+        )
+        self.app = app_for(self.mock)
+        self._host, self._port = host, port
+        self._runner: web.AppRunner | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self.url = ""
+
+    # --- lifecycle
+    def start(self) -> MockServer:
+        """Serve in a background thread; return once the server accepts connections."""
+        if self._thread is not None:
+            raise RuntimeError("this MockServer is already running")
+        ready = threading.Event()
+        failure: list[BaseException] = []
+
+        def serve() -> None:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            try:
+                self._runner, self.url = loop.run_until_complete(start_site(self.app, self._host, self._port))
+            except BaseException as error:  # reported to the starting thread
+                failure.append(error)
+                ready.set()
+                loop.close()
+                return
+            ready.set()
+            loop.run_forever()
+            loop.run_until_complete(self._runner.cleanup())
+            loop.close()
+
+        self._thread = threading.Thread(target=serve, name="aem-guides-mock", daemon=True)
+        self._thread.start()
+        ready.wait()
+        if failure:
+            self._thread = None
+            raise failure[0]
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and free the port."""
+        if self._thread is None or self._loop is None:
+            return
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+        self._thread = None
+
+    def __enter__(self) -> MockServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    async def __aenter__(self) -> MockServer:
+        self._runner, self.url = await start_site(self.app, self._host, self._port)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    # --- control
+    def call(self, function: Callable[[], T]) -> T:
+        """Run ``function`` in the server's loop (at once when there is no other thread)."""
+        loop = self._loop
+        if self._thread is None or loop is None or threading.current_thread() is self._thread:
+            return function()
+
+        async def run() -> T:
+            return function()
+
+        return asyncio.run_coroutine_threadsafe(run(), loop).result(timeout=30)
+
+    @property
+    def base_url(self) -> str:
+        """The URL of the bulk asset processing API: ``url`` + ``/bin/guides/v1/assets/process``."""
+        return self.url + BASE_PATH
+
+    @property
+    def auth(self) -> tuple[str, str]:
+        """The first Basic user and its password, e.g. for ``requests``' ``auth=``."""
+        return next(iter(self.mock.settings.users.items()), ("admin", "admin"))
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """An ``Authorization`` header for the first Basic user."""
+        user, password = self.auth
+        return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+    def advance(self, seconds: float) -> int:
+        """Move the manual clock; return the new time in epoch ms."""
+        clock = self.mock.clock
+        if not isinstance(clock, ManualClock):
+            raise TypeError(f"the clock is {clock!r}: only a manual clock can be advanced")
+        return self.call(lambda: clock.advance(seconds))
+
+    def reset(self) -> None:
+        """Forget jobs and the journal, rewind a manual clock, restart fault counters."""
+        self.call(self.mock.reset)
+
+    def load_scenario(self, scenario: str | Path | Scenario, **overrides: Any) -> None:
+        """Load a shipped scenario, a file, a YAML document or a :class:`Scenario`, with settings
+        ``overrides`` on top."""
+        loaded = _as_scenario(scenario)
+        self.call(lambda: self.mock.load(loaded, overrides))
+
+    def jobs(self) -> list[dict[str, Any]]:
+        """Every job, as the job object of the contract."""
+        return self.call(lambda: [job_payload(job, self.mock.settings) for job in self.mock.engine.jobs()])
+
+    def journal(self) -> list[Exchange]:
+        """Every exchange so far, oldest first."""
+        return self.call(lambda: list(self.mock.journal))
+
+    def violations(self) -> list[Exchange]:
+        """The exchanges in which the client broke the contract."""
+        return self.call(self.mock.journal.client_violations)
+
+
+def _as_scenario(scenario: str | Path | Scenario | None) -> Scenario:
+    if scenario is None:
+        return DEFAULT_SCENARIO
+    if isinstance(scenario, Scenario):
+        return scenario
+    if isinstance(scenario, str) and "\n" in scenario:
+        return parse_scenario(scenario, "<string>", "inline")
+    return load_scenario(scenario)

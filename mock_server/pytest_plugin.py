@@ -1,0 +1,224 @@
+"""The pytest plugin: the ``aem_mock`` fixture, the ``aem_scenario`` marker and strict mode.
+
+One server serves the whole session and is reset before each test (jobs, journal, clock, fault
+counters). In strict mode (the default) a test whose client broke the API contract fails at
+teardown, with every violation named. Importing this module loads nothing heavy: the server is
+imported when a test first asks for it.
+
+    def test_client_polls_to_the_end(aem_mock):
+        client = MyClient(aem_mock.url, auth=aem_mock.auth)
+        job = client.start("/content/dam/22858")
+        aem_mock.advance(2)
+        assert client.status(job)["status"] == "SUCCESS"
+
+    @pytest.mark.aem_scenario("fail-midway", per_asset_ms=50)
+    def test_client_reports_a_failure(aem_mock): ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from .journal import Exchange
+    from .scenarios import Scenario
+    from .server import MockServer
+
+__all__ = ["AemMock"]
+
+OPT_OUT = (
+    "To allow this (say, in a test of your client's error handling), mark the test "
+    "@pytest.mark.aem_strict(False) or set aem_mock.strict = False in it; for a whole run, "
+    "pass --aem-no-strict."
+)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("aem-guides-mock", "the AEM Guides bulk asset processing mock")
+    group.addoption(
+        "--aem-scenario",
+        metavar="NAME|PATH",
+        help="the scenario the aem_mock fixture serves (default: the embedded default)",
+    )
+    group.addoption(
+        "--aem-no-strict",
+        action="store_true",
+        help="do not fail tests whose client breaks the API contract",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "aem_scenario(name_or_path=None, **overrides): the scenario and settings aem_mock serves",
+    )
+    config.addinivalue_line(
+        "markers", "aem_strict(enabled=True): aem_strict(False) lets the client break the contract"
+    )
+
+
+class AemMock:
+    """What the ``aem_mock`` fixture hands a test: the server's address and its controls."""
+
+    def __init__(self, server: MockServer, strict: bool = True) -> None:
+        self.server = server
+        self.strict = strict
+        """Fail the test at teardown when its client broke the contract."""
+
+    @property
+    def url(self) -> str:
+        """The server's base URL, such as ``http://127.0.0.1:40123``."""
+        return self.server.url
+
+    @property
+    def base_url(self) -> str:
+        """``url`` + ``/bin/guides/v1/assets/process``."""
+        return self.server.base_url
+
+    @property
+    def auth(self) -> tuple[str, str]:
+        """The Basic credentials, ``("admin", "admin")`` unless the scenario says otherwise."""
+        return self.server.auth
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """An ``Authorization`` header with those credentials."""
+        return self.server.headers
+
+    def advance(self, seconds: float) -> int:
+        """Move the mock's manual clock; return the new time in epoch ms."""
+        return self.server.advance(seconds)
+
+    def load_scenario(self, scenario: str | Path | Scenario, **overrides: Any) -> None:
+        """Serve another scenario (a shipped name, a file, or a YAML document) from now on."""
+        self.server.load_scenario(scenario, **overrides)
+
+    def reset(self) -> None:
+        self.server.reset()
+
+    @property
+    def jobs(self) -> list[dict[str, Any]]:
+        """Every job, as the contract's job object."""
+        return self.server.jobs()
+
+    @property
+    def journal(self) -> list[Exchange]:
+        """Every exchange of this test, oldest first."""
+        return self.server.journal()
+
+    @property
+    def violations(self) -> list[Exchange]:
+        """The exchanges of this test in which the client broke the contract."""
+        return self.server.violations()
+
+    def check(self) -> None:
+        """Raise :class:`~mock_server.errors.RequestViolation` if the client broke the contract."""
+        __tracebackhide__ = True
+        from .errors import RequestViolation
+
+        broken = self.violations
+        if broken:
+            raise RequestViolation(
+                describe_violations(broken), [v for e in broken for v in e.request_violations]
+            )
+
+
+def describe_violations(exchanges: list[Exchange]) -> str:
+    """The strict-mode failure: each request, each field, what the schema wanted and what came."""
+    count = sum(len(e.request_violations) for e in exchanges)
+    lines = [
+        f"aem-guides-mock: the client under test broke the API contract "
+        f"({count} violation{'s' * (count != 1)} in {len(exchanges)} request{'s' * (len(exchanges) != 1)}):"
+    ]
+    for number, exchange in enumerate(exchanges, 1):
+        query = f"?{exchange.query}" if exchange.query else ""
+        lines.append(f"  {number}. {exchange.method} {exchange.path}{query} -> {exchange.status}")
+        for violation in exchange.request_violations:
+            lines.append(f"     {violation.where}: {violation.message}")
+            wanted = violation.expected + (f"  {violation.schema}" if violation.schema else "")
+            lines.append(f"       the schema wants: {wanted}")
+            lines.append(f"       the request had:  {_shown(violation.got)}")
+    lines.append(OPT_OUT)
+    return "\n".join(lines)
+
+
+def _shown(value: Any) -> str:
+    import json
+
+    text = "(nothing)" if value is None else json.dumps(value, default=str)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _strict(request: pytest.FixtureRequest) -> bool:
+    if request.config.getoption("--aem-no-strict"):
+        return False
+    marker = request.node.get_closest_marker("aem_strict")
+    return marker is None or bool(marker.args[0] if marker.args else marker.kwargs.get("enabled", True))
+
+
+@pytest.fixture(scope="session")
+def aem_mock_server(request: pytest.FixtureRequest) -> Iterator[MockServer]:
+    """The session's server, shared by every test; prefer ``aem_mock``, which resets it."""
+    from .server import MockServer
+
+    with MockServer(request.config.getoption("--aem-scenario")) as server:
+        yield server
+
+
+@pytest.fixture
+def aem_mock(aem_mock_server: MockServer, request: pytest.FixtureRequest) -> Iterator[AemMock]:
+    """The mock for this test: reset, serving the test's ``aem_scenario`` (or the session's)."""
+    __tracebackhide__ = True
+    marker = request.node.get_closest_marker("aem_scenario")
+    wanted = marker.args[0] if marker and marker.args else request.config.getoption("--aem-scenario")
+    overrides = dict(marker.kwargs) if marker else {}
+    _serve(aem_mock_server, wanted, overrides)
+    handle = AemMock(aem_mock_server, _strict(request))
+    yield handle
+    if handle.strict:
+        handle.check()
+
+
+def _serve(server: MockServer, wanted: str | None, overrides: dict[str, Any]) -> None:
+    """Load ``wanted`` unless it is already served as asked; then reset."""
+    mock = server.mock
+    current = (mock.scenario.origin, mock.load_overrides)
+    if wanted is None:
+        from .runtime import DEFAULT_SCENARIO
+
+        if current != (DEFAULT_SCENARIO.origin, overrides):
+            server.load_scenario(DEFAULT_SCENARIO, **overrides)
+    else:
+        from .scenarios import load_scenario
+
+        scenario = load_scenario(wanted)
+        if current != (scenario.origin, overrides):
+            server.load_scenario(scenario, **overrides)
+    server.reset()
+
+
+@pytest.fixture
+def aem_mock_factory(request: pytest.FixtureRequest) -> Iterator[Callable[..., AemMock]]:
+    """Start more servers: ``aem_mock_factory("flaky-status", speed=4)``; each stops after the test."""
+    __tracebackhide__ = True
+    from .server import MockServer
+
+    handles: list[AemMock] = []
+
+    def make(scenario: str | Path | None = None, **overrides: Any) -> AemMock:
+        handle = AemMock(MockServer(scenario, overrides=overrides).start(), _strict(request))
+        handles.append(handle)
+        return handle
+
+    yield make
+    try:
+        for handle in handles:
+            if handle.strict:
+                handle.check()
+    finally:
+        for handle in handles:
+            handle.server.stop()
