@@ -24,6 +24,8 @@ FLAGS = {
     "FAILED": (False, True, False),
     "CANCELLED": (False, True, False),
 }
+pytest_plugins = ("pytester",)
+
 BASIC_ADMIN = "Basic " + base64.b64encode(b"admin:admin").decode()
 
 

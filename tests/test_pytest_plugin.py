@@ -1,0 +1,171 @@
+"""The pytest plugin, tested as a user meets it: through pytester, failure text included."""
+
+from __future__ import annotations
+
+import pytest
+
+CLIENT = """
+import json, urllib.request, urllib.error
+
+def call(mock, path, body=None):
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(mock.base_url + path, data=data, headers=mock.headers)
+    if data:
+        request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, json.load(error)
+"""
+
+
+@pytest.fixture
+def suite(pytester: pytest.Pytester) -> pytest.Pytester:
+    pytester.makepyfile(client=CLIENT)
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    return pytester
+
+
+def test_a_client_that_keeps_the_contract_passes(suite: pytest.Pytester) -> None:
+    suite.makepyfile(
+        """
+        from client import call
+
+        def test_start_and_poll(aem_mock):
+            status, body = call(aem_mock, "", {"path": "/content/dam/22858", "type": "ASSET_PROCESSING"})
+            assert status == 200
+            aem_mock.advance(2)
+            status, job = call(aem_mock, "/status?processingId=" + body["processingId"])
+            assert job["status"] == "SUCCESS" and job["triggeredCount"] == 6
+            assert [j["status"] for j in aem_mock.jobs] == ["SUCCESS"]
+            assert len(aem_mock.journal) == 2 and aem_mock.violations == []
+        """
+    )
+    suite.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+def test_strict_mode_fails_the_test_naming_request_field_schema_and_opt_out(suite: pytest.Pytester) -> None:
+    suite.makepyfile(
+        """
+        from client import call
+
+        def test_typo(aem_mock):
+            status, body = call(aem_mock, "", {"path": "/content/dam", "type": "ASSET_PROCESSING",
+                                               "excludePaths": ["/content/dam/demo"]})
+            assert status == 400   # the test itself passes: the mock answered as the contract says
+        """
+    )
+    result = suite.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at teardown of test_typo*",
+            "*aem-guides-mock: the client under test broke the API contract (1 violation in 1 request):",
+            "*1. POST /bin/guides/v1/assets/process -> 400",
+            "*body:/excludePaths: `excludePaths` is not a field of the start request "
+            "(did you mean `excludedPaths`?)",
+            '*the schema wants: one of path, excludedPaths, type, filter  {"properties":*',
+            '*the request had:  ?"/content/dam/demo"?',  # fnmatch reads [ ] as a class
+            "*@pytest.mark.aem_strict(False)*aem_mock.strict = False*--aem-no-strict*",
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    ("how", "args"),
+    [
+        ("@pytest.mark.aem_strict(False)", ()),
+        ("", ("--aem-no-strict",)),
+    ],
+)
+def test_strict_mode_can_be_switched_off(suite: pytest.Pytester, how: str, args: tuple[str, ...]) -> None:
+    suite.makepyfile(
+        f"""
+        import pytest
+        from client import call
+
+        {how}
+        def test_error_handling(aem_mock):
+            status, _ = call(aem_mock, "/logs?processingId=x&offset=-1")
+            assert status == 400
+            assert aem_mock.violations[0].request_violations[0].where == "query:offset"
+        """
+    )
+    suite.runpytest("-p", "no:cacheprovider", *args).assert_outcomes(passed=1)
+
+
+def test_strict_can_be_switched_off_inside_the_test(suite: pytest.Pytester) -> None:
+    suite.makepyfile(
+        """
+        from client import call
+
+        def test_error_handling(aem_mock):
+            aem_mock.strict = False
+            assert call(aem_mock, "/history?size=5")[0] == 400
+        """
+    )
+    suite.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+def test_each_test_starts_from_a_reset_server_with_its_own_scenario(suite: pytest.Pytester) -> None:
+    suite.makepyfile(
+        """
+        import pytest
+        from client import call, system_status
+
+        def test_one(aem_mock):
+            call(aem_mock, "", {"path": "/content/dam/22858", "type": "ASSET_PROCESSING"})
+            aem_mock.advance(60)
+            assert len(aem_mock.jobs) == 1
+
+        @pytest.mark.aem_scenario("database-backend")
+        def test_two(aem_mock):
+            assert aem_mock.jobs == [] and aem_mock.journal == []
+            assert system_status(aem_mock)["isDatabase"] is True
+
+        @pytest.mark.aem_scenario(history_size=1)
+        def test_three(aem_mock):
+            for path in ("/content/dam/22858", "/content/dam/demo1"):
+                call(aem_mock, "", {"path": path, "type": "ASSET_PROCESSING"})
+            assert len(call(aem_mock, "/history")[1]["executionHistory"]) == 1
+
+        def test_four(aem_mock):
+            assert system_status(aem_mock)["isDatabase"] is False
+            assert aem_mock.server.mock.settings.history_size == 20
+        """
+    )
+    suite.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=4)
+
+
+def test_the_factory_starts_separate_servers(suite: pytest.Pytester) -> None:
+    suite.makepyfile(
+        """
+        from client import call
+
+        def test_two_servers(aem_mock_factory):
+            slow = aem_mock_factory("cancel-and-resume")
+            fast = aem_mock_factory(speed=10)
+            assert slow.url != fast.url
+            for mock in (slow, fast):
+                call(mock, "", {"path": "/content/dam/22858", "type": "ASSET_PROCESSING"})
+                mock.advance(1.3)
+            assert fast.jobs[0]["status"] == "SUCCESS" and slow.jobs[0]["status"] == "IN_PROGRESS"
+        """
+    )
+    suite.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+def test_the_session_scenario_comes_from_the_command_line(suite: pytest.Pytester) -> None:
+    suite.makepyfile(
+        """
+        def test_scenario(aem_mock):
+            assert aem_mock.server.mock.scenario.name == "fail-midway"
+        """
+    )
+    suite.runpytest("-p", "no:cacheprovider", "--aem-scenario", "fail-midway").assert_outcomes(passed=1)
+
+
+def test_the_options_are_documented_in_help(suite: pytest.Pytester) -> None:
+    result = suite.runpytest("--help")
+    result.stdout.fnmatch_lines(["*--aem-scenario=NAME|PATH*", "*--aem-no-strict*"])
