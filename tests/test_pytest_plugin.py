@@ -17,6 +17,11 @@ def call(mock, path, body=None):
             return response.status, json.load(response)
     except urllib.error.HTTPError as error:
         return error.code, json.load(error)
+
+def system_status(mock):
+    request = urllib.request.Request(mock.url + "/bin/guides/v1/system/status", headers=mock.headers)
+    with urllib.request.urlopen(request) as response:
+        return json.load(response)
 """
 
 
