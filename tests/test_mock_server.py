@@ -1,0 +1,67 @@
+"""MockServer: the mock without pytest, in a thread or in the running loop."""
+
+from __future__ import annotations
+
+import json
+import socket
+import urllib.request
+
+import pytest
+
+from mock_server import MockServer, Scenario
+from mock_server.scenarios import parse_scenario
+
+
+def start(server: MockServer, path: str = "/content/dam/22858") -> str:
+    body = json.dumps({"path": path, "type": "ASSET_PROCESSING"}).encode()
+    headers = {**server.headers, "Content-Type": "application/json"}
+    with urllib.request.urlopen(urllib.request.Request(server.base_url, data=body, headers=headers)) as r:
+        return str(json.load(r)["processingId"])
+
+
+def test_a_thread_server_serves_and_frees_its_port() -> None:
+    with MockServer() as server:
+        port = int(server.url.rsplit(":", 1)[1])
+        start(server)
+        server.advance(2)
+        assert [job["status"] for job in server.jobs()] == ["SUCCESS"]
+        assert len(server.journal()) == 1 and server.violations() == []
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", port))  # free again at once
+
+
+def test_scenarios_by_name_text_or_object_and_reset() -> None:
+    text = "description: inline\nsettings: {history_size: 1}\n"
+    for scenario in ("fail-midway", text, parse_scenario(text)):
+        with MockServer(scenario) as server:
+            assert isinstance(server.mock.scenario, Scenario)
+    with MockServer("cancel-and-resume") as server:
+        start(server)
+        server.reset()
+        assert server.jobs() == [] and server.journal() == []
+        server.load_scenario("database-backend", history_size=3)
+        assert server.mock.settings.is_database and server.mock.settings.history_size == 3
+
+
+def test_only_a_manual_clock_can_be_advanced() -> None:
+    with MockServer(default_clock="real") as server, pytest.raises(TypeError, match="manual clock"):
+        server.advance(1)
+
+
+def test_a_port_in_use_is_reported() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        with pytest.raises(OSError, match=r"(?i)address already in use"):
+            MockServer(port=taken.getsockname()[1]).start()
+
+
+async def test_the_async_form_runs_in_this_loop() -> None:
+    import aiohttp
+
+    async with MockServer("seeded-replay") as server, aiohttp.ClientSession() as session:
+        body = {"path": "/content/dam/22858", "type": "ASSET_PROCESSING"}
+        async with session.post(server.base_url, json=body, headers=server.headers) as response:
+            assert response.status == 200
+        server.advance(2)
+        assert server.jobs()[0]["status"] == "SUCCESS"
