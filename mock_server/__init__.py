@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .app import create_app
     from .clock import Clock, ManualClock, PerPollClock, SystemClock
-    from .default_repository import default_repository
+    from .default_dam import default_repository
     from .errors import (
         ContractViolation,
         InvalidTransition,
+        JobConflict,
         JobError,
         MockError,
         RequestViolation,
@@ -37,9 +38,10 @@ _HOMES = {
     "ManualClock": "clock",
     "PerPollClock": "clock",
     "SystemClock": "clock",
-    "default_repository": "default_repository",
+    "default_repository": "default_dam",
     "ContractViolation": "errors",
     "InvalidTransition": "errors",
+    "JobConflict": "errors",
     "JobError": "errors",
     "MockError": "errors",
     "RequestViolation": "errors",
@@ -61,6 +63,7 @@ __all__ = [
     "Clock",
     "ContractViolation",
     "InvalidTransition",
+    "JobConflict",
     "JobEngine",
     "JobError",
     "Lifecycle",

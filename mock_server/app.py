@@ -19,7 +19,7 @@ from aiohttp import web
 from .api import BASE_PATH, PATHS, Call, Operation, Reply
 from .auth import authenticate
 from .clock import Clock
-from .errors import JobError, RequestViolation, UnknownJob, Violation
+from .errors import JobConflict, JobError, RequestViolation, UnknownJob, Violation
 from .faults import Chosen
 from .journal import Exchange
 from .repository import Repository
@@ -27,12 +27,13 @@ from .runtime import DEFAULT_SCENARIO, Mock
 from .scenarios import Scenario
 from .settings import Settings
 
-__all__ = ["CSRF_TOKEN_PATH", "MOCK", "create_app"]
+__all__ = ["CSRF_TOKEN_PATH", "MOCK", "OPENAPI_PATH", "app_for", "create_app"]
 
 log = logging.getLogger("aem_guides_mock")
 
 MOCK = web.AppKey("mock", Mock)
 CSRF_TOKEN_PATH = "/libs/granite/csrf/token.json"
+OPENAPI_PATH = "/openapi.json"
 #: aiohttp's own cap; the mock enforces ``Settings.max_body_bytes`` itself, so a scenario can change it.
 _CLIENT_MAX_SIZE = 100 * 1024 * 1024
 _REASONS = {
@@ -113,6 +114,7 @@ def app_for(mock: Mock) -> web.Application:
     app[MOCK] = mock
     add_admin_routes(app)
     app.router.add_route("*", CSRF_TOKEN_PATH, _csrf_token)
+    app.router.add_get(OPENAPI_PATH, _openapi)
     for path in PATHS:
         app.router.add_route("*", path, _endpoint(path))
     app.router.add_route("*", "/{tail:.*}", _unknown_path)
@@ -149,8 +151,10 @@ async def _pipeline(
             operation.query_schema, request.query_string, request.query.items()
         )
         body = await _read_json(request, operation, mock.settings.max_body_bytes)
-        if operation.body_schema and body is not None:
+        if operation.body_schema and body is not ABSENT:
             violations = violations + mock.contract.check_body(operation.body_schema, body)
+        else:
+            body = None
         if violations:
             raise _Refusal(400, _summary(violations), violations)
         fault = _pick_fault(mock, operation, query, body)
@@ -218,6 +222,14 @@ def _check_csrf(request: web.Request, mock: Mock) -> None:
     )
 
 
+async def _openapi(request: web.Request) -> web.StreamResponse:
+    """The OpenAPI 3.1 document, generated from the running contract's schemas."""
+    from .openapi import openapi_document
+
+    mock = request.app[MOCK]
+    return web.json_response(openapi_document(mock.api, mock.contract.schemas))
+
+
 async def _csrf_token(request: web.Request) -> web.StreamResponse:
     """``GET /libs/granite/csrf/token.json`` → ``{"token": "…"}`` when CSRF is enforced."""
     mock = request.app[MOCK]
@@ -232,10 +244,17 @@ async def _csrf_token(request: web.Request) -> web.StreamResponse:
     return web.json_response({"token": mock.csrf_tokens.issue()})
 
 
+class _Absent:
+    """No body was sent (unlike a JSON ``null``, which is a body, and checked as one)."""
+
+
+ABSENT = _Absent()
+
+
 async def _read_json(request: web.Request, operation: Operation, limit: int) -> Any:
-    """The request's JSON body (None when absent and optional); refusals say what is wrong."""
+    """The request's JSON body (``ABSENT`` when none was sent); refusals say what is wrong."""
     if operation.body_schema is None:
-        return None
+        return ABSENT
     if request.content_length is not None and request.content_length > limit:
         raise _too_large(limit)
     raw = bytearray()
@@ -250,7 +269,7 @@ async def _read_json(request: web.Request, operation: Operation, limit: int) -> 
                 f"{operation.method} {operation.path} needs a JSON body",
                 [Violation("body:/", "a JSON body is required", "a JSON object", None)],
             )
-        return None
+        return ABSENT
     if request.content_type != "application/json":
         message = f"the body must be sent as 'Content-Type: application/json', not {request.content_type!r}"
         where = "header:Content-Type"
@@ -329,6 +348,8 @@ def _call(mock: Mock, operation: Operation, call: Call) -> Reply:
         ) from None  # fmt: skip
     except RequestViolation as error:
         raise _Refusal(400, _summary(error.violations), error.violations) from None
+    except JobConflict as error:
+        raise _Refusal(mock.settings.conflict_status, str(error), breaks_contract=False) from None
     except JobError as error:
         raise _Refusal(400, str(error), breaks_contract=False) from None
 

@@ -18,6 +18,7 @@ from typing import Any
 __all__ = [
     "ContractViolation",
     "InvalidTransition",
+    "JobConflict",
     "JobError",
     "MockError",
     "RequestViolation",
@@ -64,7 +65,11 @@ class UnknownJob(JobError):
         self.processing_id = processing_id
 
 
-class InvalidTransition(JobError):
+class JobConflict(JobError):
+    """A start for a path that has a waiting or running job, or a transition the status forbids."""
+
+
+class InvalidTransition(JobConflict):
     pass
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from .clock import Clock
-from .errors import InvalidTransition, JobError, UnknownJob
+from .errors import InvalidTransition, JobConflict, JobError, UnknownJob
 from .joblog import JobLog
 from .repository import AssetFilter, Repository, Selection
 from .settings import Settings
@@ -221,7 +221,7 @@ class JobEngine:
             )
         for other in self._queue_and_active():
             if other.request.path == request.path:
-                raise JobError(
+                raise JobConflict(
                     f"a job for {request.path!r} is already {other.status} "
                     f"(processingId {other.processing_id!r}); wait for it or cancel it first"
                 )

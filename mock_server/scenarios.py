@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 
 from .contract import SchemaCheck, load_schemas
-from .default_repository import BASE_MS, default_repository
+from .default_dam import BASE_MS, default_repository
 from .errors import MockError
 from .faults import ENDPOINTS, Fault, Trigger
 from .jobs import Lifecycle

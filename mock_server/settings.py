@@ -55,6 +55,8 @@ class Settings:
     """§3.11: accept unknown request fields instead of answering 400."""
     unknown_id_status: Literal[400, 404] = 400
     """§3.13: the status for a missing or unknown ``processingId``."""
+    conflict_status: Literal[400, 409] = 400
+    """§3.12, §3.14, §3.15: the status for a start on a busy path or a transition the status forbids."""
     logs_limit: int = 500
     """§3.19: default and maximum ``limit`` of a log page."""
     log_dir: str = "/var/log/guides/bulk-asset-processing"
@@ -113,7 +115,7 @@ class Settings:
             try:
                 if kind == "bool":
                     changes[item.name] = raw.strip().lower() in ("1", "true", "yes", "on")
-                elif kind == "int" or kind.startswith("Literal[400"):
+                elif kind == "int" or kind.startswith("Literal[4"):
                     changes[item.name] = int(raw)
                 elif kind == "float":
                     changes[item.name] = float(raw)

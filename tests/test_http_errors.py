@@ -342,3 +342,21 @@ async def test_only_contract_breaks_are_kept_as_client_violations(api: ApiClient
     journal = api.http.server.app[MOCK].journal
     assert [e.status for e in journal] == [400, 405, 401]
     assert [e.request_violations[0].where for e in journal.client_violations()] == ["method"]
+
+
+@pytest.mark.parametrize(("path", "data"), [(BASE_PATH, b"null"), (f"{BASE_PATH}/cancel", b"null")])
+async def test_a_json_null_body_is_checked_like_any_body(api: ApiClient, path: str, data: bytes) -> None:
+    status, body, _ = await raw(api, "POST", path, data, **{"Content-Type": "application/json"})
+    assert_error(status, body, 400)
+    assert body["violations"][0]["where"] == "body:/"
+    assert body["violations"][0]["got"] is None
+
+
+async def test_conflicts_can_answer_409(make_api: MakeApi) -> None:
+    api = await make_api(Settings(conflict_status=409))
+    pid = await api.start("/content/dam/22858")
+    status, body = await api.post(BASE_PATH, START)
+    assert_error(status, body, 409)
+    await api.advance(2)
+    status, body = await api.action("cancel", pid)
+    assert_error(status, body, 409)

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mock_server import InvalidTransition, JobEngine, JobError, Lifecycle, ManualClock, Settings, UnknownJob
-from mock_server.default_repository import default_repository
+from mock_server.default_dam import default_repository
 from mock_server.jobs import Job, StartRequest
 
 from .conftest import FLAGS

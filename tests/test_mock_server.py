@@ -26,8 +26,8 @@ def test_a_thread_server_serves_and_frees_its_port() -> None:
         server.advance(2)
         assert [job["status"] for job in server.jobs()] == ["SUCCESS"]
         assert len(server.journal()) == 1 and server.violations() == []
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", port))  # free again at once
+    with MockServer(port=port) as again:  # the port is free again at once
+        assert again.url.endswith(f":{port}")
 
 
 def test_scenarios_by_name_text_or_object_and_reset() -> None:

@@ -6,7 +6,7 @@ import tracemalloc
 
 import pytest
 
-from mock_server.default_repository import default_repository
+from mock_server.default_dam import default_repository
 from mock_server.repository import ASSET_TYPES, CONTENT_FRAGMENT, AssetFilter, Repository, normalize_path
 
 IGNORED = ("/content/dam/projects/translation_output",)

@@ -200,3 +200,14 @@ def test_every_shipped_scenario_has_a_test_here() -> None:
     tests = [name.removeprefix("test_").replace("_", "-") for name in globals() if name.startswith("test_")]
     missing = [name for name in shipped_scenarios() if not any(t.startswith(name) for t in tests)]
     assert missing == []
+
+
+async def test_contract_fuzzing(make_api: MakeApi) -> None:
+    api = await make_api(scenario="contract-fuzzing")
+    status, _ = await api.get(f"{BASE_PATH}/status", processingId="unknown")
+    assert status == 404
+    await api.start("/content/dam/22858")
+    status, _ = await api.post(BASE_PATH, {"path": "/content/dam/22858", "type": "ASSET_PROCESSING"})
+    assert status == 409
+    status, _ = await api.post(BASE_PATH, {"path": "/content/dam/nowhere", "type": "ASSET_PROCESSING"})
+    assert status == 400  # the one refusal of schema-valid data the contract keeps

@@ -1,0 +1,76 @@
+"""The OpenAPI document: generated from schemas/, served, and in step with what the mock checks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from mock_server import Settings
+from mock_server.api import PATHS, Api
+from mock_server.contract import load_schemas
+from mock_server.openapi import openapi_document
+
+from .conftest import ApiClient, MakeApi
+
+
+def document(**settings: Any) -> dict[str, Any]:
+    from mock_server import JobEngine, ManualClock, default_repository
+
+    engine = JobEngine(default_repository(), Settings(**settings), ManualClock())
+    return openapi_document(Api(engine, Settings(**settings)))
+
+
+def test_every_path_and_operation_is_documented() -> None:
+    doc = document()
+    assert doc["openapi"] == "3.1.0"
+    assert set(doc["paths"]) == set(PATHS)
+    ids = {op["operationId"] for item in doc["paths"].values() for op in item.values()}
+    assert ids == {"start", "status", "logs", "download", "cancel", "resume", "history", "system-status"}
+
+
+def test_the_component_schemas_are_the_shipped_ones() -> None:
+    doc = document()
+    shipped = load_schemas()
+    component = doc["components"]["schemas"]["logs-response"]
+    assert component["properties"] == shipped["logs.response"]["properties"]
+    history = doc["components"]["schemas"]["history-response"]
+    assert history["properties"]["executionHistory"]["items"] == {"$ref": "#/components/schemas/job"}
+    for schema in doc["components"]["schemas"].values():
+        Draft202012Validator.check_schema(schema)
+
+
+def test_parameters_come_from_the_query_schemas() -> None:
+    logs = document()["paths"]["/bin/guides/v1/assets/process/logs"]["get"]
+    by_name = {p["name"]: p for p in logs["parameters"]}
+    assert set(by_name) == {"processingId", "offset", "limit", "tail"}
+    assert by_name["processingId"]["required"] is True and by_name["tail"]["required"] is False
+    assert by_name["offset"]["schema"]["maximum"] == 2147483647
+
+
+def test_the_start_response_links_to_the_operations_on_a_job() -> None:
+    start = document()["paths"]["/bin/guides/v1/assets/process"]["post"]
+    links = start["responses"]["200"]["links"]
+    assert set(links) == {"status", "logs", "download", "cancel", "resume"}
+    assert links["cancel"]["requestBody"] == {"processingId": "$response.body#/processingId"}
+
+
+def test_the_document_follows_the_settings() -> None:
+    renamed = {"WAITING": "QUEUED", "IN_PROGRESS": "IN_PROGRESS", "SUCCESS": "SUCCESS",
+               "FAILED": "FAILED", "CANCELLED": "CANCELLED"}  # fmt: skip
+    from mock_server.contract import Contract
+
+    settings = Settings(status_names=renamed)
+    from mock_server import JobEngine, ManualClock, default_repository
+
+    doc = openapi_document(
+        Api(JobEngine(default_repository(), settings, ManualClock()), settings), Contract(settings).schemas
+    )
+    assert "QUEUED" in doc["components"]["schemas"]["job"]["properties"]["status"]["enum"]
+
+
+async def test_it_is_served_without_credentials(api: ApiClient, make_api: MakeApi) -> None:
+    async with api.http.get("/openapi.json") as response:
+        assert response.status == 200
+        doc = await response.json()
+    assert doc["info"]["title"].startswith("AEM Guides bulk asset processing API")
