@@ -17,16 +17,10 @@ from .jobs import JobEngine, StartRequest
 from .payloads import job_payload
 from .settings import Settings
 
-__all__ = ["BASE_PATH", "PATHS", "Api", "Call", "Operation", "Reply"]
+__all__ = ["BASE_PATH", "ENDPOINTS", "PATHS", "Api", "Call", "Endpoint", "Operation", "Reply"]
 
 BASE_PATH = "/bin/guides/v1/assets/process"
 SYSTEM_STATUS_PATH = "/bin/guides/v1/system/status"
-#: Every path the API serves.
-PATHS = (
-    BASE_PATH,
-    *(f"{BASE_PATH}/{tail}" for tail in ("status", "logs", "logs/download", "cancel", "resume", "history")),
-    SYSTEM_STATUS_PATH,
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +54,34 @@ class Operation:
     body_required: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """What the contract says of one endpoint: where it is and which schemas its input follows."""
+
+    name: str
+    method: str
+    path: str
+    query_schema: str
+    body_schema: str | None = None
+    body_required: bool = False
+
+
+_ACTION = ("job-action.query", "job-action.request")
+#: Every endpoint of the API; :class:`Api` gives each its handler, the method named after it.
+ENDPOINTS = (
+    Endpoint("start", "POST", BASE_PATH, "no-parameters.query", "start.request", body_required=True),
+    Endpoint("status", "GET", f"{BASE_PATH}/status", "job.query"),
+    Endpoint("logs", "GET", f"{BASE_PATH}/logs", "logs.query"),
+    Endpoint("download", "GET", f"{BASE_PATH}/logs/download", "job.query"),
+    Endpoint("cancel", "POST", f"{BASE_PATH}/cancel", *_ACTION),
+    Endpoint("resume", "POST", f"{BASE_PATH}/resume", *_ACTION),
+    Endpoint("history", "GET", f"{BASE_PATH}/history", "no-parameters.query"),
+    Endpoint("system-status", "GET", SYSTEM_STATUS_PATH, "no-parameters.query"),
+)
+#: Every path the API serves.
+PATHS = tuple(dict.fromkeys(endpoint.path for endpoint in ENDPOINTS))
+
+
 def _as_tuple(value: str | list[str] | None) -> tuple[str, ...]:
     """A single string as a one-item list (§3.6, §3.7)."""
     if value is None:
@@ -74,19 +96,11 @@ class Api:
         self.engine = engine
         self.settings = settings
         self.clock = clock
-        base, no_query, action_query, action_body = (
-            BASE_PATH, "no-parameters.query", "job-action.query", "job-action.request"
+        self.operations = tuple(
+            Operation(e.name, e.method, e.path, e.query_schema, getattr(self, e.name.replace("-", "_")),
+                      e.body_schema, e.body_required)
+            for e in ENDPOINTS
         )  # fmt: skip
-        self.operations = (
-            Operation("start", "POST", base, no_query, self.start, "start.request", body_required=True),
-            Operation("status", "GET", f"{base}/status", "job.query", self.status),
-            Operation("logs", "GET", f"{base}/logs", "logs.query", self.logs),
-            Operation("download", "GET", f"{base}/logs/download", "job.query", self.download),
-            Operation("cancel", "POST", f"{base}/cancel", action_query, self.cancel, action_body),
-            Operation("resume", "POST", f"{base}/resume", action_query, self.resume, action_body),
-            Operation("history", "GET", f"{base}/history", no_query, self.history),
-            Operation("system-status", "GET", SYSTEM_STATUS_PATH, no_query, self.system_status),
-        )
         self.routes: dict[str, dict[str, Operation]] = {path: {} for path in PATHS}
         for operation in self.operations:
             self.routes[operation.path][operation.method] = operation
