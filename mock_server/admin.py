@@ -16,7 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from .app import MOCK
-from .clock import ManualClock
+from .clock import MAX_ADVANCE_S, ManualClock
 from .errors import UnknownJob
 from .payloads import job_payload
 from .scenarios import ScenarioError, load_scenario, parse_scenario, shipped_scenarios
@@ -73,12 +73,17 @@ async def _get_scenario(request: web.Request) -> web.Response:
 async def _put_scenario(request: web.Request) -> web.Response:
     """A shipped name as ``{"name": "…"}``, or a whole YAML document."""
     mock = request.app[MOCK]
-    text = await request.text()
+    try:
+        text = (await request.read()).decode("utf-8")
+    except UnicodeDecodeError as error:
+        return _answer(400, f"the scenario is not UTF-8 text (byte {error.start})")
     try:
         if request.content_type == "application/json":
             try:
                 name = json.loads(text)["name"]
             except (ValueError, KeyError, TypeError):
+                name = None
+            if not isinstance(name, str):
                 return _answer(400, 'send {"name": "<shipped scenario>"} or a YAML document')
             if name not in shipped_scenarios():
                 raise ScenarioError([f"{name}: no shipped scenario of that name"])
@@ -115,8 +120,8 @@ async def _advance(request: web.Request) -> web.Response:
     try:
         seconds = float((await request.json())["seconds"])
         clock.advance(seconds)
-    except (ValueError, KeyError, TypeError) as error:
-        return _answer(400, f'send {{"seconds": N}} with N >= 0 ({error})')
+    except (ValueError, KeyError, TypeError, OverflowError) as error:
+        return _answer(400, f'send {{"seconds": N}} with 0 <= N <= {MAX_ADVANCE_S:.0f} ({error})')
     return web.json_response({"now": clock.now_ms(), "kind": type(clock).__name__})
 
 

@@ -11,7 +11,7 @@ import json
 import logging
 import socket
 import struct
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from aiohttp import web
@@ -156,13 +156,15 @@ async def _pipeline(
         else:
             body = None
         if violations:
-            raise _Refusal(400, _summary(violations), violations)
+            raise _Refusal(_status_for(violations, mock), _summary(violations), violations)
         fault = _pick_fault(mock, operation, query, body)
-        if fault is not None and await _start_fault(request, fault):
+        if fault is not None and await _start_fault(request, fault, mock.settings.realm):
             _record(mock, request, 0, user, operation, (), (), fault)
             return web.Response(status=500)  # never sent: the connection is gone
         reply = _call(mock, operation, Call(user, query, body, request.headers.get("Accept", "")))
         if reply.stream is not None:
+            if fault is not None and fault.fault.malformed:
+                reply.stream = _cut(reply.stream)
             return await _send_stream(request, reply, mock, operation, user)
         response, response_violations = _json_response(mock, reply)
         if fault is not None and fault.fault.malformed and isinstance(response.body, bytes):
@@ -258,10 +260,13 @@ async def _read_json(request: web.Request, operation: Operation, limit: int) -> 
     if request.content_length is not None and request.content_length > limit:
         raise _too_large(limit)
     raw = bytearray()
-    async for chunk in request.content.iter_chunked(64 * 1024):
-        raw += chunk
-        if len(raw) > limit:
-            raise _too_large(limit)
+    try:
+        async for chunk in request.content.iter_chunked(64 * 1024):
+            raw += chunk
+            if len(raw) > limit:
+                raise _too_large(limit)
+    except ConnectionError:  # the client went away mid-body: there is no one to answer
+        raise _Refusal(400, "the client closed the connection before the body ended") from None
     if not raw:
         if operation.body_required:
             raise _Refusal(
@@ -313,7 +318,7 @@ def _pick_fault(mock: Mock, operation: Operation, query: Mapping[str, Any], body
     return mock.faults.pick(operation.name, mock.clock.now_ms(), script, processing_id or "")
 
 
-async def _start_fault(request: web.Request, chosen: Chosen) -> bool:
+async def _start_fault(request: web.Request, chosen: Chosen, realm: str) -> bool:
     """Apply a fault's latency, then answer its status, or drop the connection (answer True)."""
     fault = chosen.fault
     if chosen.latency_ms:
@@ -329,7 +334,7 @@ async def _start_fault(request: web.Request, chosen: Chosen) -> bool:
     if fault.status is not None:
         headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
         if fault.status == 401:
-            headers["WWW-Authenticate"] = 'Basic realm="Sling (Development)"'
+            headers["WWW-Authenticate"] = f'Basic realm="{realm}"'
         message = f"injected fault: {fault.label()}"
         raise _Refusal(fault.status, message, headers=headers, breaks_contract=False, body=fault.body)
     return False
@@ -347,11 +352,27 @@ def _call(mock: Mock, operation: Operation, call: Call) -> Reply:
             breaks_contract=False,
         ) from None  # fmt: skip
     except RequestViolation as error:
-        raise _Refusal(400, _summary(error.violations), error.violations) from None
+        status = _status_for(error.violations, mock)
+        raise _Refusal(status, _summary(error.violations), error.violations) from None
     except JobConflict as error:
         raise _Refusal(mock.settings.conflict_status, str(error), breaks_contract=False) from None
     except JobError as error:
         raise _Refusal(400, str(error), breaks_contract=False) from None
+
+
+def _cut(stream: Iterator[bytes]) -> Iterator[bytes]:
+    """The first half of a stream's first chunk: a ZIP cut off, for a malformed-body fault."""
+    first = next(stream, b"")
+    yield first[: max(1, len(first) // 2)]
+
+
+def _status_for(violations: Sequence[Violation], mock: Mock) -> int:
+    """400, or the unknown-id status when all that is wrong is a missing processingId (§3.13)."""
+    missing_id = all(v.where in _ID_PLACES and v.got is None for v in violations)
+    return mock.settings.unknown_id_status if missing_id else 400
+
+
+_ID_PLACES = ("query:processingId", "body:/processingId")
 
 
 def _id_where(operation: Operation) -> str:

@@ -36,14 +36,15 @@ class _Sink:
         return data
 
 
-#: ZIP timestamps cannot lie before 1980.
+#: ZIP timestamps lie between 1980 and 2107.
 _ZIP_EPOCH_MS = 315_532_800_000
+_ZIP_END_MS = 4_354_819_199_000
 
 
 def zip_stream(entry_name: str, lines: Iterable[str], modified_ms: int) -> Iterator[bytes]:
     """The bytes of a ZIP holding one entry, ``entry_name``, made of ``lines`` (newline-ended)."""
     sink = _Sink()
-    moment = dt.datetime.fromtimestamp(max(modified_ms, _ZIP_EPOCH_MS) // 1000, tz=dt.UTC)
+    moment = dt.datetime.fromtimestamp(min(max(modified_ms, _ZIP_EPOCH_MS), _ZIP_END_MS) // 1000, tz=dt.UTC)
     info = zipfile.ZipInfo(entry_name, date_time=moment.timetuple()[:6])
     info.compress_type = zipfile.ZIP_DEFLATED
     # ZipFile needs only write/tell/flush of a non-seekable sink: it then writes data descriptors.

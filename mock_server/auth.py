@@ -28,7 +28,7 @@ def authenticate(authorization: str | None, settings: Settings) -> str | None:
     if scheme.lower() == "basic":
         try:
             decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
+        except (binascii.Error, ValueError):  # not base64 (or not ASCII), or not UTF-8
             return None
         user, sep, password = decoded.partition(":")
         if not sep:

@@ -28,8 +28,8 @@ def _positive(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number such as 2 or 0.5, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a number above 0, got {text!r}")
+    if not 0 < value < 1e6:  # NaN fails this too
+        raise argparse.ArgumentTypeError(f"expected a number above 0 (and below a million), got {text!r}")
     return value
 
 
@@ -78,7 +78,11 @@ def _serve(args: argparse.Namespace) -> int:
             print("aem-guides-mock: --watch needs --scenario PATH (a file of yours)", file=sys.stderr)
             return 2
         watch = Path(args.scenario)
-    overrides = Settings.from_environment(os.environ)
+    try:
+        overrides = Settings.from_environment(os.environ)
+    except ValueError as error:
+        print(f"aem-guides-mock: {error}", file=sys.stderr)
+        return 2
     if args.speed is not None:
         overrides["speed"] = args.speed
     app = create_app(scenario=scenario, overrides=overrides)

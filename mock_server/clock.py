@@ -14,6 +14,8 @@ __all__ = ["Clock", "ManualClock", "PerPollClock", "SystemClock"]
 
 #: 2026-01-01T00:00:00Z, where a manual clock starts unless told otherwise.
 DEFAULT_MANUAL_START_MS = 1_767_225_600_000
+#: The most one advance may move: 50 years (log timestamps and ZIP dates need a real calendar date).
+MAX_ADVANCE_S = 50 * 365 * 86_400.0
 
 
 class Clock(Protocol):
@@ -46,8 +48,8 @@ class ManualClock:
 
     def advance(self, seconds: float) -> int:
         """Move the clock forward by ``seconds`` (never backward); return the new time in ms."""
-        if seconds < 0:
-            raise ValueError(f"a clock only moves forward: advance({seconds!r}) is negative")
+        if not 0 <= seconds <= MAX_ADVANCE_S:  # NaN fails this too
+            raise ValueError(f"advance() takes 0 to {MAX_ADVANCE_S:.0f} seconds, got {seconds!r}")
         self._now_ms += round(seconds * 1000)
         return self._now_ms
 

@@ -19,13 +19,13 @@ from __future__ import annotations
 import uuid
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 from .clock import Clock
 from .errors import InvalidTransition, JobConflict, JobError, UnknownJob
 from .joblog import JobLog
-from .repository import AssetFilter, Repository, Selection
+from .repository import AssetFilter, Repository, Selection, normalize_path
 from .settings import Settings
 
 __all__ = ["Job", "JobEngine", "Lifecycle", "StartRequest"]
@@ -115,7 +115,10 @@ class Job:
     phase_end: int = 0
     run_start: int = 0
     run_first: int = 0
-    failure_spent: bool = field(default=False)
+    counting_failure_spent: bool = False
+    processing_failure_spent: bool = False
+    hold_spent: bool = False
+    """A scripted wait, like a scripted failure, happens once: not again after a cancel and resume."""
 
     @property
     def finished(self) -> bool:
@@ -219,8 +222,9 @@ class JobEngine:
             raise JobError(
                 f"filter.startTime ({start}) is after filter.endTime ({end}); give startTime <= endTime"
             )
+        wanted = normalize_path(request.path)
         for other in self._queue_and_active():
-            if other.request.path == request.path:
+            if normalize_path(other.request.path) == wanted:
                 raise JobConflict(
                     f"a job for {request.path!r} is already {other.status} "
                     f"(processingId {other.processing_id!r}); wait for it or cancel it first"
@@ -269,7 +273,10 @@ class JobEngine:
             self._queue.remove(job)
         job.status = CANCELLED
         job.completed_at = now
-        job.counting = False
+        job.hold_spent = True
+        if job.counting:
+            job.counting = False
+            job.calculation_status = CANCELLED
         done = f"{job.triggered_count}/{job.total_files}"
         job.log.write(now, f"Bulk processing job cancelled by {job.created_by} [processed={done}]")
         job.log.write(now, f"Checkpoint saved [processed={done}]")
@@ -328,7 +335,7 @@ class JobEngine:
     def _activation_time(self, job: Job) -> int | None:
         """When ``job`` may leave the queue, or None while it waits for polls."""
         at = max(self._free_at, job.queued_at)
-        if job.started_at:  # a resumed job is not held again
+        if job.started_at or job.hold_spent:  # a resumed job is not held again
             return at
         if job.polls < job.lifecycle.wait_polls:
             return None
@@ -357,15 +364,16 @@ class JobEngine:
 
     def _finish_counting(self, job: Job) -> None:
         at = job.phase_end
+        total = len(job.selection)  # first: nothing below may fail half-way
         job.counting = False
         lifecycle = job.lifecycle
-        if lifecycle.counting_failure is not None and not job.failure_spent:
-            job.failure_spent = True
+        if lifecycle.counting_failure is not None and not job.counting_failure_spent:
+            job.counting_failure_spent = True
             job.calculation_status = FAILED
             self._end(job, at, FAILED, lifecycle.counting_failure)
             return
         job.calculation_status = SUCCESS
-        job.total_files = len(job.selection)
+        job.total_files = total
         job.status = IN_PROGRESS
         job.log.write(at, f"Counting completed [totalFiles={job.total_files}]")
         self._open_run(job, at)
@@ -378,7 +386,7 @@ class JobEngine:
     def _stop_index(self, job: Job) -> int:
         """The index processing stops at: the end, or just before the asset that fails."""
         fail_at = job.lifecycle.fail_at_asset
-        if fail_at is not None and not job.failure_spent and fail_at <= job.total_files:
+        if fail_at is not None and not job.processing_failure_spent and fail_at <= job.total_files:
             return max(fail_at - 1, job.run_first)
         return job.total_files
 
@@ -393,7 +401,7 @@ class JobEngine:
         if done < stop or now < end_at:
             return False
         if stop < job.total_files:
-            job.failure_spent = True
+            job.processing_failure_spent = True
             asset = job.selection[stop]
             self._end(job, end_at, FAILED, f"{job.lifecycle.failure_comment}: {asset.path}")
         else:

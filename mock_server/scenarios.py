@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import functools
+import math
 import random
 import re
 import uuid
@@ -24,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from .contract import SchemaCheck, load_schemas
+from .contract import SchemaCheck, format_check, load_schemas
 from .default_dam import BASE_MS, default_repository
 from .errors import MockError
 from .faults import ENDPOINTS, Fault, Trigger
@@ -43,6 +44,9 @@ __all__ = [
 
 MAX_BYTES = 1024 * 1024
 MAX_NODES = 100_000
+MAX_DEPTH = 64
+MAX_FOLDERS = 10_000
+"""Generated folders per scenario, all ``generate`` items together (each is built at load)."""
 _DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)")
 _UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000}
 _NAMES = {
@@ -71,6 +75,8 @@ class ScenarioError(MockError):
 def duration_ms(value: float | str) -> int:
     """``'2s'``, ``'150ms'``, ``'1m'``, ``'1h'`` or a number of seconds, in milliseconds."""
     if isinstance(value, (int, float)):
+        if not math.isfinite(value) or value > 1e12:
+            raise ValueError(f"expected a finite duration, got {value!r}")
         return round(value * 1000)
     match = _DURATION.fullmatch(value)
     if match is None:
@@ -85,7 +91,31 @@ def timestamp_ms(value: int | str) -> int:
     moment = dt.datetime.fromisoformat(value.replace(" ", "T"))
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
-    return int(moment.timestamp() * 1000)
+    stamp = int(moment.timestamp() * 1000)
+    if stamp < 0:
+        raise ValueError(f"{value!r} lies before 1970")
+    return stamp
+
+
+@format_check("duration")
+def _duration_format(value: object) -> bool:
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        duration_ms(value)
+    return True
+
+
+@format_check("positive-duration")
+def _positive_duration_format(value: object) -> bool:
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool) and duration_ms(value) < 1:
+        raise ValueError("expected at least 1ms")
+    return True
+
+
+@format_check("timestamp")
+def _timestamp_format(value: object) -> bool:
+    if isinstance(value, str):
+        timestamp_ms(value)
+    return True
 
 
 def glob_pattern(glob: str) -> re.Pattern[str]:
@@ -206,6 +236,8 @@ def _compose(text: str, origin: str) -> yaml.Node | None:
         raise ScenarioError([f"{origin}:{line}: not valid YAML: {error.problem}"]) from None
     except yaml.YAMLError as error:
         raise ScenarioError([f"{origin}:1: not valid YAML: {error}"]) from None
+    except RecursionError:
+        raise ScenarioError([f"{origin}:1: nested too deeply (at most {MAX_DEPTH} levels)"]) from None
 
 
 def _walk(node: yaml.Node, origin: str) -> dict[tuple[str | int, ...], int]:
@@ -216,6 +248,11 @@ def _walk(node: yaml.Node, origin: str) -> dict[tuple[str | int, ...], int]:
     while stack:
         path, current = stack.pop()
         seen += 1
+        if len(path) > MAX_DEPTH:
+            raise ScenarioError(
+                [f"{origin}:{current.start_mark.line + 1}: nested deeper than {MAX_DEPTH} levels "
+                 "(a recursive alias?)"]
+            )  # fmt: skip
         if seen > MAX_NODES:
             raise ScenarioError(
                 [f"{origin}:{current.start_mark.line + 1}: more than {MAX_NODES} YAML nodes "
@@ -235,7 +272,25 @@ def _walk(node: yaml.Node, origin: str) -> dict[tuple[str | int, ...], int]:
             for i, item in enumerate(current.value):
                 lines[(*path, i)] = item.start_mark.line + 1
                 stack.append(((*path, i), item))
+        elif isinstance(current, yaml.ScalarNode) and current.tag in _NOT_JSON:
+            line = current.start_mark.line + 1
+            raise ScenarioError(
+                [f"{origin}:{line}: {_dotted(path)}: a YAML {current.tag.rsplit(':', 1)[1]} is not a "
+                 "JSON value; write a plain string, number, list or map"]
+            )  # fmt: skip
+        if isinstance(current, yaml.MappingNode) and current.tag in _NOT_JSON:
+            line = current.start_mark.line + 1
+            raise ScenarioError([f"{origin}:{line}: {_dotted(path)}: a YAML set is not a JSON value"])
     return lines
+
+
+_NOT_JSON = {
+    "tag:yaml.org,2002:binary",
+    "tag:yaml.org,2002:timestamp",
+    "tag:yaml.org,2002:set",
+    "tag:yaml.org,2002:omap",
+    "tag:yaml.org,2002:pairs",
+}
 
 
 def _dotted(path: Iterable[str | int]) -> str:
@@ -277,7 +332,30 @@ def parse_scenario(text: str, origin: str = "<scenario>", default_name: str = "s
         problems.append(f"{origin}:{lines[path]}: {message}")
     if problems:
         raise ScenarioError(problems)
-    return _read(document, text, origin, default_name)
+    scenario = _read(document, text, origin, default_name)
+    _check_semantics(scenario, document, lines, origin)
+    return scenario
+
+
+def _check_semantics(
+    scenario: Scenario, document: Mapping[str, Any], lines: Mapping[tuple[str | int, ...], int], origin: str
+) -> None:
+    """What the schema cannot say: settings that fit together, and a repository of bounded size."""
+    problems = []
+    try:
+        scenario.settings()
+    except ValueError as error:
+        problems.append(f"{origin}:{lines.get(('settings',), 1)}: settings: {error}")
+    generate = document.get("repository", {}).get("generate", ())
+    folders = sum(item.get("folders", 1) for item in generate)
+    if folders > MAX_FOLDERS:
+        line = lines.get(("repository", "generate"), 1)
+        problems.append(
+            f"{origin}:{line}: repository.generate: {folders} folders in all; at most {MAX_FOLDERS} "
+            "(put more assets in each folder instead)"
+        )
+    if problems:
+        raise ScenarioError(problems)
 
 
 def _read(doc: Mapping[str, Any], text: str, origin: str, default_name: str) -> Scenario:
@@ -307,7 +385,7 @@ def _settings(given: Mapping[str, Any]) -> dict[str, Any]:
             key, value = "is_database", value == "database"
         elif key == "status_names":
             value = {**{s: s for s in STATUSES}, **value}
-        elif key == "allowed_types":
+        elif key in ("allowed_types", "ignored_paths"):
             value = tuple(value)
         changes[renamed.get(key, key)] = value
     return changes

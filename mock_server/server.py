@@ -20,7 +20,7 @@ from .clock import ManualClock
 from .journal import Exchange
 from .payloads import job_payload
 from .runtime import DEFAULT_SCENARIO, Mock
-from .scenarios import Scenario, ScenarioError, load_scenario, parse_scenario, read_file
+from .scenarios import Scenario, load_scenario, parse_scenario, read_file
 from .settings import Settings
 
 T = TypeVar("T")
@@ -123,12 +123,11 @@ async def watch_scenario(app: web.Application, path: Path, out: TextIO, interval
         seen = now
         try:
             scenario = read_file(path)
-        except ScenarioError as error:
-            print(
-                f"scenario not reloaded; still serving {mock.scenario.name!r}:\n{error}", file=out, flush=True
-            )
+            mock.load(scenario)
+        except Exception as error:  # whatever went wrong, the last good scenario keeps serving
+            kept = mock.scenario.name
+            print(f"scenario not reloaded; still serving {kept!r}:\n{error}", file=out, flush=True)
             continue
-        mock.load(scenario)
         print(f"scenario reloaded: {scenario.name}: {scenario.description}", file=out, flush=True)
 
 

@@ -127,3 +127,20 @@ def test_loopback_check() -> None:
 
     assert _is_loopback("127.0.0.1") and _is_loopback("127.8.9.1") and _is_loopback("::1")
     assert not _is_loopback("192.168.1.2") and not _is_loopback(None) and not _is_loopback("garbage")
+
+
+@pytest.mark.parametrize(
+    ("path", "kwargs"),
+    [
+        ("/scenario", {"json": {"name": ["x"]}}),
+        ("/scenario", {"data": b'description: "\xff"', "headers": {"Content-Type": "text/yaml"}}),
+        ("/clock/advance", {"json": {"seconds": "inf"}}),
+        ("/clock/advance", {"json": {"seconds": 1e400}}),
+        ("/clock/advance", {"json": {"seconds": 4e9}}),
+    ],
+)
+async def test_odd_admin_input_is_a_400(make_api: MakeApi, path: str, kwargs: dict[str, Any]) -> None:
+    api = await make_api(scenario="seeded-replay")
+    method = "PUT" if path == "/scenario" else "POST"
+    status, body = await api.admin(method, path, **kwargs)
+    assert status == 400, body

@@ -6,10 +6,12 @@ import base64
 import contextlib
 import json
 import os
+import queue
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator, Sequence
@@ -43,7 +45,7 @@ def serving(
         assert process.stdout is not None
         banner = []
         while not banner or not banner[-1].startswith("Press Ctrl-C"):
-            line = process.stdout.readline()
+            line = read_line(process)
             assert line, "".join(banner) + (process.stderr.read() if process.stderr else "")
             banner.append(line)
         assert " at http://127.0.0.1:" in banner[0], banner
@@ -52,6 +54,23 @@ def serving(
         if process.poll() is None:
             process.kill()
         process.communicate(timeout=10)
+
+
+_LINES: dict[int, queue.Queue[str]] = {}
+
+
+def read_line(process: subprocess.Popen[str], timeout: float = 15) -> str:
+    """The process's next line of output; fail rather than hang when none comes."""
+    if process.pid not in _LINES:
+        lines: queue.Queue[str] = queue.Queue()
+        stdout = process.stdout
+        assert stdout is not None
+        threading.Thread(target=lambda: [lines.put(line) for line in stdout], daemon=True).start()
+        _LINES[process.pid] = lines
+    try:
+        return _LINES[process.pid].get(timeout=timeout)
+    except queue.Empty:
+        raise AssertionError(f"no output within {timeout} s") from None
 
 
 def call(url: str, data: dict[str, object] | None = None) -> dict[str, object]:
@@ -169,11 +188,11 @@ def test_watch_reloads_the_file_and_keeps_the_last_good_one(tmp_path: Path) -> N
     with serving("--scenario", str(scenario), "--watch") as (process, url, _):
         assert process.stdout is not None
         scenario.write_text("description: second\nsettings: {backend: database}\n")
-        assert process.stdout.readline().startswith("scenario reloaded: watched: second")
+        assert read_line(process).startswith("scenario reloaded: watched: second")
         assert call(f"{url}/bin/guides/v1/system/status")["isDatabase"] is True
         scenario.write_text("description: third\nsettings: {backend: mongo}\n")
-        assert process.stdout.readline().startswith("scenario not reloaded; still serving 'watched'")
-        assert "settings.backend" in process.stdout.readline()
+        assert read_line(process).startswith("scenario not reloaded; still serving 'watched'")
+        assert "settings.backend" in read_line(process)
         assert call(f"{url}/bin/guides/v1/system/status")["isDatabase"] is True
         assert stop(process) < 5
 
@@ -182,3 +201,19 @@ def test_watch_needs_a_file() -> None:
     result = subprocess.run([*MODULE, "serve", "--watch"], capture_output=True, text=True)
     assert result.returncode == 2
     assert "--watch needs --scenario PATH" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "phrase"),
+    [
+        (["--speed", "nan"], {}, "expected a number above 0"),
+        ([], {"AEM_GUIDES_MOCK_SPEED": "fast"}, "AEM_GUIDES_MOCK_SPEED: expected float, got 'fast'"),
+    ],
+)
+def test_bad_numbers_are_explained(args: list[str], env: dict[str, str], phrase: str) -> None:
+    result = subprocess.run(
+        [*MODULE, "serve", "--port", "0", *args], capture_output=True, text=True, env={**os.environ, **env},
+        timeout=20,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert phrase in result.stderr

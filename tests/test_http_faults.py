@@ -83,3 +83,25 @@ async def test_job_script_faults_hit_only_that_job(api: ApiClient) -> None:
     status, _ = await api.get(STATUS, processingId=scripted)
     assert status == 500
     assert (await api.status(plain))["processingId"] == plain
+
+
+async def test_a_malformed_download_is_a_cut_off_zip(api: ApiClient) -> None:
+    import io
+    import zipfile
+
+    await load(api, "faults: [{endpoint: download, malformed: true}]\n")
+    pid = await api.start("/content/dam/22858")
+    await api.advance(2)
+    async with api.http.get(
+        f"{BASE_PATH}/logs/download", params={"processingId": pid}, headers=api.headers
+    ) as response:
+        data = await response.read()
+    with pytest.raises(zipfile.BadZipFile):
+        zipfile.ZipFile(io.BytesIO(data))
+
+
+async def test_an_injected_401_names_the_configured_realm(api: ApiClient) -> None:
+    await load(api, "settings: {realm: Cloud}\nfaults: [{endpoint: history, status: 401}]\n")
+    async with api.http.get(f"{BASE_PATH}/history", headers=api.headers) as response:
+        assert response.status == 401
+        assert response.headers["WWW-Authenticate"] == 'Basic realm="Cloud"'

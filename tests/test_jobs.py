@@ -164,3 +164,43 @@ def test_no_interleaving_reaches_an_illegal_state(steps: list[tuple[str, object,
     clock.advance(3600)
     for job in engine.jobs():
         assert job.status in ("SUCCESS", "FAILED", "CANCELLED")
+
+
+def test_cancel_while_counting_marks_the_count_cancelled_and_resume_recounts() -> None:
+    engine, clock = make_engine()
+    job = engine.start(StartRequest("/content/dam/22858"), "admin")
+    clock.advance(0.05)
+    engine.cancel(job.processing_id)
+    assert (job.status, job.calculation_status) == ("CANCELLED", "CANCELLED")
+    engine.resume(job.processing_id)
+    clock.advance(2)
+    engine.sync()
+    assert (job.status, job.calculation_status, job.total_files) == ("SUCCESS", "SUCCESS", 6)
+
+
+def test_a_scripted_wait_happens_once_like_a_scripted_failure() -> None:
+    engine, clock = make_engine()
+    job = engine.start(StartRequest("/content/dam/22858"), "admin", Lifecycle(100, 200, wait_ms=30_000))
+    clock.advance(10)
+    engine.cancel(job.processing_id)
+    clock.advance(25)
+    engine.resume(job.processing_id)
+    assert job.started_at == clock.now_ms()  # not held another 30 s
+
+
+def test_a_counting_failure_and_a_processing_failure_both_happen() -> None:
+    engine, clock = make_engine()
+    lifecycle = Lifecycle(100, 200, counting_failure="count", fail_at_asset=3, failure_comment="asset")
+    job = engine.start(StartRequest("/content/dam/22858"), "admin", lifecycle)
+    clock.advance(1)
+    engine.sync()
+    assert (job.status, job.comments) == ("FAILED", "count")
+    engine.resume(job.processing_id)
+    clock.advance(5)
+    engine.sync()
+    assert (job.status, job.triggered_count) == ("FAILED", 2)
+    assert job.comments.startswith("asset: ")
+    engine.resume(job.processing_id)
+    clock.advance(5)
+    engine.sync()
+    assert job.status == "SUCCESS"

@@ -193,3 +193,29 @@ def test_the_readme_example_is_a_valid_scenario_using_every_top_level_key() -> N
     schema = json.loads((Path(__file__).resolve().parent.parent / "schemas/scenario.schema.json").read_text())
     top_level = {line.split(":")[0] for line in example.splitlines() if regex.match(r"[a-z_]+:", line)}
     assert top_level == set(schema["properties"])
+
+
+@pytest.mark.parametrize(
+    ("text", "phrase"),
+    [
+        ("description: x\nfaults: &a [*a]\n", "nested deeper than"),
+        ("description: x\nsettings: {per_asset: .nan}\n", "settings.per_asset"),
+        ("description: x\nsettings: {per_asset: 0}\n", "per_asset: expected a duration of at least 1ms"),
+        ("description: x\nsettings: {counting: .inf}\n", "settings.counting"),
+        ('description: x\nrepository: {assets: [{path: /a/b, type: OTHERS, created: "2025-13-45"}]}\n',
+         "repository.assets[0].created"),
+        ("description: x\nsettings: {history_size: 5.0}\n", "settings.history_size: expected an integer"),
+        ("description: x\nsettings: {tokens: {12345678: dev}}\n", "settings.tokens"),
+        ("description: x\nfaults: [{status: 503, body: !!set {a, b}}]\n", "a YAML set is not a JSON value"),
+        ("description: x\nfaults: [{status: 503, body: !!binary aGVsbG8=}]\n", "a YAML binary is not"),
+        ("description: x\nrepository: {generate: [{folder: /a, folders: 20000, per_folder: {OTHERS: 1}}]}\n",
+         "20000 folders in all; at most 10000"),
+        ("x: " + "[" * 5000 + "]" * 5000 + "\n", "nested"),
+    ],
+)  # fmt: skip
+def test_schema_valid_looking_values_that_cannot_load_are_problems_not_crashes(
+    text: str, phrase: str
+) -> None:
+    found = problems(text)
+    assert any(phrase in p for p in found), found
+    assert all(p.startswith("x.yaml:") for p in found)
