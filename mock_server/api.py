@@ -14,7 +14,7 @@ from .archive import zip_stream
 from .clock import Clock, PerPollClock
 from .errors import RequestViolation, Violation
 from .jobs import JobEngine, StartRequest
-from .payloads import job_payload
+from .payloads import SerializedJobs, job_payload
 from .settings import Settings
 
 __all__ = ["BASE_PATH", "ENDPOINTS", "PATHS", "Api", "Call", "Endpoint", "Operation", "Reply"]
@@ -39,6 +39,8 @@ class Reply:
     stream: Iterator[bytes] | None = None
     content_type: str = "application/json"
     headers: dict[str, str] = field(default_factory=dict)
+    body: bytes | None = None
+    """The payload already serialized (then ``payload`` may be None)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +98,7 @@ class Api:
         self.engine = engine
         self.settings = settings
         self.clock = clock
+        self._serialized = SerializedJobs(settings)
         self.operations = tuple(
             Operation(e.name, e.method, e.path, e.query_schema, getattr(self, e.name.replace("-", "_")),
                       e.body_schema, e.body_required)
@@ -124,7 +127,8 @@ class Api:
         """A status poll: it moves a per-poll clock, and counts towards a scripted wait."""
         if isinstance(self.clock, PerPollClock) and self.engine.find(call.query["processingId"]):
             self.clock.polled()
-        return Reply(job_payload(self.engine.poll(call.query["processingId"]), self.settings), "job")
+        job = self.engine.poll(call.query["processingId"])
+        return Reply(schema="job", body=self._serialized.of(job))
 
     def logs(self, call: Call) -> Reply:
         """A page of the log (§3.19): ``tail`` wins over ``offset``/``limit``."""

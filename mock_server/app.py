@@ -17,7 +17,6 @@ from typing import Any
 from aiohttp import web
 
 from .api import BASE_PATH, PATHS, Call, Operation, Reply
-from .auth import authenticate
 from .clock import Clock
 from .errors import JobConflict, JobError, RequestViolation, UnknownJob, Violation
 from .faults import Chosen
@@ -197,7 +196,7 @@ def _no_route(request: web.Request, allowed: Sequence[str]) -> _Refusal:
 
 
 def _authenticate(request: web.Request, mock: Mock) -> str:
-    user = authenticate(request.headers.get("Authorization"), mock.settings)
+    user = mock.authenticate(request.headers.get("Authorization"))
     if user is None:
         raise _Refusal(
             401,
@@ -400,7 +399,7 @@ def _error(refusal: _Refusal, path: str) -> Reply:
 
 
 def _json_response(mock: Mock, reply: Reply) -> tuple[web.Response, tuple[Violation, ...]]:
-    body = json.dumps(reply.payload, separators=(",", ":")).encode()
+    body = reply.body if reply.body is not None else json.dumps(reply.payload, separators=(",", ":")).encode()
     violations = mock.contract.check_response(reply.schema, body, reply.payload) if reply.schema else []
     if violations:
         log.error(

@@ -8,7 +8,7 @@ import hmac
 
 from .settings import Settings
 
-__all__ = ["authenticate"]
+__all__ = ["Authenticator", "authenticate"]
 
 
 def _equal(given: str, expected: str) -> bool:
@@ -44,3 +44,26 @@ def authenticate(authorization: str | None, settings: Settings) -> str | None:
                 found = user
         return found
     return None
+
+
+class Authenticator:
+    """:func:`authenticate` for one set of settings, remembering credentials already proven.
+
+    A client sends the same header with every poll; decoding and comparing it once is enough.
+    Only successes are kept (at most ``size``), so wrong guesses cost the full check each time.
+    """
+
+    def __init__(self, settings: Settings, size: int = 1000) -> None:
+        self._settings = settings
+        self._known: dict[str, str] = {}
+        self._size = size
+
+    def __call__(self, authorization: str | None) -> str | None:
+        if authorization is None:
+            return None
+        user = self._known.get(authorization)
+        if user is None:
+            user = authenticate(authorization, self._settings)
+            if user is not None and len(self._known) < self._size:
+                self._known[authorization] = user
+        return user

@@ -320,12 +320,13 @@ class Contract:
     def check_response(self, name: str, body: bytes, payload: Any) -> list[Violation]:
         """Violations of a response body; each distinct body is validated once (a bounded cache).
 
-        ``body`` must be the serialization of ``payload``: the cache is keyed by its digest.
+        ``body`` must be the serialization of ``payload`` (None: parse ``body``); the cache is keyed
+        by its digest.
         """
         key = (name, hashlib.blake2b(body, digest_size=16).digest())
         cached = self._response_cache.get(key)
         if cached is None:
-            cached = self._checks[name].violations(payload)
+            cached = self._checks[name].violations(json.loads(body) if payload is None else payload)
             self._remember(self._response_cache, key, cached)
         return cached
 

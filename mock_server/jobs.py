@@ -85,7 +85,7 @@ class StartRequest:
         return AssetFilter(frozenset(self.file_types), self.start_time, self.end_time)
 
 
-@dataclass(slots=True, eq=False)
+@dataclass(slots=True, eq=False, weakref_slot=True)
 class Job:
     """One job. Read it through :class:`JobEngine`, which keeps it up to the clock."""
 

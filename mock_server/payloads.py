@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import math
+import weakref
 from typing import Any
 
 from .jobs import Job
 from .settings import Settings
 
-__all__ = ["job_payload"]
+__all__ = ["SerializedJobs", "job_payload"]
 
 
 def job_payload(job: Job, settings: Settings) -> dict[str, Any]:
@@ -45,3 +47,28 @@ def job_payload(job: Job, settings: Settings) -> dict[str, Any]:
         "resumable": job.resumable,
         "cancellable": job.cancellable,
     }
+
+
+class SerializedJobs:
+    """Each job's serialized object, remade only when the job has changed since the last ask.
+
+    A status poll is the hot path of every client; most polls see the job as the last poll did.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._cache: weakref.WeakKeyDictionary[Job, tuple[tuple[Any, ...], bytes]] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def of(self, job: Job) -> bytes:
+        state = (
+            job.status, job.calculation_status, job.total_files, job.triggered_count, job.started_at,
+            job.completed_at, job.comments, len(job.log) > 0, math.ceil(job.remaining_ms() / 1000),
+        )  # fmt: skip
+        cached = self._cache.get(job)
+        if cached is not None and cached[0] == state:
+            return cached[1]
+        body = json.dumps(job_payload(job, self._settings), separators=(",", ":")).encode()
+        self._cache[job] = (state, body)
+        return body

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .api import Api
+from .auth import Authenticator
 from .clock import Clock, ManualClock, PerPollClock, SystemClock
 from .contract import Contract
 from .faults import FaultPlan
@@ -80,6 +81,7 @@ class Mock:
         self.scenario, self.settings, self.clock = scenario, settings, clock
         self.engine, self.contract, self.faults = engine, contract, faults
         self.api = Api(engine, settings, clock)
+        self.authenticate = Authenticator(settings)
         self.journal.resize(settings.journal_size)
 
     def _clock_for(self, scenario: Scenario, current: Clock | None) -> Clock:

@@ -37,3 +37,16 @@ def basic(credentials: str) -> str:
 )
 def test_authenticate(header: str | None, user: str | None) -> None:
     assert authenticate(header, SETTINGS) == user
+
+
+def test_the_authenticator_remembers_only_successes() -> None:
+    from mock_server.auth import Authenticator
+
+    check = Authenticator(SETTINGS, size=2)
+    assert check(basic("admin:admin")) == "admin"
+    assert check(basic("admin:admin")) == "admin"
+    assert check(basic("admin:wrong")) is None
+    assert check("Bearer tok-1") == "svc"
+    assert check(basic("ana:pä:ss")) == "ana"  # past the size: checked, not kept
+    assert len(check._known) == 2
+    assert check(None) is None

@@ -157,3 +157,18 @@ async def test_speed_factor_changes_the_pace(make_api: MakeApi) -> None:
     pid = await api.start()
     await api.advance(0.05 + 0.6)
     assert (await api.status(pid))["status"] == "SUCCESS"
+
+
+async def test_repeated_polls_answer_the_same_bytes_until_the_job_moves(api: ApiClient) -> None:
+    pid = await api.start()
+    await api.advance(0.3)
+
+    async def raw_status() -> bytes:
+        params = {"processingId": pid}
+        async with api.http.get(f"{BASE_PATH}/status", params=params, headers=api.headers) as response:
+            return await response.read()
+
+    first, second = await raw_status(), await raw_status()
+    assert first == second
+    await api.advance(0.2)
+    assert await raw_status() != first  # one more asset: a new body
