@@ -40,17 +40,47 @@ def _is_loopback(address: str | None) -> bool:
         return False
 
 
+_LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]", "::1")
+
+
+def _loopback_host(value: str) -> bool:
+    """True for ``localhost``, a 127.x.x.x address or ``[::1]``, with or without a port."""
+    host = value.strip().lower()
+    if host.startswith("["):
+        host = host[: host.find("]") + 1]
+    elif host.count(":") == 1:
+        host = host.split(":")[0]
+    return host in _LOOPBACK_NAMES or host.endswith(".localhost") or _is_loopback(host.strip("[]"))
+
+
+def _foreign_origin(request: web.Request) -> str | None:
+    """Why a loopback-only admin request looks like it came from a web page, if it does."""
+    host = request.headers.get("Host", "")
+    if not _loopback_host(host):
+        return f"the Host header {host!r} is not a loopback name (a DNS-rebinding page?)"
+    origin = request.headers.get("Origin")
+    if origin is not None:
+        _, _, rest = origin.partition("://")
+        if not rest or not _loopback_host(rest.split("/")[0]):
+            return f"the request comes from the web page {origin!r}"
+    return None
+
+
 def _guarded(handler: _Handler) -> _Handler:
     async def guard(request: web.Request) -> web.StreamResponse:
         settings = request.app[MOCK].settings
         if not settings.admin_enabled:
             return _answer(404, "the admin API is switched off (admin.enabled: false)")
+        if any(name.lower() in ("token", "x-admin-token", "admin_token") for name in request.query):
+            return _answer(400, "never put the admin token in a URL; send it in the header 'X-Admin-Token'")
         if settings.admin_token is not None:
             given = request.headers.get("X-Admin-Token", "")
             if not hmac.compare_digest(given.encode(), settings.admin_token.encode()):
                 return _answer(401, "the admin API needs the header 'X-Admin-Token'")
         elif not _is_loopback(request.remote):
             return _answer(403, "the admin API answers loopback only; set admin.token to open it wider")
+        elif (reason := _foreign_origin(request)) is not None:
+            return _answer(403, f"admin request refused: {reason}")
         return await handler(request)
 
     return guard
