@@ -7,6 +7,7 @@ not AEM's: they are not checked against the contract and not kept in the journal
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import ipaddress
 import json
@@ -155,6 +156,20 @@ async def _advance(request: web.Request) -> web.Response:
     return web.json_response({"now": clock.now_ms(), "kind": type(clock).__name__})
 
 
+async def _stats(request: web.Request) -> web.Response:
+    """What a soak test watches: tasks, jobs and journal against their caps."""
+    mock = request.app[MOCK]
+    return web.json_response(
+        {
+            "tasks": len(asyncio.all_tasks()),
+            "jobs": len(mock.engine.jobs()),
+            "maxJobs": mock.settings.max_jobs,
+            "journal": len(mock.journal),
+            "journalSize": mock.settings.journal_size,
+        }
+    )
+
+
 async def _journal(request: web.Request) -> web.Response:
     return web.json_response({"exchanges": [e.to_json() for e in request.app[MOCK].journal]})
 
@@ -189,6 +204,7 @@ def add_admin_routes(app: web.Application) -> None:
         ("GET", "/clock", _clock),
         ("POST", "/clock/advance", _advance),
         ("GET", "/journal", _journal),
+        ("GET", "/stats", _stats),
         ("GET", "/violations", _violations),
         ("GET", "/jobs", _jobs),
         ("GET", "/jobs/{processing_id}", _job),
