@@ -217,3 +217,46 @@ def test_bad_numbers_are_explained(args: list[str], env: dict[str, str], phrase:
     )  # fmt: skip
     assert result.returncode == 2
     assert phrase in result.stderr
+
+
+def test_sigterm_with_requests_in_flight_exits_0_within_5_s_and_frees_the_port(tmp_path: Path) -> None:
+    scenario = tmp_path / "slow.yaml"
+    scenario.write_text("description: slow\nfaults: [{endpoint: history, latency: 20s}]\n")
+    with serving("--scenario", str(scenario)) as (process, url, _):
+        port = int(url.rsplit(":", 1)[1])
+        outcomes: list[str] = []
+
+        def slow_call() -> None:
+            try:
+                call(f"{url}{BASE}/history")
+                outcomes.append("answered")
+            except Exception as error:  # the server went away mid-request, as it should
+                outcomes.append(type(error).__name__)
+
+        threads = [threading.Thread(target=slow_call) for _ in range(5)]
+        for thread in threads:
+            thread.start()
+        time.sleep(0.5)  # the requests are in flight, waiting on the latency
+        assert stop(process) < 5
+        assert process.returncode == 0
+        for thread in threads:
+            thread.join(timeout=10)
+        assert len(outcomes) == 5
+    with serving("--port", str(port)) as (again, again_url, _):  # the port is free at once
+        assert again_url.endswith(f":{port}")
+        stop(again)
+
+
+def test_credentials_and_the_admin_token_are_never_logged() -> None:
+    token = "adm1n-t0ken-never-logged"
+    environment = {**os.environ, "AEM_GUIDES_MOCK_ADMIN_TOKEN": token}
+    with serving("--verbose", env=environment) as (process, url, _):
+        call(f"{url}{BASE}/history")
+        request = urllib.request.Request(f"{url}/__admin/clock", headers={"X-Admin-Token": token})
+        with urllib.request.urlopen(request, timeout=5):
+            pass
+        stop(process)
+        _, errors = process.communicate(timeout=10)
+    assert "GET /bin/guides/v1/assets/process/history" in errors  # the access log ran
+    secret = AUTH["Authorization"].split()[1]
+    assert secret not in errors and token not in errors and "admin:admin" not in errors

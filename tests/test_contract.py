@@ -92,3 +92,17 @@ def test_load_schemas_checks_each_file(tmp_path: object) -> None:
     (folder / "bad.schema.json").write_text('{"type": 5}')
     with pytest.raises(Exception, match="is not valid"):
         load_schemas(folder)
+
+
+def test_a_remote_ref_is_never_fetched() -> None:
+    import time
+
+    from referencing.exceptions import Unresolvable
+
+    from mock_server.contract import SchemaCheck
+
+    check = SchemaCheck("remote", {"$ref": "http://203.0.113.1/schema.json"})
+    began = time.monotonic()
+    with pytest.raises(Unresolvable):
+        check.violations({})
+    assert time.monotonic() - began < 1  # refused at once: no network was tried
