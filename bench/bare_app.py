@@ -26,7 +26,7 @@ def make_app(path: str, body: bytes) -> web.Application:
     return app
 
 
-async def serve(app: web.Application, port: int) -> None:
+async def serve(app: web.Application, port: int, ready_file: Path | None = None) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -38,6 +38,10 @@ async def serve(app: web.Application, port: int) -> None:
         await site.start()
         host, bound = runner.addresses[0][:2]
         print(f"bare aiohttp app serving at http://{host}:{bound}", flush=True)
+        if ready_file is not None:
+            partial = ready_file.with_name(ready_file.name + ".partial")
+            partial.write_text(f"http://{host}:{bound}\n")
+            partial.replace(ready_file)
         await stop.wait()
     finally:
         await runner.cleanup()
@@ -48,8 +52,9 @@ def main() -> int:
     cli.add_argument("--path", required=True)
     cli.add_argument("--body-file", type=Path, required=True)
     cli.add_argument("--port", type=int, default=0)
+    cli.add_argument("--ready-file", type=Path, help="write the base URL here once serving")
     args = cli.parse_args()
-    asyncio.run(serve(make_app(args.path, args.body_file.read_bytes()), args.port))
+    asyncio.run(serve(make_app(args.path, args.body_file.read_bytes()), args.port, args.ready_file))
     return 0
 
 
