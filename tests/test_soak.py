@@ -112,6 +112,10 @@ def test_constant_load_leaves_memory_descriptors_and_tasks_flat(tmp_path: Path) 
         base_rss = settled[0][1]
         assert max(s[1] for s in settled) < base_rss * 1.10, [s[1] for s in samples]
         assert max(s[2] for s in settled) - min(s[2] for s in settled) <= WORKERS + 2, [s[2] for s in samples]
-        assert max(s[3]["tasks"] for s in settled) <= min(s[3]["tasks"] for s in settled) + WORKERS + 2
+        # A task per connection and one per request in flight, at most: bounded, and no trend.
+        tasks = [s[3]["tasks"] for s in settled]
+        assert max(tasks) <= 2 * WORKERS + 5, tasks
+        half = len(tasks) // 2
+        assert max(tasks[half:]) <= max(tasks[:half]) + 2, tasks
         assert all(s[3]["journal"] <= 500 and s[3]["jobs"] <= 200 for s in samples)
         assert stop(process) < 5
