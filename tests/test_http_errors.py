@@ -393,9 +393,9 @@ async def test_a_missing_id_answers_the_unknown_id_status(make_api: MakeApi) -> 
 
 
 async def test_a_too_long_id_names_the_limit(api: ApiClient) -> None:
-    status, body = await api.get(f"{BASE_PATH}/status", processingId="x" * 1025)
+    status, body = await api.get(f"{BASE_PATH}/status", processingId="x" * 257)
     assert_error(status, body, 400)
-    assert body["violations"][0]["expected"] == "a string of 1 to 1024 characters"
+    assert body["violations"][0]["expected"] == "a string of 1 to 256 characters"
     assert len(body["violations"][0]["got"]) <= 80
 
 
