@@ -21,12 +21,13 @@ if TYPE_CHECKING:
         MockError,
         RequestViolation,
         ResponseViolation,
+        ScenarioError,
         UnknownJob,
         Violation,
     )
     from .jobs import JobEngine, Lifecycle, StartRequest
     from .repository import Repository
-    from .scenarios import Scenario, ScenarioError, load_scenario
+    from .scenarios import Scenario, load_scenario
     from .server import MockServer
     from .settings import Settings
 
@@ -53,7 +54,7 @@ _HOMES = {
     "StartRequest": "jobs",
     "Repository": "repository",
     "Scenario": "scenarios",
-    "ScenarioError": "scenarios",
+    "ScenarioError": "errors",
     "load_scenario": "scenarios",
     "MockServer": "server",
     "Settings": "settings",

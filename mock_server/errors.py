@@ -23,6 +23,7 @@ __all__ = [
     "MockError",
     "RequestViolation",
     "ResponseViolation",
+    "ScenarioError",
     "UnknownJob",
     "Violation",
 ]
@@ -71,6 +72,14 @@ class JobConflict(JobError):
 
 class InvalidTransition(JobConflict):
     pass
+
+
+class ScenarioError(MockError):
+    """A scenario that cannot be used; ``problems`` lists each as ``origin:line: what``."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
 
 
 class ContractViolation(MockError, AssertionError):

@@ -1,9 +1,8 @@
 """Scenario files: YAML that scripts settings, the repository, job lifecycles and faults.
 
-Loading is defensive: ``yaml.safe_load`` semantics (no Python tags), a size cap, a cap on nodes
-(alias expansions counted, so an alias bomb stops early), duplicate keys refused, and the document
-checked against ``schemas/scenario.schema.json``. Every problem names the file, the line and the
-key path, and says what is wrong::
+YAML is read defensively (:mod:`.safe_yaml`: no Python tags, size, node and depth caps, duplicate
+keys refused), then the document is checked against ``schemas/scenario.schema.json``. Every
+problem names the file, the line and the key path, and says what is wrong::
 
     scenarios/x.yaml:12: jobs[0].wait.for: expected a duration such as '2s', …, got "soon"
 """
@@ -23,14 +22,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from .contract import SchemaCheck, format_check, load_schemas
 from .default_dam import BASE_MS, default_repository
-from .errors import MockError
+from .errors import ScenarioError
 from .faults import ENDPOINTS, Fault, Trigger
 from .jobs import Lifecycle
 from .repository import Repository
+from .safe_yaml import MAX_BYTES, read_yaml
 from .settings import STATUSES, Settings
 
 __all__ = [
@@ -42,9 +40,6 @@ __all__ = [
     "shipped_scenarios",
 ]
 
-MAX_BYTES = 1024 * 1024
-MAX_NODES = 100_000
-MAX_DEPTH = 64
 MAX_FOLDERS = 10_000
 """Generated folders per scenario, all ``generate`` items together (each is built at load)."""
 _DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)")
@@ -59,14 +54,6 @@ _NAMES = {
     "CONTENT_FRAGMENT": "fragment-{n}",
 }
 YEAR_MS = 365 * 86_400_000
-
-
-class ScenarioError(MockError):
-    """A scenario that cannot be used; ``problems`` lists each as ``origin:line: what``."""
-
-    def __init__(self, problems: Iterable[str]) -> None:
-        self.problems = list(problems)
-        super().__init__("\n".join(self.problems))
 
 
 # --- values ------------------------------------------------------------------------------------------
@@ -218,88 +205,6 @@ def _generate(repo: Repository, block: Mapping[str, Any], rng: random.Random) ->
 # --- reading YAML ------------------------------------------------------------------------------------
 
 
-class _Loader(yaml.SafeLoader):
-    """The safe loader, with dates left as strings: they are checked and read like any timestamp."""
-
-
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
-def _compose(text: str, origin: str) -> yaml.Node | None:
-    try:
-        return yaml.compose(text, Loader=_Loader)
-    except yaml.MarkedYAMLError as error:
-        line = error.problem_mark.line + 1 if error.problem_mark else 1
-        raise ScenarioError([f"{origin}:{line}: not valid YAML: {error.problem}"]) from None
-    except yaml.YAMLError as error:
-        raise ScenarioError([f"{origin}:1: not valid YAML: {error}"]) from None
-    except RecursionError:
-        raise ScenarioError([f"{origin}:1: nested too deeply (at most {MAX_DEPTH} levels)"]) from None
-
-
-def _walk(node: yaml.Node, origin: str) -> dict[tuple[str | int, ...], int]:
-    """The line of every key path; refuses duplicate keys and more than MAX_NODES nodes."""
-    lines: dict[tuple[str | int, ...], int] = {(): node.start_mark.line + 1}
-    seen = 0
-    stack: list[tuple[tuple[str | int, ...], yaml.Node]] = [((), node)]
-    while stack:
-        path, current = stack.pop()
-        seen += 1
-        if len(path) > MAX_DEPTH:
-            raise ScenarioError(
-                [f"{origin}:{current.start_mark.line + 1}: nested deeper than {MAX_DEPTH} levels "
-                 "(a recursive alias?)"]
-            )  # fmt: skip
-        if seen > MAX_NODES:
-            raise ScenarioError(
-                [f"{origin}:{current.start_mark.line + 1}: more than {MAX_NODES} YAML nodes "
-                 "(aliases counted each time they are used); split the scenario or use `generate`"]
-            )  # fmt: skip
-        if isinstance(current, yaml.MappingNode):
-            keys: set[str] = set()
-            for key_node, value_node in current.value:
-                key = str(key_node.value)
-                if key in keys:
-                    line = key_node.start_mark.line + 1
-                    raise ScenarioError([f"{origin}:{line}: {_dotted((*path, key))}: duplicate key"])
-                keys.add(key)
-                lines[(*path, key)] = key_node.start_mark.line + 1
-                stack.append(((*path, key), value_node))
-        elif isinstance(current, yaml.SequenceNode):
-            for i, item in enumerate(current.value):
-                lines[(*path, i)] = item.start_mark.line + 1
-                stack.append(((*path, i), item))
-        elif isinstance(current, yaml.ScalarNode) and current.tag in _NOT_JSON:
-            line = current.start_mark.line + 1
-            raise ScenarioError(
-                [f"{origin}:{line}: {_dotted(path)}: a YAML {current.tag.rsplit(':', 1)[1]} is not a "
-                 "JSON value; write a plain string, number, list or map"]
-            )  # fmt: skip
-        if isinstance(current, yaml.MappingNode) and current.tag in _NOT_JSON:
-            line = current.start_mark.line + 1
-            raise ScenarioError([f"{origin}:{line}: {_dotted(path)}: a YAML set is not a JSON value"])
-    return lines
-
-
-_NOT_JSON = {
-    "tag:yaml.org,2002:binary",
-    "tag:yaml.org,2002:timestamp",
-    "tag:yaml.org,2002:set",
-    "tag:yaml.org,2002:omap",
-    "tag:yaml.org,2002:pairs",
-}
-
-
-def _dotted(path: Iterable[str | int]) -> str:
-    text = ""
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text or "(the document)"
-
-
 @functools.cache
 def _check() -> SchemaCheck:
     return SchemaCheck("scenario", load_schemas()["scenario"])
@@ -312,17 +217,9 @@ def _parse_pointer(where: str) -> tuple[str | int, ...]:
 
 def parse_scenario(text: str, origin: str = "<scenario>", default_name: str = "scenario") -> Scenario:
     """Check and read a scenario document; raise :class:`ScenarioError` listing every problem."""
-    if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
-        raise ScenarioError([f"{origin}:1: the scenario is larger than {MAX_BYTES} bytes"])
-    node = _compose(text, origin)
-    if node is None:
+    document, lines = read_yaml(text, origin)
+    if document is None:
         raise ScenarioError([f"{origin}:1: the scenario is empty; it needs at least `description`"])
-    lines = _walk(node, origin)
-    try:
-        document = _Loader(text).get_single_data()
-    except yaml.MarkedYAMLError as error:
-        line = error.problem_mark.line + 1 if error.problem_mark else 1
-        raise ScenarioError([f"{origin}:{line}: {error.problem}"]) from None
     problems = []
     for violation in _check().violations(document):
         path = _parse_pointer(violation.where)

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from mock_server import Lifecycle
+from mock_server.safe_yaml import MAX_NODES
 from mock_server.scenarios import (
-    MAX_NODES,
     ScenarioError,
     duration_ms,
     glob_pattern,

@@ -1,0 +1,119 @@
+"""Reading YAML defensively, with the line of every key path.
+
+``yaml.safe_load`` semantics (no Python tags), plus: a size cap, a cap on nodes that counts alias
+expansions (so an alias bomb stops early), a nesting cap (so a recursive alias stops too), duplicate
+keys refused, YAML-only values (sets, binary, timestamps) refused, and dates left as strings. Every
+problem is a :class:`~.errors.ScenarioError` naming the origin and the line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import yaml
+
+from .errors import ScenarioError
+
+__all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_NODES", "dotted", "read_yaml"]
+
+MAX_BYTES = 1024 * 1024
+MAX_NODES = 100_000
+MAX_DEPTH = 64
+
+
+class _Loader(yaml.SafeLoader):
+    """The safe loader, with dates left as strings: they are checked and read like any timestamp."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _compose(text: str, origin: str) -> yaml.Node | None:
+    try:
+        return yaml.compose(text, Loader=_Loader)
+    except yaml.MarkedYAMLError as error:
+        line = error.problem_mark.line + 1 if error.problem_mark else 1
+        raise ScenarioError([f"{origin}:{line}: not valid YAML: {error.problem}"]) from None
+    except yaml.YAMLError as error:
+        raise ScenarioError([f"{origin}:1: not valid YAML: {error}"]) from None
+    except RecursionError:
+        raise ScenarioError([f"{origin}:1: nested too deeply (at most {MAX_DEPTH} levels)"]) from None
+
+
+def _walk(node: yaml.Node, origin: str) -> dict[tuple[str | int, ...], int]:
+    """The line of every key path; refuses duplicate keys and more than MAX_NODES nodes."""
+    lines: dict[tuple[str | int, ...], int] = {(): node.start_mark.line + 1}
+    seen = 0
+    stack: list[tuple[tuple[str | int, ...], yaml.Node]] = [((), node)]
+    while stack:
+        path, current = stack.pop()
+        seen += 1
+        if len(path) > MAX_DEPTH:
+            raise ScenarioError(
+                [f"{origin}:{current.start_mark.line + 1}: nested deeper than {MAX_DEPTH} levels "
+                 "(a recursive alias?)"]
+            )  # fmt: skip
+        if seen > MAX_NODES:
+            raise ScenarioError(
+                [f"{origin}:{current.start_mark.line + 1}: more than {MAX_NODES} YAML nodes "
+                 "(aliases counted each time they are used); split the scenario or use `generate`"]
+            )  # fmt: skip
+        if isinstance(current, yaml.MappingNode):
+            keys: set[str] = set()
+            for key_node, value_node in current.value:
+                key = str(key_node.value)
+                if key in keys:
+                    line = key_node.start_mark.line + 1
+                    raise ScenarioError([f"{origin}:{line}: {dotted((*path, key))}: duplicate key"])
+                keys.add(key)
+                lines[(*path, key)] = key_node.start_mark.line + 1
+                stack.append(((*path, key), value_node))
+        elif isinstance(current, yaml.SequenceNode):
+            for i, item in enumerate(current.value):
+                lines[(*path, i)] = item.start_mark.line + 1
+                stack.append(((*path, i), item))
+        elif isinstance(current, yaml.ScalarNode) and current.tag in _NOT_JSON:
+            line = current.start_mark.line + 1
+            raise ScenarioError(
+                [f"{origin}:{line}: {dotted(path)}: a YAML {current.tag.rsplit(':', 1)[1]} is not a "
+                 "JSON value; write a plain string, number, list or map"]
+            )  # fmt: skip
+        if isinstance(current, yaml.MappingNode) and current.tag in _NOT_JSON:
+            line = current.start_mark.line + 1
+            raise ScenarioError([f"{origin}:{line}: {dotted(path)}: a YAML set is not a JSON value"])
+    return lines
+
+
+_NOT_JSON = {
+    "tag:yaml.org,2002:binary",
+    "tag:yaml.org,2002:timestamp",
+    "tag:yaml.org,2002:set",
+    "tag:yaml.org,2002:omap",
+    "tag:yaml.org,2002:pairs",
+}
+
+
+def dotted(path: Iterable[str | int]) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(the document)"
+
+
+def read_yaml(text: str, origin: str) -> tuple[Any, dict[tuple[str | int, ...], int]]:
+    """The document (None when empty) and the line of each key path in it."""
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
+        raise ScenarioError([f"{origin}:1: the document is larger than {MAX_BYTES} bytes"])
+    node = _compose(text, origin)
+    if node is None:
+        return None, {}
+    lines = _walk(node, origin)
+    try:
+        return _Loader(text).get_single_data(), lines
+    except yaml.MarkedYAMLError as error:
+        line = error.problem_mark.line + 1 if error.problem_mark else 1
+        raise ScenarioError([f"{origin}:{line}: {error.problem}"]) from None
