@@ -36,9 +36,12 @@ def _answer(status: int, message: str, **extra: Any) -> web.Response:
 
 def _is_loopback(address: str | None) -> bool:
     try:
-        return address is not None and ipaddress.ip_address(address.split("%")[0]).is_loopback
+        ip = ipaddress.ip_address(address.split("%")[0]) if address else None
     except ValueError:
         return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped  # an IPv4 client of a server bound to "::"
+    return ip is not None and ip.is_loopback
 
 
 _LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]", "::1")
@@ -51,6 +54,7 @@ def _loopback_host(value: str) -> bool:
         host = host[: host.find("]") + 1]
     elif host.count(":") == 1:
         host = host.split(":")[0]
+    host = host.rstrip(".")  # "localhost." is the same name, written fully qualified
     return host in _LOOPBACK_NAMES or host.endswith(".localhost") or _is_loopback(host.strip("[]"))
 
 

@@ -164,7 +164,7 @@ async def _pipeline(
         if reply.stream is not None:
             if fault is not None and fault.fault.malformed:
                 reply.stream = _cut(reply.stream)
-            return await _send_stream(request, reply, mock, operation, user)
+            return await _send_stream(request, reply, mock, operation, user, fault)
         response, response_violations = _json_response(mock, reply)
         if fault is not None and fault.fault.malformed and isinstance(response.body, bytes):
             response.body = response.body[: max(1, len(response.body) // 2)]  # cut-off JSON
@@ -367,7 +367,7 @@ def _cut(stream: Iterator[bytes]) -> Iterator[bytes]:
 
 def _status_for(violations: Sequence[Violation], mock: Mock) -> int:
     """400, or the unknown-id status when all that is wrong is a missing processingId (§3.13)."""
-    missing_id = all(v.where in _ID_PLACES and v.got is None for v in violations)
+    missing_id = all(v.where in _ID_PLACES and "is required" in v.message for v in violations)
     return mock.settings.unknown_id_status if missing_id else 400
 
 
@@ -420,12 +420,12 @@ def _json_response(mock: Mock, reply: Reply) -> tuple[web.Response, tuple[Violat
 
 
 async def _send_stream(
-    request: web.Request, reply: Reply, mock: Mock, operation: Operation, user: str
+    request: web.Request, reply: Reply, mock: Mock, operation: Operation, user: str, fault: Chosen | None
 ) -> web.StreamResponse:
     assert reply.stream is not None
     response = web.StreamResponse(status=reply.status, headers=reply.headers)
     response.content_type = reply.content_type
-    _record(mock, request, reply.status, user, operation, (), ())
+    _record(mock, request, reply.status, user, operation, (), (), fault)
     await response.prepare(request)
     try:
         for chunk in reply.stream:

@@ -104,6 +104,8 @@ class Job:
     completed_at: int = 0
     comments: str = ""
     queued_at: int = 0
+    as_of: int = 0
+    """The engine's time when it last moved this job."""
     script: int | None = None
     """The index of the scenario job script that runs this job, if one does."""
     polls: int = 0
@@ -137,9 +139,13 @@ class Job:
         return self.status == SUCCESS
 
     def remaining_ms(self) -> int:
+        """What is left of the job as of the engine's last look: the assets to go, less the time
+        already spent on the current one."""
         if self.status != IN_PROGRESS:
             return 0
-        return (self.total_files - self.triggered_count) * self.lifecycle.per_asset_ms
+        pace = self.lifecycle.per_asset_ms
+        spent = (self.as_of - self.run_start) - (self.triggered_count - self.run_first) * pace
+        return max(0, (self.total_files - self.triggered_count) * pace - max(0, spent))
 
 
 def _new_uuid() -> str:
@@ -396,6 +402,7 @@ class JobEngine:
         stop = self._stop_index(job)
         done = min(stop, job.run_first + (now - job.run_start) // pace)
         job.triggered_count = done
+        job.as_of = now
         job.log.grow_run(done - job.run_first)
         end_at = job.run_start + (stop - job.run_first) * pace
         if done < stop or now < end_at:

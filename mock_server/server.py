@@ -41,7 +41,11 @@ async def start_site(
     )
     await runner.setup()
     site = web.TCPSite(runner, host, port)
-    await site.start()
+    try:
+        await site.start()
+    except BaseException:
+        await runner.cleanup()  # a failed start leaves nothing running
+        raise
     bound = runner.addresses[0]
     shown_host = f"[{bound[0]}]" if ":" in str(bound[0]) else str(bound[0])
     return runner, f"http://{shown_host}:{bound[1]}"
@@ -188,7 +192,6 @@ class MockServer:
             overrides=overrides,
             default_clock=default_clock,
         )
-        self.app = app_for(self.mock)
         self._host, self._port = host, port
         self._runner: web.AppRunner | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -207,7 +210,9 @@ class MockServer:
             loop = asyncio.new_event_loop()
             self._loop = loop
             try:
-                self._runner, self.url = loop.run_until_complete(start_site(self.app, self._host, self._port))
+                self._runner, self.url = loop.run_until_complete(
+                    start_site(app_for(self.mock), self._host, self._port)
+                )
             except BaseException as error:  # reported to the starting thread
                 failure.append(error)
                 ready.set()
@@ -222,7 +227,8 @@ class MockServer:
         self._thread.start()
         ready.wait()
         if failure:
-            self._thread = None
+            self._thread.join(timeout=10)
+            self._thread, self._loop = None, None
             raise failure[0]
         return self
 
@@ -232,7 +238,7 @@ class MockServer:
             return
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
-        self._thread = None
+        self._thread, self._loop, self.url = None, None, ""
 
     def __enter__(self) -> MockServer:
         return self.start()
@@ -241,13 +247,13 @@ class MockServer:
         self.stop()
 
     async def __aenter__(self) -> MockServer:
-        self._runner, self.url = await start_site(self.app, self._host, self._port)
+        self._runner, self.url = await start_site(app_for(self.mock), self._host, self._port)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
-            self._runner = None
+            self._runner, self.url = None, ""
 
     # --- control
     def call(self, function: Callable[[], T]) -> T:

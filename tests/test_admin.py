@@ -144,3 +144,14 @@ async def test_odd_admin_input_is_a_400(make_api: MakeApi, path: str, kwargs: di
     method = "PUT" if path == "/scenario" else "POST"
     status, body = await api.admin(method, path, **kwargs)
     assert status == 400, body
+
+
+def test_loopback_hosts_written_other_ways_are_loopback() -> None:
+    from mock_server.admin import _is_loopback, _loopback_host
+
+    assert _is_loopback("::ffff:127.0.0.1")  # an IPv4 client of a server bound to "::"
+    assert not _is_loopback("::ffff:10.0.0.1")
+    for host in ("localhost.", "localhost.:4502", "LOCALHOST", "[::1]:4502", "127.0.0.1:80"):
+        assert _loopback_host(host), host
+    for host in ("evil.example", "localhost.evil.example", "127.0.0.1.evil.example"):
+        assert not _loopback_host(host), host

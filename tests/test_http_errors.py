@@ -412,3 +412,9 @@ async def test_the_busy_path_rule_compares_normalized_paths(api: ApiClient, same
     status, body = await api.post(BASE_PATH, {**START, "path": same})
     assert status == 400
     assert "already" in body["message"]
+
+
+async def test_a_null_id_is_a_wrong_type_not_a_missing_id(make_api: MakeApi) -> None:
+    api = await make_api(Settings(unknown_id_status=404))
+    status, body = await api.post(f"{BASE_PATH}/cancel", {"processingId": None})
+    assert_error(status, body, 400)

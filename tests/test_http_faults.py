@@ -105,3 +105,14 @@ async def test_an_injected_401_names_the_configured_realm(api: ApiClient) -> Non
     async with api.http.get(f"{BASE_PATH}/history", headers=api.headers) as response:
         assert response.status == 401
         assert response.headers["WWW-Authenticate"] == 'Basic realm="Cloud"'
+
+
+async def test_a_malformed_download_is_journaled_with_its_fault(api: ApiClient) -> None:
+    await load(api, "faults: [{endpoint: download, malformed: true}]\n")
+    pid = await api.start("/content/dam/22858")
+    await api.advance(2)
+    async with api.http.get(
+        f"{BASE_PATH}/logs/download", params={"processingId": pid}, headers=api.headers
+    ) as r:
+        await r.read()
+    assert list(api.mock.journal)[-1].fault == "malformed body"

@@ -204,3 +204,12 @@ def test_a_counting_failure_and_a_processing_failure_both_happen() -> None:
     clock.advance(5)
     engine.sync()
     assert job.status == "SUCCESS"
+
+
+def test_eta_counts_the_time_spent_on_the_current_asset() -> None:
+    engine, clock = make_engine()
+    job = engine.start(StartRequest("/content/dam/22858"), "admin", Lifecycle(0, 2000))
+    clock.advance(2 + 1.5)  # asset 2 is 1.5 s under way: 4 x 2 s + 0.5 s to go
+    engine.sync()
+    assert job.triggered_count == 1
+    assert job.remaining_ms() == 8_500

@@ -65,3 +65,21 @@ async def test_the_async_form_runs_in_this_loop() -> None:
             assert response.status == 200
         server.advance(2)
         assert server.jobs()[0]["status"] == "SUCCESS"
+
+
+def test_a_server_can_start_again_after_a_stop_or_a_failed_start() -> None:
+    server = MockServer()
+    server.start()
+    server.stop()
+    assert server.url == ""
+    server.start()
+    assert server.url.startswith("http://127.0.0.1:")
+    server.stop()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = MockServer(port=taken.getsockname()[1])
+        with pytest.raises(OSError, match=r"(?i)address already in use"):
+            busy.start()
+    with busy:  # the port is free now: the same object starts
+        assert busy.url
