@@ -85,17 +85,21 @@ async def test_job_script_faults_hit_only_that_job(api: ApiClient) -> None:
     assert (await api.status(plain))["processingId"] == plain
 
 
+async def malformed_download(api: ApiClient) -> bytes:
+    """Download a finished job's log with a malformed-body fault loaded."""
+    await load(api, "faults: [{endpoint: download, malformed: true}]\n")
+    pid = await api.start("/content/dam/22858")
+    await api.advance(2)
+    params = {"processingId": pid}
+    async with api.http.get(f"{BASE_PATH}/logs/download", params=params, headers=api.headers) as response:
+        return await response.read()
+
+
 async def test_a_malformed_download_is_a_cut_off_zip(api: ApiClient) -> None:
     import io
     import zipfile
 
-    await load(api, "faults: [{endpoint: download, malformed: true}]\n")
-    pid = await api.start("/content/dam/22858")
-    await api.advance(2)
-    async with api.http.get(
-        f"{BASE_PATH}/logs/download", params={"processingId": pid}, headers=api.headers
-    ) as response:
-        data = await response.read()
+    data = await malformed_download(api)
     with pytest.raises(zipfile.BadZipFile):
         zipfile.ZipFile(io.BytesIO(data))
 
@@ -108,11 +112,5 @@ async def test_an_injected_401_names_the_configured_realm(api: ApiClient) -> Non
 
 
 async def test_a_malformed_download_is_journaled_with_its_fault(api: ApiClient) -> None:
-    await load(api, "faults: [{endpoint: download, malformed: true}]\n")
-    pid = await api.start("/content/dam/22858")
-    await api.advance(2)
-    async with api.http.get(
-        f"{BASE_PATH}/logs/download", params={"processingId": pid}, headers=api.headers
-    ) as r:
-        await r.read()
+    await malformed_download(api)
     assert list(api.mock.journal)[-1].fault == "malformed body"
