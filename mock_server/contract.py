@@ -4,6 +4,9 @@ Every request is checked before its handler and every response before it is sent
 breaks its schema yields :class:`~.errors.Violation` items for the 400 body; a response that breaks
 its schema is a bug in the mock (answered 500 by the app). Schemas ``$ref`` each other by ``$id``
 through a local registry: nothing is ever fetched from the network.
+
+A message is first checked by its schema compiled to a predicate (:mod:`.predicates`, fast); only one
+that fails it meets jsonschema, imported then, which finds and words the violations.
 """
 
 from __future__ import annotations
@@ -13,20 +16,19 @@ import difflib
 import functools
 import hashlib
 import json
-import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Any
-
-from jsonschema import Draft202012Validator, FormatChecker, validators
-from jsonschema.exceptions import ValidationError
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
+from typing import TYPE_CHECKING, Any
 
 from .errors import Violation
+from .predicates import FormatFunction, Predicate, Unsupported, compile_schema, is_integer, is_number
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
+    from jsonschema.protocols import Validator
 
 __all__ = ["Contract", "SchemaCheck", "load_schemas", "schema_dir"]
 
@@ -51,30 +53,40 @@ _JSON_TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
-def _is_integer(checker: Any, instance: Any) -> bool:
-    # JSON Schema lets 1.0 pass as an integer; a mock that then uses it as one breaks. Not here.
-    return isinstance(instance, int) and not isinstance(instance, bool)
-
-
-def _is_number(checker: Any, instance: Any) -> bool:
-    # NaN and infinities are no JSON numbers (YAML has them; JSON does not).
-    return isinstance(instance, (int, float)) and not isinstance(instance, bool) and math.isfinite(instance)
-
-
-#: Draft 2020-12, strict about integers and numbers.
-StrictValidator = validators.extend(  # type: ignore[no-untyped-call]  # jsonschema's is untyped
-    Draft202012Validator,
-    type_checker=Draft202012Validator.TYPE_CHECKER.redefine_many(
-        {"integer": _is_integer, "number": _is_number}
-    ),
-)
 #: Formats the shipped schemas use of their own; a format that fails is a violation like any other.
-FORMATS = FormatChecker(formats=())
+_FORMATS: dict[str, FormatFunction] = {}
 
 
-def format_check(name: str) -> Callable[[Callable[[Any], Any]], Callable[[Any], Any]]:
+def format_check(name: str) -> Callable[[FormatFunction], FormatFunction]:
     """Register a format: the function raises ValueError for a value that does not have it."""
-    return FORMATS.checks(name, raises=(ValueError, OverflowError))
+
+    def register(function: FormatFunction) -> FormatFunction:
+        _FORMATS[name] = function
+        return function
+
+    return register
+
+
+@functools.cache
+def _strict_validator() -> Any:
+    """Draft 2020-12, strict about integers and numbers like the predicates: imported when needed."""
+    from jsonschema import Draft202012Validator, validators
+
+    return validators.extend(  # type: ignore[no-untyped-call]  # jsonschema's is untyped
+        Draft202012Validator,
+        type_checker=Draft202012Validator.TYPE_CHECKER.redefine_many(
+            {"integer": lambda _, v: is_integer(v), "number": lambda _, v: is_number(v)}
+        ),
+    )
+
+
+def _format_checker() -> Any:
+    from jsonschema import FormatChecker
+
+    checker = FormatChecker(formats=())
+    for name, function in _FORMATS.items():
+        checker.checks(name, raises=(ValueError, OverflowError))(function)  # type: ignore[type-var]
+    return checker
 
 
 def schema_dir() -> Path:
@@ -92,18 +104,21 @@ def load_schemas(folder: Path | None = None) -> dict[str, dict[str, Any]]:
     checked by the test suite instead (``tests/test_contract.py``): checking them at every start
     would cost the dev server a quarter of a second.
     """
-    return copy.deepcopy(_read_schemas(folder or schema_dir(), check=folder is not None))
+    texts = _schema_texts(folder or schema_dir(), check=folder is not None)
+    return {name: json.loads(text) for name, text in texts.items()}  # a fresh copy, faster than deepcopy
 
 
 @functools.cache
-def _read_schemas(folder: Path, check: bool) -> dict[str, dict[str, Any]]:
-    schemas: dict[str, dict[str, Any]] = {}
+def _schema_texts(folder: Path, check: bool) -> dict[str, str]:
+    texts: dict[str, str] = {}
     for path in sorted(folder.glob("*.schema.json")):
-        schema = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
         if check:
-            Draft202012Validator.check_schema(schema)
-        schemas[path.name.removesuffix(".schema.json")] = schema
-    return schemas
+            from jsonschema import Draft202012Validator
+
+            Draft202012Validator.check_schema(json.loads(text))
+        texts[path.name.removesuffix(".schema.json")] = text
+    return texts
 
 
 def _shown(value: Any, limit: int = 80) -> Any:
@@ -113,6 +128,12 @@ def _shown(value: Any, limit: int = 80) -> Any:
     if isinstance(value, (dict, list)):
         text = json.dumps(value, default=str)
         return value if len(text) <= limit else text[: limit - 3] + "..."
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 3 * limit:
+        try:
+            text = str(value)
+        except ValueError:  # past Python's conversion limit; no JSON or YAML reader yields one
+            return f"a number of about {value.bit_length() * 3 // 10} digits"
+        return f"{text[:20]}... ({len(text.lstrip('-'))} digits)"
     return value
 
 
@@ -163,18 +184,50 @@ def _field_name(path: Iterable[str | int]) -> str:
 
 
 class SchemaCheck:
-    """One compiled schema and how to word its violations."""
+    """One compiled schema and how to word its violations.
+
+    ``documents`` are the schemas its ``$ref``s may name, by ``$id``.
+    """
 
     def __init__(
-        self, name: str, schema: dict[str, Any], registry: Registry[Any] | None = None, where: str = "body"
+        self,
+        name: str,
+        schema: dict[str, Any],
+        documents: Mapping[str, dict[str, Any]] | None = None,
+        where: str = "body",
     ):
         self.name = name
         self.schema = schema
         self.where = where  # "body" or "query"
         self.noun = str(schema.get("x-name", schema.get("title", name)))
-        self.validator = StrictValidator(schema, registry=registry or Registry(), format_checker=FORMATS)
+        self._documents = dict(documents or {})
+
+    @functools.cached_property
+    def passes(self) -> Predicate | None:
+        """The fast check, compiled on first use; None when jsonschema must check every message."""
+        try:
+            return compile_schema(self.schema, self._documents, _FORMATS)
+        except Unsupported:
+            return None
+
+    @functools.cached_property
+    def validator(self) -> Validator:
+        """The jsonschema validator: the authority, and the one that words violations."""
+        from referencing import Registry, Resource
+        from referencing.jsonschema import DRAFT202012
+
+        registry: Registry[Any] = Registry().with_resources(
+            (uri, Resource.from_contents(s, default_specification=DRAFT202012))
+            for uri, s in self._documents.items()
+        )
+        validator: Validator = _strict_validator()(
+            self.schema, registry=registry, format_checker=_format_checker()
+        )
+        return validator
 
     def violations(self, instance: Any) -> list[Violation]:
+        if self.passes is not None and self.passes(instance):
+            return []
         found: list[Violation] = []
         for error in sorted(
             self.validator.iter_errors(instance), key=lambda e: [str(p) for p in e.absolute_path]
@@ -256,12 +309,9 @@ class Contract:
     def __init__(self, settings: Settings, schemas: Mapping[str, dict[str, Any]] | None = None):
         self.settings = settings
         self.schemas = self._patched(copy.deepcopy(dict(schemas)) if schemas else load_schemas(), settings)
-        registry: Registry[Any] = Registry().with_resources(
-            (s["$id"], Resource.from_contents(s, default_specification=DRAFT202012))
-            for s in self.schemas.values()
-        )
+        documents = {s["$id"]: s for s in self.schemas.values()}
         self._checks = {
-            name: SchemaCheck(name, schema, registry, "query" if name.endswith(".query") else "body")
+            name: SchemaCheck(name, schema, documents, "query" if name.endswith(".query") else "body")
             for name, schema in self.schemas.items()
         }
         self._integer_params = {

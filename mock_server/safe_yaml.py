@@ -15,11 +15,12 @@ import yaml
 
 from .errors import ScenarioError
 
-__all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_NODES", "dotted", "read_yaml"]
+__all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_DIGITS", "MAX_NODES", "dotted", "read_yaml"]
 
 MAX_BYTES = 1024 * 1024
 MAX_NODES = 100_000
 MAX_DEPTH = 64
+MAX_DIGITS = 4000
 
 
 class _Loader(yaml.SafeLoader):
@@ -65,6 +66,7 @@ def _walk(node: yaml.Node, origin: str) -> dict[tuple[str | int, ...], int]:
         if isinstance(current, yaml.MappingNode):
             keys: set[str] = set()
             for key_node, value_node in current.value:
+                _check_scalar(key_node, path, origin)
                 key = str(key_node.value)
                 if key in keys:
                     line = key_node.start_mark.line + 1
@@ -76,16 +78,26 @@ def _walk(node: yaml.Node, origin: str) -> dict[tuple[str | int, ...], int]:
             for i, item in enumerate(current.value):
                 lines[(*path, i)] = item.start_mark.line + 1
                 stack.append(((*path, i), item))
-        elif isinstance(current, yaml.ScalarNode) and current.tag in _NOT_JSON:
-            line = current.start_mark.line + 1
-            raise ScenarioError(
-                [f"{origin}:{line}: {dotted(path)}: a YAML {current.tag.rsplit(':', 1)[1]} is not a "
-                 "JSON value; write a plain string, number, list or map"]
-            )  # fmt: skip
+        elif isinstance(current, yaml.ScalarNode):
+            _check_scalar(current, path, origin)
         if isinstance(current, yaml.MappingNode) and current.tag in _NOT_JSON:
             line = current.start_mark.line + 1
             raise ScenarioError([f"{origin}:{line}: {dotted(path)}: a YAML set is not a JSON value"])
     return lines
+
+
+def _check_scalar(node: yaml.Node, path: tuple[str | int, ...], origin: str) -> None:
+    line = node.start_mark.line + 1
+    if node.tag in _NOT_JSON:
+        raise ScenarioError(
+            [f"{origin}:{line}: {dotted(path)}: a YAML {node.tag.rsplit(':', 1)[1]} is not a "
+             "JSON value; write a plain string, number, list or map"]
+        )  # fmt: skip
+    if node.tag == "tag:yaml.org,2002:int" and len(node.value) > MAX_DIGITS:
+        raise ScenarioError(
+            [f"{origin}:{line}: {dotted(path)}: a number of {len(node.value)} digits; "
+             f"at most {MAX_DIGITS} (Python reads no longer integers)"]
+        )  # fmt: skip
 
 
 _NOT_JSON = {

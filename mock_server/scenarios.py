@@ -28,7 +28,6 @@ from .errors import ScenarioError
 from .faults import ENDPOINTS, Fault, Trigger
 from .jobs import Lifecycle
 from .repository import Repository
-from .safe_yaml import MAX_BYTES, read_yaml
 from .settings import STATUSES, Settings
 
 __all__ = [
@@ -217,6 +216,8 @@ def _parse_pointer(where: str) -> tuple[str | int, ...]:
 
 def parse_scenario(text: str, origin: str = "<scenario>", default_name: str = "scenario") -> Scenario:
     """Check and read a scenario document; raise :class:`ScenarioError` listing every problem."""
+    from .safe_yaml import read_yaml  # PyYAML loads with the first scenario: the embedded default needs none
+
     document, lines = read_yaml(text, origin)
     if document is None:
         raise ScenarioError([f"{origin}:1: the scenario is empty; it needs at least `description`"])
@@ -361,6 +362,8 @@ def shipped_scenarios() -> dict[str, Path]:
 
 def read_file(path: Path) -> Scenario:
     """Load the scenario file at ``path``."""
+    from .safe_yaml import MAX_BYTES
+
     origin = str(path)
     try:
         if path.stat().st_size > MAX_BYTES:

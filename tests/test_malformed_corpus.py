@@ -349,6 +349,8 @@ YAML_CASES = {
     "a repository file outside the folder": b"description: x\nrepository: {file: /etc/passwd}\n",
     "not UTF-8": b'description: "\xff\xfe"\n',
     "not a mapping": b"- just\n- a list\n",
+    "a 400-digit number where a float is wanted": b"description: x\nsettings: {speed: " + b"9" * 400 + b"}\n",
+    "a 5,000-digit number": b"description: x\nsettings: {speed: " + b"9" * 5000 + b"}\n",
 }
 
 

@@ -83,6 +83,21 @@ def test_an_alias_bomb_stops_at_the_node_cap() -> None:
     assert f"more than {MAX_NODES} YAML nodes" in problem
 
 
+def test_huge_integers_are_problems_not_crashes() -> None:
+    # 400 digits overflow a float (math.isfinite raised); 5,000 pass Python's int conversion limit.
+    (problem,) = problems("description: d\nsettings:\n  speed: " + "9" * 400 + "\n")
+    assert problem == (
+        'x.yaml:3: settings.speed: expected a number above 0 such as 2 or 0.5, got "'
+        + "9" * 20
+        + '... (400 digits)"'
+    )
+    (problem,) = problems("description: d\nsettings:\n  speed: " + "9" * 5000 + "\n")
+    assert (
+        problem
+        == "x.yaml:3: settings.speed: a number of 5000 digits; at most 4000 (Python reads no longer integers)"
+    )
+
+
 def test_an_oversized_document_is_refused() -> None:
     (problem,) = problems("description: " + "x" * (1024 * 1024 + 1))
     assert "larger than" in problem
