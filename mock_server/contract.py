@@ -216,12 +216,14 @@ class SchemaCheck:
         from referencing import Registry, Resource
         from referencing.jsonschema import DRAFT202012
 
+        # Without `$schema`: jsonschema would switch a subschema that names its dialect (a `$ref`ed
+        # document's root) to the plain Draft 2020-12 validator, and so drop the strict types.
         registry: Registry[Any] = Registry().with_resources(
-            (uri, Resource.from_contents(s, default_specification=DRAFT202012))
+            (uri, Resource.from_contents(_undialected(s), default_specification=DRAFT202012))
             for uri, s in self._documents.items()
         )
         validator: Validator = _strict_validator()(
-            self.schema, registry=registry, format_checker=_format_checker()
+            _undialected(self.schema), registry=registry, format_checker=_format_checker()
         )
         return validator
 
@@ -264,7 +266,7 @@ class SchemaCheck:
             found = []
             for name in (k for k in instance if k not in known):
                 where, field = self._location([*path, name])
-                hint = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+                hint = difflib.get_close_matches(str(name), known, n=1, cutoff=0.6)
                 tip = f" (did you mean `{hint[0]}`?)" if hint else ""
                 place = f"`{_field_name(path)}` in " if path else ""
                 wanted = "one of " + ", ".join(known) if known else "no fields"
@@ -388,6 +390,10 @@ class Contract:
         if len(cache) >= _RESPONSE_CACHE_SIZE:
             del cache[next(iter(cache))]
         cache[key] = value
+
+
+def _undialected(schema: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in schema.items() if key != "$schema"}
 
 
 def _drop_additional_properties(schema: Any) -> None:

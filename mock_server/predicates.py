@@ -19,6 +19,7 @@ import operator
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+from urllib.parse import unquote
 
 __all__ = [
     "FormatFunction",
@@ -34,6 +35,7 @@ Predicate = Callable[[Any], bool]
 #: Raises ValueError (or OverflowError) for a value that does not have the format.
 FormatFunction = Callable[[Any], object]
 
+DIALECT = "https://json-schema.org/draft/2020-12/schema"
 #: Validation keywords of Draft 2020-12 that are not compiled here.
 _UNSUPPORTED = frozenset(
     {
@@ -89,7 +91,7 @@ def json_equal(one: Any, two: Any) -> bool:
         return True
     if isinstance(one, str) or isinstance(two, str):
         return bool(one == two)
-    if isinstance(one, list) and isinstance(two, list):
+    if isinstance(one, (list, tuple)) and isinstance(two, (list, tuple)):
         return len(one) == len(two) and all(json_equal(a, b) for a, b in zip(one, two, strict=True))
     if isinstance(one, dict) and isinstance(two, dict):
         return one.keys() == two.keys() and all(json_equal(one[k], two[k]) for k in one)
@@ -126,6 +128,8 @@ class _Compiler:
             raise Unsupported(f"a schema must be an object or a boolean, not {schema!r}")
         if "$id" in schema and schema is not root:
             raise Unsupported("an embedded $id")
+        if "$schema" in schema and (schema is not root or schema["$schema"] != DIALECT):
+            raise Unsupported(f"$schema {schema['$schema']!r} (only {DIALECT} at a document's root)")
         unknown = _UNSUPPORTED.intersection(schema)
         if unknown:
             raise Unsupported("keywords " + ", ".join(sorted(unknown)))
@@ -153,7 +157,7 @@ class _Compiler:
         if ref is None:
             return None
         uri, _, fragment = str(ref).partition("#")
-        if uri and uri not in self.documents:
+        if uri and (":" not in uri or uri not in self.documents):  # relative URIs are not resolved here
             raise Unsupported(f"$ref {ref!r} names no known schema")
         target_root = self.documents[uri] if uri else root
         key = (id(target_root), fragment)
@@ -304,7 +308,7 @@ def _pointer(document: Any, fragment: str, ref: str) -> Any:
     if fragment and not fragment.startswith("/"):
         raise Unsupported(f"$ref {ref!r}: anchors are not supported")
     target = document
-    for token in fragment.split("/")[1:] if fragment else ():
+    for token in unquote(fragment).split("/")[1:] if fragment else ():
         token = token.replace("~1", "/").replace("~0", "~")
         try:
             target = target[int(token)] if isinstance(target, list) else target[token]

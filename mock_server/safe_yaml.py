@@ -20,7 +20,9 @@ __all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_DIGITS", "MAX_NODES", "dotted", "read_
 MAX_BYTES = 1024 * 1024
 MAX_NODES = 100_000
 MAX_DEPTH = 64
-MAX_DIGITS = 4000
+MAX_DIGITS = 1000
+_INT = "tag:yaml.org,2002:int"
+_STR = "tag:yaml.org,2002:str"
 
 
 class _Loader(yaml.SafeLoader):
@@ -63,10 +65,11 @@ def _walk(node: yaml.Node, origin: str) -> dict[tuple[str | int, ...], int]:
                 [f"{origin}:{current.start_mark.line + 1}: more than {MAX_NODES} YAML nodes "
                  "(aliases counted each time they are used); split the scenario or use `generate`"]
             )  # fmt: skip
+        _check_node(current, path, origin)
         if isinstance(current, yaml.MappingNode):
             keys: set[str] = set()
             for key_node, value_node in current.value:
-                _check_scalar(key_node, path, origin)
+                _check_key(key_node, path, origin)
                 key = str(key_node.value)
                 if key in keys:
                     line = key_node.start_mark.line + 1
@@ -78,26 +81,34 @@ def _walk(node: yaml.Node, origin: str) -> dict[tuple[str | int, ...], int]:
             for i, item in enumerate(current.value):
                 lines[(*path, i)] = item.start_mark.line + 1
                 stack.append(((*path, i), item))
-        elif isinstance(current, yaml.ScalarNode):
-            _check_scalar(current, path, origin)
-        if isinstance(current, yaml.MappingNode) and current.tag in _NOT_JSON:
-            line = current.start_mark.line + 1
-            raise ScenarioError([f"{origin}:{line}: {dotted(path)}: a YAML set is not a JSON value"])
     return lines
 
 
-def _check_scalar(node: yaml.Node, path: tuple[str | int, ...], origin: str) -> None:
+def _check_node(node: yaml.Node, path: tuple[str | int, ...], origin: str) -> None:
+    """Refuse what JSON cannot hold: YAML-only types, and integers too long to read or print."""
     line = node.start_mark.line + 1
     if node.tag in _NOT_JSON:
         raise ScenarioError(
             [f"{origin}:{line}: {dotted(path)}: a YAML {node.tag.rsplit(':', 1)[1]} is not a "
              "JSON value; write a plain string, number, list or map"]
         )  # fmt: skip
-    if node.tag == "tag:yaml.org,2002:int" and len(node.value) > MAX_DIGITS:
+    if node.tag == _INT and len(node.value) > MAX_DIGITS:  # hex digits too: 1,000 stay below 4,300 decimal
         raise ScenarioError(
-            [f"{origin}:{line}: {dotted(path)}: a number of {len(node.value)} digits; "
-             f"at most {MAX_DIGITS} (Python reads no longer integers)"]
+            [f"{origin}:{line}: {dotted(path)}: a number written with {len(node.value)} characters; "
+             f"at most {MAX_DIGITS}"]
         )  # fmt: skip
+
+
+def _check_key(node: yaml.Node, path: tuple[str | int, ...], origin: str) -> None:
+    """A key is a string, as in JSON: ``true:`` or ``1:`` would load as a bool or an int."""
+    if not (isinstance(node, yaml.ScalarNode) and node.tag == _STR):
+        line = node.start_mark.line + 1
+        if isinstance(node, yaml.ScalarNode):
+            problem = f"the key {node.value} is not a string; quote it: '{node.value}'"
+        else:
+            kind = "list" if isinstance(node, yaml.SequenceNode) else "map"
+            problem = f"a {kind} cannot be a key; keys are strings"
+        raise ScenarioError([f"{origin}:{line}: {dotted(path)}: {problem}"])
 
 
 _NOT_JSON = {

@@ -209,9 +209,8 @@ def _check() -> SchemaCheck:
     return SchemaCheck("scenario", load_schemas()["scenario"])
 
 
-def _parse_pointer(where: str) -> tuple[str | int, ...]:
-    parts = where.removeprefix("body:").strip("/").split("/")
-    return tuple(int(p) if p.isdigit() else p for p in parts if p)
+def _parse_pointer(where: str) -> tuple[str, ...]:
+    return tuple(p for p in where.removeprefix("body:").strip("/").split("/") if p)
 
 
 def parse_scenario(text: str, origin: str = "<scenario>", default_name: str = "scenario") -> Scenario:
@@ -222,12 +221,13 @@ def parse_scenario(text: str, origin: str = "<scenario>", default_name: str = "s
     if document is None:
         raise ScenarioError([f"{origin}:1: the scenario is empty; it needs at least `description`"])
     problems = []
+    lines_by_pointer = {tuple(str(p) for p in path): line for path, line in lines.items()}
     for violation in _check().violations(document):
         path = _parse_pointer(violation.where)
-        while path not in lines:
+        while path not in lines_by_pointer:
             path = path[:-1]
         message = re.sub(r"^`([^`]*)`(:)?", lambda m: m.group(1) + (m.group(2) or ""), violation.message)
-        problems.append(f"{origin}:{lines[path]}: {message}")
+        problems.append(f"{origin}:{lines_by_pointer[path]}: {message}")
     if problems:
         raise ScenarioError(problems)
     scenario = _read(document, text, origin, default_name)

@@ -8,7 +8,11 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from mock_server import Settings
+from mock_server.clock import ManualClock
 from mock_server.contract import Contract, describe, load_schemas, schema_dir
+from mock_server.default_dam import default_repository
+from mock_server.jobs import JobEngine, StartRequest
+from mock_server.payloads import job_payload
 
 
 def test_every_shipped_schema_is_a_valid_draft_2020_12_schema() -> None:
@@ -31,6 +35,20 @@ def test_schema_refs_resolve_locally() -> None:
     }
     (violation, *_) = contract.check_response("history.response", b"x", {"executionHistory": [job]})
     assert violation.where.startswith("body:/executionHistory/0")
+
+
+@pytest.mark.parametrize("bad", [1.0, -0.0, True])
+def test_integers_stay_strict_inside_a_referenced_document(bad: object) -> None:
+    # job.schema.json names its dialect; jsonschema validated a `$ref` to it with the plain Draft
+    # 2020-12 validator, which takes 1.0 for an integer. The predicate and jsonschema now agree.
+    engine = JobEngine(default_repository(), Settings(), ManualClock())
+    job = job_payload(engine.start(StartRequest("/content/dam/22858"), "admin"), Settings())
+    contract = Contract(Settings())
+    assert contract.check_response("history.response", b"ok", {"executionHistory": [job]}) == []
+    job["triggeredCount"] = bad
+    (violation,) = contract.check_response("history.response", b"bad", {"executionHistory": [job]})
+    assert violation.where == "body:/executionHistory/0/triggeredCount"
+    assert contract._checks["history.response"].validator.is_valid({"executionHistory": [job]}) is False
 
 
 def test_query_values_are_typed_before_checking() -> None:

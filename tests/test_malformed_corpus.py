@@ -351,6 +351,8 @@ YAML_CASES = {
     "not a mapping": b"- just\n- a list\n",
     "a 400-digit number where a float is wanted": b"description: x\nsettings: {speed: " + b"9" * 400 + b"}\n",
     "a 5,000-digit number": b"description: x\nsettings: {speed: " + b"9" * 5000 + b"}\n",
+    "a hexadecimal number too long to print": b"description: x\nseed: 0x" + b"f" * 3600 + b"\n",
+    "a boolean key where field names are checked": b"description: x\nsettings: {true: 1}\n",
 }
 
 

@@ -66,6 +66,11 @@ def test_a_missing_description_is_named() -> None:
         ("description: !!python/object:os.system {}\n", "could not determine a constructor"),
         ("description: d\ndescription: e\n", "x.yaml:2: description: duplicate key"),
         ("- a\n- b\n", "expected an object"),
+        ("description: d\nsettings: {per_folder: {true: 1}}\n", "the key true is not a string; quote it"),
+        ("description: d\n1: x\n", "x.yaml:2: (the document): the key 1 is not a string"),
+        ("description: d\n? [a]\n: 1\n", "a list cannot be a key"),
+        ("description: d\nrepository: !!pairs [a: 1]\n", "x.yaml:2: repository: a YAML pairs is not a JSON"),
+        ("description: d\nrepository: !!omap [a: 1]\n", "a YAML omap is not a JSON value"),
     ],
 )
 def test_broken_documents_are_refused_with_a_line(text: str, phrase: str) -> None:
@@ -92,10 +97,10 @@ def test_huge_integers_are_problems_not_crashes() -> None:
         + '... (400 digits)"'
     )
     (problem,) = problems("description: d\nsettings:\n  speed: " + "9" * 5000 + "\n")
-    assert (
-        problem
-        == "x.yaml:3: settings.speed: a number of 5000 digits; at most 4000 (Python reads no longer integers)"
-    )
+    assert problem == "x.yaml:3: settings.speed: a number written with 5000 characters; at most 1000"
+    # hex digits count too: 3,600 of them make a number Python can read but no longer print
+    (problem,) = problems("description: d\nseed: 0x" + "f" * 3600 + "\n")
+    assert "at most 1000" in problem
 
 
 def test_an_oversized_document_is_refused() -> None:
