@@ -17,10 +17,11 @@ from .jobs import JobEngine, StartRequest
 from .payloads import SerializedJobs, job_payload
 from .settings import Settings
 
-__all__ = ["BASE_PATH", "ENDPOINTS", "PATHS", "Api", "Call", "Endpoint", "Operation", "Reply"]
+__all__ = ["BASE_PATH", "ENDPOINTS", "PATHS", "RESTART_PATH", "Api", "Call", "Endpoint", "Operation", "Reply"]
 
 BASE_PATH = "/bin/guides/v1/assets/process"
 SYSTEM_STATUS_PATH = "/bin/guides/v1/system/status"
+RESTART_PATH = f"{BASE_PATH}/restart"
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +78,7 @@ ENDPOINTS = (
     Endpoint("download", "GET", f"{BASE_PATH}/logs/download", "job.query"),
     Endpoint("cancel", "POST", f"{BASE_PATH}/cancel", *_ACTION),
     Endpoint("resume", "POST", f"{BASE_PATH}/resume", *_ACTION),
+    Endpoint("restart", "POST", RESTART_PATH, *_ACTION),  # served when switched on (§3.16)
     Endpoint("history", "GET", f"{BASE_PATH}/history", "no-parameters.query"),
     Endpoint("system-status", "GET", SYSTEM_STATUS_PATH, "no-parameters.query"),
 )
@@ -103,6 +105,7 @@ class Api:
             Operation(e.name, e.method, e.path, e.query_schema, getattr(self, e.name.replace("-", "_")),
                       e.body_schema, e.body_required)
             for e in ENDPOINTS
+            if e.name != "restart" or settings.restart_endpoint
         )  # fmt: skip
         self.routes: dict[str, dict[str, Operation]] = {path: {} for path in PATHS}
         for operation in self.operations:
@@ -169,6 +172,11 @@ class Api:
 
     def resume(self, call: Call) -> Reply:
         return Reply(job_payload(self.engine.resume(self._action_id(call)), self.settings), "job")
+
+    def restart(self, call: Call) -> Reply:
+        """§3.16, when switched on: a new job for the request of a SUCCESS job; answers its id."""
+        job = self.engine.restart(self._action_id(call), call.user)
+        return Reply({"processingId": job.processing_id}, "start.response")
 
     def history(self, call: Call) -> Reply:
         jobs = [job_payload(job, self.settings) for job in self.engine.history()]

@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from .api import BASE_PATH, PATHS, Call, Operation, Reply
+from .api import BASE_PATH, PATHS, RESTART_PATH, Call, Operation, Reply
 from .clock import Clock
 from .errors import JobConflict, JobError, RequestViolation, UnknownJob, Violation
 from .faults import Chosen
@@ -185,6 +185,11 @@ async def _pipeline(
 def _no_route(request: web.Request, allowed: Sequence[str]) -> _Refusal:
     if not allowed:
         message = f"no endpoint at {request.path}; the API lives under {BASE_PATH}"
+        if request.path == RESTART_PATH:
+            message = (
+                f"{request.path} is not served: the contract documents no restart endpoint (§3.16); "
+                "switch it on with the setting restart_endpoint"
+            )
         return _Refusal(404, message, [Violation("path", message, "a path of the API", request.path)])
     message = f"{request.method} is not allowed on {request.path}; use {' or '.join(allowed)}"
     return _Refusal(

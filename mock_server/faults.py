@@ -16,7 +16,9 @@ from typing import Any, Literal
 
 __all__ = ["ENDPOINTS", "Fault", "FaultPlan", "Trigger"]
 
-ENDPOINTS = ("start", "status", "logs", "download", "cancel", "resume", "history", "system-status")
+ENDPOINTS = (
+    "start", "status", "logs", "download", "cancel", "resume", "restart", "history", "system-status"
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

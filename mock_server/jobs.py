@@ -312,6 +312,16 @@ class JobEngine:
         self.sync()
         return job
 
+    def restart(self, processing_id: str, user: str) -> Job:
+        """A new job for the request of a SUCCESS job (the optional endpoint of §3.16)."""
+        job = self.get(processing_id)
+        if not job.restartable:
+            raise InvalidTransition(
+                f"job {processing_id!r} is {job.status} and cannot be restarted; only SUCCESS jobs "
+                "can (resume a FAILED or CANCELLED one)"
+            )
+        return self.start(job.request, user)
+
     def default_lifecycle(self) -> Lifecycle:
         return Lifecycle(self.settings.effective_counting_ms, self.settings.effective_per_asset_ms)
 

@@ -29,6 +29,7 @@ _SUMMARIES = {
     "download": "The job's log as a ZIP (or its paths, for Accept: application/json)",
     "cancel": "Cancel a waiting or running job",
     "resume": "Resume a cancelled or failed job from its checkpoint",
+    "restart": "Start a new job for the request of a finished (SUCCESS) job",
     "history": "The last jobs, newest first",
     "system-status": "The system's status (JCR or database processing)",
 }
@@ -39,6 +40,7 @@ _RESPONSES = {
     "download": "download.response",
     "cancel": "job",
     "resume": "job",
+    "restart": "start.response",
     "history": "history.response",
     "system-status": "system-status.response",
 }
@@ -125,7 +127,8 @@ def openapi_document(api: Api, schemas: dict[str, Any] | None = None) -> dict[st
     links.update(
         {
             name: {"operationId": name, "requestBody": {"processingId": "$response.body#/processingId"}}
-            for name in ("cancel", "resume")
+            for name in ("cancel", "resume", "restart")
+            if any(op.name == name for op in api.operations)
         }
     )
     paths[api.operations[0].path]["post"]["responses"]["200"]["links"] = links

@@ -75,6 +75,8 @@ class Settings:
     """§3.20: ``zip`` answers a ZIP unless the client asks for JSON; ``json`` always answers paths."""
     journal_size: int = 1000
     """How many exchanges the journal keeps (a ring buffer)."""
+    restart_endpoint: bool = False
+    """§3.16: serve ``POST …/process/restart``: a new job for the request of a SUCCESS job."""
     admin_enabled: bool = True
     """Serve the admin API under ``/__admin``."""
     admin_token: str | None = None

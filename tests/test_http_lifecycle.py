@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from mock_server import Settings
 from mock_server.api import BASE_PATH
 
-from .conftest import FLAGS, ApiClient
+from .conftest import FLAGS, ApiClient, MakeApi
 
 
 def flags(job: dict[str, object]) -> tuple[object, ...]:
@@ -214,3 +215,25 @@ async def test_eta_counts_down_in_seconds(api: ApiClient) -> None:
     assert job["eta"]["value"] == -(-job["migrationSet"]["totalFiles"] * 200 // 1000)
     await api.advance(1)
     assert (await api.status(pid))["eta"]["value"] == job["eta"]["value"] - 1
+
+
+async def test_restart_is_not_served_by_default_and_says_how_to_switch_it_on(api: ApiClient) -> None:
+    pid = await api.start()
+    status, body = await api.action("restart", pid)
+    assert status == 404
+    assert "switch it on with the setting restart_endpoint" in body["message"]
+
+
+async def test_restart_when_switched_on_starts_a_new_job_for_a_success_job(make_api: MakeApi) -> None:
+    api = await make_api(Settings(restart_endpoint=True))
+    pid = await api.start("/content/dam/22858", excludedPaths=["/content/dam/22858/x"])
+    status, body = await api.action("restart", pid)
+    assert status == 400 and "is WAITING and cannot be restarted" in body["message"]
+    await api.advance(5)
+    status, body = await api.action("restart", pid)
+    assert status == 200 and set(body) == {"processingId"}
+    again = await api.status(body["processingId"])
+    assert again["status"] == "WAITING" and again["excludedPaths"] == ["/content/dam/22858/x"]
+    assert [job["processingId"] for job in await api.history()] == [body["processingId"], pid]
+    status, body = await api.post(f"{BASE_PATH}/restart", {"processingId": "nope"})
+    assert status == 400 and "nope" in body["message"]

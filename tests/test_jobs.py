@@ -8,7 +8,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mock_server import InvalidTransition, JobEngine, JobError, Lifecycle, ManualClock, Settings, UnknownJob
+from mock_server import (
+    InvalidTransition,
+    JobConflict,
+    JobEngine,
+    JobError,
+    Lifecycle,
+    ManualClock,
+    Settings,
+    UnknownJob,
+)
 from mock_server.default_dam import default_repository
 from mock_server.jobs import Job, StartRequest
 
@@ -25,6 +34,26 @@ def make_engine(**changes: object) -> tuple[JobEngine, ManualClock]:
 
 def processed_numbers(job: Job) -> list[int]:
     return [int(m.group(1)) for line in job.log if (m := PROCESSED.search(line))]
+
+
+def test_restart_starts_a_new_job_for_the_request_of_a_success_job() -> None:
+    engine, clock = make_engine()
+    request = StartRequest(
+        "/content/dam/22858", excluded_paths=("/content/dam/22858/a",), file_types=("DITAMAP",)
+    )
+    first = engine.start(request, "admin")
+    with pytest.raises(InvalidTransition, match="is WAITING and cannot be restarted; only SUCCESS"):
+        engine.restart(first.processing_id, "admin")
+    clock.advance(10)
+    again = engine.restart(first.processing_id, "editor")
+    assert again.processing_id != first.processing_id and again.request == first.request
+    assert again.created_by == "editor" and again.status == "WAITING"
+    assert first.status == "SUCCESS"  # the restarted job stays as it was
+    with pytest.raises(JobConflict, match="already WAITING"):  # the same path rule as a start
+        engine.restart(first.processing_id, "admin")
+    engine.cancel(again.processing_id)
+    with pytest.raises(InvalidTransition, match="resume a FAILED or CANCELLED one"):
+        engine.restart(again.processing_id, "admin")
 
 
 def test_fail_at_asset_k_stops_there_with_a_comment_and_resume_finishes() -> None:

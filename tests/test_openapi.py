@@ -7,7 +7,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from mock_server import Settings
-from mock_server.api import PATHS, Api
+from mock_server.api import PATHS, RESTART_PATH, Api
 from mock_server.contract import load_schemas
 from mock_server.openapi import openapi_document
 
@@ -24,9 +24,20 @@ def document(**settings: Any) -> dict[str, Any]:
 def test_every_path_and_operation_is_documented() -> None:
     doc = document()
     assert doc["openapi"] == "3.1.0"
-    assert set(doc["paths"]) == set(PATHS)
+    assert set(doc["paths"]) == set(PATHS) - {RESTART_PATH}
     ids = {op["operationId"] for item in doc["paths"].values() for op in item.values()}
     assert ids == {"start", "status", "logs", "download", "cancel", "resume", "history", "system-status"}
+
+
+def test_the_restart_endpoint_is_documented_when_served() -> None:
+    doc = document(restart_endpoint=True)
+    restart = doc["paths"][RESTART_PATH]["post"]
+    assert restart["operationId"] == "restart"
+    assert restart["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/start-response"
+    }
+    links = doc["paths"]["/bin/guides/v1/assets/process"]["post"]["responses"]["200"]["links"]
+    assert links["restart"]["requestBody"] == {"processingId": "$response.body#/processingId"}
 
 
 def test_the_component_schemas_are_the_shipped_ones() -> None:

@@ -154,7 +154,7 @@ faults:
     assert job.faults[0].endpoints == {"status", "logs"} and job.faults[0].retry_after == 5
     (fault,) = scenario.faults
     assert fault.when.window_ms == (1000, 120_000) and fault.latency_ms == (10, 20)
-    assert len(fault.endpoints) == 8  # no endpoint means every one
+    assert len(fault.endpoints) == 9  # no endpoint means every one
 
 
 @pytest.mark.parametrize(
