@@ -38,6 +38,10 @@ WAITING, IN_PROGRESS, SUCCESS, FAILED, CANCELLED = (
     "CANCELLED",
 )
 FINISHED = frozenset({SUCCESS, FAILED, CANCELLED})
+#: ``createdBy`` of the system job (§3.29), as the Guides UI shows it.
+SYSTEM_USER = "System"
+#: The most system jobs one sync creates when the clock jumped far ahead (the latest ones).
+MAX_SYSTEM_CATCH_UP = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +189,8 @@ class JobEngine:
         self._free_at = 0
         self._now = 0
         self._starts = 0
+        every = self.settings.system_job_interval_ms
+        self._system_due = self.clock.now_ms() + every if self.settings.system_job else None
 
     # --- queries
     def get(self, processing_id: str) -> Job:
@@ -228,22 +234,28 @@ class JobEngine:
             raise JobError(
                 f"filter.startTime ({start}) is after filter.endTime ({end}); give startTime <= endTime"
             )
-        wanted = normalize_path(request.path)
-        for other in self._queue_and_active():
-            if normalize_path(other.request.path) == wanted:
-                raise JobConflict(
-                    f"a job for {request.path!r} is already {other.status} "
-                    f"(processingId {other.processing_id!r}); wait for it or cancel it first"
-                )
-        processing_id = self._new_id()
-        while processing_id in self._jobs:
-            processing_id = self._new_id()
+        other = self._busy(request.path)
+        if other is not None:
+            raise JobConflict(
+                f"a job for {request.path!r} is already {other.status} "
+                f"(processingId {other.processing_id!r}); wait for it or cancel it first"
+            )
         self._starts += 1
         script = next((i for i, s in enumerate(self.scripts) if s.matches(request.path, self._starts)), None)
         if lifecycle is None:
             lifecycle = self.default_lifecycle()
             if script is not None:
                 lifecycle = self.scripts[script].lifecycle(lifecycle)
+        job = self._enqueue(request, user, lifecycle, script, now)
+        self.sync()
+        return job
+
+    def _enqueue(
+        self, request: StartRequest, user: str, lifecycle: Lifecycle, script: int | None, at: int
+    ) -> Job:
+        processing_id = self._new_id()
+        while processing_id in self._jobs:
+            processing_id = self._new_id()
         selection = self.repository.select(
             request.path, request.excluded_paths, request.asset_filter, self.settings.ignored_paths
         )
@@ -251,8 +263,8 @@ class JobEngine:
             processing_id=processing_id,
             request=request,
             created_by=user,
-            created_at=now,
-            queued_at=now,
+            created_at=at,
+            queued_at=at,
             selection=selection,
             lifecycle=lifecycle,
             log=JobLog(selection),
@@ -261,7 +273,6 @@ class JobEngine:
         self._jobs[processing_id] = job
         self._queue.append(job)
         self._forget_old_jobs()
-        self.sync()
         return job
 
     def cancel(self, processing_id: str) -> Job:
@@ -329,6 +340,22 @@ class JobEngine:
     def sync(self) -> int:
         """Bring every job up to the clock's time; return that time."""
         now = max(self._now, self.clock.now_ms())  # a system clock may step back: never follow
+        while self._system_due is not None and self._system_due <= now:
+            self._system_job(self._run_until(self._system_due), now)
+        return self._run_until(now)
+
+    def _system_job(self, at: int, now: int) -> None:
+        """§3.29's switch: the system job for its path, unless a job for that path is still going."""
+        settings = self.settings
+        every = settings.system_job_interval_ms
+        if self._busy(settings.system_job_path) is None and self.repository.exists(settings.system_job_path):
+            request = StartRequest(settings.system_job_path)
+            self._enqueue(request, SYSTEM_USER, self.default_lifecycle(), None, at)
+        behind = (now - at) // every
+        skipped = max(0, behind - MAX_SYSTEM_CATCH_UP)  # a clock moved by a year: the latest runs only
+        self._system_due = at + (1 + skipped) * every
+
+    def _run_until(self, now: int) -> int:
         self._now = now
         while True:
             job = self._active
@@ -435,8 +462,13 @@ class JobEngine:
         self._active = None
         self._free_at = at
 
-    def _queue_and_active(self) -> Sequence[Job]:
-        return [*self._queue, *([self._active] if self._active else [])]
+    def _busy(self, path: str) -> Job | None:
+        """The WAITING or IN_PROGRESS job for ``path``, if any (§3.12)."""
+        wanted = normalize_path(path)
+        for other in [*self._queue, *([self._active] if self._active else [])]:
+            if normalize_path(other.request.path) == wanted:
+                return other
+        return None
 
     def _forget_old_jobs(self) -> None:
         excess = len(self._jobs) - self.settings.max_jobs

@@ -274,10 +274,15 @@ def _read(doc: Mapping[str, Any], text: str, origin: str, default_name: str) -> 
 
 
 def _settings(given: Mapping[str, Any]) -> dict[str, Any]:
-    renamed = {"counting": "counting_ms", "per_asset": "per_asset_ms", "download": "download_mode"}
+    renamed = {
+        "counting": "counting_ms",
+        "per_asset": "per_asset_ms",
+        "download": "download_mode",
+        "system_job_interval": "system_job_interval_ms",
+    }
     changes: dict[str, Any] = {}
     for key, value in given.items():
-        if key in ("counting", "per_asset"):
+        if key in ("counting", "per_asset", "system_job_interval"):
             value = duration_ms(value)
         elif key == "backend":
             key, value = "is_database", value == "database"

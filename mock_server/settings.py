@@ -75,6 +75,13 @@ class Settings:
     """§3.20: ``zip`` answers a ZIP unless the client asks for JSON; ``json`` always answers paths."""
     journal_size: int = 1000
     """How many exchanges the journal keeps (a ring buffer)."""
+    system_job: bool = False
+    """§3.29: a job created by ``System`` for ``system_job_path`` every ``system_job_interval_ms``,
+    the first one interval after the start; skipped while a job for that path is going."""
+    system_job_interval_ms: int = 15 * 60 * 1000
+    """§3.29: how often the system job runs."""
+    system_job_path: str = "/content/dam"
+    """§3.29: the path the system job processes."""
     restart_endpoint: bool = False
     """§3.16: serve ``POST …/process/restart``: a new job for the request of a SUCCESS job."""
     admin_enabled: bool = True
@@ -87,6 +94,8 @@ class Settings:
             raise ValueError(f"speed must be positive, got {self.speed!r}")
         if self.counting_ms < 0 or self.per_asset_ms < 1:
             raise ValueError("counting_ms must be >= 0 and per_asset_ms >= 1")
+        if self.system_job_interval_ms < 1000:
+            raise ValueError(f"system_job_interval_ms must be >= 1000, got {self.system_job_interval_ms!r}")
         if min(self.history_size, self.max_jobs, self.logs_limit, self.journal_size) < 1:
             raise ValueError("history_size, max_jobs, logs_limit and journal_size must be >= 1")
         missing = set(STATUSES) - set(self.status_names)

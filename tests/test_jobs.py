@@ -242,3 +242,72 @@ def test_eta_counts_the_time_spent_on_the_current_asset() -> None:
     engine.sync()
     assert job.triggered_count == 1
     assert job.remaining_ms() == 8_500
+
+
+# --- the system job (§3.29's switch) -----------------------------------------------------------------
+
+MINUTE = 60_000
+
+
+def system_jobs(engine: JobEngine) -> list[Job]:
+    return [job for job in engine.jobs() if job.created_by == "System"]
+
+
+def test_no_system_job_by_default() -> None:
+    engine, clock = make_engine()
+    clock.advance(3 * 3600)
+    assert system_jobs(engine) == []
+
+
+def test_the_system_job_runs_every_interval_from_one_interval_after_the_start() -> None:
+    engine, clock = make_engine(system_job=True)
+    began = clock.now_ms()
+    clock.advance(15 * 60 - 1)
+    assert system_jobs(engine) == []
+    clock.advance(1)
+    (first,) = system_jobs(engine)
+    assert (first.request.path, first.request.type, first.created_at) == (
+        "/content/dam",
+        "ASSET_PROCESSING",
+        began + 15 * MINUTE,
+    )
+    clock.advance(45 * 60)
+    jobs = system_jobs(engine)
+    assert [job.created_at - began for job in jobs] == [15 * MINUTE, 30 * MINUTE, 45 * MINUTE, 60 * MINUTE]
+    assert [job.status for job in jobs] == ["SUCCESS"] * 3 + ["WAITING"]  # the last one just began counting
+    assert jobs[0].completed_at == jobs[0].created_at + 100 + 167 * 200
+    assert engine.history()[0] is jobs[-1]
+
+
+def test_the_system_job_queues_behind_earlier_starts_and_skips_while_its_path_is_busy() -> None:
+    engine, clock = make_engine(system_job=True, system_job_interval_ms=MINUTE, per_asset_ms=1000)
+    user = engine.start(StartRequest("/content/dam"), "admin")  # 167 s: spans two due times
+    clock.advance(59)
+    other = engine.start(StartRequest("/content/dam/22858"), "admin")
+    clock.advance(1)
+    assert system_jobs(engine) == []  # due at 60 s, but the user's job for /content/dam is running
+    clock.advance(200)
+    (system,) = system_jobs(engine)  # at 180 s, once the user's job ended at 167.1 s
+    assert system.created_at == user.created_at + 3 * MINUTE
+    assert other.started_at < system.started_at  # FIFO: the earlier start runs first
+    assert other.status == "SUCCESS" and user.status == "SUCCESS"
+
+
+def test_a_far_clock_jump_makes_only_the_latest_system_jobs() -> None:
+    engine, clock = make_engine(system_job=True, system_job_interval_ms=1000, per_asset_ms=1, counting_ms=0)
+    clock.advance(1_000_000)  # a million intervals
+    jobs = system_jobs(engine)
+    assert 1000 <= len(jobs) <= 1001
+    assert jobs[-1].created_at == clock.now_ms()
+    clock.advance(1)
+    assert len(system_jobs(engine)) == len(jobs) + 1  # and it goes on, one interval at a time
+
+
+def test_a_reset_starts_the_interval_again() -> None:
+    engine, clock = make_engine(system_job=True)
+    clock.advance(14 * 60)
+    engine.reset()
+    clock.advance(14 * 60)
+    assert system_jobs(engine) == []
+    clock.advance(60)
+    assert len(system_jobs(engine)) == 1

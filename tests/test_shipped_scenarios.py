@@ -194,6 +194,18 @@ async def test_poll_driven(make_api: MakeApi) -> None:
     assert statuses == ["IN_PROGRESS", "IN_PROGRESS", "SUCCESS", "SUCCESS"]
 
 
+async def test_system_job(make_api: MakeApi) -> None:
+    api = await make_api(scenario="system-job")
+    assert await api.history() == []
+    await api.advance(60)
+    (job,) = await api.history()  # checked against the job schema on the way out, like any
+    assert (job["createdBy"], job["path"], job["status"]) == ("System", "/content/dam", "WAITING")
+    status, body = await api.post(BASE_PATH, {"path": "/content/dam", "type": "ASSET_PROCESSING"})
+    assert status == 400 and "already WAITING" in body["message"]  # the busy-path rule meets it
+    await api.advance(60)
+    assert [j["createdBy"] for j in await api.history()] == ["System", "System"]
+
+
 def test_every_shipped_scenario_has_a_test_here() -> None:
     from mock_server.scenarios import shipped_scenarios
 
