@@ -18,6 +18,7 @@ from aiohttp import web
 
 from .api import BASE_PATH, PATHS, RESTART_PATH, Call, Operation, Reply
 from .clock import Clock
+from .error_pages import sling_error_page
 from .errors import JobConflict, JobError, RequestViolation, UnknownJob, Violation
 from .faults import Chosen
 from .journal import Exchange
@@ -419,7 +420,10 @@ def _json_response(mock: Mock, reply: Reply) -> tuple[web.Response, tuple[Violat
         }
         body = json.dumps(payload, separators=(",", ":")).encode()
         return web.Response(body=body, status=500, content_type="application/json"), tuple(violations)
-    response = web.Response(body=body, status=reply.status, content_type=reply.content_type)
+    content_type = reply.content_type
+    if reply.schema == "error" and mock.settings.error_format == "sling-html":
+        body, content_type = sling_error_page(reply.payload), "text/html"  # checked as JSON, sent as HTML
+    response = web.Response(body=body, status=reply.status, content_type=content_type)
     response.headers.update(reply.headers)
     return response, ()
 

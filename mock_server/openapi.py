@@ -70,11 +70,12 @@ def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{_component(name)}"}
 
 
-def _error(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": _ref("error")}}}
+def _operation(op: Operation, schemas: dict[str, Any], html_errors: bool = False) -> dict[str, Any]:
+    def _error(description: str) -> dict[str, Any]:
+        if html_errors:  # §3.24's switch: Sling's HTML error page
+            return {"description": description, "content": {"text/html": {"schema": {"type": "string"}}}}
+        return {"description": description, "content": {"application/json": {"schema": _ref("error")}}}
 
-
-def _operation(op: Operation, schemas: dict[str, Any]) -> dict[str, Any]:
     # cancel and resume take processingId in a JSON body, as AEM documents; the mock also reads it
     # from the query, but the document shows the one documented way.
     query = schemas[op.query_schema] if not op.body_schema else {}
@@ -119,7 +120,8 @@ def openapi_document(api: Api, schemas: dict[str, Any] | None = None) -> dict[st
     schemas = schemas or load_schemas()
     paths: dict[str, dict[str, Any]] = {}
     for op in api.operations:
-        paths.setdefault(op.path, {})[op.method.lower()] = _operation(op, schemas)
+        html_errors = api.settings.error_format == "sling-html"
+        paths.setdefault(op.path, {})[op.method.lower()] = _operation(op, schemas, html_errors)
     links = {
         name: {"operationId": name, "parameters": {"processingId": "$response.body#/processingId"}}
         for name in ("status", "logs", "download")

@@ -82,6 +82,8 @@ class Settings:
     """§3.29: how often the system job runs."""
     system_job_path: str = "/content/dam"
     """§3.29: the path the system job processes."""
+    error_format: Literal["json", "sling-html"] = "json"
+    """§3.24: error bodies as the mock's JSON error object, or as Sling's HTML error page."""
     restart_endpoint: bool = False
     """§3.16: serve ``POST …/process/restart``: a new job for the request of a SUCCESS job."""
     admin_enabled: bool = True

@@ -418,3 +418,28 @@ async def test_a_null_id_is_a_wrong_type_not_a_missing_id(make_api: MakeApi) -> 
     api = await make_api(Settings(unknown_id_status=404))
     status, body = await api.post(f"{BASE_PATH}/cancel", {"processingId": None})
     assert_error(status, body, 400)
+
+
+async def test_sling_html_errors_answer_the_page_and_still_journal_the_violations(make_api: MakeApi) -> None:
+    api = await make_api(Settings(error_format="sling-html"))
+    response = await api.http.post(
+        BASE_PATH,
+        json={"path": "/content/dam/22858", "typo": 1, "type": "<b>bold</b>"},
+        headers=api.headers,
+    )
+    page = await response.text()
+    assert (response.status, response.content_type) == (400, "text/html")
+    assert "<title>400 Bad Request</title>" in page and "<h1>Bad Request (400)</h1>" in page
+    assert f"Cannot serve request to {BASE_PATH} on this server: " in page
+    assert "`typo` is not a field" in page
+    assert "got &quot;&lt;b&gt;bold&lt;/b&gt;&quot;" in page and "<b>" not in page  # HTML-escaped
+    (bad,) = api.mock.journal.client_violations()
+    assert sorted(v.where for v in bad.request_violations) == ["body:/type", "body:/typo"]
+
+    response = await api.http.get(f"{BASE_PATH}/history")  # no credentials
+    assert (response.status, response.content_type) == (401, "text/html")
+    assert response.headers["WWW-Authenticate"] == 'Basic realm="Sling (Development)"'
+    response = await api.http.get("/nowhere", headers=api.headers)
+    assert (response.status, response.content_type) == (404, "text/html")
+    status, body = await api.get(f"{BASE_PATH}/history")  # successes stay JSON
+    assert status == 200 and body == {"executionHistory": []}

@@ -85,3 +85,9 @@ async def test_it_is_served_without_credentials(api: ApiClient, make_api: MakeAp
         assert response.status == 200
         doc = await response.json()
     assert doc["info"]["title"].startswith("AEM Guides bulk asset processing API")
+
+
+def test_sling_html_errors_are_documented_as_html() -> None:
+    status = document(error_format="sling-html")["paths"]["/bin/guides/v1/assets/process/status"]["get"]
+    assert status["responses"]["400"]["content"] == {"text/html": {"schema": {"type": "string"}}}
+    assert "application/json" in status["responses"]["200"]["content"]
