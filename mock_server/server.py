@@ -92,7 +92,9 @@ async def _serve_until_stopped(
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     runner, url = await start_site(app, host, port, access_log=access_log)
-    watcher = asyncio.create_task(watch_scenario(app, watch, out)) if watch else None
+    # The file's stamp is taken now, before the banner and the ready file: an edit made as soon as
+    # the server is ready must count as a change.
+    watcher = asyncio.create_task(watch_scenario(app, watch, out, since=_stamp(watch))) if watch else None
     try:
         print(banner(app, url), file=out, flush=True)
         if ready_file is not None:  # written whole, then renamed: a reader never sees half a URL
@@ -107,21 +109,28 @@ async def _serve_until_stopped(
         await runner.cleanup()
 
 
-async def watch_scenario(app: web.Application, path: Path, out: TextIO, interval: float = 0.3) -> None:
-    """Reload the scenario at ``path`` whenever it changes; a broken edit keeps the last good one."""
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return (info.st_mtime_ns, info.st_size)
+
+
+async def watch_scenario(
+    app: web.Application,
+    path: Path,
+    out: TextIO,
+    interval: float = 0.3,
+    since: tuple[int, int] | None = None,
+) -> None:
+    """Reload the scenario at ``path`` whenever it changes from ``since`` (its stamp when read;
+    by default, now); a broken edit keeps the last good one."""
     mock = app[MOCK]
-
-    def stamp() -> tuple[float, int] | None:
-        try:
-            info = path.stat()
-        except OSError:
-            return None
-        return (info.st_mtime, info.st_size)
-
-    seen = stamp()
+    seen = since or _stamp(path)
     while True:
         await asyncio.sleep(interval)
-        now = stamp()
+        now = _stamp(path)
         if now == seen or now is None:
             continue
         seen = now
