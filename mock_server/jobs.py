@@ -157,7 +157,7 @@ def _new_uuid() -> str:
 
 
 class JobEngine:
-    """All jobs, the FIFO queue and the one runner (§3.12)."""
+    """All jobs, the FIFO queue and its runners: one by default (§3.12), ``concurrency`` in all."""
 
     def __init__(
         self,
@@ -185,8 +185,9 @@ class JobEngine:
         """Forget every job."""
         self._jobs: dict[str, Job] = {}
         self._queue: deque[Job] = deque()
-        self._active: Job | None = None
-        self._free_at = 0
+        self._running: list[Job] = []
+        self._free: list[int] = [0] * self.settings.concurrency  # since when each idle runner is free
+        self._last_start = 0  # FIFO: no job starts before the one queued ahead of it
         self._now = 0
         self._starts = 0
         every = self.settings.system_job_interval_ms
@@ -283,9 +284,9 @@ class JobEngine:
                 "only WAITING or IN_PROGRESS jobs can"
             )
         now = self._now
-        if job is self._active:
-            self._active = None
-            self._free_at = now
+        if job in self._running:
+            self._running.remove(job)
+            self._free.append(now)
         else:
             self._queue.remove(job)
         job.status = CANCELLED
@@ -358,26 +359,32 @@ class JobEngine:
     def _run_until(self, now: int) -> int:
         self._now = now
         while True:
-            job = self._active
-            if job is None:
-                if not self._queue:
-                    return now
-                job = self._queue[0]
-                at = self._activation_time(job)
-                if at is None or at > now:
-                    return now  # the head of the queue is held: the queue waits behind it (FIFO)
-                self._queue.popleft()
-                self._activate(job, at)
-            if job.counting:
-                if now < job.phase_end:
-                    return now
-                self._finish_counting(job)
-            elif not self._advance(job, now):
+            for job in list(self._running):  # each runs on its own: its end frees its runner
+                self._step(job, now)
+            if not self._queue or not self._free:
                 return now
+            job = self._queue[0]
+            at = self._activation_time(job)
+            if at is None or at > now:
+                return now  # the head of the queue is held: the queue waits behind it (FIFO)
+            self._queue.popleft()
+            self._free.remove(min(self._free))
+            self._last_start = at
+            self._activate(job, at)
+
+    def _step(self, job: Job, now: int) -> None:
+        """Move one running job to ``now``, through counting, processing and its end."""
+        if job.counting:
+            if now < job.phase_end:
+                return
+            self._finish_counting(job)
+            if job.finished:
+                return
+        self._advance(job, now)
 
     def _activation_time(self, job: Job) -> int | None:
         """When ``job`` may leave the queue, or None while it waits for polls."""
-        at = max(self._free_at, job.queued_at)
+        at = max(min(self._free), job.queued_at, self._last_start)
         if job.started_at or job.hold_spent:  # a resumed job is not held again
             return at
         if job.polls < job.lifecycle.wait_polls:
@@ -385,7 +392,7 @@ class JobEngine:
         return max(at, job.queued_at + job.lifecycle.wait_ms, job.released_at)
 
     def _activate(self, job: Job, at: int) -> None:
-        self._active = job
+        self._running.append(job)
         first_time = not job.started_at
         if first_time:
             job.started_at = at
@@ -459,13 +466,13 @@ class JobEngine:
         if status == FAILED:
             job.log.write(at, f"Bulk processing job failed: {comment}", level="ERROR")
         job.log.write(at, f"Bulk processing job completed [status={status}]. Exiting...")
-        self._active = None
-        self._free_at = at
+        self._running.remove(job)
+        self._free.append(at)
 
     def _busy(self, path: str) -> Job | None:
         """The WAITING or IN_PROGRESS job for ``path``, if any (§3.12)."""
         wanted = normalize_path(path)
-        for other in [*self._queue, *([self._active] if self._active else [])]:
+        for other in [*self._queue, *self._running]:
             if normalize_path(other.request.path) == wanted:
                 return other
         return None

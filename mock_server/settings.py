@@ -53,6 +53,8 @@ class Settings:
     """§3.10: values accepted for the start request's ``type``."""
     lenient: bool = False
     """§3.11: accept unknown request fields instead of answering 400."""
+    concurrency: int = 1
+    """§3.12: how many jobs run at once; the others wait in FIFO order."""
     unknown_id_status: Literal[400, 404] = 400
     """§3.13: the status for a missing or unknown ``processingId``."""
     conflict_status: Literal[400, 409] = 400
@@ -96,6 +98,8 @@ class Settings:
             raise ValueError(f"speed must be positive, got {self.speed!r}")
         if self.counting_ms < 0 or self.per_asset_ms < 1:
             raise ValueError("counting_ms must be >= 0 and per_asset_ms >= 1")
+        if not 1 <= self.concurrency <= 64:
+            raise ValueError(f"concurrency must be from 1 to 64, got {self.concurrency!r}")
         if self.system_job_interval_ms < 1000:
             raise ValueError(f"system_job_interval_ms must be >= 1000, got {self.system_job_interval_ms!r}")
         if min(self.history_size, self.max_jobs, self.logs_limit, self.journal_size) < 1:

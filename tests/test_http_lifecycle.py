@@ -237,3 +237,16 @@ async def test_restart_when_switched_on_starts_a_new_job_for_a_success_job(make_
     assert [job["processingId"] for job in await api.history()] == [body["processingId"], pid]
     status, body = await api.post(f"{BASE_PATH}/restart", {"processingId": "nope"})
     assert status == 400 and "nope" in body["message"]
+
+
+async def test_with_two_runners_two_jobs_are_in_progress_at_once(make_api: MakeApi) -> None:
+    api = await make_api(Settings(concurrency=2))
+    first, second, third = [
+        await api.start(p) for p in ("/content/dam/demo", "/content/dam/demo1", "/content/dam/22858")
+    ]
+    await api.advance(0.2)
+    assert [(await api.status(p))["status"] for p in (first, second, third)] == [
+        "IN_PROGRESS",
+        "IN_PROGRESS",
+        "WAITING",
+    ]

@@ -311,3 +311,72 @@ def test_a_reset_starts_the_interval_again() -> None:
     assert system_jobs(engine) == []
     clock.advance(60)
     assert len(system_jobs(engine)) == 1
+
+
+# --- concurrency (§3.12's switch) --------------------------------------------------------------------
+
+FOLDERS = {  # path: assets
+    "/content/dam/22858": 6, "/content/dam/status-fetch1": 7, "/content/dam/dita-templates": 7,
+    "/content/dam/demo": 18, "/content/dam/demo1": 11, "/content/dam/products/gamma": 19,
+    "/content/dam/products/beta/web": 6, "/content/dam/products/beta/docs/release-notes": 8,
+}  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    runners=st.integers(1, 4),
+    starts=st.lists(
+        st.tuples(st.sampled_from(sorted(FOLDERS)), st.integers(0, 3000)),
+        max_size=8,
+        unique_by=lambda s: s[0],
+    ),
+)
+def test_runners_take_jobs_in_fifo_order_as_a_list_schedule_would(
+    runners: int, starts: list[tuple[str, int]]
+) -> None:
+    engine, clock = make_engine(concurrency=runners)
+    jobs = []
+    for path, gap in starts:
+        clock.advance(gap / 1000)
+        jobs.append(engine.start(StartRequest(path), "admin"))
+        assert sum(1 for j in engine.jobs() if j.started_at and not j.finished) <= runners
+    clock.advance(3600)
+    engine.sync()
+    free = [
+        0
+    ] * runners  # the reference: each job starts on the runner free first, never before the one ahead
+    last = 0
+    for job, (path, _) in zip(jobs, starts, strict=True):
+        start = max(job.queued_at, min(free), last)
+        free[free.index(min(free))] = start + 100 + FOLDERS[path] * 200
+        last = start
+        assert (job.status, job.started_at, job.completed_at) == (
+            "SUCCESS",
+            start,
+            start + 100 + FOLDERS[path] * 200,
+        )
+
+
+def test_two_runners_run_two_jobs_at_once_and_a_cancel_frees_one() -> None:
+    engine, clock = make_engine(concurrency=2)
+    a = engine.start(StartRequest("/content/dam/demo"), "admin")
+    b = engine.start(StartRequest("/content/dam/demo1"), "admin")
+    c = engine.start(StartRequest("/content/dam/22858"), "admin")
+    clock.advance(1)
+    engine.sync()  # the engine is lazy: it moves when asked
+    assert [j.status for j in (a, b, c)] == ["IN_PROGRESS", "IN_PROGRESS", "WAITING"] and not c.started_at
+    engine.cancel(b.processing_id)
+    engine.sync()
+    assert c.started_at == clock.now_ms()  # the cancelled job's runner takes the next at once
+
+
+def test_a_held_head_holds_every_runner_behind_it() -> None:
+    engine, clock = make_engine(concurrency=3)
+    held = engine.start(StartRequest("/content/dam/demo"), "admin", Lifecycle(100, 200, wait_ms=30_000))
+    after = engine.start(StartRequest("/content/dam/demo1"), "admin")
+    clock.advance(10)
+    engine.sync()
+    assert not held.started_at and not after.started_at  # FIFO, even with idle runners
+    clock.advance(20)
+    engine.sync()
+    assert held.started_at == after.started_at == held.queued_at + 30_000
