@@ -308,6 +308,12 @@ class JobEngine:
                 f"job {processing_id!r} is {job.status} and cannot be resumed; "
                 "only FAILED or CANCELLED jobs can"
             )
+        other = self._busy(job.request.path)
+        if other is not None:  # two jobs on one path at once would break §3.12's rule
+            raise JobConflict(
+                f"a job for {job.request.path!r} is already {other.status} (processingId "
+                f"{other.processing_id!r}); wait for it or cancel it, then resume this one"
+            )
         now = self._now
         job.status = WAITING
         job.completed_at = 0
@@ -341,20 +347,23 @@ class JobEngine:
     def sync(self) -> int:
         """Bring every job up to the clock's time; return that time."""
         now = max(self._now, self.clock.now_ms())  # a system clock may step back: never follow
+        due = self._system_due
+        if due is not None and due <= now:
+            every = self.settings.system_job_interval_ms
+            overdue = (now - due) // every + 1
+            if overdue > MAX_SYSTEM_CATCH_UP:  # a clock moved by a year: the latest runs only
+                self._system_due = due + (overdue - MAX_SYSTEM_CATCH_UP) * every
         while self._system_due is not None and self._system_due <= now:
-            self._system_job(self._run_until(self._system_due), now)
+            self._system_job(self._run_until(self._system_due))
         return self._run_until(now)
 
-    def _system_job(self, at: int, now: int) -> None:
+    def _system_job(self, at: int) -> None:
         """§3.29's switch: the system job for its path, unless a job for that path is still going."""
         settings = self.settings
-        every = settings.system_job_interval_ms
         if self._busy(settings.system_job_path) is None and self.repository.exists(settings.system_job_path):
             request = StartRequest(settings.system_job_path)
             self._enqueue(request, SYSTEM_USER, self.default_lifecycle(), None, at)
-        behind = (now - at) // every
-        skipped = max(0, behind - MAX_SYSTEM_CATCH_UP)  # a clock moved by a year: the latest runs only
-        self._system_due = at + (1 + skipped) * every
+        self._system_due = at + settings.system_job_interval_ms
 
     def _run_until(self, now: int) -> int:
         self._now = now

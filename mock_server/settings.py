@@ -101,7 +101,13 @@ class Settings:
         if not 1 <= self.concurrency <= 64:
             raise ValueError(f"concurrency must be from 1 to 64, got {self.concurrency!r}")
         if self.system_job_interval_ms < 1000:
-            raise ValueError(f"system_job_interval_ms must be >= 1000, got {self.system_job_interval_ms!r}")
+            raise ValueError(
+                f"the system job's interval must be at least 1s, got {self.system_job_interval_ms}ms"
+            )
+        if not self.system_job_path.startswith("/"):
+            raise ValueError(
+                f"system_job_path must be absolute, such as '/content/dam'; got {self.system_job_path!r}"
+            )
         if min(self.history_size, self.max_jobs, self.logs_limit, self.journal_size) < 1:
             raise ValueError("history_size, max_jobs, logs_limit and journal_size must be >= 1")
         missing = set(STATUSES) - set(self.status_names)

@@ -122,6 +122,8 @@ def valid_request(
 ) -> st.SearchStrategy[Request]:
     """Requests to ``operation`` that keep the contract.
 
+    ``restart`` is served only by a mock with the setting ``restart_endpoint`` (404 otherwise).
+
     ``processing_ids`` and ``paths`` (optional) draw ``processingId`` and a start's ``path`` from
     real values, so that the requests also make sense to a server, not only to its schemas.
     """

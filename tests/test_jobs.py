@@ -297,10 +297,29 @@ def test_a_far_clock_jump_makes_only_the_latest_system_jobs() -> None:
     engine, clock = make_engine(system_job=True, system_job_interval_ms=1000, per_asset_ms=1, counting_ms=0)
     clock.advance(1_000_000)  # a million intervals
     jobs = system_jobs(engine)
-    assert 1000 <= len(jobs) <= 1001
-    assert jobs[-1].created_at == clock.now_ms()
+    assert len(jobs) == 1000
+    assert [j.created_at for j in jobs] == [clock.now_ms() - 1000 * k for k in range(999, -1, -1)]
     clock.advance(1)
     assert len(system_jobs(engine)) == len(jobs) + 1  # and it goes on, one interval at a time
+
+
+def test_resume_is_refused_while_another_job_has_the_path() -> None:
+    engine, clock = make_engine()
+    first = engine.start(StartRequest("/content/dam/22858"), "admin")
+    engine.cancel(first.processing_id)
+    second = engine.start(StartRequest("/content/dam/22858/"), "admin")
+    with pytest.raises(JobConflict, match=r"is already WAITING .*cancel it, then resume this one"):
+        engine.resume(first.processing_id)
+    clock.advance(10)
+    assert engine.resume(first.processing_id).status == "WAITING"  # once the other has ended
+    assert second.status == "SUCCESS"
+
+
+def test_the_system_job_path_must_be_absolute() -> None:
+    with pytest.raises(ValueError, match="system_job_path must be absolute"):
+        Settings(system_job_path="content/dam")
+    with pytest.raises(ValueError, match="interval must be at least 1s, got 500ms"):
+        Settings(system_job_interval_ms=500)
 
 
 def test_a_reset_starts_the_interval_again() -> None:

@@ -103,6 +103,15 @@ def test_huge_integers_are_problems_not_crashes() -> None:
     assert "at most 1000" in problem
 
 
+def test_a_fault_on_restart_needs_restart_served() -> None:
+    text = "description: d\nfaults:\n  - endpoint: [status, restart]\n    status: 503\n"
+    assert problems(text) == [
+        "x.yaml:3: faults[0].endpoint: restart is not served in this scenario; "
+        "set settings.restart_endpoint: true"
+    ]
+    parse_scenario(text + "settings: {restart_endpoint: true}\n", "x.yaml")
+
+
 def test_an_oversized_document_is_refused() -> None:
     (problem,) = problems("description: " + "x" * (1024 * 1024 + 1))
     assert "larger than" in problem

@@ -98,7 +98,14 @@ class LifecycleMachine(RuleBasedStateMachine):
     def resume(self, job: str) -> None:
         before = self.seen.get(job)
         status, body = self.http.json("POST", "/resume", {"processingId": job})
-        if before is not None and before["status"] in ("FAILED", "CANCELLED"):
+        busy = before is not None and any(
+            other["path"] == before["path"] and other["status"] in ACTIVE
+            for other_id, other in self.seen.items()
+            if other_id != job
+        )
+        if before is not None and before["status"] in ("FAILED", "CANCELLED") and busy:
+            assert status == 400 and "is already" in body["message"], body
+        elif before is not None and before["status"] in ("FAILED", "CANCELLED"):
             assert status == 200 and body["status"] in ACTIVE
             assert body["triggeredCount"] == before["triggeredCount"]  # from the checkpoint
             self.resumed.add(job)
