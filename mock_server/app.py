@@ -418,14 +418,20 @@ def _json_response(mock: Mock, reply: Reply) -> tuple[web.Response, tuple[Violat
             "message": f"the mock's response broke its schema {reply.schema!r} (a bug in the mock)",
             "violations": [v.to_json() for v in violations],
         }
+        reply = Reply(payload, "error", 500)
         body = json.dumps(payload, separators=(",", ":")).encode()
-        return web.Response(body=body, status=500, content_type="application/json"), tuple(violations)
-    content_type = reply.content_type
-    if reply.schema == "error" and mock.settings.error_format == "sling-html":
-        body, content_type = sling_error_page(reply.payload), "text/html"  # checked as JSON, sent as HTML
-    response = web.Response(body=body, status=reply.status, content_type=content_type)
+    response = web.Response(body=body, status=reply.status, content_type=reply.content_type)
+    if (
+        reply.schema == "error" and mock.settings.error_format == "sling-html"
+    ):  # checked as JSON, sent as HTML
+        response = web.Response(
+            body=sling_error_page(reply.payload),
+            status=reply.status,
+            content_type="text/html",
+            charset="utf-8",
+        )
     response.headers.update(reply.headers)
-    return response, ()
+    return response, tuple(violations)
 
 
 async def _send_stream(

@@ -20,7 +20,7 @@ def sling_error_page(error: dict[str, Any]) -> bytes:
     path, message = escape(str(error.get("path", ""))), escape(str(error["message"]))
     return (
         "<html>\n"
-        f"<head><title>{status} {reason}</title></head>\n"
+        f'<head><meta charset="utf-8"><title>{status} {reason}</title></head>\n'
         "<body>\n"
         f"<h1>{reason} ({status})</h1>\n"
         f"<p>Cannot serve request to {path} on this server: {message}</p>\n"

@@ -6,6 +6,7 @@ No aiohttp here. The app reads ``mock.engine``, ``mock.contract``… afresh on e
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -14,7 +15,7 @@ from .api import Api
 from .auth import Authenticator
 from .clock import Clock, ManualClock, PerPollClock, SystemClock
 from .contract import Contract
-from .faults import FaultPlan
+from .faults import ENDPOINTS, FaultPlan
 from .jobs import JobEngine
 from .journal import Journal
 from .repository import Repository
@@ -22,6 +23,8 @@ from .scenarios import Scenario
 from .settings import Settings
 
 __all__ = ["DEFAULT_SCENARIO", "CsrfTokens", "Mock"]
+
+log = logging.getLogger(__name__)
 
 DEFAULT_SCENARIO = Scenario(
     name="default", description="The embedded default repository, the default lifecycle, no faults."
@@ -83,6 +86,15 @@ class Mock:
         self.api = Api(engine, settings, clock)
         self.authenticate = Authenticator(settings)
         self.journal.resize(settings.journal_size)
+        if not settings.restart_endpoint and any(
+            "restart" in fault.endpoints and fault.endpoints != frozenset(ENDPOINTS)
+            for fault in [*scenario.faults, *(f for job in scenario.jobs for f in job.faults)]
+        ):  # named explicitly, not through "*": say so where the user looks, the server's log
+            log.warning(
+                "scenario %r: its faults on the restart endpoint never fire: restart is not served "
+                "(set restart_endpoint: true)",
+                scenario.name,
+            )
 
     def _clock_for(self, scenario: Scenario, current: Clock | None) -> Clock:
         """The clock the scenario asks for, keeping ``current`` when it is of that kind."""

@@ -244,8 +244,6 @@ def _check_semantics(
         scenario.settings()
     except ValueError as error:
         problems.append(f"{origin}:{lines.get(('settings',), 1)}: settings: {error}")
-    else:
-        problems.extend(_unserved_fault_targets(scenario, document, lines, origin))
     generate = document.get("repository", {}).get("generate", ())
     folders = sum(item.get("folders", 1) for item in generate)
     if folders > MAX_FOLDERS:
@@ -256,24 +254,6 @@ def _check_semantics(
         )
     if problems:
         raise ScenarioError(problems)
-
-
-def _unserved_fault_targets(
-    scenario: Scenario, document: Mapping[str, Any], lines: Mapping[tuple[str | int, ...], int], origin: str
-) -> list[str]:
-    """A fault that names the restart endpoint where it is not served could never happen."""
-    if scenario.settings().restart_endpoint:
-        return []
-    problems = []
-    for i, fault in enumerate(document.get("faults", ())):
-        named = fault.get("endpoint", ())
-        if named == "restart" or (isinstance(named, list) and "restart" in named):
-            line = lines.get(("faults", i, "endpoint"), 1)
-            problems.append(
-                f"{origin}:{line}: faults[{i}].endpoint: restart is not served in this scenario; "
-                "set settings.restart_endpoint: true"
-            )
-    return problems
 
 
 def _read(doc: Mapping[str, Any], text: str, origin: str, default_name: str) -> Scenario:

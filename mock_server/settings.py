@@ -102,7 +102,8 @@ class Settings:
             raise ValueError(f"concurrency must be from 1 to 64, got {self.concurrency!r}")
         if self.system_job_interval_ms < 1000:
             raise ValueError(
-                f"the system job's interval must be at least 1s, got {self.system_job_interval_ms}ms"
+                "system_job_interval (system_job_interval_ms) must be at least 1s, "
+                f"got {self.system_job_interval_ms}ms"
             )
         if not self.system_job_path.startswith("/"):
             raise ValueError(

@@ -443,3 +443,8 @@ async def test_sling_html_errors_answer_the_page_and_still_journal_the_violation
     assert (response.status, response.content_type) == (404, "text/html")
     status, body = await api.get(f"{BASE_PATH}/history")  # successes stay JSON
     assert status == 200 and body == {"executionHistory": []}
+    response = await api.http.post(
+        BASE_PATH, json={"path": "/content/dam/ångström", "type": "ASSET_PROCESSING"}, headers=api.headers
+    )
+    assert (response.status, response.charset) == (400, "utf-8")
+    assert "/content/dam/ångström" in (await response.read()).decode("utf-8")

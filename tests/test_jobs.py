@@ -318,7 +318,9 @@ def test_resume_is_refused_while_another_job_has_the_path() -> None:
 def test_the_system_job_path_must_be_absolute() -> None:
     with pytest.raises(ValueError, match="system_job_path must be absolute"):
         Settings(system_job_path="content/dam")
-    with pytest.raises(ValueError, match="interval must be at least 1s, got 500ms"):
+    with pytest.raises(
+        ValueError, match=r"system_job_interval \(system_job_interval_ms\) must be at least 1s, got 500ms"
+    ):
         Settings(system_job_interval_ms=500)
 
 

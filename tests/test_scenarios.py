@@ -103,13 +103,16 @@ def test_huge_integers_are_problems_not_crashes() -> None:
     assert "at most 1000" in problem
 
 
-def test_a_fault_on_restart_needs_restart_served() -> None:
+def test_a_fault_on_restart_where_it_is_not_served_is_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    from mock_server.runtime import Mock
+
     text = "description: d\nfaults:\n  - endpoint: [status, restart]\n    status: 503\n"
-    assert problems(text) == [
-        "x.yaml:3: faults[0].endpoint: restart is not served in this scenario; "
-        "set settings.restart_endpoint: true"
-    ]
-    parse_scenario(text + "settings: {restart_endpoint: true}\n", "x.yaml")
+    Mock(parse_scenario(text, "x.yaml"))
+    assert "its faults on the restart endpoint never fire" in caplog.text
+    caplog.clear()
+    Mock(parse_scenario(text, "x.yaml"), overrides={"restart_endpoint": True})  # served from outside
+    Mock(parse_scenario("description: d\nfaults: [{endpoint: '*', status: 503}]\n", "x.yaml"))
+    assert caplog.text == ""
 
 
 def test_an_oversized_document_is_refused() -> None:
