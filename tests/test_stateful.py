@@ -29,16 +29,20 @@ jobs:
 PATHS = ["/content/dam/22858", "/content/dam/demo1", "/content/dam/dita-templates", "/content/dam/demo"]
 ACTIVE = {"WAITING", "IN_PROGRESS"}
 PROCESSED = re.compile(r"Processing asset \[(\d+)/")
-SERVER = MockServer(SCENARIO)
+#: One server per number of runners (§3.12's concurrency), started on first use.
+SERVERS = {runners: MockServer(SCENARIO + f"settings: {{concurrency: {runners}}}\n") for runners in (1, 2)}
 
 
 class Mock:
     """A tiny synchronous client of the mock."""
 
+    def __init__(self, server: MockServer) -> None:
+        self.server = server
+
     def call(self, method: str, path: str, body: Any = None, **query: Any) -> tuple[int, bytes]:
-        url = SERVER.base_url + path + ("?" + urllib.parse.urlencode(query) if query else "")
+        url = self.server.base_url + path + ("?" + urllib.parse.urlencode(query) if query else "")
         data = json.dumps(body).encode() if body is not None else None
-        headers = {**SERVER.headers, **({"Content-Type": "application/json"} if data else {})}
+        headers = {**self.server.headers, **({"Content-Type": "application/json"} if data else {})}
         try:
             with urllib.request.urlopen(urllib.request.Request(url, data, headers, method=method)) as r:
                 return r.status, r.read()
@@ -52,20 +56,22 @@ class Mock:
 
 class LifecycleMachine(RuleBasedStateMachine):
     jobs = Bundle("jobs")
+    runners = 1
 
     def __init__(self) -> None:
         super().__init__()
-        if not SERVER.url:
-            SERVER.start()
-        SERVER.reset()
-        self.http = Mock()
+        self.server = SERVERS[self.runners]
+        if not self.server.url:
+            self.server.start()
+        self.server.reset()
+        self.http = Mock(self.server)
         self.seen: dict[str, dict[str, Any]] = {}  # the model: each job as last polled
         self.order: list[str] = []  # start order
         self.resumed: set[str] = set()
 
     @initialize()
     def fresh(self) -> None:
-        assert SERVER.jobs() == []
+        assert self.server.jobs() == []
 
     # --- rules
     @rule(target=jobs, path=st.sampled_from(PATHS))
@@ -81,7 +87,7 @@ class LifecycleMachine(RuleBasedStateMachine):
 
     @rule(seconds=st.floats(0, 3))
     def advance(self, seconds: float) -> None:
-        SERVER.advance(seconds)
+        self.server.advance(seconds)
 
     @rule(job=jobs)
     def cancel(self, job: str) -> None:
@@ -167,12 +173,23 @@ class LifecycleMachine(RuleBasedStateMachine):
             running += job["status"] == "IN_PROGRESS"
             self.seen[job_id] = job
         self.resumed.clear()
-        assert running <= 1
+        assert running <= self.runners
 
 
 TestLifecycle = LifecycleMachine.TestCase
 TestLifecycle.settings = settings(max_examples=40, stateful_step_count=25, deadline=None)
 
 
+class TwoRunnersMachine(LifecycleMachine):
+    """The same rules and model with two runners: the model never assumed one, but for the count."""
+
+    runners = 2
+
+
+TestTwoRunners = TwoRunnersMachine.TestCase
+TestTwoRunners.settings = settings(max_examples=25, stateful_step_count=25, deadline=None)
+
+
 def teardown_module() -> None:
-    SERVER.stop()
+    for server in SERVERS.values():
+        server.stop()
