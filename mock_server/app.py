@@ -420,16 +420,12 @@ def _json_response(mock: Mock, reply: Reply) -> tuple[web.Response, tuple[Violat
         }
         reply = Reply(payload, "error", 500)
         body = json.dumps(payload, separators=(",", ":")).encode()
-    response = web.Response(body=body, status=reply.status, content_type=reply.content_type)
+    content_type, charset = reply.content_type, None
     if (
         reply.schema == "error" and mock.settings.error_format == "sling-html"
     ):  # checked as JSON, sent as HTML
-        response = web.Response(
-            body=sling_error_page(reply.payload),
-            status=reply.status,
-            content_type="text/html",
-            charset="utf-8",
-        )
+        body, content_type, charset = sling_error_page(reply.payload), "text/html", "utf-8"
+    response = web.Response(body=body, status=reply.status, content_type=content_type, charset=charset)
     response.headers.update(reply.headers)
     return response, tuple(violations)
 

@@ -235,12 +235,7 @@ class JobEngine:
             raise JobError(
                 f"filter.startTime ({start}) is after filter.endTime ({end}); give startTime <= endTime"
             )
-        other = self._busy(request.path)
-        if other is not None:
-            raise JobConflict(
-                f"a job for {request.path!r} is already {other.status} "
-                f"(processingId {other.processing_id!r}); wait for it or cancel it first"
-            )
+        self._refuse_if_busy(request.path, "wait for it or cancel it first")
         self._starts += 1
         script = next((i for i, s in enumerate(self.scripts) if s.matches(request.path, self._starts)), None)
         if lifecycle is None:
@@ -308,12 +303,7 @@ class JobEngine:
                 f"job {processing_id!r} is {job.status} and cannot be resumed; "
                 "only FAILED or CANCELLED jobs can"
             )
-        other = self._busy(job.request.path)
-        if other is not None:  # two jobs on one path at once would break §3.12's rule
-            raise JobConflict(
-                f"a job for {job.request.path!r} is already {other.status} (processingId "
-                f"{other.processing_id!r}); wait for it or cancel it, then resume this one"
-            )
+        self._refuse_if_busy(job.request.path, "wait for it or cancel it, then resume this one")
         now = self._now
         job.status = WAITING
         job.completed_at = 0
@@ -477,6 +467,15 @@ class JobEngine:
         job.log.write(at, f"Bulk processing job completed [status={status}]. Exiting...")
         self._running.remove(job)
         self._free.append(at)
+
+    def _refuse_if_busy(self, path: str, advice: str) -> None:
+        """§3.12: no second job for a path while one is WAITING or IN_PROGRESS."""
+        other = self._busy(path)
+        if other is not None:
+            raise JobConflict(
+                f"a job for {path!r} is already {other.status} "
+                f"(processingId {other.processing_id!r}); {advice}"
+            )
 
     def _busy(self, path: str) -> Job | None:
         """The WAITING or IN_PROGRESS job for ``path``, if any (§3.12)."""

@@ -180,15 +180,14 @@ class _Compiler:
 
     @staticmethod
     def _enum(schema: dict[str, Any]) -> Predicate | None:
-        options: list[Any] = []
+        checks: list[Predicate] = []
         if "enum" in schema:
             options = list(schema["enum"])
-        checks: list[Predicate] = []
-        if options and all(isinstance(o, str) for o in options):
-            words = frozenset(options)
-            checks.append(lambda v: isinstance(v, str) and v in words)
-        elif "enum" in schema:
-            checks.append(lambda v: any(json_equal(o, v) for o in options))
+            if options and all(isinstance(o, str) for o in options):
+                words = frozenset(options)
+                checks.append(lambda v: isinstance(v, str) and v in words)
+            else:
+                checks.append(lambda v: any(json_equal(o, v) for o in options))
         if "const" in schema:
             constant = schema["const"]
             checks.append(lambda v: json_equal(constant, v))
