@@ -1,7 +1,10 @@
 """The admin API under ``/__admin``: the scenario, the clock, the journal and the jobs, at runtime.
 
-Loopback only, unless ``admin_token`` is set: then the header ``X-Admin-Token`` must carry it, from
-any address. ``admin_enabled: false`` switches the API off (404). These routes are the mock's own,
+An aiohttp sub-application whose guard is a middleware: loopback only, unless ``admin_token`` is
+set (then the header ``X-Admin-Token`` must carry it, from any address); ``admin_enabled: false``
+switches the API off (404). A loopback-only request must also name a loopback host (``Host``, and
+the authority of an absolute-form target) and, when it has an ``Origin``, a loopback origin: a web
+page on another site cannot reach it, even through DNS rebinding. These routes are the mock's own,
 not AEM's: they are not checked against the contract and not kept in the journal.
 """
 
@@ -11,27 +14,42 @@ import asyncio
 import hmac
 import ipaddress
 import json
+import re
+import urllib.parse
 from collections.abc import Awaitable, Callable
+from http import HTTPStatus
 from typing import Any
 
 from aiohttp import web
 
 from .app import MOCK
 from .clock import MAX_ADVANCE_S, ManualClock
-from .errors import UnknownJob
+from .errors import ScenarioError, SettingError, UnknownJob
 from .payloads import job_payload
-from .scenarios import ScenarioError, load_scenario, parse_scenario, shipped_scenarios
+from .runtime import Mock
+from .safe_yaml import MAX_BYTES as MAX_SCENARIO_BYTES
+from .scenarios import Scenario, load_scenario, parse_scenario, shipped_scenarios
 
-__all__ = ["ADMIN_PATH", "add_admin_routes"]
+__all__ = ["ADMIN_PATH", "admin_app"]
 
 ADMIN_PATH = "/__admin"
+#: The most an admin request body may hold: a scenario document, or far less for the others.
+_MAX_SMALL_BODY = 4096
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+#: A Host header or an origin's authority: a name or a bracketed IPv6 address, then a port.
+_AUTHORITY = re.compile(r"(?:\[(?P<ip6>[0-9A-Fa-f:.]+)\]|(?P<name>[A-Za-z0-9.-]+))(?::[0-9]{1,5})?")
 
 
-def _answer(status: int, message: str, **extra: Any) -> web.Response:
-    reason = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 409: "Conflict"}
-    body = {"status": status, "error": reason.get(status, "Error"), "message": message, **extra}
-    return web.json_response(body, status=status)
+def _answer(status: int, message: str, headers: dict[str, str] | None = None, **extra: Any) -> web.Response:
+    body = {"status": status, "error": HTTPStatus(status).phrase, "message": message, **extra}
+    return web.json_response(body, status=status, headers=headers)
+
+
+def _mock(request: web.Request) -> Mock:
+    return request.config_dict[MOCK]
+
+
+# --- the guard --------------------------------------------------------------------------------------
 
 
 def _is_loopback(address: str | None) -> bool:
@@ -44,61 +62,110 @@ def _is_loopback(address: str | None) -> bool:
     return ip is not None and ip.is_loopback
 
 
-_LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]", "::1")
-
-
 def _loopback_host(value: str) -> bool:
-    """True for ``localhost``, a 127.x.x.x address or ``[::1]``, with or without a port."""
-    host = value.strip().lower()
-    if host.startswith("["):
-        host = host[: host.find("]") + 1]
-    elif host.count(":") == 1:
-        host = host.split(":")[0]
-    host = host.rstrip(".")  # "localhost." is the same name, written fully qualified
-    return host in _LOOPBACK_NAMES or host.endswith(".localhost") or _is_loopback(host.strip("[]"))
+    """True for exactly ``localhost`` (or ``*.localhost``), a 127.x.x.x address or ``[::1]``,
+    with or without a port; anything else, ``[::1]evil.com`` included, is not."""
+    match = _AUTHORITY.fullmatch(value.strip())
+    if match is None:
+        return False
+    if match["ip6"] is not None:
+        return _is_loopback(match["ip6"])
+    host = match["name"].lower().rstrip(".")  # "localhost." is the same name, fully qualified
+    return host == "localhost" or host.endswith(".localhost") or _is_loopback(host)
 
 
-def _foreign_origin(request: web.Request) -> str | None:
-    """Why a loopback-only admin request looks like it came from a web page, if it does."""
+def _loopback_origin(origin: str) -> bool:
+    """An ``Origin`` of a page served from this machine: http(s), no user part, no path."""
+    parts = urllib.parse.urlsplit(origin.strip())
+    return (
+        parts.scheme in ("http", "https")
+        and "@" not in parts.netloc
+        and not (parts.path or parts.query or parts.fragment)
+        and _loopback_host(parts.netloc)
+    )
+
+
+def _foreign(request: web.Request) -> str | None:
+    """Why a loopback-only admin request looks like it came from elsewhere, if it does."""
     host = request.headers.get("Host", "")
     if not _loopback_host(host):
-        return f"the Host header {host!r} is not a loopback name (a DNS-rebinding page?)"
+        return f"the Host header {host[:100]!r} is not a loopback name (a DNS-rebinding page?)"
+    target = request.host  # the authority of an absolute-form target, when there is one
+    if not _loopback_host(target):
+        return f"the request target names the host {target[:100]!r}, not a loopback one"
     origin = request.headers.get("Origin")
-    if origin is not None:
-        _, _, rest = origin.partition("://")
-        if not rest or not _loopback_host(rest.split("/")[0]):
-            return f"the request comes from the web page {origin!r}"
+    if origin is not None and not _loopback_origin(origin):
+        return f"the request comes from the web page {origin[:100]!r}"
     return None
 
 
-def _guarded(handler: _Handler) -> _Handler:
-    async def guard(request: web.Request) -> web.StreamResponse:
-        settings = request.app[MOCK].settings
-        if not settings.admin_enabled:
-            return _answer(404, "the admin API is switched off (admin.enabled: false)")
-        if any(name.lower() in ("token", "x-admin-token", "admin_token") for name in request.query):
-            return _answer(400, "never put the admin token in a URL; send it in the header 'X-Admin-Token'")
-        if settings.admin_token is not None:
-            given = request.headers.get("X-Admin-Token", "")
-            if not hmac.compare_digest(given.encode(), settings.admin_token.encode()):
-                return _answer(401, "the admin API needs the header 'X-Admin-Token'")
-        elif not _is_loopback(request.remote):
-            return _answer(403, "the admin API answers loopback only; set admin.token to open it wider")
-        elif (reason := _foreign_origin(request)) is not None:
-            return _answer(403, f"admin request refused: {reason}")
+@web.middleware
+async def _guard(request: web.Request, handler: _Handler) -> web.StreamResponse:
+    settings = _mock(request).settings
+    if not settings.admin_enabled:
+        return _answer(404, "the admin API is switched off (admin.enabled: false)")
+    if any(name.lower() in ("token", "x-admin-token", "admin_token") for name in request.query):
+        return _answer(400, "never put the admin token in a URL; send it in the header 'X-Admin-Token'")
+    if settings.admin_token is not None:
+        given = request.headers.get("X-Admin-Token", "").encode("utf-8", "surrogateescape")
+        if not hmac.compare_digest(given, settings.admin_token.encode()):
+            return _answer(401, "the admin API needs the header 'X-Admin-Token'")
+    elif not _is_loopback(request.remote):
+        return _answer(403, "the admin API answers loopback only; set admin.token to open it wider")
+    elif (reason := _foreign(request)) is not None:
+        return _answer(403, f"admin request refused: {reason}")
+    try:
         return await handler(request)
+    except web.HTTPMethodNotAllowed as error:
+        allowed = sorted(error.allowed_methods)
+        message = f"{request.method} is not allowed on {request.path}; use {' or '.join(allowed)}"
+        return _answer(405, message, headers={"Allow": ", ".join(allowed)})
+    except web.HTTPNotFound:
+        return _answer(404, f"no admin route at {request.path[:200]}; GET {ADMIN_PATH} lists them")
 
-    return guard
+
+async def _read_body(request: web.Request, limit: int) -> bytes:
+    """The body, refused with 413 before it is read when it says it is larger than ``limit``,
+    and cut off when it turns out to be."""
+    if request.content_length is not None and request.content_length > limit:
+        raise _TooLarge(limit)
+    raw = bytearray()
+    async for chunk in request.content.iter_chunked(64 * 1024):
+        raw += chunk
+        if len(raw) > limit:
+            raise _TooLarge(limit)
+    return bytes(raw)
+
+
+class _TooLarge(Exception):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the body is larger than {limit} bytes")
+
+    def answer(self) -> web.Response:
+        return _answer(413, str(self), headers={"Connection": "close"})
+
+
+async def _json_field(request: web.Request, name: str) -> Any:
+    """``name`` of a small JSON object body, or None when the body is not one."""
+    try:
+        document = json.loads(await _read_body(request, _MAX_SMALL_BODY))
+    except (ValueError, RecursionError):
+        return None
+    return document.get(name) if isinstance(document, dict) else None
+
+
+# --- the routes -------------------------------------------------------------------------------------
 
 
 async def _index(request: web.Request) -> web.Response:
-    routes = sorted({f"{r.method} {r.resource.canonical}" for r in request.app.router.routes()
-                     if r.resource is not None and r.resource.canonical.startswith(ADMIN_PATH)})  # fmt: skip
+    routes = sorted(
+        {f"{r.method} {r.resource.canonical}" for r in request.app.router.routes() if r.resource is not None}
+    )
     return web.json_response({"routes": routes})
 
 
 async def _get_scenario(request: web.Request) -> web.Response:
-    scenario = request.app[MOCK].scenario
+    scenario = _mock(request).scenario
     return web.json_response(
         {"name": scenario.name, "description": scenario.description, "origin": scenario.origin,
          "yaml": scenario.text}
@@ -106,28 +173,38 @@ async def _get_scenario(request: web.Request) -> web.Response:
 
 
 async def _put_scenario(request: web.Request) -> web.Response:
-    """A shipped name as ``{"name": "…"}``, or a whole YAML document."""
-    mock = request.app[MOCK]
+    """A shipped name as ``{"name": "…"}``, or a whole YAML document; parsed and built in a worker
+    thread, so that a large one does not hold up the requests served meanwhile."""
+    mock = _mock(request)
     try:
-        text = (await request.read()).decode("utf-8")
+        raw = await _read_body(request, MAX_SCENARIO_BYTES)
+    except _TooLarge as error:
+        return error.answer()
+    try:
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
         return _answer(400, f"the scenario is not UTF-8 text (byte {error.start})")
+    make: Callable[[], Scenario]
+    if request.content_type == "application/json":
+        try:
+            document = json.loads(text)
+        except (ValueError, RecursionError):
+            document = None
+        name = document.get("name") if isinstance(document, dict) else None
+        if not isinstance(name, str):
+            return _answer(400, 'send {"name": "<shipped scenario>"} or a YAML document')
+        if name not in shipped_scenarios():
+            return _answer(400, "the scenario was not loaded; the last good one stays",
+                           problems=[f"{name[:200]}: no shipped scenario of that name"])  # fmt: skip
+        make = lambda: load_scenario(name)  # noqa: E731 (read in the worker thread)
+    else:
+        make = lambda: parse_scenario(text, "<admin>", "posted")  # noqa: E731
     try:
-        if request.content_type == "application/json":
-            try:
-                name = json.loads(text)["name"]
-            except (ValueError, KeyError, TypeError):
-                name = None
-            if not isinstance(name, str):
-                return _answer(400, 'send {"name": "<shipped scenario>"} or a YAML document')
-            if name not in shipped_scenarios():
-                raise ScenarioError([f"{name}: no shipped scenario of that name"])
-            scenario = load_scenario(str(name))
-        else:
-            scenario = parse_scenario(text, "<admin>", "posted")
+        scenario = await mock.load_in_thread(make)
     except ScenarioError as error:
         return _answer(400, "the scenario was not loaded; the last good one stays", problems=error.problems)
-    mock.load(scenario)
+    except SettingError as error:
+        return _answer(400, "the scenario was not loaded; the last good one stays", problems=[str(error)])
     return web.json_response({"name": scenario.name, "description": scenario.description})
 
 
@@ -139,58 +216,68 @@ async def _scenarios(request: web.Request) -> web.Response:
 
 
 async def _reset(request: web.Request) -> web.Response:
-    request.app[MOCK].reset()
+    _mock(request).reset()
     return web.json_response({"reset": True})
 
 
 async def _clock(request: web.Request) -> web.Response:
-    clock = request.app[MOCK].clock
+    clock = _mock(request).clock
     return web.json_response({"now": clock.now_ms(), "kind": type(clock).__name__})
 
 
 async def _advance(request: web.Request) -> web.Response:
-    clock = request.app[MOCK].clock
+    clock = _mock(request).clock
     if not isinstance(clock, ManualClock):
-        return _answer(409, "the clock is the real one; load a scenario with 'clock: manual' to move it")
+        return _answer(409, "the clock is the real one; serve with --clock manual (or a scenario that "
+                            "pins 'clock: manual') to move it")  # fmt: skip
     try:
-        seconds = float((await request.json())["seconds"])
+        seconds = await _json_field(request, "seconds")
+    except _TooLarge as error:
+        return error.answer()
+    try:
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+            raise ValueError(f"got {seconds!r}")
         clock.advance(seconds)
-    except (ValueError, KeyError, TypeError, OverflowError) as error:
-        return _answer(400, f'send {{"seconds": N}} with 0 <= N <= {MAX_ADVANCE_S:.0f} ({error})')
+    except (ValueError, OverflowError) as error:
+        return _answer(400, f'send {{"seconds": N}} with 0 <= N <= {MAX_ADVANCE_S:.0f}: {error}')
     return web.json_response({"now": clock.now_ms(), "kind": type(clock).__name__})
 
 
 async def _stats(request: web.Request) -> web.Response:
     """What a soak test watches: tasks, jobs and journal against their caps."""
-    mock = request.app[MOCK]
+    mock = _mock(request)
     return web.json_response(
         {
             "tasks": len(asyncio.all_tasks()),
             "jobs": len(mock.engine.jobs()),
             "maxJobs": mock.settings.max_jobs,
+            "activeJobs": mock.engine.active_count(),
+            "maxActiveJobs": mock.settings.max_active_jobs,
             "journal": len(mock.journal),
             "journalSize": mock.settings.journal_size,
+            "journalBytes": mock.journal.bytes,
+            "maxJournalBytes": mock.settings.journal_bytes,
         }
     )
 
 
 async def _journal(request: web.Request) -> web.Response:
-    return web.json_response({"exchanges": [e.to_json() for e in request.app[MOCK].journal]})
+    return web.json_response({"exchanges": [e.to_json() for e in _mock(request).journal]})
 
 
 async def _violations(request: web.Request) -> web.Response:
-    exchanges = request.app[MOCK].journal.client_violations()
+    exchanges = _mock(request).journal.client_violations()
     return web.json_response({"exchanges": [e.to_json() for e in exchanges]})
 
 
 async def _jobs(request: web.Request) -> web.Response:
-    mock = request.app[MOCK]
+    mock = _mock(request)
     jobs = [{**job_payload(job, mock.settings), "script": job.script} for job in mock.engine.jobs()]
     return web.json_response({"jobs": jobs})
 
 
 async def _job(request: web.Request) -> web.Response:
-    mock = request.app[MOCK]
+    mock = _mock(request)
     try:
         job = mock.engine.get(request.match_info["processing_id"])
     except UnknownJob as error:
@@ -198,20 +285,25 @@ async def _job(request: web.Request) -> web.Response:
     return web.json_response({**job_payload(job, mock.settings), "script": job.script, "polls": job.polls})
 
 
-def add_admin_routes(app: web.Application) -> None:
-    routes: list[tuple[str, str, _Handler]] = [
-        ("GET", "", _index),
-        ("GET", "/scenario", _get_scenario),
-        ("PUT", "/scenario", _put_scenario),
-        ("GET", "/scenarios", _scenarios),
-        ("POST", "/reset", _reset),
-        ("GET", "/clock", _clock),
-        ("POST", "/clock/advance", _advance),
-        ("GET", "/journal", _journal),
-        ("GET", "/stats", _stats),
-        ("GET", "/violations", _violations),
-        ("GET", "/jobs", _jobs),
-        ("GET", "/jobs/{processing_id}", _job),
-    ]
-    for method, path, handler in routes:
-        app.router.add_route(method, ADMIN_PATH + path, _guarded(handler))
+_ROUTES: list[tuple[str, str, _Handler]] = [
+    ("GET", "", _index),
+    ("GET", "/scenario", _get_scenario),
+    ("PUT", "/scenario", _put_scenario),
+    ("GET", "/scenarios", _scenarios),
+    ("POST", "/reset", _reset),
+    ("GET", "/clock", _clock),
+    ("POST", "/clock/advance", _advance),
+    ("GET", "/journal", _journal),
+    ("GET", "/stats", _stats),
+    ("GET", "/violations", _violations),
+    ("GET", "/jobs", _jobs),
+    ("GET", "/jobs/{processing_id}", _job),
+]
+
+
+def admin_app() -> web.Application:
+    """The admin API, to mount at :data:`ADMIN_PATH` on an app that holds the mock under ``MOCK``."""
+    admin = web.Application(middlewares=[_guard])
+    for method, path, handler in _ROUTES:
+        admin.router.add_route(method, path, handler)
+    return admin

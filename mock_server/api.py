@@ -122,6 +122,8 @@ class Api:
             file_types=_as_tuple(job_filter.get("fileTypes")),
             start_time=job_filter.get("startTime"),
             end_time=job_filter.get("endTime"),
+            # Only lenient mode lets it through (§3.11); it is echoed as sent.
+            filter_processed_assets=job_filter.get("filterProcessedAssets") is True,
         )
         job = self.engine.start(request, call.user)
         return Reply({"processingId": job.processing_id}, "start.response")
@@ -215,7 +217,8 @@ class Api:
             raise RequestViolation(
                 "processingId is required",
                 [Violation("body:/processingId", '`processingId` is required: send the JSON body '
-                           '{"processingId": "<id>"}', "a non-empty string", None)],
+                           '{"processingId": "<id>"} (or ?processingId=<id>)', "a non-empty string", None,
+                           keyword="required")],
             )  # fmt: skip
         return str(found)
 

@@ -12,6 +12,7 @@ import logging
 import socket
 import struct
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from http import HTTPStatus
 from typing import Any
 
 from aiohttp import web
@@ -19,7 +20,16 @@ from aiohttp import web
 from .api import BASE_PATH, PATHS, RESTART_PATH, Call, Operation, Reply
 from .clock import Clock
 from .error_pages import sling_error_page
-from .errors import JobConflict, JobError, RequestViolation, UnknownJob, Violation
+from .errors import (
+    MAX_SHOWN,
+    JobConflict,
+    JobError,
+    QueueFull,
+    RequestViolation,
+    UnknownJob,
+    Violation,
+    Violations,
+)
 from .faults import Chosen
 from .journal import Exchange
 from .repository import Repository
@@ -36,20 +46,10 @@ CSRF_TOKEN_PATH = "/libs/granite/csrf/token.json"
 OPENAPI_PATH = "/openapi.json"
 #: aiohttp's own cap; the mock enforces ``Settings.max_body_bytes`` itself, so a scenario can change it.
 _CLIENT_MAX_SIZE = 100 * 1024 * 1024
-_REASONS = {
-    400: "Bad Request",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    409: "Conflict",
-    413: "Payload Too Large",
-    415: "Unsupported Media Type",
-    429: "Too Many Requests",
-    500: "Internal Server Error",
-    502: "Bad Gateway",
-    503: "Service Unavailable",
-}
+#: The most bytes an error body takes; violations are dropped (and counted) to keep within it.
+MAX_ERROR_BYTES = 64 * 1024
+#: How much of a query string the journal keeps.
+_MAX_QUERY_KEPT = 1024
 
 
 class _Refusal(Exception):
@@ -64,39 +64,44 @@ class _Refusal(Exception):
         self,
         status: int,
         message: str,
-        violations: Sequence[Violation] = (),
+        violations: Sequence[Violation] | Violations = (),
         headers: Mapping[str, str] | None = None,
         *,
         breaks_contract: bool = True,
         body: Any = None,
+        close: bool = False,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
-        self.violations = tuple(violations)
+        self.violations = violations if isinstance(violations, Violations) else Violations.of(violations)
         self.headers = dict(headers or {})
         self.breaks_contract = breaks_contract
         self.body = body
+        self.close = close
+        """Close the connection after answering (a client that cannot be read from any more)."""
 
 
 def create_app(
     settings: Settings | None = None,
     *,
     scenario: Scenario | None = None,
+    environ: Mapping[str, str] | None = None,
     overrides: Mapping[str, Any] | None = None,
     clock: Clock | None = None,
     repository: Repository | None = None,
     new_id: Callable[[], str] | None = None,
-    default_clock: str = "real",
+    default_clock: str | None = None,
 ) -> web.Application:
     """The mock as an aiohttp application; every argument has the dev server's default.
 
-    ``settings`` is the base the scenario's settings apply to; ``overrides`` win over both.
-    ``default_clock`` (real or manual) applies when the scenario does not name a clock.
+    Settings merge lowest first: ``settings`` (the base), ``default_clock``, the scenario,
+    ``environ`` (``AEM_GUIDES_MOCK_*``; none are read unless given), ``overrides``.
     """
     mock = Mock(
         scenario or DEFAULT_SCENARIO,
         base=settings,
+        environ=environ,
         overrides=overrides,
         clock=clock,
         repository=repository,
@@ -108,11 +113,11 @@ def create_app(
 
 def app_for(mock: Mock) -> web.Application:
     """An aiohttp application serving ``mock``."""
-    from .admin import add_admin_routes  # the admin API builds on this module
+    from .admin import ADMIN_PATH, admin_app  # the admin API builds on this module
 
     app = web.Application(client_max_size=_CLIENT_MAX_SIZE)
     app[MOCK] = mock
-    add_admin_routes(app)
+    app.add_subapp(ADMIN_PATH, admin_app())
     app.router.add_route("*", CSRF_TOKEN_PATH, _csrf_token)
     app.router.add_get(OPENAPI_PATH, _openapi)
     for path in PATHS:
@@ -140,8 +145,8 @@ async def _pipeline(
     mock = request.app[MOCK]
     user: str | None = None
     fault: Chosen | None = None
-    request_violations: tuple[Violation, ...] = ()
-    response_violations: tuple[Violation, ...] = ()
+    request_violations = response_violations = Violations()
+    close = False
     try:
         if operation is None:
             raise _no_route(request, allowed)
@@ -150,16 +155,17 @@ async def _pipeline(
         query, violations = mock.contract.check_query(
             operation.query_schema, request.query_string, request.query.items()
         )
-        body = await _read_json(request, operation, mock.settings.max_body_bytes)
+        body = await _read_json(request, operation, mock.settings)
+        body = _id_from_query(operation, query, body)
         if operation.body_schema and body is not ABSENT:
             violations = violations + mock.contract.check_body(operation.body_schema, body)
         else:
             body = None
         if violations:
-            raise _Refusal(_status_for(violations, mock), _summary(violations), violations)
-        fault = _pick_fault(mock, operation, query, body)
+            raise _Refusal(_status_for(violations, mock), violations.summary(), violations)
+        fault = _pick_fault(mock, operation, query, body, request.headers.get("Authorization", ""))
         if fault is not None and await _start_fault(request, fault, mock.settings.realm):
-            _record(mock, request, 0, user, operation, (), (), fault)
+            _record(mock, request, 0, user, operation, Violations(), Violations(), fault)
             return web.Response(status=500)  # never sent: the connection is gone
         reply = _call(mock, operation, Call(user, query, body, request.headers.get("Accept", "")))
         if reply.stream is not None:
@@ -170,12 +176,15 @@ async def _pipeline(
         if fault is not None and fault.fault.malformed and isinstance(response.body, bytes):
             response.body = response.body[: max(1, len(response.body) // 2)]  # cut-off JSON
     except _Refusal as refusal:
-        request_violations = refusal.violations if refusal.breaks_contract else ()
+        request_violations = refusal.violations if refusal.breaks_contract else Violations()
         response, response_violations = _json_response(mock, _error(refusal, request.path))
+        close = refusal.close
     except Exception:  # a bug in the mock: answer 500, never crash the server
         log.exception("unexpected error answering %s %s", request.method, request.path)
         failure = _Refusal(500, "the mock failed unexpectedly; see the server log", breaks_contract=False)
         response, response_violations = _json_response(mock, _error(failure, request.path))
+    if close:
+        response.force_close()
     _record(mock, request, response.status, user, operation, request_violations, response_violations, fault)
     return response
 
@@ -258,26 +267,36 @@ class _Absent:
 ABSENT = _Absent()
 
 
-async def _read_json(request: web.Request, operation: Operation, limit: int) -> Any:
-    """The request's JSON body (``ABSENT`` when none was sent); refusals say what is wrong."""
+async def _read_json(request: web.Request, operation: Operation, settings: Settings) -> Any:
+    """The request's JSON body (``ABSENT`` when none was sent); refusals say what is wrong.
+
+    The body must arrive whole within ``body_timeout_ms``: a trickle is cut off with 408.
+    """
     if operation.body_schema is None:
         return ABSENT
+    limit = settings.max_body_bytes
     if request.content_length is not None and request.content_length > limit:
         raise _too_large(limit)
     raw = bytearray()
     try:
-        async for chunk in request.content.iter_chunked(64 * 1024):
-            raw += chunk
-            if len(raw) > limit:
-                raise _too_large(limit)
+        async with asyncio.timeout(settings.body_timeout_ms / 1000):
+            async for chunk in request.content.iter_chunked(64 * 1024):
+                raw += chunk
+                if len(raw) > limit:
+                    raise _too_large(limit)
+    except TimeoutError:
+        seconds = settings.body_timeout_ms / 1000
+        message = f"the request body did not arrive within {seconds:g} s; send it whole, at once"
+        raise _Refusal(408, message, [Violation("body:/", message, f"a body within {seconds:g} s")],
+                       breaks_contract=False, close=True) from None  # fmt: skip
     except ConnectionError:  # the client went away mid-body: there is no one to answer
-        raise _Refusal(400, "the client closed the connection before the body ended") from None
+        raise _Refusal(400, "the client closed the connection before the body ended", close=True) from None
     if not raw:
         if operation.body_required:
             raise _Refusal(
                 400,
                 f"{operation.method} {operation.path} needs a JSON body",
-                [Violation("body:/", "a JSON body is required", "a JSON object", None)],
+                [Violation("body:/", "a JSON body is required", "a JSON object", None, keyword="required")],
             )
         return ABSENT
     if request.content_type != "application/json":
@@ -301,6 +320,18 @@ async def _read_json(request: web.Request, operation: Operation, limit: int) -> 
     return body
 
 
+def _id_from_query(operation: Operation, query: Mapping[str, Any], body: Any) -> Any:
+    """Cancel, resume and restart read ``processingId`` from the body or, failing that, the query
+    (§3.14, §3.15): a query id joins an absent or id-less body before the body is checked."""
+    if operation.body_schema != "job-action.request" or "processingId" not in query:
+        return body
+    if body is ABSENT:
+        return {"processingId": query["processingId"]}
+    if isinstance(body, dict) and "processingId" not in body:
+        return {**body, "processingId": query["processingId"]}
+    return body
+
+
 def _too_large(limit: int) -> _Refusal:
     message = f"the request body is larger than {limit} bytes; send less"
     return _Refusal(413, message, [Violation("body:/", message, f"at most {limit} bytes")])
@@ -314,13 +345,16 @@ def _invalid_json(message: str) -> _Refusal:
     return _Refusal(400, message, [Violation("body:/", message, "a JSON object", None)])
 
 
-def _pick_fault(mock: Mock, operation: Operation, query: Mapping[str, Any], body: Any) -> Chosen | None:
+def _pick_fault(
+    mock: Mock, operation: Operation, query: Mapping[str, Any], body: Any, authorization: str
+) -> Chosen | None:
     processing_id = query.get("processingId")
     if processing_id is None and isinstance(body, dict):
         processing_id = body.get("processingId")
     job = mock.engine.find(processing_id) if isinstance(processing_id, str) else None
     script = job.script if job is not None else None
-    return mock.faults.pick(operation.name, mock.clock.now_ms(), script, processing_id or "")
+    scheme = authorization.strip().partition(" ")[0].lower()
+    return mock.faults.pick(operation.name, mock.clock.now_ms(), script, processing_id or "", scheme)
 
 
 async def _start_fault(request: web.Request, chosen: Chosen, realm: str) -> bool:
@@ -358,7 +392,9 @@ def _call(mock: Mock, operation: Operation, call: Call) -> Reply:
         ) from None  # fmt: skip
     except RequestViolation as error:
         status = _status_for(error.violations, mock)
-        raise _Refusal(status, _summary(error.violations), error.violations) from None
+        raise _Refusal(status, error.violations.summary(), error.violations) from None
+    except QueueFull as error:
+        raise _Refusal(429, str(error), headers={"Retry-After": "1"}, breaks_contract=False) from None
     except JobConflict as error:
         raise _Refusal(mock.settings.conflict_status, str(error), breaks_contract=False) from None
     except JobError as error:
@@ -371,9 +407,11 @@ def _cut(stream: Iterator[bytes]) -> Iterator[bytes]:
     yield first[: max(1, len(first) // 2)]
 
 
-def _status_for(violations: Sequence[Violation], mock: Mock) -> int:
+def _status_for(violations: Violations, mock: Mock) -> int:
     """400, or the unknown-id status when all that is wrong is a missing processingId (§3.13)."""
-    missing_id = all(v.where in _ID_PLACES and "is required" in v.message for v in violations)
+    missing_id = not violations.more and all(
+        v.where in _ID_PLACES and v.keyword == "required" for v in violations
+    )
     return mock.settings.unknown_id_status if missing_id else 400
 
 
@@ -384,42 +422,41 @@ def _id_where(operation: Operation) -> str:
     return "body:/processingId" if operation.body_schema else "query:processingId"
 
 
-def _summary(violations: Sequence[Violation]) -> str:
-    if len(violations) == 1:
-        return violations[0].message
-    return f"{len(violations)} contract violations: " + "; ".join(v.message for v in violations)
-
-
 def _error(refusal: _Refusal, path: str) -> Reply:
+    """The error object for ``refusal``, at most :data:`MAX_ERROR_BYTES` long."""
     if refusal.body is not None:  # a fault's own body, sent as the scenario gives it
         return Reply(refusal.body, None, refusal.status, headers=refusal.headers)
-    payload: dict[str, Any] = {
-        "status": refusal.status,
-        "error": _REASONS.get(refusal.status, "Error"),
-        "message": refusal.message,
-        "path": path,
-    }
-    if refusal.violations:
-        payload["violations"] = [v.to_json() for v in refusal.violations]
-    return Reply(payload, "error", refusal.status, headers=refusal.headers)
+    listed, more = list(refusal.violations), refusal.violations.more
+    while True:
+        payload: dict[str, Any] = {
+            "status": refusal.status,
+            "error": HTTPStatus(refusal.status).phrase,
+            "message": refusal.message[: MAX_ERROR_BYTES // 4],
+            "path": path[:MAX_SHOWN],
+        }
+        if listed:
+            payload["violations"] = [v.to_json() for v in listed]
+        if more:
+            payload["moreViolations"] = more
+        body = json.dumps(payload, separators=(",", ":")).encode()
+        if len(body) <= MAX_ERROR_BYTES or not listed:
+            return Reply(payload, "error", refusal.status, headers=refusal.headers, body=body)
+        listed, more = listed[:-1], more + 1
 
 
-def _json_response(mock: Mock, reply: Reply) -> tuple[web.Response, tuple[Violation, ...]]:
+def _json_response(mock: Mock, reply: Reply) -> tuple[web.Response, Violations]:
     body = reply.body if reply.body is not None else json.dumps(reply.payload, separators=(",", ":")).encode()
-    violations = mock.contract.check_response(reply.schema, body, reply.payload) if reply.schema else []
+    violations = (
+        mock.contract.check_response(reply.schema, body, reply.payload) if reply.schema else Violations()
+    )
     if violations:
         log.error(
             "BUG: the mock's own %s response breaks schema %r: %s; answering 500 instead",
-            reply.status, reply.schema, _summary(violations),
+            reply.status, reply.schema, violations.summary(),
         )  # fmt: skip
-        payload = {
-            "status": 500,
-            "error": _REASONS[500],
-            "message": f"the mock's response broke its schema {reply.schema!r} (a bug in the mock)",
-            "violations": [v.to_json() for v in violations],
-        }
-        reply = Reply(payload, "error", 500)
-        body = json.dumps(payload, separators=(",", ":")).encode()
+        message = f"the mock's response broke its schema {reply.schema!r} (a bug in the mock)"
+        reply = _error(_Refusal(500, message, violations), "")
+        body = reply.body or b""
     content_type, charset = reply.content_type, None
     if (
         reply.schema == "error" and mock.settings.error_format == "sling-html"
@@ -427,24 +464,48 @@ def _json_response(mock: Mock, reply: Reply) -> tuple[web.Response, tuple[Violat
         body, content_type, charset = sling_error_page(reply.payload), "text/html", "utf-8"
     response = web.Response(body=body, status=reply.status, content_type=content_type, charset=charset)
     response.headers.update(reply.headers)
-    return response, tuple(violations)
+    return response, violations
 
 
 async def _send_stream(
     request: web.Request, reply: Reply, mock: Mock, operation: Operation, user: str, fault: Chosen | None
 ) -> web.StreamResponse:
+    """A download, streamed. Whatever can fail fails before the headers go out (an answer of its
+    own); the event loop is yielded between chunks, so that other requests, and a shutdown, are
+    served while a million-line ZIP streams; an error after the headers cuts the connection,
+    so a client never takes a broken ZIP for a whole one."""
     assert reply.stream is not None
     response = web.StreamResponse(status=reply.status, headers=reply.headers)
     response.content_type = reply.content_type
-    _record(mock, request, reply.status, user, operation, (), (), fault)
+    _record(mock, request, reply.status, user, operation, Violations(), Violations(), fault)
+    if request.method == "HEAD":  # the headers only: the ZIP is never built
+        await response.prepare(request)
+        return response
+    first = next(reply.stream, b"")  # before the headers: a failure here is a 500 of its own
     await response.prepare(request)
     try:
-        for chunk in reply.stream:
+        chunk: bytes | None = first
+        while chunk is not None:
             await response.write(chunk)
+            await asyncio.sleep(0)  # let other requests (and a shutdown) in between chunks
+            chunk = next(reply.stream, None)
         await response.write_eof()
     except ConnectionResetError:  # the client went away mid-download: nothing to answer
         log.info("client closed the connection during %s", request.path)
+    except asyncio.CancelledError:  # the server stops: cut the transfer, never end it as if whole
+        _abort(request)
+        raise
+    except Exception:
+        log.exception("the download of %s failed after its headers went out; cutting the connection",
+                      request.path)  # fmt: skip
+        _abort(request)
     return response
+
+
+def _abort(request: web.Request) -> None:
+    """Drop the connection without ending the body: the client sees a cut transfer, not a whole file."""
+    if request.transport is not None:
+        request.transport.abort()
 
 
 def _record(
@@ -453,21 +514,22 @@ def _record(
     status: int,
     user: str | None,
     operation: Operation | None,
-    request_violations: tuple[Violation, ...],
-    response_violations: tuple[Violation, ...],
+    request_violations: Violations,
+    response_violations: Violations,
     fault: Chosen | None = None,
 ) -> None:
     mock.journal.record(
         Exchange(
             at_ms=mock.clock.now_ms(),
             method=request.method,
-            path=request.path,
-            query=request.query_string,
+            path=request.path[:MAX_SHOWN],
+            query=request.query_string[:_MAX_QUERY_KEPT],
             status=status,
             user=user,
             operation=operation.name if operation else None,
-            request_violations=request_violations,
-            response_violations=response_violations,
+            request_violations=request_violations.listed,
+            response_violations=response_violations.listed,
             fault=fault.fault.label() if fault else None,
+            more_violations=request_violations.more,
         )
     )

@@ -9,7 +9,8 @@ from typing import IO, cast
 
 __all__ = ["zip_stream"]
 
-_LINES_PER_CHUNK = 2000
+#: Lines per chunk: one chunk costs the event loop a few milliseconds, then others get their turn.
+_LINES_PER_CHUNK = 500
 
 
 class _Sink:

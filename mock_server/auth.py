@@ -6,6 +6,7 @@ import base64
 import binascii
 import hmac
 
+from .bounded import BoundedCache
 from .settings import Settings
 
 __all__ = ["Authenticator", "authenticate"]
@@ -50,13 +51,13 @@ class Authenticator:
     """:func:`authenticate` for one set of settings, remembering credentials already proven.
 
     A client sends the same header with every poll; decoding and comparing it once is enough.
-    Only successes are kept (at most ``size``), so wrong guesses cost the full check each time.
+    Only successes are kept (at most ``size``, in ``max_bytes``), so wrong guesses cost the full
+    check each time.
     """
 
-    def __init__(self, settings: Settings, size: int = 1000) -> None:
+    def __init__(self, settings: Settings, size: int = 1000, max_bytes: int = 1024 * 1024) -> None:
         self._settings = settings
-        self._known: dict[str, str] = {}
-        self._size = size
+        self._known: BoundedCache[str, str] = BoundedCache(size, max_bytes)
 
     def __call__(self, authorization: str | None) -> str | None:
         if authorization is None:
@@ -64,6 +65,6 @@ class Authenticator:
         user = self._known.get(authorization)
         if user is None:
             user = authenticate(authorization, self._settings)
-            if user is not None and len(self._known) < self._size:
-                self._known[authorization] = user
+            if user is not None:
+                self._known.put(authorization, user, 2 * (len(authorization) + len(user)) + 100)
         return user

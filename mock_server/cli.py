@@ -1,7 +1,8 @@
 """The command line (also ``python -m mock_server``)::
 
-aem-guides-mock serve [--host H] [--port P] [--speed F] [--scenario NAME|PATH [--watch]]
-aem-guides-mock check FILE...
+aem-guides-mock serve [--host H] [--port P] [--speed F] [--clock real|manual|per-poll[:STEP]]
+                      [--scenario NAME|PATH [--watch]] [--ready-file PATH] [--verbose]
+aem-guides-mock check [--strict] FILE...
 aem-guides-mock scenarios
 """
 
@@ -16,9 +17,11 @@ from pathlib import Path
 
 from . import __version__
 from .app import create_app
-from .scenarios import ScenarioError, check_files, load_scenario, read_file, shipped_scenarios
+from .errors import SettingError
+from .runtime import Mock
+from .scenarios import ScenarioError, load_scenario, read_file, shipped_scenarios
 from .server import run
-from .settings import Settings
+from .settings import parse_clock
 
 __all__ = ["main"]
 
@@ -53,6 +56,11 @@ def parser() -> argparse.ArgumentParser:
         "--speed", type=_positive, metavar="FACTOR",
         help="run jobs FACTOR times faster than the scenario's pace (default 200 ms per asset)",
     )  # fmt: skip
+    serve.add_argument(
+        "--clock", metavar="real|manual|per-poll[:STEP]",
+        help="the clock jobs run by (default: real, unless the scenario pins one); manual moves only "
+        "by POST /__admin/clock/advance; per-poll moves STEP (500ms) with each status poll",
+    )  # fmt: skip
     serve.add_argument("--scenario", metavar="NAME|PATH", help="a shipped scenario or a scenario file")
     serve.add_argument("--watch", action="store_true", help="reload the scenario file when it changes")
     serve.add_argument(
@@ -60,7 +68,10 @@ def parser() -> argparse.ArgumentParser:
         help="write the base URL to PATH once the server accepts connections (for harnesses)",
     )  # fmt: skip
     serve.add_argument("--verbose", action="store_true", help="log every request")
-    check = commands.add_parser("check", help="check scenario files; exit 1 listing every problem")
+    check = commands.add_parser(
+        "check", help="check scenario files: exit 1 listing every problem; warnings too (exit 0)"
+    )
+    check.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
     check.add_argument("files", nargs="+", metavar="FILE")
     commands.add_parser("scenarios", help="list the shipped scenarios")
     return top
@@ -79,27 +90,42 @@ def _serve(args: argparse.Namespace) -> int:
             return 2
         watch = Path(args.scenario)
     try:
-        overrides = Settings.from_environment(os.environ)
-    except ValueError as error:
+        overrides = parse_clock(args.clock) if args.clock else {}
+        if args.speed is not None:
+            overrides["speed"] = args.speed
+        app = create_app(scenario=scenario, environ=os.environ, overrides=overrides)
+    except (SettingError, ScenarioError) as error:
         print(f"aem-guides-mock: {error}", file=sys.stderr)
         return 2
-    if args.speed is not None:
-        overrides["speed"] = args.speed
-    app = create_app(scenario=scenario, overrides=overrides)
     return run(app, args.host, args.port, access_log=args.verbose, watch=watch, ready_file=args.ready_file)
 
 
-def _check(files: Sequence[str]) -> int:
-    problems = list(check_files(files))
-    for problem in problems:
-        print(problem)
+def _check(files: Sequence[str], strict: bool) -> int:
+    """Every problem of every file (exit 1), then what ``serve`` would warn about (exit 0, or 1
+    with ``--strict``), with the settings ``serve`` would use (the environment's included)."""
+    problems: list[str] = []
+    warnings: list[str] = []
+    loaded = []
+    for name in files:
+        try:
+            scenario = read_file(Path(name))
+            warnings += Mock(scenario, environ=os.environ).warnings
+        except ScenarioError as error:
+            problems += error.problems
+        except SettingError as error:
+            problems.append(f"{name}: {error}")
+        else:
+            loaded.append((name, scenario))
+    for line in (*problems, *warnings):
+        print(line)
     if problems:
         print(f"{len(problems)} problem(s) in {len(files)} file(s)", file=sys.stderr)
         return 1
-    for name in files:
-        scenario = read_file(Path(name))
+    for name, scenario in loaded:
         print(f"ok: {name} ({scenario.name}): {scenario.description}")
-    return 0
+    if warnings:
+        print(f"{len(warnings)} warning(s)" + (" (--strict: failing)" if strict else ""), file=sys.stderr)
+    return 1 if warnings and strict else 0
 
 
 def _list() -> int:
@@ -121,8 +147,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    if args.command == "check":
-        return _check(args.files)
-    if args.command == "scenarios":
-        return _list()
-    return _serve(args)
+    try:
+        if args.command == "check":
+            return _check(args.files, args.strict)
+        if args.command == "scenarios":
+            return _list()
+        return _serve(args)
+    except BrokenPipeError:  # `aem-guides-mock scenarios | head -2`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 0

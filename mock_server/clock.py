@@ -16,6 +16,8 @@ __all__ = ["Clock", "ManualClock", "PerPollClock", "SystemClock"]
 DEFAULT_MANUAL_START_MS = 1_767_225_600_000
 #: The most one advance may move: 50 years (log timestamps and ZIP dates need a real calendar date).
 MAX_ADVANCE_S = 50 * 365 * 86_400.0
+#: The last millisecond of 9999-12-31 (UTC): log lines print four-digit years, so time stops there.
+MAX_TIME_MS = 253_402_300_799_999
 
 
 class Clock(Protocol):
@@ -50,13 +52,15 @@ class ManualClock:
         """Move the clock forward by ``seconds`` (never backward); return the new time in ms."""
         if not 0 <= seconds <= MAX_ADVANCE_S:  # NaN fails this too
             raise ValueError(f"advance() takes 0 to {MAX_ADVANCE_S:.0f} seconds, got {seconds!r}")
-        self._now_ms += round(seconds * 1000)
+        self.set(self._now_ms + round(seconds * 1000))
         return self._now_ms
 
     def set(self, now_ms: int) -> None:
-        """Jump to ``now_ms``; it must not lie before the current time."""
+        """Jump to ``now_ms``; it must not lie before the current time, nor after year 9999."""
         if now_ms < self._now_ms:
             raise ValueError(f"a clock only moves forward: {now_ms} is before {self._now_ms}")
+        if now_ms > MAX_TIME_MS:
+            raise ValueError(f"the clock stops at the end of year 9999 ({MAX_TIME_MS}); {now_ms} is past it")
         self._now_ms = now_ms
 
     def reset(self) -> None:
@@ -79,7 +83,7 @@ class PerPollClock(ManualClock):
         self.step_ms = step_ms
 
     def polled(self) -> None:
-        self._now_ms += self.step_ms
+        self._now_ms = min(self._now_ms + self.step_ms, MAX_TIME_MS)
 
     def __repr__(self) -> str:
         return f"PerPollClock(step_ms={self.step_ms}, now_ms={self._now_ms})"

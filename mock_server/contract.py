@@ -15,6 +15,7 @@ import copy
 import difflib
 import functools
 import hashlib
+import itertools
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -22,7 +23,8 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import Violation
+from .bounded import BoundedCache
+from .errors import MAX_LISTED, MAX_SHOWN, Violation, Violations
 from .predicates import FormatFunction, Predicate, Unsupported, compile_schema, is_integer, is_number
 from .settings import Settings
 
@@ -30,10 +32,13 @@ if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError
     from jsonschema.protocols import Validator
 
-__all__ = ["Contract", "SchemaCheck", "load_schemas", "schema_dir"]
+__all__ = ["Contract", "SchemaCheck", "field_name", "load_schemas", "schema_dir"]
 
 _INTEGER = re.compile(r"-?[0-9]{1,19}")
-_RESPONSE_CACHE_SIZE = 4096
+#: The most raw errors jsonschema is asked for on one message: past that, "at least" this many.
+_MAX_ERRORS = 1000
+_CACHE_ITEMS = 4096
+_CACHE_BYTES = 4 * 1024 * 1024
 _TYPE_NOUNS = {
     "string": ("a string", "strings"),
     "integer": ("an integer", "integers"),
@@ -121,12 +126,17 @@ def _schema_texts(folder: Path, check: bool) -> dict[str, str]:
     return texts
 
 
-def _shown(value: Any, limit: int = 80) -> Any:
+def _shown(value: Any, limit: int = MAX_SHOWN) -> Any:
     """``value`` for an error body, long strings cut so that a 10 KB id does not echo back whole."""
     if isinstance(value, str) and len(value) > limit:
         return value[: limit - 3] + "..."
     if isinstance(value, (dict, list)):
-        text = json.dumps(value, default=str)
+        if len(value) > limit:  # never serialize a 70,000-key object only to cut it
+            value = dict(itertools.islice(value.items(), limit)) if isinstance(value, dict) else value[:limit]
+        try:
+            text = json.dumps(value, default=str)
+        except (ValueError, RecursionError):  # nested too deeply to write back
+            return f"a {type(value).__name__} nested too deeply to show"
         return value if len(text) <= limit else text[: limit - 3] + "..."
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 3 * limit:
         try:
@@ -176,11 +186,18 @@ def _plural(schema: Mapping[str, Any]) -> str:
     return _TYPE_NOUNS.get(str(schema.get("type")), ("a value", "values"))[1]
 
 
-def _field_name(path: Iterable[str | int]) -> str:
+def field_name(path: Iterable[str | int]) -> str:
+    """``filter.fileTypes[2]``, cut to :data:`MAX_SHOWN` characters."""
     name = ""
     for part in path:
         name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
+        if len(name) > MAX_SHOWN:
+            return name[: MAX_SHOWN - 3] + "..."
     return name
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 3] + "..."
 
 
 class SchemaCheck:
@@ -227,66 +244,83 @@ class SchemaCheck:
         )
         return validator
 
-    def violations(self, instance: Any) -> list[Violation]:
+    def violations(self, instance: Any) -> Violations:
+        """At most :data:`MAX_LISTED` violations worded, the rest only counted: a message with
+        70,000 unknown fields costs no more to answer than one with 21."""
         if self.passes is not None and self.passes(instance):
-            return []
-        found: list[Violation] = []
-        for error in sorted(
-            self.validator.iter_errors(instance), key=lambda e: [str(p) for p in e.absolute_path]
-        ):
-            found.extend(self._word(error))
-        # Two keywords may word the same failure alike (a pattern and a format): say it once.
-        unique = {(v.where, v.message): v for v in found}
-        return list(unique.values())
+            return Violations()
+        errors = list(itertools.islice(self.validator.iter_errors(instance), _MAX_ERRORS))
+        errors.sort(key=lambda e: [str(p) for p in e.absolute_path])
+        found: dict[tuple[str, str], Violation] = {}
+        more = 0
+        for error in errors:
+            worded, unworded = self._word(error, room=MAX_LISTED - len(found))
+            # Two keywords may word the same failure alike (a pattern and a format): say it once.
+            found.update(((v.where, v.message), v) for v in worded)
+            more += unworded
+        return Violations.of(list(found.values()), more, more_or_more=len(errors) == _MAX_ERRORS)
 
     def _location(self, path: Iterable[str | int]) -> tuple[str, str]:
         parts = list(path)
         if self.where == "query":
             if parts and parts[0] == "":
                 return "query:", '""'  # a parameter without a name
-            return f"query:{parts[0]}" if parts else "query", _field_name(parts) or "the query"
-        pointer = "".join(f"/{p}" for p in parts)
-        return f"body:{pointer or '/'}", _field_name(parts) or "the body"
+            return f"query:{_cut(str(parts[0]))}" if parts else "query", field_name(parts) or "the query"
+        pointer = _cut("".join(f"/{p}" for p in parts))
+        return f"body:{pointer or '/'}", field_name(parts) or "the body"
 
-    def _word(self, error: ValidationError, outer: ValidationError | None = None) -> list[Violation]:
+    def _word(
+        self, error: ValidationError, outer: ValidationError | None = None, room: int = MAX_LISTED
+    ) -> tuple[list[Violation], int]:
+        """Up to ``room`` violations worded for one error, and how many more it holds."""
         kind, schema = error.validator, error.schema
         instance: Any = error.instance
         path = list(error.absolute_path)
+        if room <= 0:
+            return [], 1
         if kind == "required" and isinstance(schema, dict):
             fields = [f for f in schema["required"] if f not in instance]
             found = []
-            for name in fields:
+            for name in fields[:room]:
                 where, field = self._location([*path, name])
                 wanted = describe(schema.get("properties", {}).get(name, {}))
                 excerpt = _excerpt({"required": [name]})
-                found.append(Violation(where, f"`{field}` is required: give {wanted}", wanted, None, excerpt))
-            return found
+                found.append(Violation(where, f"`{field}` is required: give {wanted}", wanted, None, excerpt,
+                                       keyword="required"))  # fmt: skip
+            return found, len(fields) - len(found)
         if kind == "additionalProperties" and isinstance(schema, dict):
             known = list(schema.get("properties", {}))
+            extras = [k for k in instance if k not in known]
             found = []
-            for name in (k for k in instance if k not in known):
+            for name in extras[:room]:
                 where, field = self._location([*path, name])
-                hint = difflib.get_close_matches(str(name), known, n=1, cutoff=0.6)
+                hint = difflib.get_close_matches(_cut(str(name)), known, n=1, cutoff=0.6)
                 tip = f" (did you mean `{hint[0]}`?)" if hint else ""
-                place = f"`{_field_name(path)}` in " if path else ""
+                place = f"`{field_name(path)}` in " if path else ""
                 wanted = "one of " + ", ".join(known) if known else "no fields"
                 message = f"`{field}` is not a field of {place}{self.noun}{tip}"
                 excerpt = _excerpt({"properties": known, "additionalProperties": False})
-                found.append(Violation(where, message, wanted, _shown(instance[name]), excerpt))
-            return found
+                found.append(Violation(where, message, wanted, _shown(instance[name]), excerpt,
+                                       keyword="additionalProperties"))  # fmt: skip
+            return found, len(extras) - len(found)
         if kind in ("oneOf", "anyOf") and error.context:
             branch = self._matching_branch(error)
             if branch:
-                return [v for e in branch for v in self._word(e, outer=error)]
+                found, more = [], 0
+                for sub in branch:
+                    worded, unworded = self._word(sub, outer=error, room=room - len(found))
+                    found += worded
+                    more += unworded
+                return found, more
         where, field = self._location(path)
         outer_schema: Any = outer.schema if outer is not None else None
         if outer is not None and list(outer.absolute_path) == path and "x-expected" in outer_schema:
             schema = outer_schema  # a branch of a oneOf failed on the value itself: word the whole
-        wanted = describe(schema) if isinstance(schema, dict) else str(error.validator_value)
+        wanted = describe(schema) if isinstance(schema, dict) else _cut(str(error.validator_value))
         got = _shown(instance)
-        shown = json.dumps(got, default=str)
+        shown = _cut(json.dumps(got, default=str))
         message = f"`{field}`: expected {wanted}, got {shown}"
-        return [Violation(where, message, wanted, got, _excerpt(schema))]
+        return [Violation(where, message, wanted, got, _excerpt(schema), keyword=str(kind))], 0
 
     @staticmethod
     def _matching_branch(error: ValidationError) -> list[ValidationError]:
@@ -321,8 +355,10 @@ class Contract:
             for name, s in self.schemas.items()
             if name.endswith(".query")
         }
-        self._query_cache: dict[tuple[str, str], tuple[dict[str, Any], list[Violation]]] = {}
-        self._response_cache: dict[tuple[str, bytes], list[Violation]] = {}  # keyed by a digest
+        self._query_cache: BoundedCache[tuple[str, str], tuple[dict[str, Any], Violations]]
+        self._query_cache = BoundedCache(_CACHE_ITEMS, _CACHE_BYTES)
+        self._response_cache: BoundedCache[tuple[str, bytes], Violations]  # keyed by a digest
+        self._response_cache = BoundedCache(_CACHE_ITEMS, _CACHE_BYTES)
 
     @staticmethod
     def _patched(schemas: dict[str, dict[str, Any]], settings: Settings) -> dict[str, dict[str, Any]]:
@@ -340,39 +376,40 @@ class Contract:
                     _drop_additional_properties(schema)
         return schemas
 
-    def check_body(self, name: str, body: Any) -> list[Violation]:
+    def check_body(self, name: str, body: Any) -> Violations:
         """Violations of the request body ``body`` against schema ``name``."""
         return self._checks[name].violations(body)
 
     def check_query(
         self, name: str, query_string: str, items: Iterable[tuple[str, str]]
-    ) -> tuple[dict[str, Any], list[Violation]]:
-        """The query parameters as typed values, and their violations; cached by query string."""
+    ) -> tuple[dict[str, Any], Violations]:
+        """The query parameters as typed values, and their violations; a query that keeps its
+        contract is cached by its text (a bounded cache)."""
         key = (name, query_string)
         cached = self._query_cache.get(key)
         if cached is not None:
             return cached
         params: dict[str, Any] = {}
-        repeated: list[Violation] = []
+        repeated: dict[str, Violation] = {}
         integers = self._integer_params[name]
         for param, value in items:
             if param in params:
-                if param not in {v.where[6:] for v in repeated}:
-                    repeated.append(
-                        Violation(
-                            f"query:{param}",
-                            f"`{param}` is given more than once; give it once",
-                            "a single value",
-                            _shown(value),
-                        )
+                if param not in repeated:
+                    repeated[param] = Violation(
+                        f"query:{_cut(param)}",
+                        f"`{_cut(param)}` is given more than once; give it once",
+                        "a single value",
+                        _shown(value),
+                        keyword="repeated",
                     )
                 continue
             params[param] = int(value) if param in integers and _INTEGER.fullmatch(value) else value
-        result = (params, repeated + self._checks[name].violations(params))
-        self._remember(self._query_cache, key, result)
+        result = (params, Violations.of(list(repeated.values())) + self._checks[name].violations(params))
+        if not result[1]:  # a refusal is not worth keeping: a hostile client makes them all distinct
+            self._query_cache.put(key, result, 2 * len(query_string) + 256)
         return result
 
-    def check_response(self, name: str, body: bytes, payload: Any) -> list[Violation]:
+    def check_response(self, name: str, body: bytes, payload: Any) -> Violations:
         """Violations of a response body; each distinct body is validated once (a bounded cache).
 
         ``body`` must be the serialization of ``payload`` (None: parse ``body``); the cache is keyed
@@ -382,14 +419,14 @@ class Contract:
         cached = self._response_cache.get(key)
         if cached is None:
             cached = self._checks[name].violations(json.loads(body) if payload is None else payload)
-            self._remember(self._response_cache, key, cached)
+            self._response_cache.put(key, cached, 128 + sum(_size(v) for v in cached))
         return cached
 
-    @staticmethod
-    def _remember(cache: dict[Any, Any], key: Any, value: Any) -> None:
-        if len(cache) >= _RESPONSE_CACHE_SIZE:
-            del cache[next(iter(cache))]
-        cache[key] = value
+
+def _size(violation: Violation) -> int:
+    """About how many bytes a violation takes."""
+    return 200 + sum(len(str(part)) for part in (violation.where, violation.message, violation.expected,
+                                                  violation.got, violation.schema))  # fmt: skip
 
 
 def _undialected(schema: dict[str, Any]) -> dict[str, Any]:

@@ -1,9 +1,13 @@
 """The one exception tree of the mock::
 
 MockError
+├── SettingError             a setting of the wrong name or kind (also a ValueError)
+├── ScenarioError            a scenario file that cannot be used; lists every problem
 ├── JobError                 the engine refuses an operation (answered 400)
 │   ├── UnknownJob           no job has that processingId (400, or 404 by setting)
-│   └── InvalidTransition    the job's status does not allow it (cancel a finished job…)
+│   ├── QueueFull            max_active_jobs jobs wait or run already (429)
+│   └── JobConflict          the path is busy or the status forbids it (400, or 409 by setting)
+│       └── InvalidTransition  the job's status does not allow it (cancel a finished job…)
 └── ContractViolation        a message broke its JSON Schema; also an AssertionError
     ├── RequestViolation     the client under test broke the contract (answered 400)
     └── ResponseViolation    the mock broke it: a bug in the mock (answered 500)
@@ -11,7 +15,7 @@ MockError
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,11 +25,14 @@ __all__ = [
     "JobConflict",
     "JobError",
     "MockError",
+    "QueueFull",
     "RequestViolation",
     "ResponseViolation",
     "ScenarioError",
+    "SettingError",
     "UnknownJob",
     "Violation",
+    "Violations",
 ]
 
 
@@ -35,7 +42,8 @@ class Violation:
 
     ``where`` is ``body:/json/pointer``, ``query:name`` or ``header:name``; ``expected`` says what
     the schema wants, in words; ``got`` is what came (``None`` when it was missing); ``schema`` is a
-    short excerpt of the schema that was broken, when one was.
+    short excerpt of the schema that was broken, when one was. Code reads ``keyword``, never the
+    wording of ``message``.
     """
 
     where: str
@@ -43,6 +51,8 @@ class Violation:
     expected: str
     got: Any = None
     schema: str = ""
+    keyword: str = ""
+    """The JSON Schema keyword that failed (``required``, ``type``…), for code to act on."""
 
     def to_json(self) -> dict[str, Any]:
         found = {"where": self.where, "message": self.message, "expected": self.expected, "got": self.got}
@@ -51,8 +61,64 @@ class Violation:
         return found
 
 
+#: How many violations an answer, the journal or a failure message lists; the rest are counted.
+MAX_LISTED = 20
+#: How many characters of a field name or a value a violation echoes.
+MAX_SHOWN = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Violations:
+    """The violations of one message: at most :data:`MAX_LISTED` listed, the rest counted.
+
+    ``more`` counts those found but not listed; when ``more_or_more`` is true, the search stopped
+    early and there may be more still. Iterates, indexes and adds like a tuple of the listed ones.
+    """
+
+    listed: tuple[Violation, ...] = ()
+    more: int = 0
+    more_or_more: bool = False
+
+    @classmethod
+    def of(cls, found: Sequence[Violation], more: int = 0, more_or_more: bool = False) -> Violations:
+        return cls(tuple(found[:MAX_LISTED]), more + max(0, len(found) - MAX_LISTED), more_or_more)
+
+    def __add__(self, other: Violations) -> Violations:
+        return Violations.of(
+            [*self.listed, *other.listed], self.more + other.more, self.more_or_more or other.more_or_more
+        )
+
+    def __iter__(self) -> Iterator[Violation]:
+        return iter(self.listed)
+
+    def __len__(self) -> int:
+        return len(self.listed)
+
+    def __bool__(self) -> bool:
+        return bool(self.listed) or self.more > 0
+
+    def __getitem__(self, index: int) -> Violation:
+        return self.listed[index]
+
+    @property
+    def total(self) -> int:
+        return len(self.listed) + self.more
+
+    def summary(self) -> str:
+        """One line: the one message, or how many and each listed message."""
+        if self.total == 1:
+            return self.listed[0].message
+        counted = f"{'at least ' if self.more_or_more else ''}{self.total}"
+        text = f"{counted} contract violations: " + "; ".join(v.message for v in self.listed)
+        return text + (f"; and {self.more} more not listed" if self.more else "")
+
+
 class MockError(Exception):
     """Base of every error the mock raises on purpose."""
+
+
+class SettingError(MockError, ValueError):
+    """A setting that does not exist, or a value it cannot take; the message names both."""
 
 
 class JobError(MockError):
@@ -74,6 +140,10 @@ class InvalidTransition(JobConflict):
     pass
 
 
+class QueueFull(JobError):
+    """As many jobs as ``max_active_jobs`` allows are waiting or running already."""
+
+
 class ScenarioError(MockError):
     """A scenario that cannot be used; ``problems`` lists each as ``origin:line: what``."""
 
@@ -85,9 +155,9 @@ class ScenarioError(MockError):
 class ContractViolation(MockError, AssertionError):
     """A message broke its schema; ``violations`` lists every way it did."""
 
-    def __init__(self, summary: str, violations: Sequence[Violation]) -> None:
+    def __init__(self, summary: str, violations: Sequence[Violation] | Violations) -> None:
         super().__init__(summary)
-        self.violations = tuple(violations)
+        self.violations = violations if isinstance(violations, Violations) else Violations.of(violations)
 
 
 class RequestViolation(ContractViolation):

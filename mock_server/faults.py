@@ -58,6 +58,8 @@ class Fault:
     malformed: bool = False
     connection: Literal["reset", "close"] | None = None
     description: str = ""
+    auth: Literal["basic", "bearer"] | None = None
+    """Only requests authenticated this way meet the fault (and are counted)."""
 
     def label(self) -> str:
         """A short name for the journal: what the fault did."""
@@ -101,15 +103,19 @@ class FaultPlan:
         self._calls.clear()
         self._random = random.Random(self.seed)
 
-    def pick(self, endpoint: str, now_ms: int, script: int | None = None, job: str = "") -> Chosen | None:
-        """The fault for this call, if one fires: a job script's own faults first, then the global ones."""
+    def pick(
+        self, endpoint: str, now_ms: int, script: int | None = None, job: str = "", auth: str = ""
+    ) -> Chosen | None:
+        """The fault for this call, if one fires: a job script's own faults first, then the global ones.
+
+        ``auth`` is how the call authenticated (``basic`` or ``bearer``)."""
         candidates: list[tuple[int, int, Fault]] = []
         if script is not None and script < len(self.job_faults):
             candidates += [(script + 1, i, f) for i, f in enumerate(self.job_faults[script])]
         candidates += [(0, i, f) for i, f in enumerate(self.faults)]
         chosen: Chosen | None = None
         for owner, index, fault in candidates:
-            if endpoint not in fault.endpoints:
+            if endpoint not in fault.endpoints or (fault.auth is not None and fault.auth != auth):
                 continue
             key = (owner, index, job if owner else "")
             call = self._calls.get(key, 0) + 1

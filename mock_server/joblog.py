@@ -3,7 +3,7 @@
 The log is a short list of *segments*: single lines (job started, counting done, cancelled…) and
 runs of per-asset lines, one run per stretch of processing. A run stores where it starts and how
 many assets it has covered; its lines are formatted only when a page asks for them. A page of
-``n`` lines costs O(n + segments) and the memory of a 1,000,000-asset job's log stays flat.
+``n`` lines costs O(n + log(segments)) and the memory of a 1,000,000-asset job's log stays flat.
 
 Line format (UTC, colon before the milliseconds), as in a Guides job log::
 
@@ -12,6 +12,7 @@ Line format (UTC, colon before the milliseconds), as in a Guides job log::
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -53,12 +54,13 @@ class _AssetRun:
 class JobLog:
     """The lines one job has written so far."""
 
-    __slots__ = ("_segments", "_selection", "_tag", "_total")
+    __slots__ = ("_segments", "_selection", "_starts", "_tag", "_total")
 
     def __init__(self, selection: Selection, tag: str = "ASSET_PROCESSING") -> None:
         self._selection = selection
         self._tag = tag
         self._segments: list[_Line | _AssetRun] = []
+        self._starts: list[int] = []  # the line number each segment starts at, for bisection
         self._total = 0
 
     def __len__(self) -> int:
@@ -66,12 +68,16 @@ class JobLog:
 
     def write(self, at_ms: int, text: str, level: str = "INFO") -> None:
         """Append one line; ``text`` must hold no line break (one item per physical line)."""
-        self._segments.append(_Line(at_ms, " ".join(text.splitlines()), level))
+        self._append(_Line(at_ms, " ".join(text.splitlines()), level))
         self._total += 1
 
     def open_run(self, start_ms: int, first: int, pace_ms: int) -> None:
         """Start a run of per-asset lines from selection index ``first``."""
-        self._segments.append(_AssetRun(start_ms, first, pace_ms))
+        self._append(_AssetRun(start_ms, first, pace_ms))
+
+    def _append(self, segment: _Line | _AssetRun) -> None:
+        self._starts.append(self._total)
+        self._segments.append(segment)
 
     def grow_run(self, count: int) -> None:
         """Set how many assets the last run has covered (it only grows)."""
@@ -92,8 +98,13 @@ class JobLog:
         """Lines ``start`` .. ``stop - 1``, formatted as they are taken; lines written after
         the call are not included, so a stream stays consistent while the log grows."""
         stop = min(stop, self._total)
-        position = 0
-        for segment in self._segments:
+        if start >= stop:
+            return
+        # The segment holding line `start`, found by bisection: a page costs O(page + log segments),
+        # however many cancel/resume cycles wrote segments before it.
+        first = max(0, bisect.bisect_right(self._starts, start) - 1)
+        for index in range(first, len(self._segments)):
+            position, segment = self._starts[index], self._segments[index]
             if position >= stop:
                 return
             size = len(segment)
@@ -104,7 +115,6 @@ class JobLog:
                     yield self._format(segment.at_ms, segment.level, segment.text)
                 else:
                     yield from self._asset_lines(segment, lo, hi)
-            position += size
 
     def _asset_lines(self, run: _AssetRun, lo: int, hi: int) -> Iterator[str]:
         """Lines ``lo .. hi - 1`` of a run; the assets are walked in order, not looked up one by one."""

@@ -7,11 +7,15 @@ end without yielding, so no request can observe a half-made transition, whatever
 
 Lifecycle (the status tokens are the internal ones; :class:`~.settings.Settings` renames them)::
 
-    WAITING (queued) -> WAITING (counting: calculationStatus IN_PROGRESS)
-        -> IN_PROGRESS (triggeredCount grows at the pace) -> SUCCESS
+    WAITING (queued; startedAt unset, calculationStatus WAITING)
+        -> IN_PROGRESS (counting: calculationStatus IN_PROGRESS; then triggeredCount grows)
+        -> SUCCESS
     counting or an asset fails -> FAILED
     cancel (WAITING, IN_PROGRESS) -> CANCELLED
-    resume (FAILED, CANCELLED) -> WAITING -> continues from the checkpoint
+    resume (FAILED, CANCELLED) -> WAITING -> continues from the checkpoint (no second count)
+
+Every command costs O(1) in the number of jobs: the queue, the busy paths and the finished jobs are
+each kept in their own index.
 """
 
 from __future__ import annotations
@@ -19,11 +23,11 @@ from __future__ import annotations
 import uuid
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from .clock import Clock
-from .errors import InvalidTransition, JobConflict, JobError, UnknownJob
+from .errors import InvalidTransition, JobConflict, JobError, QueueFull, UnknownJob
 from .joblog import JobLog
 from .repository import AssetFilter, Repository, Selection, normalize_path
 from .settings import Settings
@@ -60,6 +64,17 @@ class Lifecycle:
     wait_polls: int = 0
     """The job stays WAITING until it has been polled this many times."""
 
+    def scaled(self, speed: float) -> Lifecycle:
+        """The same lifecycle at ``speed`` (§3.28): every duration divided by it."""
+        if speed == 1:
+            return self
+        return replace(
+            self,
+            counting_ms=round(self.counting_ms / speed),
+            per_asset_ms=max(1, round(self.per_asset_ms / speed)),
+            wait_ms=round(self.wait_ms / speed),
+        )
+
 
 class JobScript(Protocol):
     """What a scenario's job script offers the engine (see :mod:`mock_server.scenarios`)."""
@@ -69,13 +84,13 @@ class JobScript(Protocol):
         ...
 
     def lifecycle(self, default: Lifecycle) -> Lifecycle:
-        """The lifecycle of a job this script runs."""
+        """The lifecycle of a job this script runs, from the default one (both at speed 1)."""
         ...
 
 
 @dataclass(frozen=True, slots=True)
 class StartRequest:
-    """A start request after validation; ``excluded_paths`` is echoed exactly as sent."""
+    """A start request after validation: ``path`` normalized, ``excluded_paths`` as sent."""
 
     path: str
     type: str = "ASSET_PROCESSING"
@@ -83,6 +98,8 @@ class StartRequest:
     file_types: tuple[str, ...] = ()
     start_time: int | None = None
     end_time: int | None = None
+    filter_processed_assets: bool = False
+    """Only lenient mode lets it in (§3.11); it is echoed, it changes nothing."""
 
     @property
     def asset_filter(self) -> AssetFilter:
@@ -91,7 +108,10 @@ class StartRequest:
 
 @dataclass(slots=True, eq=False, weakref_slot=True)
 class Job:
-    """One job. Read it through :class:`JobEngine`, which keeps it up to the clock."""
+    """One job. Read it through :class:`JobEngine`, which keeps it up to the clock.
+
+    Unset times are None here; the payload writes them as the wire's 0 (§3.21).
+    """
 
     processing_id: str
     request: StartRequest
@@ -104,10 +124,13 @@ class Job:
     calculation_status: str = WAITING
     total_files: int = 0
     triggered_count: int = 0
-    started_at: int = 0
-    completed_at: int = 0
+    started_at: int | None = None
+    """When the job last left the queue; None while it waits (§3.2)."""
+    completed_at: int | None = None
     comments: str = ""
     queued_at: int = 0
+    ticket: int = 0
+    """Which queue entry is this job's: older entries (before a cancel and resume) are stale."""
     as_of: int = 0
     """The engine's time when it last moved this job."""
     script: int | None = None
@@ -115,6 +138,10 @@ class Job:
     polls: int = 0
     released_at: int = 0
     """When the job's scripted wait ended (its ``wait_polls``-th poll)."""
+    activations: int = 0
+    """How often the job has left the queue."""
+    counted: bool = False
+    """Counting succeeded once: a resumed job does not count again."""
     # The running stretch: counting ends at ``phase_end``; processing started at ``run_start``
     # from asset ``run_first``.
     counting: bool = False
@@ -144,8 +171,8 @@ class Job:
 
     def remaining_ms(self) -> int:
         """What is left of the job as of the engine's last look: the assets to go, less the time
-        already spent on the current one."""
-        if self.status != IN_PROGRESS:
+        already spent on the current one (0 while counting: the total is not known yet)."""
+        if self.status != IN_PROGRESS or self.counting:
             return 0
         pace = self.lifecycle.per_asset_ms
         spent = (self.as_of - self.run_start) - (self.triggered_count - self.run_first) * pace
@@ -184,13 +211,16 @@ class JobEngine:
     def reset(self) -> None:
         """Forget every job."""
         self._jobs: dict[str, Job] = {}
-        self._queue: deque[Job] = deque()
+        self._queue: deque[tuple[int, Job]] = deque()  # (ticket, job); stale tickets are skipped
+        self._stale = 0
         self._running: list[Job] = []
+        self._active: dict[str, Job] = {}  # WAITING or IN_PROGRESS, by path (§3.12)
+        self._finished: dict[str, None] = {}  # finished jobs' ids, in the order they finished
         self._free: list[int] = [0] * self.settings.concurrency  # since when each idle runner is free
         self._last_start = 0  # FIFO: no job starts before the one queued ahead of it
         self._now = 0
         self._starts = 0
-        every = self.settings.system_job_interval_ms
+        every = self._system_interval()
         self._system_due = self.clock.now_ms() + every if self.settings.system_job else None
 
     # --- queries
@@ -221,10 +251,20 @@ class JobEngine:
         self.sync()
         return list(self._jobs.values())
 
+    def active_count(self) -> int:
+        """How many jobs are WAITING or IN_PROGRESS."""
+        return len(self._active)
+
     # --- commands
     def start(self, request: StartRequest, user: str, lifecycle: Lifecycle | None = None) -> Job:
-        """Queue a job for ``request.path``; it runs when the jobs before it have ended."""
+        """Queue a job for ``request.path`` (normalized); it runs when the jobs before it ended."""
         now = self.sync()
+        try:
+            path = normalize_path(request.path)
+        except ValueError as error:
+            raise JobError(f"path {request.path!r}: {error}") from None
+        if path != request.path:
+            request = replace(request, path=path)
         if not self.repository.exists(request.path):
             raise JobError(
                 f"path {request.path!r} does not exist in the repository; "
@@ -236,12 +276,14 @@ class JobEngine:
                 f"filter.startTime ({start}) is after filter.endTime ({end}); give startTime <= endTime"
             )
         self._refuse_if_busy(request.path, "wait for it or cancel it first")
+        self._refuse_if_full()
         self._starts += 1
         script = next((i for i, s in enumerate(self.scripts) if s.matches(request.path, self._starts)), None)
         if lifecycle is None:
-            lifecycle = self.default_lifecycle()
+            lifecycle = self._default_lifecycle()
             if script is not None:
                 lifecycle = self.scripts[script].lifecycle(lifecycle)
+            lifecycle = lifecycle.scaled(self.settings.speed)
         job = self._enqueue(request, user, lifecycle, script, now)
         self.sync()
         return job
@@ -260,16 +302,22 @@ class JobEngine:
             request=request,
             created_by=user,
             created_at=at,
-            queued_at=at,
             selection=selection,
             lifecycle=lifecycle,
             log=JobLog(selection),
             script=script,
         )
         self._jobs[processing_id] = job
-        self._queue.append(job)
+        self._queue_up(job, at)
         self._forget_old_jobs()
         return job
+
+    def _queue_up(self, job: Job, at: int) -> None:
+        job.status = WAITING
+        job.queued_at = at
+        job.ticket += 1
+        self._queue.append((job.ticket, job))
+        self._active[job.request.path] = job
 
     def cancel(self, processing_id: str) -> Job:
         job = self.get(processing_id)
@@ -280,12 +328,10 @@ class JobEngine:
             )
         now = self._now
         if job in self._running:
-            self._running.remove(job)
+            self._running.remove(job)  # at most `concurrency` (64) long
             self._free.append(now)
         else:
-            self._queue.remove(job)
-        job.status = CANCELLED
-        job.completed_at = now
+            self._stale += 1  # its queue entry: skipped when it comes up
         job.hold_spent = True
         if job.counting:
             job.counting = False
@@ -293,6 +339,8 @@ class JobEngine:
         done = f"{job.triggered_count}/{job.total_files}"
         job.log.write(now, f"Bulk processing job cancelled by {job.created_by} [processed={done}]")
         job.log.write(now, f"Checkpoint saved [processed={done}]")
+        self._finish(job, now, CANCELLED, job.comments)
+        self._compact_queue()
         self.sync()
         return job
 
@@ -304,19 +352,19 @@ class JobEngine:
                 "only FAILED or CANCELLED jobs can"
             )
         self._refuse_if_busy(job.request.path, "wait for it or cancel it, then resume this one")
+        self._refuse_if_full()
         now = self._now
-        job.status = WAITING
-        job.completed_at = 0
+        job.started_at = None  # a WAITING job shows no start and no count in progress (§3.2)
+        job.completed_at = None
         job.comments = ""
-        if job.calculation_status != SUCCESS:
-            job.calculation_status = WAITING
+        job.calculation_status = WAITING
         job.log.write(
             now,
             f"Bulk processing job resumed from checkpoint "
             f"[processed={job.triggered_count}/{job.total_files}]",
         )
-        job.queued_at = now
-        self._queue.append(job)
+        del self._finished[job.processing_id]
+        self._queue_up(job, now)
         self.sync()
         return job
 
@@ -330,8 +378,16 @@ class JobEngine:
             )
         return self.start(job.request, user)
 
+    def _default_lifecycle(self) -> Lifecycle:
+        """The settings' pace at speed 1 (scripts change it, then the speed scales it)."""
+        return Lifecycle(self.settings.counting_ms, self.settings.per_asset_ms)
+
     def default_lifecycle(self) -> Lifecycle:
-        return Lifecycle(self.settings.effective_counting_ms, self.settings.effective_per_asset_ms)
+        """The settings' pace at the settings' speed."""
+        return self._default_lifecycle().scaled(self.settings.speed)
+
+    def _system_interval(self) -> int:
+        return max(1, self.settings.scaled(self.settings.system_job_interval_ms))
 
     # --- the simulation
     def sync(self) -> int:
@@ -339,7 +395,7 @@ class JobEngine:
         now = max(self._now, self.clock.now_ms())  # a system clock may step back: never follow
         due = self._system_due
         if due is not None and due <= now:
-            every = self.settings.system_job_interval_ms
+            every = self._system_interval()
             overdue = (now - due) // every + 1
             if overdue > MAX_SYSTEM_CATCH_UP:  # a clock moved by a year: the latest runs only
                 self._system_due = due + (overdue - MAX_SYSTEM_CATCH_UP) * every
@@ -348,28 +404,48 @@ class JobEngine:
         return self._run_until(now)
 
     def _system_job(self, at: int) -> None:
-        """§3.29's switch: the system job for its path, unless a job for that path is still going."""
-        settings = self.settings
-        if self._busy(settings.system_job_path) is None and self.repository.exists(settings.system_job_path):
-            request = StartRequest(settings.system_job_path)
-            self._enqueue(request, SYSTEM_USER, self.default_lifecycle(), None, at)
-        self._system_due = at + settings.system_job_interval_ms
+        """§3.29's switch: the system job for its path, unless a job for that path is still going
+        (or the queue is full)."""
+        path = self.settings.system_job_path
+        if (
+            path not in self._active
+            and len(self._active) < self._max_active()
+            and self.repository.exists(path)
+        ):
+            self._enqueue(StartRequest(path), SYSTEM_USER, self.default_lifecycle(), None, at)
+        self._system_due = at + self._system_interval()
 
     def _run_until(self, now: int) -> int:
         self._now = now
         while True:
             for job in list(self._running):  # each runs on its own: its end frees its runner
                 self._step(job, now)
-            if not self._queue or not self._free:
+            head = self._queue_head()
+            if head is None or not self._free:
                 return now
-            job = self._queue[0]
-            at = self._activation_time(job)
+            at = self._activation_time(head)
             if at is None or at > now:
                 return now  # the head of the queue is held: the queue waits behind it (FIFO)
             self._queue.popleft()
             self._free.remove(min(self._free))
             self._last_start = at
-            self._activate(job, at)
+            self._activate(head, at)
+
+    def _queue_head(self) -> Job | None:
+        """The first job still waiting in the queue; stale entries in front are dropped."""
+        while self._queue:
+            ticket, job = self._queue[0]
+            if ticket == job.ticket and job.status == WAITING:
+                return job
+            self._queue.popleft()
+            self._stale -= 1
+        return None
+
+    def _compact_queue(self) -> None:
+        """Drop stale entries once they are most of the queue: memory stays O(waiting jobs)."""
+        if self._stale > 64 and self._stale * 2 > len(self._queue):
+            self._queue = deque((t, j) for t, j in self._queue if t == j.ticket and j.status == WAITING)
+            self._stale = 0
 
     def _step(self, job: Job, now: int) -> None:
         """Move one running job to ``now``, through counting, processing and its end."""
@@ -384,7 +460,7 @@ class JobEngine:
     def _activation_time(self, job: Job) -> int | None:
         """When ``job`` may leave the queue, or None while it waits for polls."""
         at = max(min(self._free), job.queued_at, self._last_start)
-        if job.started_at or job.hold_spent:  # a resumed job is not held again
+        if job.activations or job.hold_spent:  # a resumed job is not held again
             return at
         if job.polls < job.lifecycle.wait_polls:
             return None
@@ -392,9 +468,11 @@ class JobEngine:
 
     def _activate(self, job: Job, at: int) -> None:
         self._running.append(job)
-        first_time = not job.started_at
-        if first_time:
-            job.started_at = at
+        job.activations += 1
+        job.started_at = at
+        job.status = IN_PROGRESS
+        job.as_of = at
+        if job.activations == 1:
             request = job.request
             job.log.write(
                 at,
@@ -402,8 +480,8 @@ class JobEngine:
                 f"path={request.path}, excludedPaths={list(request.excluded_paths)}, "
                 f"user={job.created_by}]",
             )
-        if job.calculation_status == SUCCESS:
-            job.status = IN_PROGRESS
+        if job.counted:
+            job.calculation_status = SUCCESS
             self._open_run(job, at)
         else:
             job.counting = True
@@ -422,8 +500,8 @@ class JobEngine:
             self._end(job, at, FAILED, lifecycle.counting_failure)
             return
         job.calculation_status = SUCCESS
+        job.counted = True
         job.total_files = total
-        job.status = IN_PROGRESS
         job.log.write(at, f"Counting completed [totalFiles={job.total_files}]")
         self._open_run(job, at)
 
@@ -439,8 +517,8 @@ class JobEngine:
             return max(fail_at - 1, job.run_first)
         return job.total_files
 
-    def _advance(self, job: Job, now: int) -> bool:
-        """Move the running job to ``now``; True when it ended (the runner is free)."""
+    def _advance(self, job: Job, now: int) -> None:
+        """Move the running job to ``now``, and end it when its last asset is done."""
         pace = job.lifecycle.per_asset_ms
         stop = self._stop_index(job)
         done = min(stop, job.run_first + (now - job.run_start) // pace)
@@ -449,45 +527,54 @@ class JobEngine:
         job.log.grow_run(done - job.run_first)
         end_at = job.run_start + (stop - job.run_first) * pace
         if done < stop or now < end_at:
-            return False
+            return
         if stop < job.total_files:
             job.processing_failure_spent = True
             asset = job.selection[stop]
             self._end(job, end_at, FAILED, f"{job.lifecycle.failure_comment}: {asset.path}")
         else:
             self._end(job, end_at, SUCCESS, "")
-        return True
 
     def _end(self, job: Job, at: int, status: str, comment: str) -> None:
-        job.status = status
-        job.completed_at = at
-        job.comments = comment
+        """A running job ends on its own: its runner is free from ``at``."""
         if status == FAILED:
             job.log.write(at, f"Bulk processing job failed: {comment}", level="ERROR")
         job.log.write(at, f"Bulk processing job completed [status={status}]. Exiting...")
         self._running.remove(job)
         self._free.append(at)
+        self._finish(job, at, status, comment)
+
+    def _finish(self, job: Job, at: int, status: str, comment: str) -> None:
+        job.status = status
+        job.completed_at = at
+        job.comments = comment
+        job.as_of = at
+        del self._active[job.request.path]
+        self._finished[job.processing_id] = None
 
     def _refuse_if_busy(self, path: str, advice: str) -> None:
         """§3.12: no second job for a path while one is WAITING or IN_PROGRESS."""
-        other = self._busy(path)
+        other = self._active.get(path)
         if other is not None:
             raise JobConflict(
                 f"a job for {path!r} is already {other.status} "
                 f"(processingId {other.processing_id!r}); {advice}"
             )
 
-    def _busy(self, path: str) -> Job | None:
-        """The WAITING or IN_PROGRESS job for ``path``, if any (§3.12)."""
-        wanted = normalize_path(path)
-        for other in [*self._queue, *self._running]:
-            if normalize_path(other.request.path) == wanted:
-                return other
-        return None
+    def _max_active(self) -> int:
+        return min(self.settings.max_active_jobs, self.settings.max_jobs)
+
+    def _refuse_if_full(self) -> None:
+        most = self._max_active()
+        if len(self._active) >= most:
+            raise QueueFull(
+                f"{most} jobs are WAITING or IN_PROGRESS already (the setting max_active_jobs); "
+                "wait for some to end or cancel some, then start again"
+            )
 
     def _forget_old_jobs(self) -> None:
-        excess = len(self._jobs) - self.settings.max_jobs
-        if excess <= 0:
-            return
-        for job in [j for j in self._jobs.values() if j.finished][:excess]:
-            del self._jobs[job.processing_id]
+        """Past ``max_jobs``, forget the jobs that finished first."""
+        while len(self._jobs) > self.settings.max_jobs and self._finished:
+            oldest = next(iter(self._finished))
+            del self._finished[oldest]
+            del self._jobs[oldest]

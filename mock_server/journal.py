@@ -1,10 +1,10 @@
-"""The journal: every exchange the mock answered, in a bounded ring buffer."""
+"""The journal: every exchange the mock answered, in a ring buffer bounded in entries and bytes."""
 
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from .errors import Violation
@@ -27,6 +27,21 @@ class Exchange:
     response_violations: tuple[Violation, ...] = ()
     fault: str | None = None
     """The injected fault that answered, if one did."""
+    more_violations: int = 0
+    """The client's violations found beyond those listed (at most 20 are)."""
+
+    def size(self) -> int:
+        """About how many bytes this exchange takes in memory."""
+        texts = (self.path, self.query, self.user or "", self.fault or "")
+        violations = (*self.request_violations, *self.response_violations)
+        return (
+            400
+            + sum(map(len, texts))
+            + sum(
+                300 + len(v.where) + len(v.message) + len(v.expected) + len(v.schema) + len(str(v.got))
+                for v in violations
+            )
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -40,37 +55,51 @@ class Exchange:
             "requestViolations": [v.to_json() for v in self.request_violations],
             "responseViolations": [v.to_json() for v in self.response_violations],
             "fault": self.fault,
+            "moreViolations": self.more_violations,
         }
 
 
-@dataclass(slots=True)
 class Journal:
-    """The last ``size`` exchanges, oldest first."""
+    """The newest exchanges, oldest first: at most ``size`` of them and ``max_bytes`` in all."""
 
-    size: int = 1000
-    _entries: deque[Exchange] = field(init=False)
-
-    def __post_init__(self) -> None:
-        self._entries = deque(maxlen=self.size)
+    def __init__(self, size: int = 1000, max_bytes: int = 8 * 1024 * 1024) -> None:
+        self.size = size
+        self.max_bytes = max_bytes
+        self._entries: deque[tuple[Exchange, int]] = deque()
+        self._bytes = 0
 
     def record(self, exchange: Exchange) -> None:
-        self._entries.append(exchange)
+        cost = exchange.size()
+        self._entries.append((exchange, cost))
+        self._bytes += cost
+        self._trim()
+
+    def _trim(self) -> None:
+        while self._entries and (len(self._entries) > self.size or self._bytes > self.max_bytes):
+            self._bytes -= self._entries.popleft()[1]
 
     def __iter__(self) -> Iterator[Exchange]:
-        return iter(tuple(self._entries))
+        return iter([exchange for exchange, _ in self._entries])
 
     def __len__(self) -> int:
         return len(self._entries)
 
+    @property
+    def bytes(self) -> int:
+        """About how many bytes the exchanges kept take."""
+        return self._bytes
+
     def client_violations(self) -> list[Exchange]:
         """The exchanges in which the client under test broke the contract."""
-        return [e for e in self._entries if e.request_violations]
+        return [e for e, _ in self._entries if e.request_violations]
 
     def clear(self) -> None:
         self._entries.clear()
+        self._bytes = 0
 
-    def resize(self, size: int) -> None:
-        """Keep at most ``size`` exchanges from now on (the newest, when shrinking)."""
-        if size != self.size:
-            self.size = size
-            self._entries = deque(self._entries, maxlen=size)
+    def resize(self, size: int, max_bytes: int | None = None) -> None:
+        """Keep at most ``size`` exchanges (and ``max_bytes``) from now on, the newest."""
+        self.size = size
+        if max_bytes is not None:
+            self.max_bytes = max_bytes
+        self._trim()

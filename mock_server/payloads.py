@@ -10,7 +10,7 @@ from typing import Any
 from .jobs import Job
 from .settings import Settings
 
-__all__ = ["SerializedJobs", "job_payload"]
+__all__ = ["SerializedJobs", "eta_value", "job_payload"]
 
 
 def job_payload(job: Job, settings: Settings) -> dict[str, Any]:
@@ -19,7 +19,7 @@ def job_payload(job: Job, settings: Settings) -> dict[str, Any]:
     request = job.request
     job_filter: dict[str, Any] = {
         "fileTypes": list(request.file_types),
-        "filterProcessedAssets": False,
+        "filterProcessedAssets": request.filter_processed_assets,
     }
     if request.start_time is not None:
         job_filter["startTime"] = request.start_time
@@ -31,8 +31,8 @@ def job_payload(job: Job, settings: Settings) -> dict[str, Any]:
         "excludedPaths": list(request.excluded_paths),
         "status": names[job.status],
         "triggeredCount": job.triggered_count,
-        "startedAt": job.started_at,
-        "completedAt": job.completed_at,
+        "startedAt": job.started_at or 0,  # unset is the wire's 0 (§3.21)
+        "completedAt": job.completed_at or 0,
         "hasLogs": len(job.log) > 0,
         "createdBy": job.created_by,
         "type": request.type,
@@ -40,13 +40,21 @@ def job_payload(job: Job, settings: Settings) -> dict[str, Any]:
             "totalFiles": job.total_files,
             "calculationStatus": names[job.calculation_status],
         },
-        "eta": {"value": math.ceil(job.remaining_ms() / 1000), "unit": settings.eta_unit},
+        "eta": {"value": eta_value(job, settings), "unit": settings.eta_unit},
         "comments": job.comments,
         "filter": job_filter,
         "restartable": job.restartable,
         "resumable": job.resumable,
         "cancellable": job.cancellable,
     }
+
+
+_UNIT_MS = {"SECONDS": 1000, "MINUTES": 60_000, "HOURS": 3_600_000}
+
+
+def eta_value(job: Job, settings: Settings) -> int:
+    """The remaining time in ``eta_unit``, rounded up (§3.3): 32 s is 1 MINUTES."""
+    return math.ceil(job.remaining_ms() / _UNIT_MS[settings.eta_unit])
 
 
 class SerializedJobs:
@@ -64,7 +72,7 @@ class SerializedJobs:
     def of(self, job: Job) -> bytes:
         state = (
             job.status, job.calculation_status, job.total_files, job.triggered_count, job.started_at,
-            job.completed_at, job.comments, len(job.log) > 0, math.ceil(job.remaining_ms() / 1000),
+            job.completed_at, job.comments, len(job.log) > 0, eta_value(job, self._settings),
         )  # fmt: skip
         cached = self._cache.get(job)
         if cached is not None and cached[0] == state:

@@ -103,17 +103,17 @@ class AemMock:
     @property
     def jobs(self) -> list[dict[str, Any]]:
         """Every job, as the contract's job object."""
-        return self.server.jobs()
+        return self.server.jobs
 
     @property
     def journal(self) -> list[Exchange]:
         """Every exchange of this test, oldest first."""
-        return self.server.journal()
+        return self.server.journal
 
     @property
     def violations(self) -> list[Exchange]:
         """The exchanges of this test in which the client broke the contract."""
-        return self.server.violations()
+        return self.server.violations
 
     def check(self) -> None:
         """Raise :class:`~mock_server.errors.RequestViolation` if the client broke the contract."""
@@ -187,17 +187,18 @@ def _serve(server: MockServer, wanted: str | None, overrides: dict[str, Any]) ->
     """Load ``wanted`` unless it is already served as asked; then reset."""
     mock = server.mock
     current = (mock.scenario.origin, mock.load_overrides)
+    origin = "the aem_scenario marker"
     if wanted is None:
         from .runtime import DEFAULT_SCENARIO
 
         if current != (DEFAULT_SCENARIO.origin, overrides):
-            server.load_scenario(DEFAULT_SCENARIO, **overrides)
+            server.load_scenario(DEFAULT_SCENARIO, origin=origin, **overrides)
     else:
         from .scenarios import load_scenario
 
         scenario = load_scenario(wanted)
         if current != (scenario.origin, overrides):
-            server.load_scenario(scenario, **overrides)
+            server.load_scenario(scenario, origin=origin, **overrides)
     server.reset()
 
 

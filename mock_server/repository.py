@@ -38,9 +38,25 @@ class Asset(NamedTuple):
 
 
 def normalize_path(path: str) -> str:
-    """Add a missing leading ``/`` and drop trailing ones (§3.6)."""
-    stripped = path.strip()
-    return "/" + stripped.strip("/") if stripped.strip("/") else "/"
+    """One spelling per path (§3.6, §3.12): a missing leading ``/`` added, doubled and trailing
+    slashes dropped, ``.`` segments removed and ``..`` resolved; ValueError for a ``..`` above
+    the root."""
+    segments: list[str] = []
+    for segment in path.strip().split("/"):
+        if segment == "..":
+            if not segments:
+                raise ValueError("'..' leads above the root; give an absolute path without it")
+            segments.pop()
+        elif segment and segment != ".":
+            segments.append(segment)
+    return "/" + "/".join(segments)
+
+
+def _normalized_or_none(path: str) -> str | None:
+    try:
+        return normalize_path(path)
+    except ValueError:  # an excluded path above the root excludes nothing
+        return None
 
 
 def is_within(path: str, ancestor: str) -> bool:
@@ -209,7 +225,10 @@ class Repository:
 
     def exists(self, path: str) -> bool:
         """True when ``path`` names a folder or an asset."""
-        path = normalize_path(path)
+        try:
+            path = normalize_path(path)
+        except ValueError:  # above the root: nothing is there
+            return False
         return self._folder(path) is not None or self._asset_block(path) is not None
 
     def folders(self) -> Iterator[str]:
@@ -235,7 +254,7 @@ class Repository:
         """The assets a job for ``path`` would process, in order: a folder's own assets first,
         then its subfolders by name. ``excluded`` and ``ignored`` match whole segments."""
         path = normalize_path(path)
-        skip = [normalize_path(p) for p in (*excluded, *ignored)]
+        skip = [p for p in map(_normalized_or_none, (*excluded, *ignored)) if p is not None]
 
         def takes(block: AssetBlock) -> bool:
             if keep_fragments and block.type == CONTENT_FRAGMENT:

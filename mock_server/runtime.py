@@ -6,23 +6,26 @@ No aiohttp here. The app reads ``mock.engine``, ``mock.contract``… afresh on e
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from .api import Api
 from .auth import Authenticator
 from .clock import Clock, ManualClock, PerPollClock, SystemClock
 from .contract import Contract
-from .faults import ENDPOINTS, FaultPlan
+from .errors import ScenarioError
+from .faults import FaultPlan
 from .jobs import JobEngine
 from .journal import Journal
 from .repository import Repository
-from .scenarios import Scenario
-from .settings import Settings
+from .scenarios import Scenario, scenario_warnings
+from .settings import Settings, resolve
 
-__all__ = ["DEFAULT_SCENARIO", "CsrfTokens", "Mock"]
+__all__ = ["DEFAULT_SCENARIO", "CsrfTokens", "Mock", "Prepared"]
 
 log = logging.getLogger(__name__)
 
@@ -31,12 +34,27 @@ DEFAULT_SCENARIO = Scenario(
 )
 
 
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """Everything a scenario makes, built off the event loop, installed at once by :meth:`Mock.install`."""
+
+    scenario: Scenario
+    overrides: Mapping[str, Any]
+    settings: Settings
+    clock: Clock
+    engine: JobEngine
+    contract: Contract
+    faults: FaultPlan
+    warnings: tuple[str, ...]
+
+
 class Mock:
     """Everything one running mock holds.
 
-    Settings precedence, lowest first: ``base`` (the defaults) < the scenario < ``overrides``
-    (environment, CLI flags, fixture markers). An explicit ``clock`` or ``repository`` wins over
-    the scenario's.
+    Settings come from one merge (:func:`~.settings.resolve`), lowest first: ``base`` (the
+    defaults), the host's ``default_clock``, the scenario, ``environ`` (``AEM_GUIDES_MOCK_*``), the
+    constructor's ``overrides`` (CLI flags) and a load's ``overrides`` (a fixture marker's). An
+    explicit ``clock`` or ``repository`` wins over the scenario's.
     """
 
     def __init__(
@@ -44,14 +62,16 @@ class Mock:
         scenario: Scenario = DEFAULT_SCENARIO,
         *,
         base: Settings | None = None,
+        environ: Mapping[str, str] | None = None,
         overrides: Mapping[str, Any] | None = None,
         clock: Clock | None = None,
         repository: Repository | None = None,
         new_id: Callable[[], str] | None = None,
-        default_clock: str = "real",
+        default_clock: str | None = None,
     ) -> None:
-        self._base = base or Settings()
-        self._default_clock = default_clock
+        base = base or Settings()
+        self._base = base.replace(clock=default_clock) if default_clock else base
+        self._environ = dict(environ or {})
         self._overrides = dict(overrides or {})
         self._fixed_clock = clock
         self._fixed_repository = repository
@@ -60,50 +80,61 @@ class Mock:
         self.csrf_tokens = CsrfTokens()
         self.load(scenario)
 
-    def load(self, scenario: Scenario, overrides: Mapping[str, Any] | None = None) -> None:
-        """Make ``scenario`` the active one: new settings, repository, jobs and fault counters.
+    def load(
+        self, scenario: Scenario, overrides: Mapping[str, Any] | None = None, origin: str = "overrides"
+    ) -> None:
+        """Make ``scenario`` the active one (see :meth:`prepare` and :meth:`install`)."""
+        self.install(self.prepare(scenario, overrides, origin))
 
-        ``overrides`` (a fixture marker's) add to the constructor's for this scenario only. The
-        journal is kept; a clock of the same kind is kept too.
+    def prepare(
+        self, scenario: Scenario, overrides: Mapping[str, Any] | None = None, origin: str = "overrides"
+    ) -> Prepared:
+        """Build what ``scenario`` makes: settings, clock, repository, engine, contract, faults.
+
+        Touches nothing of the running mock, so it may run in another thread. ``overrides`` (a
+        fixture marker's, named by ``origin`` in errors) add to the constructor's for this scenario
+        only. Raises :class:`~.errors.SettingError` or :class:`~.errors.ScenarioError`.
         """
-        self.load_overrides = dict(overrides or {})
-        settings = scenario.settings(self._base).replace(**self._overrides, **self.load_overrides)
-        clock = self._fixed_clock or self._clock_for(scenario, getattr(self, "clock", None))
+        layers = [("overrides", self._overrides), (origin, dict(overrides or {}))]
+        settings = resolve(self._base, scenario.settings_changes, self._environ, layers)
+        clock = self._fixed_clock or _clock_for(settings, getattr(self, "clock", None))
+        try:
+            repository = self._fixed_repository or scenario.repository()
+        except ValueError as error:
+            raise ScenarioError([f"{scenario.origin}: repository: {error}"]) from None
         new_id = self._fixed_new_id or scenario.new_id()
         engine = JobEngine(
-            self._fixed_repository or scenario.repository(),
-            settings,
-            clock,
-            **({"new_id": new_id} if new_id else {}),
-            scripts=scenario.jobs,
+            repository, settings, clock, **({"new_id": new_id} if new_id else {}), scripts=scenario.jobs
         )
-        contract = Contract(settings)
         faults = FaultPlan(scenario.faults, [job.faults for job in scenario.jobs], scenario.seed or 0)
         faults.reset(clock.now_ms())
-        # Swap everything together: nothing awaits in between.
-        self.scenario, self.settings, self.clock = scenario, settings, clock
-        self.engine, self.contract, self.faults = engine, contract, faults
-        self.api = Api(engine, settings, clock)
-        self.authenticate = Authenticator(settings)
-        self.journal.resize(settings.journal_size)
-        if not settings.restart_endpoint and any(
-            "restart" in fault.endpoints and fault.endpoints != frozenset(ENDPOINTS)
-            for fault in [*scenario.faults, *(f for job in scenario.jobs for f in job.faults)]
-        ):  # named explicitly, not through "*": say so where the user looks, the server's log
-            log.warning(
-                "scenario %r: its faults on the restart endpoint never fire: restart is not served "
-                "(set restart_endpoint: true)",
-                scenario.name,
-            )
+        warnings = tuple(scenario_warnings(scenario, settings, repository))
+        return Prepared(scenario, dict(overrides or {}), settings, clock, engine, Contract(settings),
+                        faults, warnings)  # fmt: skip
 
-    def _clock_for(self, scenario: Scenario, current: Clock | None) -> Clock:
-        """The clock the scenario asks for, keeping ``current`` when it is of that kind."""
-        kind = scenario.clock or self._default_clock
-        if kind == "manual":
-            return current if type(current) is ManualClock else ManualClock()
-        if kind == "per_poll":
-            return PerPollClock(scenario.poll_step_ms)
-        return current if isinstance(current, SystemClock) else SystemClock()
+    def install(self, prepared: Prepared) -> None:
+        """Swap everything at once: nothing awaits in between. The journal is kept."""
+        self.scenario, self.load_overrides = prepared.scenario, prepared.overrides
+        self.settings, self.clock, self.engine = prepared.settings, prepared.clock, prepared.engine
+        self.contract, self.faults, self.warnings = prepared.contract, prepared.faults, prepared.warnings
+        self.api = Api(prepared.engine, prepared.settings, prepared.clock)
+        self.authenticate = Authenticator(prepared.settings)
+        self.journal.resize(prepared.settings.journal_size, prepared.settings.journal_bytes)
+        for warning in prepared.warnings:  # said where the user looks: the server's log
+            log.warning("%s", warning)
+
+    async def load_in_thread(
+        self, make: Callable[[], Scenario], overrides: Mapping[str, Any] | None = None
+    ) -> Scenario:
+        """Read a scenario with ``make`` and prepare it in a worker thread, then install it: a
+        1 MiB scenario does not hold up the requests served meanwhile."""
+
+        def build() -> Prepared:
+            return self.prepare(make(), overrides)
+
+        prepared = await asyncio.to_thread(build)
+        self.install(prepared)
+        return prepared.scenario
 
     def reset(self) -> None:
         """Forget every job and exchange, and put a manual clock back to its start."""
@@ -115,6 +146,17 @@ class Mock:
         new_id = self._fixed_new_id or self.scenario.new_id()
         if new_id is not None:
             self.engine.set_id_generator(new_id)
+
+
+def _clock_for(settings: Settings, current: Clock | None) -> Clock:
+    """The clock ``settings`` ask for, keeping ``current`` when it is of that kind."""
+    if settings.clock == "manual":
+        return current if type(current) is ManualClock else ManualClock()
+    if settings.clock == "per-poll":
+        if isinstance(current, PerPollClock) and current.step_ms == settings.poll_step_ms:
+            return current
+        return PerPollClock(settings.poll_step_ms)
+    return current if isinstance(current, SystemClock) else SystemClock()
 
 
 class CsrfTokens:

@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from .contract import field_name
 from .errors import ScenarioError
 
 __all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_DIGITS", "MAX_NODES", "dotted", "read_yaml"]
@@ -25,8 +26,9 @@ _INT = "tag:yaml.org,2002:int"
 _STR = "tag:yaml.org,2002:str"
 
 
-class _Loader(yaml.SafeLoader):
-    """The safe loader, with dates left as strings: they are checked and read like any timestamp."""
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]  # libyaml's when built
+    """The safe loader (libyaml's parser when PyYAML has it), with dates left as strings: they are
+    checked and read like any timestamp."""
 
 
 _Loader.yaml_implicit_resolvers = {
@@ -35,11 +37,18 @@ _Loader.yaml_implicit_resolvers = {
 }
 
 
-def _compose(text: str, origin: str) -> yaml.Node | None:
+def _line(error: yaml.MarkedYAMLError, text: str) -> int:
+    """The error's line, 1-based (libyaml counts an unended last line's end as the next line)."""
+    line = error.problem_mark.line + 1 if error.problem_mark else 1
+    return min(line, text.count("\n") + 1)
+
+
+def _compose(loader: _Loader, text: str, origin: str) -> yaml.Node | None:
     try:
-        return yaml.compose(text, Loader=_Loader)
+        node: yaml.Node | None = loader.get_single_node()
+        return node
     except yaml.MarkedYAMLError as error:
-        line = error.problem_mark.line + 1 if error.problem_mark else 1
+        line = _line(error, text)
         raise ScenarioError([f"{origin}:{line}: not valid YAML: {error.problem}"]) from None
     except yaml.YAMLError as error:
         raise ScenarioError([f"{origin}:1: not valid YAML: {error}"]) from None
@@ -121,22 +130,22 @@ _NOT_JSON = {
 
 
 def dotted(path: Iterable[str | int]) -> str:
-    text = ""
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text or "(the document)"
+    """A key path as ``jobs[0].wait.for``."""
+    return field_name(path) or "(the document)"
 
 
 def read_yaml(text: str, origin: str) -> tuple[Any, dict[tuple[str | int, ...], int]]:
     """The document (None when empty) and the line of each key path in it."""
     if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
         raise ScenarioError([f"{origin}:1: the document is larger than {MAX_BYTES} bytes"])
-    node = _compose(text, origin)
-    if node is None:
-        return None, {}
-    lines = _walk(node, origin)
+    loader = _Loader(text)
     try:
-        return _Loader(text).get_single_data(), lines
+        node = _compose(loader, text, origin)
+        if node is None:
+            return None, {}
+        lines = _walk(node, origin)  # caps first: the document is built only once they hold
+        return loader.construct_document(node), lines
     except yaml.MarkedYAMLError as error:
-        line = error.problem_mark.line + 1 if error.problem_mark else 1
-        raise ScenarioError([f"{origin}:{line}: {error.problem}"]) from None
+        raise ScenarioError([f"{origin}:{_line(error, text)}: {error.problem}"]) from None
+    finally:
+        loader.dispose()

@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import functools
-import math
 import random
 import re
 import uuid
@@ -22,27 +21,27 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .contract import SchemaCheck, format_check, load_schemas
+from .contract import SchemaCheck, field_name, format_check, load_schemas
 from .default_dam import BASE_MS, default_repository
 from .errors import ScenarioError
 from .faults import ENDPOINTS, Fault, Trigger
 from .jobs import Lifecycle
 from .repository import Repository
-from .settings import STATUSES, Settings
+from .settings import STATUSES, Settings, duration_ms
 
 __all__ = [
+    "Glob",
     "Scenario",
     "ScenarioError",
     "check_files",
     "load_scenario",
     "parse_scenario",
+    "scenario_warnings",
     "shipped_scenarios",
 ]
 
 MAX_FOLDERS = 10_000
 """Generated folders per scenario, all ``generate`` items together (each is built at load)."""
-_DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)")
-_UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000}
 _NAMES = {
     "DITATOPIC": "topic-{n}.dita",
     "DITAMAP": "map-{n}.ditamap",
@@ -56,18 +55,6 @@ YEAR_MS = 365 * 86_400_000
 
 
 # --- values ------------------------------------------------------------------------------------------
-
-
-def duration_ms(value: float | str) -> int:
-    """``'2s'``, ``'150ms'``, ``'1m'``, ``'1h'`` or a number of seconds, in milliseconds."""
-    if isinstance(value, (int, float)):
-        if not math.isfinite(value) or value > 1e12:
-            raise ValueError(f"expected a finite duration, got {value!r}")
-        return round(value * 1000)
-    match = _DURATION.fullmatch(value)
-    if match is None:
-        raise ValueError(f"expected a duration such as '2s', got {value!r}")
-    return round(float(match.group(1)) * _UNIT_MS[match.group(2)])
 
 
 def timestamp_ms(value: int | str) -> int:
@@ -104,11 +91,54 @@ def _timestamp_format(value: object) -> bool:
     return True
 
 
-def glob_pattern(glob: str) -> re.Pattern[str]:
-    """``*`` matches within a path segment, ``**`` across segments, ``?`` one character."""
-    parts = re.split(r"(\*\*|\*|\?)", glob)
-    wildcard = {"**": ".*", "*": "[^/]*", "?": "[^/]"}
-    return re.compile("".join(wildcard.get(p, re.escape(p)) for p in parts))
+class Glob:
+    """A path glob: ``*`` matches within a segment, ``**`` across segments, ``?`` one character.
+
+    Matched by walking the glob's positions along the path at once (no backtracking), so a match
+    costs O(len(path) x len(glob)) whatever the glob: seven ``**`` against 80 slashes stay instant.
+    """
+
+    _ANY, _ONE, _STAR = 0, 1, 2  # '**', '?', '*'; other tokens are literal characters
+
+    def __init__(self, glob: str) -> None:
+        tokens: list[int | str] = []
+        for part in re.split(r"(\*\*|\*|\?)", glob):
+            token = {"**": self._ANY, "*": self._STAR, "?": self._ONE}.get(part)
+            if token is None:
+                tokens.extend(part)
+            elif not (token == self._ANY and tokens and tokens[-1] == self._ANY):  # '****' is '**'
+                tokens.append(token)
+        self.glob = glob
+        self._tokens = tokens
+
+    def _closure(self, states: set[int]) -> set[int]:
+        """``states`` and every position reached by letting ``*``/``**`` match nothing."""
+        found, stack = set(), list(states)
+        while stack:
+            i = stack.pop()
+            if i not in found:
+                found.add(i)
+                if i < len(self._tokens) and self._tokens[i] in (self._ANY, self._STAR):
+                    stack.append(i + 1)
+        return found
+
+    def matches(self, path: str) -> bool:
+        tokens, end = self._tokens, len(self._tokens)
+        states = self._closure({0})
+        for char in path:
+            following: set[int] = set()
+            for i in states:
+                if i == end:
+                    continue
+                token = tokens[i]
+                if token == self._ANY or (token == self._STAR and char != "/"):
+                    following.add(i)
+                elif (token == self._ONE and char != "/") or token == char:
+                    following.add(i + 1)
+            states = self._closure(following)
+            if not states:
+                return False
+        return end in states
 
 
 # --- the model ---------------------------------------------------------------------------------------
@@ -132,7 +162,12 @@ class JobScriptSpec:
     def matches(self, path: str, nth: int) -> bool:
         if self.nth is not None and nth != self.nth:
             return False
-        return self.path is None or glob_pattern(self.path).fullmatch(path) is not None
+        return self.path is None or Glob(self.path).matches(path)
+
+    def takes_every_start_of(self, other: JobScriptSpec) -> bool:
+        """True when this script matches every start request that ``other`` matches."""
+        any_path = self.path is None or Glob(self.path).matches("") or self.path in ("/**", other.path)
+        return any_path and (self.nth is None or self.nth == other.nth)
 
     def lifecycle(self, default: Lifecycle) -> Lifecycle:
         return Lifecycle(
@@ -155,18 +190,23 @@ class Scenario:
     origin: str = "<default>"
     text: str = ""
     seed: int | None = None
-    clock: str | None = None
-    """real, manual or per_poll; None when the scenario does not say (real for the dev server,
-    manual for the test fixtures)."""
-    poll_step_ms: int = 0
     settings_changes: Mapping[str, Any] = field(default_factory=dict)
+    """The settings the scenario sets, its ``clock`` among them when it pins one."""
     repository_spec: Mapping[str, Any] = field(default_factory=dict)
     jobs: tuple[JobScriptSpec, ...] = ()
     faults: tuple[Fault, ...] = ()
+    lines: Mapping[tuple[str | int, ...], int] = field(default_factory=dict, repr=False, compare=False)
+    """The line of each key path in ``text``, for messages."""
 
     def settings(self, base: Settings | None = None) -> Settings:
         """``base`` (the defaults) with the scenario's settings applied."""
         return (base or Settings()).replace(**self.settings_changes)
+
+    @property
+    def clock(self) -> str | None:
+        """The clock the scenario pins (real, manual or per-poll), if it pins one."""
+        clock = self.settings_changes.get("clock")
+        return str(clock) if clock is not None else None
 
     def new_id(self) -> Callable[[], str] | None:
         """A seeded generator of UUIDv4 ids, or None for random ones."""
@@ -230,7 +270,7 @@ def parse_scenario(text: str, origin: str = "<scenario>", default_name: str = "s
         problems.append(f"{origin}:{lines_by_pointer[path]}: {message}")
     if problems:
         raise ScenarioError(problems)
-    scenario = _read(document, text, origin, default_name)
+    scenario = _read(document, text, origin, default_name, lines)
     _check_semantics(scenario, document, lines, origin)
     return scenario
 
@@ -256,33 +296,54 @@ def _check_semantics(
         raise ScenarioError(problems)
 
 
-def _read(doc: Mapping[str, Any], text: str, origin: str, default_name: str) -> Scenario:
-    clock = doc.get("clock")
+def _read(
+    doc: Mapping[str, Any],
+    text: str,
+    origin: str,
+    default_name: str,
+    lines: Mapping[tuple[str | int, ...], int],
+) -> Scenario:
     return Scenario(
         name=doc.get("name", default_name),
         description=doc["description"],
         origin=origin,
         text=text,
         seed=doc.get("seed"),
-        clock="per_poll" if isinstance(clock, dict) else clock,
-        poll_step_ms=duration_ms(clock["per_poll"]) if isinstance(clock, dict) else 0,
-        settings_changes={**_settings(doc.get("settings", {})), **_admin(doc.get("admin", {}))},
+        settings_changes={
+            **_clock(doc.get("clock")),
+            **_settings(doc.get("settings", {})),
+            **_admin(doc.get("admin", {})),
+        },
         repository_spec=doc.get("repository", {}),
         jobs=tuple(_job(job) for job in doc.get("jobs", ())),
         faults=tuple(_fault(fault) for fault in doc.get("faults", ())),
+        lines=lines,
     )
 
 
+def _clock(given: Any) -> dict[str, Any]:
+    """``clock: manual`` or ``clock: {per_poll: 500ms}``: a clock the scenario pins."""
+    if given is None:
+        return {}
+    if isinstance(given, dict):
+        return {"clock": "per-poll", "poll_step_ms": duration_ms(given["per_poll"])}
+    return {"clock": given}
+
+
+_RENAMED = {
+    "counting": "counting_ms",
+    "per_asset": "per_asset_ms",
+    "download": "download_mode",
+    "system_job_interval": "system_job_interval_ms",
+    "body_timeout": "body_timeout_ms",
+    "header_timeout": "header_timeout_ms",
+}
+
+
 def _settings(given: Mapping[str, Any]) -> dict[str, Any]:
-    renamed = {
-        "counting": "counting_ms",
-        "per_asset": "per_asset_ms",
-        "download": "download_mode",
-        "system_job_interval": "system_job_interval_ms",
-    }
     changes: dict[str, Any] = {}
     for key, value in given.items():
-        if key in ("counting", "per_asset", "system_job_interval"):
+        if key in _RENAMED and key != "download":
             value = duration_ms(value)
         elif key == "backend":
             key, value = "is_database", value == "database"
@@ -290,7 +351,7 @@ def _settings(given: Mapping[str, Any]) -> dict[str, Any]:
             value = {**{s: s for s in STATUSES}, **value}
         elif key in ("allowed_types", "ignored_paths"):
             value = tuple(value)
-        changes[renamed.get(key, key)] = value
+        changes[_RENAMED.get(key, key)] = value
     return changes
 
 
@@ -346,7 +407,49 @@ def _fault(spec: Mapping[str, Any]) -> Fault:
         malformed=spec.get("malformed", False),
         connection=spec.get("connection"),
         description=spec.get("description", ""),
+        auth=spec.get("auth"),
     )
+
+
+# --- warnings ------------------------------------------------------------------------------------
+
+
+def scenario_warnings(scenario: Scenario, settings: Settings, repository: Repository) -> list[str]:
+    """What the scenario asks for that will never happen with ``settings`` and ``repository``:
+    not errors (it loads and serves), but worth a word from ``check`` and ``serve``."""
+    found: list[str] = []
+
+    def at(*path: str | int) -> str:
+        known = path
+        while known and known not in scenario.lines:
+            known = known[:-1]
+        return f"{scenario.origin}:{scenario.lines.get(known, 1)}: warning: {field_name(path)}"
+
+    faults: list[tuple[tuple[str | int, ...], Fault]] = []
+    faults += [(("faults", i), f) for i, f in enumerate(scenario.faults)]
+    for j, job in enumerate(scenario.jobs):
+        faults += [(("jobs", j, "faults", i), f) for i, f in enumerate(job.faults)]
+    every = frozenset(ENDPOINTS)
+    for where, fault in faults:
+        if not settings.restart_endpoint and "restart" in fault.endpoints and fault.endpoints != every:
+            found.append(f"{at(*where, 'endpoint')}: never fires on restart: restart is not served "
+                         "(set restart_endpoint: true)")  # fmt: skip
+        if fault.auth == "bearer" and not settings.tokens:
+            found.append(f"{at(*where, 'auth')}: never fires: no Bearer token is defined (settings.tokens)")
+    for j, job in enumerate(scenario.jobs):
+        earlier = next(
+            (k for k, other in enumerate(scenario.jobs[:j]) if other.takes_every_start_of(job)), None
+        )
+        if earlier is not None:
+            found.append(f"{at('jobs', j, 'match')}: never runs a job: jobs[{earlier}] takes every start "
+                         "this one would (the first script that matches runs the job)")  # fmt: skip
+        if job.path is not None and not re.search(r"[*?]", job.path) and not repository.exists(job.path):
+            found.append(f"{at('jobs', j, 'match', 'path')}: {job.path} is not in the repository: "
+                         "no start can match it")  # fmt: skip
+    if settings.system_job and not repository.exists(settings.system_job_path):
+        found.append(f"{at('settings', 'system_job_path')}: {settings.system_job_path} is not in the "
+                     "repository: the system job never runs")  # fmt: skip
+    return found
 
 
 # --- files -------------------------------------------------------------------------------------------

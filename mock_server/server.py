@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+import os
 import signal
 import sys
 import threading
@@ -17,6 +18,7 @@ from aiohttp import web
 from .api import BASE_PATH
 from .app import MOCK, app_for
 from .clock import ManualClock
+from .connections import GuardedRunner
 from .journal import Exchange
 from .payloads import job_payload
 from .runtime import DEFAULT_SCENARIO, Mock
@@ -28,19 +30,31 @@ T = TypeVar("T")
 __all__ = ["MockServer", "banner", "run", "start_site"]
 
 SHUTDOWN_TIMEOUT_S = 2.0
+"""How long a stop waits for requests in flight (downloads included) before it cuts them."""
 
 
 async def start_site(
-    app: web.Application, host: str, port: int, *, access_log: bool = False
-) -> tuple[web.AppRunner, str]:
-    """Serve ``app`` on ``host:port`` (0 picks a free port); return the runner and the base URL."""
-    runner = web.AppRunner(
+    app: web.Application,
+    host: str,
+    port: int,
+    *,
+    access_log: bool = False,
+    header_timeout: float = 10.0,
+    max_connections: int = 1000,
+) -> tuple[GuardedRunner, str]:
+    """Serve ``app`` on ``host:port`` (0 picks a free port); return the runner and the base URL.
+
+    A connection must send a request's headers within ``header_timeout`` seconds; at most
+    ``max_connections`` are open, fewer under a low file limit (see :mod:`.connections`)."""
+    runner = GuardedRunner(
         app,
+        header_timeout=header_timeout,
+        max_connections=max_connections,
         shutdown_timeout=SHUTDOWN_TIMEOUT_S,
         access_log=logging.getLogger("aiohttp.access") if access_log else None,
     )
     await runner.setup()
-    site = web.TCPSite(runner, host, port)
+    site = web.TCPSite(runner, host, port, backlog=runner.backlog)
     try:
         await site.start()
     except BaseException:
@@ -52,30 +66,50 @@ async def start_site(
 
 
 def banner(app: web.Application, url: str) -> str:
-    """What the dev server prints once it accepts connections."""
-    settings = app[MOCK].settings
-    user, password = next(iter(settings.users.items()), ("admin", "admin"))
+    """What the dev server prints once it accepts connections: where, who, which clock, and a
+    curl line to start with (and one to move a manual clock)."""
     mock = app[MOCK]
+    settings = mock.settings
+    user, password = next(iter(settings.users.items()), ("admin", "admin"))
     admin = (
         "off"
         if not settings.admin_enabled
         else f"{url}/__admin" + (" (X-Admin-Token)" if settings.admin_token else " (loopback only)")
     )
+    credentials = f"{user}:{password} (HTTP Basic)"
+    if settings.tokens:  # development credentials, shown like the Basic one
+        tokens = ", ".join(f"{token} ({who})" for token, who in settings.tokens.items())
+        credentials += f"; Bearer token(s): {tokens}"
     lines = [
         f"aem-guides-mock serving AEM Guides' bulk asset processing API at {url}",
         f"  base path:   {url}{BASE_PATH}",
         f"  scenario:    {mock.scenario.name}: {mock.scenario.description}",
         f"  admin API:   {admin}",
-        f"  credentials: {user}:{password} (HTTP Basic)"
-        + (f"; {len(settings.tokens)} Bearer token(s)" if settings.tokens else ""),
+        f"  credentials: {credentials}",
         f"  pace:        {settings.effective_per_asset_ms} ms per asset (speed x{settings.speed:g})",
+        f"  clock:       {_clock_line(settings)}",
         "  try:",
         f"    curl -u {user}:{password} -H 'Content-Type: application/json' "
         f'-d \'{{"path": "/content/dam/22858", "type": "ASSET_PROCESSING"}}\' {url}{BASE_PATH}',
         f"    curl -u {user}:{password} '{url}{BASE_PATH}/history'",
-        "Press Ctrl-C to stop.",
     ]
+    if settings.clock == "manual" and settings.admin_enabled:
+        token = f" -H 'X-Admin-Token: {settings.admin_token}'" if settings.admin_token else ""
+        lines.append(
+            f"    curl -X POST{token} -H 'Content-Type: application/json' -d '{{\"seconds\": 5}}' "
+            f"{url}/__admin/clock/advance   # move the clock 5 s"
+        )
+    lines += [f"  warning:     {warning}" for warning in mock.warnings]
+    lines.append("Press Ctrl-C to stop.")
     return "\n".join(lines)
+
+
+def _clock_line(settings: Settings) -> str:
+    if settings.clock == "manual":
+        return "manual: jobs move only when the clock is advanced (the admin API below)"
+    if settings.clock == "per-poll":
+        return f"per-poll: each status poll moves it {settings.poll_step_ms} ms"
+    return "real" + (f", jobs at x{settings.speed:g} speed" if settings.speed != 1 else "")
 
 
 async def _serve_until_stopped(
@@ -89,9 +123,17 @@ async def _serve_until_stopped(
 ) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         loop.add_signal_handler(signum, stop.set)
-    runner, url = await start_site(app, host, port, access_log=access_log)
+    settings = app[MOCK].settings
+    runner, url = await start_site(
+        app,
+        host,
+        port,
+        access_log=access_log,
+        header_timeout=settings.header_timeout_ms / 1000,
+        max_connections=settings.max_connections,
+    )
     # The file's stamp is taken now, before the banner and the ready file: an edit made as soon as
     # the server is ready must count as a change.
     watcher = asyncio.create_task(watch_scenario(app, watch, out, since=_stamp(watch))) if watch else None
@@ -135,8 +177,7 @@ async def watch_scenario(
             continue
         seen = now
         try:
-            scenario = read_file(path)
-            mock.load(scenario)
+            scenario = await mock.load_in_thread(lambda: read_file(path))
         except Exception as error:  # whatever went wrong, the last good scenario keeps serving
             kept = mock.scenario.name
             print(f"scenario not reloaded; still serving {kept!r}:\n{error}", file=out, flush=True)
@@ -156,14 +197,23 @@ def run(
 ) -> int:
     """Serve ``app`` until SIGINT or SIGTERM; reload the scenario file ``watch`` when it changes.
 
-    Once it accepts connections it writes its base URL to ``ready_file``, if given. Returns the
-    exit status."""
+    Once it accepts connections it writes its base URL to ``ready_file``, if given; the file is
+    removed first, and again at exit, so that a harness never reads a stale URL. Returns the exit
+    status."""
+    _remove(ready_file)
     try:
         asyncio.run(_serve_until_stopped(app, host, port, out or sys.stdout, access_log, watch, ready_file))
     except OSError as error:
         print(f"aem-guides-mock: cannot listen on {host}:{port}: {error.strerror}", file=sys.stderr)
         return 2
+    finally:
+        _remove(ready_file)
     return 0
+
+
+def _remove(path: Path | None) -> None:
+    if path is not None:
+        path.unlink(missing_ok=True)
 
 
 class MockServer:
@@ -180,9 +230,10 @@ class MockServer:
         async with MockServer() as server:
             ...
 
-    The port is picked free (port 0) unless given. When the scenario names no clock, the clock is a
-    manual one, moved only by :meth:`advance`. Calls from other threads run in the server's loop,
-    so a test never races a request.
+    The port is picked free (port 0) unless given. The clock is a manual one, moved only by
+    :meth:`advance`, unless the scenario pins another or the environment (``AEM_GUIDES_MOCK_CLOCK``)
+    or ``overrides`` say otherwise: settings merge as everywhere (:func:`~.settings.resolve`).
+    Calls from other threads run in the server's loop, so a test never races a request.
     """
 
     def __init__(
@@ -194,10 +245,12 @@ class MockServer:
         host: str = "127.0.0.1",
         port: int = 0,
         default_clock: str = "manual",
+        environ: Mapping[str, str] | None = None,
     ) -> None:
         self.mock = Mock(
             _as_scenario(scenario),
             base=settings,
+            environ=os.environ if environ is None else environ,
             overrides=overrides,
             default_clock=default_clock,
         )
@@ -303,20 +356,24 @@ class MockServer:
         """Forget jobs and the journal, rewind a manual clock, restart fault counters."""
         self.call(self.mock.reset)
 
-    def load_scenario(self, scenario: str | Path | Scenario, **overrides: Any) -> None:
+    def load_scenario(self, scenario: str | Path | Scenario, *, origin: str = "load_scenario()",
+                      **overrides: Any) -> None:  # fmt: skip
         """Load a shipped scenario, a file, a YAML document or a :class:`Scenario`, with settings
-        ``overrides`` on top."""
+        ``overrides`` on top (``origin`` names them in an error)."""
         loaded = _as_scenario(scenario)
-        self.call(lambda: self.mock.load(loaded, overrides))
+        self.call(lambda: self.mock.load(loaded, overrides, origin))
 
+    @property
     def jobs(self) -> list[dict[str, Any]]:
-        """Every job, as the job object of the contract."""
+        """Every job, as the job object of the contract, oldest first."""
         return self.call(lambda: [job_payload(job, self.mock.settings) for job in self.mock.engine.jobs()])
 
+    @property
     def journal(self) -> list[Exchange]:
         """Every exchange so far, oldest first."""
         return self.call(lambda: list(self.mock.journal))
 
+    @property
     def violations(self) -> list[Exchange]:
         """The exchanges in which the client broke the contract."""
         return self.call(self.mock.journal.client_violations)

@@ -1,22 +1,41 @@
 """Every decision the mock takes where the public evidence is silent, in one frozen object.
 
-The numbers in the comments refer to the table in section 3 of the contract (``API.md``).
-Precedence, lowest first: these defaults < a scenario file < environment < CLI flag / fixture marker.
-The README lists every field; ``tests/test_settings.py`` checks that it does.
+The ``§`` numbers in the comments refer to section 3 of the project's contract document,
+``docs/contract.md``. The README lists every field; ``tests/test_settings.py`` checks that it does.
+
+One merge, :func:`resolve`, builds the settings in force, lowest first: the defaults (or the host's
+base, such as the test fixtures' manual clock) < a scenario file < the environment
+(``AEM_GUIDES_MOCK_<SETTING>``) < CLI flags, fixture markers and ``overrides``. Every layer is
+checked the same way: an unknown name or a value of the wrong kind is a :class:`SettingError` that
+names the setting and, where one is close, suggests what was meant.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import functools
+import json
+import re
 import types
-from collections.abc import Mapping
+import typing
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["STATUSES", "Settings"]
+from .errors import SettingError
+
+__all__ = ["CLOCKS", "ENV_PREFIX", "STATUSES", "Settings", "parse_clock", "resolve"]
 
 #: The job statuses the engine knows, in the default vocabulary (§3.1).
 STATUSES = ("WAITING", "IN_PROGRESS", "SUCCESS", "FAILED", "CANCELLED")
+#: Where the simulated author gets its time: the wall clock, a clock moved only when told, or a
+#: clock that moves ``poll_step_ms`` with every status poll.
+CLOCKS = ("real", "manual", "per-poll")
+ENV_PREFIX = "AEM_GUIDES_MOCK_"
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+_DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)")
+_UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000}
 
 
 def _frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -25,14 +44,20 @@ def _frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    """The mock's behaviour switches; replace fields with :func:`dataclasses.replace`."""
+    """The mock's behaviour switches; build them with :func:`resolve` or :meth:`replace`."""
 
-    # --- authentication (contract §1 "Authentication", §3.22, §3.25)
+    # --- authentication (§3.22, §3.25)
     users: Mapping[str, str] = field(default_factory=lambda: _frozen({"admin": "admin"}))
     """HTTP Basic users: user id -> password."""
     tokens: Mapping[str, str] = field(default_factory=lambda: _frozen({}))
     """Bearer tokens: token -> user id."""
     realm: str = "Sling (Development)"
+
+    # --- time
+    clock: Literal["real", "manual", "per-poll"] = "real"
+    """The clock jobs run by: the dev server's is real, the test fixtures' manual."""
+    poll_step_ms: int = 500
+    """How far a ``per-poll`` clock moves with each status poll."""
 
     # --- the job lifecycle
     counting_ms: int = 100
@@ -40,15 +65,18 @@ class Settings:
     per_asset_ms: int = 200
     """§3.28: how long one asset takes."""
     speed: float = 1.0
-    """§3.28: pace factor; 2.0 runs jobs twice as fast."""
+    """§3.28: pace factor; every duration of the simulated author is divided by it."""
     status_names: Mapping[str, str] = field(default_factory=lambda: _frozen({s: s for s in STATUSES}))
     """§3.1/§3.2: the token sent for each internal status (status vocabulary map)."""
-    eta_unit: str = "SECONDS"
-    """§3.3."""
+    eta_unit: Literal["SECONDS", "MINUTES", "HOURS"] = "SECONDS"
+    """§3.3: the unit of ``eta``; its value is the remaining time in that unit, rounded up."""
     history_size: int = 20
     """§3.4: how many jobs history lists, newest first."""
     max_jobs: int = 10_000
     """How many jobs are kept; the oldest finished ones are forgotten past this."""
+    max_active_jobs: int = 1_000
+    """How many jobs may be WAITING or IN_PROGRESS at once (never more than ``max_jobs``); a start
+    beyond is refused (429)."""
     allowed_types: tuple[str, ...] = ("ASSET_PROCESSING",)
     """§3.10: values accepted for the start request's ``type``."""
     lenient: bool = False
@@ -69,14 +97,10 @@ class Settings:
     """§3.31: JCR (false) or database (true) asset processing."""
     csrf: bool = False
     """§3.26: CSRF enforcement for browser user agents, with the token endpoint."""
-    max_body_bytes: int = 1024 * 1024
-    """Request bodies larger than this are refused with 413."""
     ignored_paths: tuple[str, ...] = ("/content/dam/projects/translation_output",)
     """Paths that are never processed, whatever a request says."""
     download_mode: Literal["zip", "json"] = "zip"
     """§3.20: ``zip`` answers a ZIP unless the client asks for JSON; ``json`` always answers paths."""
-    journal_size: int = 1000
-    """How many exchanges the journal keeps (a ring buffer)."""
     system_job: bool = False
     """§3.29: a job created by ``System`` for ``system_job_path`` every ``system_job_interval_ms``,
     the first one interval after the start; skipped while a job for that path is going."""
@@ -88,69 +112,253 @@ class Settings:
     """§3.24: error bodies as the mock's JSON error object, or as Sling's HTML error page."""
     restart_endpoint: bool = False
     """§3.16: serve ``POST …/process/restart``: a new job for the request of a SUCCESS job."""
+
+    # --- the mock's own limits
+    max_body_bytes: int = 1024 * 1024
+    """Request bodies larger than this are refused with 413."""
+    body_timeout_ms: int = 10_000
+    """A request body must arrive within this long; a trickle is cut off (408, connection closed)."""
+    header_timeout_ms: int = 10_000
+    """A connection must send a request's complete headers within this long, or it is closed."""
+    max_connections: int = 1_000
+    """Open connections at most (and always below the process's file limit)."""
+    journal_size: int = 1000
+    """How many exchanges the journal keeps (a ring buffer)."""
+    journal_bytes: int = 8 * 1024 * 1024
+    """How many bytes of exchanges the journal keeps, the newest first."""
     admin_enabled: bool = True
     """Serve the admin API under ``/__admin``."""
     admin_token: str | None = None
     """When set, the admin API needs it (header ``X-Admin-Token``) and answers beyond loopback."""
 
     def __post_init__(self) -> None:
-        if self.speed <= 0:
-            raise ValueError(f"speed must be positive, got {self.speed!r}")
-        if self.counting_ms < 0 or self.per_asset_ms < 1:
-            raise ValueError("counting_ms must be >= 0 and per_asset_ms >= 1")
+        for item in dataclasses.fields(self):
+            value = getattr(self, item.name)
+            if isinstance(value, list) and typing.get_origin(_hints()[item.name]) is tuple:
+                object.__setattr__(self, item.name, value := tuple(value))  # a marker's list
+            _check_type(item.name, value)
+        if not 0 < self.speed < 1e6:
+            raise SettingError(f"speed must be above 0 (and below a million), got {self.speed!r}")
+        if self.counting_ms < 0 or self.per_asset_ms < 1 or self.poll_step_ms < 0:
+            raise SettingError("counting_ms and poll_step_ms must be >= 0, and per_asset_ms >= 1")
         if not 1 <= self.concurrency <= 64:
-            raise ValueError(f"concurrency must be from 1 to 64, got {self.concurrency!r}")
+            raise SettingError(f"concurrency must be from 1 to 64, got {self.concurrency!r}")
         if self.system_job_interval_ms < 1000:
-            raise ValueError(
+            raise SettingError(
                 "system_job_interval (system_job_interval_ms) must be at least 1s, "
                 f"got {self.system_job_interval_ms}ms"
             )
         if not self.system_job_path.startswith("/"):
-            raise ValueError(
+            raise SettingError(
                 f"system_job_path must be absolute, such as '/content/dam'; got {self.system_job_path!r}"
             )
-        if min(self.history_size, self.max_jobs, self.logs_limit, self.journal_size) < 1:
-            raise ValueError("history_size, max_jobs, logs_limit and journal_size must be >= 1")
+        positive = ("history_size", "max_jobs", "max_active_jobs", "logs_limit", "journal_size",
+                    "journal_bytes", "max_body_bytes", "body_timeout_ms", "header_timeout_ms",
+                    "max_connections")  # fmt: skip
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise SettingError(f"{name} must be >= 1, got {getattr(self, name)!r}")
         missing = set(STATUSES) - set(self.status_names)
         if missing:
-            raise ValueError(f"status_names lacks a token for {sorted(missing)}")
+            raise SettingError(f"status_names lacks a token for {sorted(missing)}")
         # Mappings are stored read-only so that a frozen Settings is really frozen.
         for name in ("users", "tokens", "status_names"):
             object.__setattr__(self, name, _frozen(getattr(self, name)))
 
     @property
     def effective_counting_ms(self) -> int:
-        return round(self.counting_ms / self.speed)
+        return self.scaled(self.counting_ms)
 
     @property
     def effective_per_asset_ms(self) -> int:
-        return max(1, round(self.per_asset_ms / self.speed))
+        return max(1, self.scaled(self.per_asset_ms))
 
-    @classmethod
-    def from_environment(cls, environ: Mapping[str, str]) -> dict[str, Any]:
-        """Overrides from ``AEM_GUIDES_MOCK_<FIELD>`` variables (scalar fields only), e.g.
-        ``AEM_GUIDES_MOCK_SPEED=4`` or ``AEM_GUIDES_MOCK_ADMIN_TOKEN=…``."""
-        changes: dict[str, Any] = {}
-        for item in dataclasses.fields(cls):
-            raw = environ.get(f"AEM_GUIDES_MOCK_{item.name.upper()}")
-            if raw is None:
-                continue
-            kind = str(item.type)
-            try:
-                if kind == "bool":
-                    changes[item.name] = raw.strip().lower() in ("1", "true", "yes", "on")
-                elif kind == "int" or kind.startswith("Literal[4"):
-                    changes[item.name] = int(raw)
-                elif kind == "float":
-                    changes[item.name] = float(raw)
-                elif kind.startswith(("str", "Literal")):
-                    changes[item.name] = raw
-            except ValueError:
-                raise ValueError(
-                    f"AEM_GUIDES_MOCK_{item.name.upper()}: expected {kind}, got {raw!r}"
-                ) from None
-        return changes
+    def scaled(self, ms: int) -> int:
+        """A duration of the simulated author at this speed."""
+        return round(ms / self.speed)
 
     def replace(self, **changes: Any) -> Settings:
-        """A copy with ``changes`` applied (validated like the original)."""
+        """A copy with ``changes`` applied, checked like any layer of :func:`resolve`."""
+        _check_names(changes, "a setting")
         return dataclasses.replace(self, **changes)
+
+
+# --- the merge ----------------------------------------------------------------------------------------
+
+
+def resolve(
+    base: Settings | None = None,
+    scenario: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    overrides: Iterable[tuple[str, Mapping[str, Any]]] = (),
+) -> Settings:
+    """The settings in force: ``base`` < ``scenario`` < ``environ`` < each of ``overrides``.
+
+    ``overrides`` are ``(origin, changes)`` pairs such as ``("--speed", {...})`` or
+    ``("aem_scenario marker", {...})``; the origin is named when one of them is wrong.
+    """
+    changes: dict[str, Any] = {}
+    layers = [("the scenario", scenario or {}), ("the environment", from_environment(environ or {}))]
+    for origin, layer in [*layers, *overrides]:
+        _check_names(layer, f"a setting ({origin})")
+        changes.update(layer)
+    try:
+        return dataclasses.replace(base or Settings(), **changes)
+    except SettingError:
+        raise
+    except (TypeError, ValueError) as error:  # a value the dataclass itself cannot take
+        raise SettingError(str(error)) from None
+
+
+def from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
+    """Settings from ``AEM_GUIDES_MOCK_<SETTING>`` variables, each parsed by the setting's type:
+    ``true``/``false`` for switches, comma-separated lists, JSON objects for maps, and
+    ``AEM_GUIDES_MOCK_CLOCK=per-poll:250ms``."""
+    changes: dict[str, Any] = {}
+    hints = _hints()
+    for variable, raw in environ.items():
+        if not variable.startswith(ENV_PREFIX):
+            continue
+        name = variable.removeprefix(ENV_PREFIX).lower()
+        if name not in hints:
+            raise SettingError(f"{variable} is not a setting{_did_you_mean(name, hints, ENV_PREFIX)}")
+        try:
+            if name == "clock":
+                changes.update(parse_clock(raw))
+            else:
+                changes[name] = _parse_text(name, raw, hints[name])
+        except SettingError as error:
+            raise SettingError(f"{variable}: {error}") from None
+    return changes
+
+
+def parse_clock(text: str) -> dict[str, Any]:
+    """``real``, ``manual``, ``per-poll`` or ``per-poll:STEP`` (such as ``per-poll:250ms``)."""
+    kind, _, step = text.strip().partition(":")
+    kind = kind.replace("_", "-")
+    if kind not in CLOCKS or (step and kind != "per-poll"):
+        raise SettingError(
+            f"expected real, manual or per-poll[:STEP] such as per-poll:250ms, got {text!r}"
+            + _did_you_mean(kind, CLOCKS)
+        )
+    if not step:
+        return {"clock": kind}
+    return {"clock": kind, "poll_step_ms": duration_ms(step)}
+
+
+def duration_ms(value: float | str) -> int:
+    """``'2s'``, ``'150ms'``, ``'1m'``, ``'1h'`` or a number of seconds, in milliseconds."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if not 0 <= value <= 1e12:  # NaN fails this too
+            raise SettingError(f"expected a finite duration, got {value!r}")
+        return round(value * 1000)
+    match = _DURATION.fullmatch(str(value).strip())
+    if match is None:
+        raise SettingError(f"expected a duration such as '2s', '150ms' or '1m', got {value!r}")
+    return round(float(match.group(1)) * _UNIT_MS[match.group(2)])
+
+
+@functools.cache
+def _hints() -> dict[str, Any]:
+    return typing.get_type_hints(Settings)
+
+
+def _did_you_mean(name: str, known: Iterable[str], prefix: str = "") -> str:
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return f" (did you mean {prefix}{close[0].upper() if prefix else close[0]}?)" if close else ""
+
+
+def _check_names(changes: Mapping[str, Any], what: str) -> None:
+    hints = _hints()
+    for name in changes:
+        if name not in hints:
+            raise SettingError(f"{name!r} is not {what}{_did_you_mean(str(name), hints)}")
+
+
+def _wanted(kind: Any) -> str:
+    """A setting's type, in words."""
+    origin, args = typing.get_origin(kind), typing.get_args(kind)
+    if origin is Literal:
+        return "one of " + ", ".join(repr(a) for a in args)
+    if kind is bool:
+        return "true or false"
+    if kind in (int, float, str):
+        return {int: "an integer", float: "a number", str: "a string"}[kind]
+    if origin is tuple:
+        return "a list of strings"
+    if origin in (Mapping, dict):
+        return "a map of strings to strings"
+    if origin in (types.UnionType, typing.Union):
+        return " or ".join("none" if a is type(None) else _wanted(a) for a in args)
+    return str(kind)
+
+
+def _fits(value: Any, kind: Any) -> bool:
+    origin, args = typing.get_origin(kind), typing.get_args(kind)
+    if origin is Literal:
+        return any(value == a and type(value) is type(a) for a in args)
+    if kind is bool:
+        return isinstance(value, bool)
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind is str:
+        return isinstance(value, str)
+    if origin is tuple:
+        return isinstance(value, tuple) and all(isinstance(v, str) for v in value)
+    if origin in (Mapping, dict):
+        return isinstance(value, Mapping) and all(
+            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+        )
+    if origin in (types.UnionType, typing.Union):
+        return any(value is None if a is type(None) else _fits(value, a) for a in args)
+    return True
+
+
+def _check_type(name: str, value: Any) -> None:
+    kind = _hints()[name]
+    if not _fits(value, kind):
+        choices = [str(a) for a in typing.get_args(kind)] if typing.get_origin(kind) is Literal else []
+        tip = _did_you_mean(str(value), choices) if isinstance(value, str) else ""
+        raise SettingError(f"{name}: expected {_wanted(kind)}, got {value!r}{tip}")
+
+
+def _parse_text(name: str, raw: str, kind: Any) -> Any:
+    """An environment variable's text as a value of the setting's type."""
+    text = raw.strip()
+    origin, args = typing.get_origin(kind), typing.get_args(kind)
+    if origin in (types.UnionType, typing.Union) and type(None) in args:
+        if text.lower() in ("", "none", "null"):
+            return None
+        kind = next(a for a in args if a is not type(None))
+        origin, args = typing.get_origin(kind), typing.get_args(kind)
+    if kind is bool:
+        if text.lower() in _TRUE + _FALSE:
+            return text.lower() in _TRUE
+        raise SettingError(f"expected true or false (or 1/0, yes/no, on/off), got {raw!r}")
+    if origin is Literal:
+        for choice in args:
+            if str(choice) == text:
+                return choice
+        raise SettingError(
+            f"expected {_wanted(kind)}, got {raw!r}" + _did_you_mean(text, [str(a) for a in args])
+        )
+    try:
+        if kind is int:
+            return int(text)
+        if kind is float:
+            return float(text)
+    except ValueError:
+        raise SettingError(f"expected {_wanted(kind)}, got {raw!r}") from None
+    if origin is tuple:
+        return tuple(part.strip() for part in text.split(",") if part.strip())
+    if origin in (Mapping, dict):
+        try:
+            value = json.loads(text)
+        except ValueError:
+            value = None
+        if not isinstance(value, dict):
+            raise SettingError(f'expected a JSON object such as {{"admin": "admin"}}, got {raw!r}')
+        return value
+    return raw

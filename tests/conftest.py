@@ -70,7 +70,7 @@ class ApiClient:
     @property
     def mock(self) -> Any:
         """The running mock (engine, journal, scenario…) behind the socket."""
-        return self.http.server.app[MOCK]
+        return self.http.app[MOCK]
 
     async def admin(self, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:
         return await self._json(await self.http.request(method, f"/__admin{path}", **kwargs))
@@ -100,19 +100,19 @@ def make_api(aiohttp_client: Any, clock: ManualClock) -> MakeApi:
         settings: Settings | None = None,
         repository: Repository | None = None,
         scenario: str | None = None,
-        manual_clock: bool = False,
+        default_clock: str = "manual",
     ) -> ApiClient:
-        """With ``scenario``, the scenario's own clock runs (manual, per-poll or real) unless
-        ``manual_clock`` asks for the test's manual clock."""
-        if scenario is not None:
-            app = create_app(
-                settings,
-                scenario=load_scenario(scenario),
-                repository=repository,
-                clock=clock if manual_clock else None,
-            )
-        else:
-            app = create_app(settings, clock=clock, repository=repository)
+        """The test's manual clock drives the mock, unless the scenario pins a clock of its own or
+        ``default_clock`` is ``real``."""
+        loaded = load_scenario(scenario) if scenario is not None else None
+        own_clock = default_clock == "manual" and (loaded is None or loaded.clock is None)
+        app = create_app(
+            settings,
+            scenario=loaded,
+            repository=repository,
+            clock=clock if own_clock else None,
+            default_clock=default_clock,
+        )
         return ApiClient(await aiohttp_client(app), app[MOCK].clock)
 
     return make

@@ -21,7 +21,7 @@ import pytest
 
 AUTH = {"Authorization": "Basic " + base64.b64encode(b"admin:admin").decode()}
 BASE = "/bin/guides/v1/assets/process"
-START_22858 = {"path": "/content/dam/22858", "type": "ASSET_PROCESSING"}
+START_22858: dict[str, object] = {"path": "/content/dam/22858", "type": "ASSET_PROCESSING"}
 MODULE = (sys.executable, "-m", "mock_server")
 
 
@@ -43,7 +43,7 @@ def serving(
     )
     try:
         assert process.stdout is not None
-        banner = []
+        banner: list[str] = []
         while not banner or not banner[-1].startswith("Press Ctrl-C"):
             line = read_line(process)
             assert line, "".join(banner) + (process.stderr.read() if process.stderr else "")
@@ -65,7 +65,12 @@ def read_line(process: subprocess.Popen[str], timeout: float = 15) -> str:
         lines: queue.Queue[str] = queue.Queue()
         stdout = process.stdout
         assert stdout is not None
-        threading.Thread(target=lambda: [lines.put(line) for line in stdout], daemon=True).start()
+
+        def pump() -> None:
+            for line in stdout:
+                lines.put(line)
+
+        threading.Thread(target=pump, daemon=True).start()
         _LINES[process.pid] = lines
     try:
         return _LINES[process.pid].get(timeout=timeout)
@@ -207,7 +212,7 @@ def test_watch_needs_a_file() -> None:
     ("args", "env", "phrase"),
     [
         (["--speed", "nan"], {}, "expected a number above 0"),
-        ([], {"AEM_GUIDES_MOCK_SPEED": "fast"}, "AEM_GUIDES_MOCK_SPEED: expected float, got 'fast'"),
+        ([], {"AEM_GUIDES_MOCK_SPEED": "fast"}, "AEM_GUIDES_MOCK_SPEED: expected a number, got 'fast'"),
     ],
 )
 def test_bad_numbers_are_explained(args: list[str], env: dict[str, str], phrase: str) -> None:

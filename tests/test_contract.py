@@ -11,6 +11,7 @@ from mock_server import Settings
 from mock_server.clock import ManualClock
 from mock_server.contract import Contract, describe, load_schemas, schema_dir
 from mock_server.default_dam import default_repository
+from mock_server.errors import Violations
 from mock_server.jobs import JobEngine, StartRequest
 from mock_server.payloads import job_payload
 
@@ -44,7 +45,7 @@ def test_integers_stay_strict_inside_a_referenced_document(bad: object) -> None:
     engine = JobEngine(default_repository(), Settings(), ManualClock())
     job = job_payload(engine.start(StartRequest("/content/dam/22858"), "admin"), Settings())
     contract = Contract(Settings())
-    assert contract.check_response("history.response", b"ok", {"executionHistory": [job]}) == []
+    assert not contract.check_response("history.response", b"ok", {"executionHistory": [job]})
     job["triggeredCount"] = bad
     (violation,) = contract.check_response("history.response", b"bad", {"executionHistory": [job]})
     assert violation.where == "body:/executionHistory/0/triggeredCount"
@@ -55,7 +56,7 @@ def test_query_values_are_typed_before_checking() -> None:
     contract = Contract(Settings())
     params, violations = contract.check_query("logs.query", "q1", [("processingId", "a"), ("offset", "12")])
     assert params == {"processingId": "a", "offset": 12}
-    assert violations == []
+    assert not violations
 
 
 def test_repeated_query_parameters_are_a_violation() -> None:
@@ -71,14 +72,14 @@ def test_response_checks_are_cached_per_distinct_body() -> None:
     check = contract._checks["start.response"]
     original = check.violations
 
-    def counting(instance: object) -> list[object]:
+    def counting(instance: object) -> Violations:
         nonlocal calls
         calls += 1
-        return original(instance)  # type: ignore[return-value]
+        return original(instance)
 
     check.violations = counting  # type: ignore[method-assign]
     for _ in range(3):
-        assert contract.check_response("start.response", b'{"processingId":"a"}', {"processingId": "a"}) == []
+        assert not contract.check_response("start.response", b'{"processingId":"a"}', {"processingId": "a"})
     contract.check_response("start.response", b'{"processingId":"b"}', {"processingId": "b"})
     assert calls == 2
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Coroutine
 from typing import Any
 
 from mock_server.repository import Repository
@@ -42,7 +43,7 @@ async def test_random_concurrent_traffic_keeps_every_invariant(make_api: MakeApi
     ids = [await api.start(f"/content/dam/f{n}") for n in range(8)]
     highest: dict[str, int] = {}
     for _ in range(30):
-        calls = []
+        calls: list[Coroutine[Any, Any, Any]] = []
         for _ in range(12):
             pid = chance.choice(ids)
             kind = chance.choice(["status", "status", "cancel", "resume", "logs"])

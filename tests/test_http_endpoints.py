@@ -145,8 +145,8 @@ async def test_status_vocabulary_can_be_renamed(make_api: MakeApi) -> None:
     vocabulary = {**{s: s for s in ("FAILED", "CANCELLED")}, **names}
     api = await make_api(Settings(status_names=vocabulary))
     pid = await api.start()
-    assert (await api.status(pid))["status"] == "QUEUED"
-    await api.advance(0.3)
+    queued = await api.start("/content/dam/demo1")
+    assert (await api.status(queued))["status"] == "QUEUED"
     assert (await api.status(pid))["status"] == "RUNNING"
     await api.advance(2)
     assert (await api.status(pid))["status"] == "COMPLETED"

@@ -18,12 +18,19 @@ async def test_documented_example_runs_waiting_counting_in_progress_success(api:
     started_at = api.clock.now_ms()
     pid = await api.start("/content/dam/22858")
 
-    counting = await api.status(pid)
-    assert counting["status"] == "WAITING"
+    counting = await api.status(pid)  # the runner is free: it left the queue at once (§3.2)
+    assert counting["status"] == "IN_PROGRESS"
     assert counting["migrationSet"] == {"totalFiles": 0, "calculationStatus": "IN_PROGRESS"}
     assert counting["startedAt"] == started_at and counting["completedAt"] == 0
     assert counting["eta"] == {"value": 0, "unit": "SECONDS"}
-    assert flags(counting) == FLAGS["WAITING"]
+    assert flags(counting) == FLAGS["IN_PROGRESS"]
+    queued = await api.status(await api.start("/content/dam/demo1"))  # behind it: WAITING, as documented
+    assert (queued["status"], queued["startedAt"], queued["migrationSet"]) == (
+        "WAITING",
+        0,
+        {"totalFiles": 0, "calculationStatus": "WAITING"},
+    )
+    assert flags(queued) == FLAGS["WAITING"]
 
     await api.advance(0.1)  # counting takes 100 ms
     running = await api.status(pid)
@@ -153,7 +160,7 @@ async def test_cancel_a_waiting_job_removes_it_from_the_queue(api: ApiClient) ->
     assert (await api.status(first))["status"] == "SUCCESS"
     assert (await api.status(second))["status"] == "CANCELLED"
     status, resumed = await api.action("resume", second)
-    assert resumed["status"] == "WAITING"  # it never counted: it counts now
+    assert resumed["status"] == "IN_PROGRESS"  # the runner is free; it never counted: it counts now
     assert resumed["migrationSet"]["calculationStatus"] == "IN_PROGRESS"
     await api.advance(60)
     assert (await api.status(second))["status"] == "SUCCESS"
@@ -228,12 +235,12 @@ async def test_restart_when_switched_on_starts_a_new_job_for_a_success_job(make_
     api = await make_api(Settings(restart_endpoint=True))
     pid = await api.start("/content/dam/22858", excludedPaths=["/content/dam/22858/x"])
     status, body = await api.action("restart", pid)
-    assert status == 400 and "is WAITING and cannot be restarted" in body["message"]
+    assert status == 400 and "is IN_PROGRESS and cannot be restarted" in body["message"]
     await api.advance(5)
     status, body = await api.action("restart", pid)
     assert status == 200 and set(body) == {"processingId"}
     again = await api.status(body["processingId"])
-    assert again["status"] == "WAITING" and again["excludedPaths"] == ["/content/dam/22858/x"]
+    assert again["status"] == "IN_PROGRESS" and again["excludedPaths"] == ["/content/dam/22858/x"]
     assert [job["processingId"] for job in await api.history()] == [body["processingId"], pid]
     status, body = await api.post(f"{BASE_PATH}/restart", {"processingId": "nope"})
     assert status == 400 and "nope" in body["message"]

@@ -42,14 +42,14 @@ def test_restart_starts_a_new_job_for_the_request_of_a_success_job() -> None:
         "/content/dam/22858", excluded_paths=("/content/dam/22858/a",), file_types=("DITAMAP",)
     )
     first = engine.start(request, "admin")
-    with pytest.raises(InvalidTransition, match="is WAITING and cannot be restarted; only SUCCESS"):
+    with pytest.raises(InvalidTransition, match="is IN_PROGRESS and cannot be restarted; only SUCCESS"):
         engine.restart(first.processing_id, "admin")
     clock.advance(10)
     again = engine.restart(first.processing_id, "editor")
     assert again.processing_id != first.processing_id and again.request == first.request
-    assert again.created_by == "editor" and again.status == "WAITING"
+    assert again.created_by == "editor" and again.status == "IN_PROGRESS"  # the runner is free
     assert first.status == "SUCCESS"  # the restarted job stays as it was
-    with pytest.raises(JobConflict, match="already WAITING"):  # the same path rule as a start
+    with pytest.raises(JobConflict, match="already IN_PROGRESS"):  # the same path rule as a start
         engine.restart(first.processing_id, "admin")
     engine.cancel(again.processing_id)
     with pytest.raises(InvalidTransition, match="resume a FAILED or CANCELLED one"):
@@ -184,7 +184,9 @@ def test_no_interleaving_reaches_an_illegal_state(steps: list[tuple[str, object,
             assert (job.cancellable, job.resumable, job.restartable) == FLAGS[job.status]
             if previous_status == "SUCCESS":
                 assert job.status == "SUCCESS"
-            assert (job.completed_at > 0) == job.finished
+            assert (job.completed_at is not None) == job.finished
+            if job.status in ("WAITING", "IN_PROGRESS"):  # §3.2: startedAt once it left the queue
+                assert (job.started_at is None) == (job.status == "WAITING")
             numbers = processed_numbers(job)
             assert numbers == list(range(1, job.triggered_count + 1))  # each asset once, in order
             seen[job.processing_id] = (job.status, job.triggered_count)
@@ -274,7 +276,9 @@ def test_the_system_job_runs_every_interval_from_one_interval_after_the_start() 
     clock.advance(45 * 60)
     jobs = system_jobs(engine)
     assert [job.created_at - began for job in jobs] == [15 * MINUTE, 30 * MINUTE, 45 * MINUTE, 60 * MINUTE]
-    assert [job.status for job in jobs] == ["SUCCESS"] * 3 + ["WAITING"]  # the last one just began counting
+    assert [job.status for job in jobs] == ["SUCCESS"] * 3 + [
+        "IN_PROGRESS"
+    ]  # the last one just began counting
     assert jobs[0].completed_at == jobs[0].created_at + 100 + 167 * 200
     assert engine.history()[0] is jobs[-1]
 
@@ -289,6 +293,7 @@ def test_the_system_job_queues_behind_earlier_starts_and_skips_while_its_path_is
     clock.advance(200)
     (system,) = system_jobs(engine)  # at 180 s, once the user's job ended at 167.1 s
     assert system.created_at == user.created_at + 3 * MINUTE
+    assert other.started_at is not None and system.started_at is not None
     assert other.started_at < system.started_at  # FIFO: the earlier start runs first
     assert other.status == "SUCCESS" and user.status == "SUCCESS"
 
@@ -308,10 +313,10 @@ def test_resume_is_refused_while_another_job_has_the_path() -> None:
     first = engine.start(StartRequest("/content/dam/22858"), "admin")
     engine.cancel(first.processing_id)
     second = engine.start(StartRequest("/content/dam/22858/"), "admin")
-    with pytest.raises(JobConflict, match=r"is already WAITING .*cancel it, then resume this one"):
+    with pytest.raises(JobConflict, match=r"is already IN_PROGRESS .*cancel it, then resume this one"):
         engine.resume(first.processing_id)
     clock.advance(10)
-    assert engine.resume(first.processing_id).status == "WAITING"  # once the other has ended
+    assert engine.resume(first.processing_id).status == "IN_PROGRESS"  # once the other has ended
     assert second.status == "SUCCESS"
 
 

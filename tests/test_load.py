@@ -27,7 +27,7 @@ def scenario(folders: int) -> str:
     return f"""
 description: load test
 seed: 5
-settings: {{per_asset: 2ms, counting: 1ms, journal_size: 100000, max_jobs: 5000}}
+settings: {{per_asset: 2ms, counting: 1ms, journal_size: 100000, journal_bytes: 500000000, max_jobs: 5000}}
 repository:
   base: empty
   generate: [{{folder: /content/dam/load, folders: {folders}, per_folder: {{DITATOPIC: 20}}}}]
@@ -82,11 +82,11 @@ async def test_a_hundred_clients_of_two_hundred_mixed_requests() -> None:
                 asyncio.gather(*(client(session, server, n, seen, odd) for n in range(CLIENTS))), timeout=240
             )
         assert odd == []  # no unexpected status, no 5xx
-        journal = server.journal()
+        journal = server.journal
         assert len(journal) == CLIENTS * REQUESTS
         assert [e for e in journal if e.response_violations] == []  # every response kept its schema
         assert [e for e in journal if e.request_violations] == []
-        assert len(server.jobs()) == CLIENTS  # none lost
+        assert len(server.jobs) == CLIENTS  # none lost
         for statuses in seen.values():
             for before, after in itertools.pairwise(statuses):
                 assert after in LEGAL[before], (before, after)
@@ -104,7 +104,7 @@ async def test_a_thousand_starts_at_once() -> None:
 
             ids = await asyncio.wait_for(asyncio.gather(*(start(n) for n in range(1000))), timeout=120)
             assert len(set(ids)) == 1000
-            jobs = server.jobs()
+            jobs = server.jobs
             assert len(jobs) == 1000
             assert sum(job["status"] != "WAITING" or job["hasLogs"] for job in jobs) == 1  # one runs
             async with session.get(server.base_url + "/history", headers=server.headers) as response:
@@ -112,6 +112,6 @@ async def test_a_thousand_starts_at_once() -> None:
             arrival = [job["processingId"] for job in jobs]  # the engine's order of arrival
             assert history == arrival[::-1][:20]
             server.advance(3600)
-            assert {job["status"] for job in server.jobs()} == {"SUCCESS"}
-            finished = sorted(server.jobs(), key=lambda job: job["startedAt"])
+            assert {job["status"] for job in server.jobs} == {"SUCCESS"}
+            finished = sorted(server.jobs, key=lambda job: job["startedAt"])
             assert [job["processingId"] for job in finished] == arrival  # FIFO

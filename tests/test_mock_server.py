@@ -24,8 +24,8 @@ def test_a_thread_server_serves_and_frees_its_port() -> None:
         port = int(server.url.rsplit(":", 1)[1])
         start(server)
         server.advance(2)
-        assert [job["status"] for job in server.jobs()] == ["SUCCESS"]
-        assert len(server.journal()) == 1 and server.violations() == []
+        assert [job["status"] for job in server.jobs] == ["SUCCESS"]
+        assert len(server.journal) == 1 and server.violations == []
     with MockServer(port=port) as again:  # the port is free again at once
         assert again.url.endswith(f":{port}")
 
@@ -38,7 +38,7 @@ def test_scenarios_by_name_text_or_object_and_reset() -> None:
     with MockServer("cancel-and-resume") as server:
         start(server)
         server.reset()
-        assert server.jobs() == [] and server.journal() == []
+        assert server.jobs == [] and server.journal == []
         server.load_scenario("database-backend", history_size=3)
         assert server.mock.settings.is_database and server.mock.settings.history_size == 3
 
@@ -64,7 +64,7 @@ async def test_the_async_form_runs_in_this_loop() -> None:
         async with session.post(server.base_url, json=body, headers=server.headers) as response:
             assert response.status == 200
         server.advance(2)
-        assert server.jobs()[0]["status"] == "SUCCESS"
+        assert server.jobs[0]["status"] == "SUCCESS"
 
 
 def test_a_server_can_start_again_after_a_stop_or_a_failed_start() -> None:

@@ -283,7 +283,7 @@ def test_what_is_not_compiled_says_so(schema: dict[str, Any]) -> None:
 def test_a_schema_that_does_not_compile_is_checked_by_jsonschema_alone() -> None:
     check = SchemaCheck("t", {"type": "array", "uniqueItems": True})
     assert check.passes is None
-    assert check.violations([1, 2]) == []
+    assert not check.violations([1, 2])
     assert [v.where for v in check.violations([1, 1])] == ["body:/"]
 
 

@@ -1,6 +1,6 @@
 """Soak: the dev server under constant load stays flat in memory, file descriptors and tasks.
 
-Bounded: 60 s by default (set AEM_GUIDES_MOCK_SOAK_SECONDS for longer), loopback only. The server
+Bounded: 60 s by default (set AEM_MOCK_SOAK_SECONDS for longer), loopback only. The server
 is a real process, so its RSS and descriptors are read from /proc.
 """
 
@@ -17,7 +17,7 @@ import pytest
 
 from .test_cli import serving, stop
 
-SECONDS = float(os.environ.get("AEM_GUIDES_MOCK_SOAK_SECONDS", "60"))
+SECONDS = float(os.environ.get("AEM_MOCK_SOAK_SECONDS", "60"))
 WARM_UP = min(15.0, SECONDS / 4)
 WORKERS = 6
 SCENARIO = """
@@ -92,7 +92,7 @@ def test_constant_load_leaves_memory_descriptors_and_tasks_flat(tmp_path: Path) 
         port = int(url.rsplit(":", 1)[1])
         began = time.monotonic()
         until = began + SECONDS
-        counts, failures = [0] * WORKERS, []
+        counts, failures = [0] * WORKERS, list[str]()
         workers = [
             threading.Thread(target=load, args=(port, w, until, counts, failures)) for w in range(WORKERS)
         ]

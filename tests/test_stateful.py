@@ -71,7 +71,7 @@ class LifecycleMachine(RuleBasedStateMachine):
 
     @initialize()
     def fresh(self) -> None:
-        assert self.server.jobs() == []
+        assert self.server.jobs == []
 
     # --- rules
     @rule(target=jobs, path=st.sampled_from(PATHS))

@@ -95,11 +95,11 @@ def test_the_mock_accepts_every_valid_request_and_refuses_every_invalid_one(
     good = data.draw(valid_request(operation, processing_ids=[processing_id], paths=["/content/dam/demo"]))
     status, _ = send(server, good)
     assert status < 500
-    assert server.violations() == []
+    assert server.violations == []
     if operation in ("history", "system-status"):
         return
     bad = data.draw(invalid_request(operation))
     status, body = send(server, bad)
     assert status in (400, 404), body  # 404: only processingId missing, which this scenario answers so
     assert body["violations"]
-    assert len(server.violations()) == 1
+    assert len(server.violations) == 1
