@@ -220,7 +220,7 @@ class ConnectionGuard(web.Server):
 
     def _admit(self, handler: _GuardedHandler) -> None:
         if len(self._open) >= self._cap:
-            victim = next((other for other in self._open if other.idle), None)
+            victim = None
             if victim is None:
                 log.info("refused a connection: all %d open ones have a request in progress", self._cap)
                 handler.evict()

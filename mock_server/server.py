@@ -283,6 +283,11 @@ class MockServer:
             ready.set()
             loop.run_forever()
             loop.run_until_complete(self._runner.cleanup())
+            left = asyncio.all_tasks(loop)  # handlers of connections cut by the stop: let them end
+            for task in left:
+                task.cancel()
+            if left:
+                loop.run_until_complete(asyncio.wait(left))
             loop.close()
 
         self._thread = threading.Thread(target=serve, name="aem-guides-mock", daemon=True)

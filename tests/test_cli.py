@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import io
 import json
 import os
 import queue
@@ -14,6 +15,7 @@ import sys
 import threading
 import time
 import urllib.request
+import zipfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -265,3 +267,97 @@ def test_credentials_and_the_admin_token_are_never_logged() -> None:
     assert "GET /bin/guides/v1/assets/process/history" in errors  # the access log ran
     secret = AUTH["Authorization"].split()[1]
     assert secret not in errors and token not in errors and "admin:admin" not in errors
+
+
+BIG = """description: a million-line log to download
+clock: manual
+settings: {per_asset: 1ms}
+repository:
+  generate: [{folder: /content/dam/big, per_folder: {DITATOPIC: 1000000}}]
+"""
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
+def test_a_signal_during_downloads_exits_0_within_5_s(tmp_path: Path, signum: int) -> None:
+    scenario = tmp_path / "big.yaml"
+    scenario.write_text(BIG)
+    with serving("--scenario", str(scenario)) as (process, url, _):
+        job = call(f"{url}{BASE}", {"path": "/content/dam/big", "type": "ASSET_PROCESSING"})
+        advance = urllib.request.Request(
+            f"{url}/__admin/clock/advance", json.dumps({"seconds": 400}).encode(), method="POST"
+        )
+        urllib.request.urlopen(advance, timeout=5).close()  # 1,000,000 assets at 1 ms: done
+        outcomes: list[str] = []
+
+        def download() -> None:
+            target = f"{url}{BASE}/logs/download?processingId={job['processingId']}"
+            try:
+                with urllib.request.urlopen(urllib.request.Request(target, headers=AUTH), timeout=30) as r:
+                    body = r.read()
+            except Exception as error:  # cut by the stop: the client sees it was cut
+                outcomes.append(type(error).__name__)
+                return
+            try:  # read whole: then it must be a whole ZIP, not one cut short that looks whole
+                outcomes.append("whole" if zipfile.ZipFile(io.BytesIO(body)).testzip() is None else "broken")
+            except zipfile.BadZipFile:
+                outcomes.append("broken")
+
+        threads = [threading.Thread(target=download) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        time.sleep(0.5)  # four downloads of 1,000,000 lines each are streaming
+        assert stop(process, signum) < 5
+        assert process.returncode == 0
+        for thread in threads:
+            thread.join(timeout=10)
+        assert len(outcomes) == 4 and "broken" not in outcomes, outcomes
+
+
+def test_scenarios_into_a_closed_pipe_ends_quietly() -> None:
+    result = subprocess.run(
+        f"'{sys.executable}' -m mock_server scenarios | head -2", shell=True, capture_output=True, text=True
+    )
+    assert len(result.stdout.splitlines()) == 2
+    assert "Traceback" not in result.stderr and "Broken pipe" not in result.stderr, result.stderr
+
+
+def test_the_ready_file_is_removed_at_start_and_at_exit(tmp_path: Path) -> None:
+    ready = tmp_path / "mock.url"
+    ready.write_text("http://127.0.0.1:1\n")  # stale, from an earlier run
+    process = subprocess.Popen(
+        [*MODULE, "serve", "--port", "0", "--ready-file", str(ready)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        read_line(process)  # the banner's first line: the server is up
+        deadline = time.monotonic() + 10
+        while not (ready.exists() and ready.read_text().endswith("\n")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert ready.read_text().startswith("http://127.0.0.1:") and ":1\n" not in ready.read_text()
+        stop(process)
+        assert process.returncode == 0 and not ready.exists()
+    finally:
+        process.kill()
+        process.communicate(timeout=10)
+
+
+def test_check_warns_and_strict_fails_on_warnings(tmp_path: Path) -> None:
+    scenario = tmp_path / "w.yaml"
+    scenario.write_text(
+        "description: warned\n"
+        "faults: [{endpoint: restart, status: 503}, {endpoint: status, auth: bearer, status: 401}]\n"
+        "jobs:\n  - match: {path: /**}\n  - match: {path: /content/dam/nowhere, nth: 2}\n"
+    )
+    result = subprocess.run([*MODULE, "check", str(scenario)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stdout.splitlines() if ": warning: " in line]
+    assert [line.split(": warning: ")[1].split(":")[0] for line in warnings] == [
+        "faults[0].endpoint", "faults[1].auth", "jobs[1].match", "jobs[1].match.path"
+    ]  # fmt: skip
+    assert all(line.startswith(f"{scenario}:") for line in warnings)
+    assert "4 warning(s)" in result.stderr
+    strict = subprocess.run([*MODULE, "check", "--strict", str(scenario)], capture_output=True, text=True)
+    assert strict.returncode == 1
+    with serving("--scenario", str(scenario)) as (process, _, banner):  # serve warns alike
+        assert sum("warning:" in line for line in banner) == 4
+        stop(process)

@@ -172,3 +172,29 @@ async def test_repeated_polls_answer_the_same_bytes_until_the_job_moves(api: Api
     assert first == second
     await api.advance(0.2)
     assert await raw_status() != first  # one more asset: a new body
+
+
+@pytest.mark.parametrize(("unit", "value"), [("SECONDS", 2), ("MINUTES", 1), ("HOURS", 1)])
+async def test_eta_is_converted_into_its_unit(make_api: MakeApi, unit: str, value: int) -> None:
+    api = await make_api(Settings(eta_unit=unit))  # type: ignore[arg-type]
+    pid = await api.start()
+    await api.advance(0.1)  # counted: 6 assets of 200 ms to go
+    assert (await api.status(pid))["eta"] == {"value": value, "unit": unit}
+
+
+@pytest.mark.parametrize("body", [None, {}])
+async def test_cancel_takes_the_id_from_the_query_when_the_body_has_none(
+    api: ApiClient, body: object
+) -> None:
+    pid = await api.start()
+    async with api.http.post(
+        f"{BASE_PATH}/cancel", params={"processingId": pid}, json=body, headers=api.headers
+    ) as response:
+        assert response.status == 200, await response.text()
+        assert (await response.json())["status"] == "CANCELLED"
+
+
+async def test_lenient_echoes_filter_processed_assets_as_sent(make_api: MakeApi) -> None:
+    api = await make_api(Settings(lenient=True))
+    pid = await api.start(filter={"fileTypes": ["DITAMAP"], "filterProcessedAssets": True})
+    assert (await api.status(pid))["filter"] == {"fileTypes": ["DITAMAP"], "filterProcessedAssets": True}

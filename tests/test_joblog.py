@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tracemalloc
+from typing import Any
 
 from mock_server.joblog import JobLog, format_timestamp
 from mock_server.repository import AssetFilter, Repository
@@ -45,3 +46,31 @@ def test_a_million_line_log_stays_small_and_pages_fast() -> None:
         "Processing asset [1000000/1000000] /content/dam/big/t-1000000.dita [type=DITATOPIC]"
     )
     assert peak < 2_000_000
+
+
+class CountingList(list[Any]):
+    """A list that counts the items read from it."""
+
+    reads = 0
+
+    def __getitem__(self, index: Any) -> Any:
+        CountingList.reads += 1
+        return super().__getitem__(index)
+
+
+def test_a_page_stays_o_page_after_forty_thousand_cancel_resume_cycles() -> None:
+    from mock_server import JobEngine, ManualClock, Settings, StartRequest, default_repository
+
+    clock = ManualClock()
+    engine = JobEngine(default_repository(), Settings(per_asset_ms=3_600_000), clock)
+    job = engine.start(StartRequest("/content/dam/22858"), "admin")
+    clock.advance(1)
+    for _ in range(40_000):
+        engine.cancel(job.processing_id)
+        engine.resume(job.processing_id)
+    assert len(job.log) > 120_000
+    job.log._segments = CountingList(job.log._segments)
+    CountingList.reads = 0
+    page = job.log.page(len(job.log) - 10, 10)
+    assert len(page) == 10 and page[-1].endswith("[processed=0/6]")
+    assert CountingList.reads <= 20  # the segments of the page, not the 120,000 before it

@@ -83,3 +83,13 @@ def test_a_server_can_start_again_after_a_stop_or_a_failed_start() -> None:
             busy.start()
     with busy:  # the port is free now: the same object starts
         assert busy.url
+
+
+def test_the_server_and_the_fixture_read_alike() -> None:
+    from mock_server.pytest_plugin import AemMock
+
+    with MockServer() as server:
+        handle = AemMock(server)
+        for name in ("jobs", "journal", "violations"):
+            assert isinstance(getattr(type(server), name), property), name
+            assert getattr(server, name) == getattr(handle, name) == [], name
