@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import socket
 import struct
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -305,7 +306,8 @@ async def _read_json(request: web.Request, operation: Operation, settings: Setti
         raise _Refusal(415, message, [Violation(where, message, "application/json", request.content_type)])
     try:
         body = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
-        json.dumps(body, ensure_ascii=False).encode("utf-8")  # lone surrogates cannot be stored
+        if _SURROGATE_ESCAPE.search(raw):  # only an escape can make a lone surrogate: look closer
+            json.dumps(body, ensure_ascii=False).encode("utf-8")
     except UnicodeDecodeError as error:
         raise _invalid_json(f"the body is not valid UTF-8 (byte {error.start})") from None
     except UnicodeEncodeError:
@@ -330,6 +332,9 @@ def _id_from_query(operation: Operation, query: Mapping[str, Any], body: Any) ->
     if isinstance(body, dict) and "processingId" not in body:
         return {**body, "processingId": query["processingId"]}
     return body
+
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 def _too_large(limit: int) -> _Refusal:
@@ -402,8 +407,8 @@ def _call(mock: Mock, operation: Operation, call: Call) -> Reply:
 
 
 def _cut(stream: Iterator[bytes]) -> Iterator[bytes]:
-    """The first half of a stream's first chunk: a ZIP cut off, for a malformed-body fault."""
-    first = next(stream, b"")
+    """The first half of a stream's first bytes: a ZIP cut off, for a malformed-body fault."""
+    first = next((chunk for chunk in stream if chunk), b"")
     yield first[: max(1, len(first) // 2)]
 
 
@@ -486,7 +491,8 @@ async def _send_stream(
     try:
         chunk: bytes | None = first
         while chunk is not None:
-            await response.write(chunk)
+            if chunk:
+                await response.write(chunk)
             await asyncio.sleep(0)  # let other requests (and a shutdown) in between chunks
             chunk = next(reply.stream, None)
         await response.write_eof()

@@ -9,8 +9,8 @@ from typing import IO, cast
 
 __all__ = ["zip_stream"]
 
-#: Lines per chunk: one chunk costs the event loop a few milliseconds, then others get their turn.
-_LINES_PER_CHUNK = 500
+#: Lines per step: one step costs the event loop a millisecond or so, then others get their turn.
+_LINES_PER_CHUNK = 250
 
 
 class _Sink:
@@ -43,7 +43,8 @@ _ZIP_END_MS = 4_354_819_199_000
 
 
 def zip_stream(entry_name: str, lines: Iterable[str], modified_ms: int) -> Iterator[bytes]:
-    """The bytes of a ZIP holding one entry, ``entry_name``, made of ``lines`` (newline-ended)."""
+    """The bytes of a ZIP holding one entry, ``entry_name``, made of ``lines`` (newline-ended),
+    one chunk per :data:`_LINES_PER_CHUNK` lines (a chunk may be empty while the compressor fills)."""
     sink = _Sink()
     moment = dt.datetime.fromtimestamp(min(max(modified_ms, _ZIP_EPOCH_MS), _ZIP_END_MS) // 1000, tz=dt.UTC)
     info = zipfile.ZipInfo(entry_name, date_time=moment.timetuple()[:6])
@@ -59,8 +60,9 @@ def zip_stream(entry_name: str, lines: Iterable[str], modified_ms: int) -> Itera
             if len(batch) == _LINES_PER_CHUNK:
                 entry.write(("\n".join(batch) + "\n").encode())
                 batch.clear()
-                if chunk := sink.take():
-                    yield chunk
+                # Every batch, even one the compressor kept to itself (an empty chunk): a step
+                # of the stream never costs more than one batch.
+                yield sink.take()
         if batch:
             entry.write(("\n".join(batch) + "\n").encode())
     yield sink.take()

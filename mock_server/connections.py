@@ -51,16 +51,25 @@ DEFAULT_KEEPALIVE_TIMEOUT = 75.0
 #: The process's own files: stdio, the selector and its self-pipe, the listening sockets, files
 #: opened by requests (scenarios, schemas) and by logging.
 _OWN_FILES = 64
-#: Sockets the guard has not seen yet, or has closed but asyncio has not yet let go of, in units of
-#: the backlog: asyncio accepts up to ``backlog`` sockets per listening socket and loop iteration,
-#: makes their protocol (the guard's :meth:`ConnectionGuard.__call__`) one iteration later, and
-#: closes a socket one iteration after it is told to. So a flood of new connections holds up to
-#: two iterations' accepts beyond the cap; the third is headroom. A host name may listen twice
-#: (IPv4 and IPv6), each socket accepting its own backlog.
+#: Sockets beyond the cap that the guard has not seen yet, or has closed but asyncio has not yet
+#: let go of, in units of the backlog. asyncio accepts up to ``backlog`` sockets per listening
+#: socket and loop iteration, makes their protocol (:meth:`ConnectionGuard.__call__`, where the
+#: guard admits them) one iteration later, and closes a socket one iteration after it is told to:
+#: under a flood, two iterations' accepts when the guard closes idle connections, three when it
+#: refuses new ones (a refused socket can be closed only once its transport is made). Measured:
+#: one backlog is not enough (EMFILE), two are. A host name may listen twice (IPv4 and IPv6),
+#: each socket accepting its own backlog.
 _BACKLOGS_IN_FLIGHT = 3
 _LISTENING_SOCKETS = 2
 #: ``web.Server``'s own keyword arguments; the rest go to each ``RequestHandler``.
 _SERVER_ONLY = frozenset({"request_factory", "handler_cancellation"})
+
+
+def _check_limits(header_timeout: float, max_connections: int) -> None:
+    if not header_timeout > 0:
+        raise ValueError(f"header_timeout must be a positive number of seconds, not {header_timeout!r}")
+    if max_connections < 1:
+        raise ValueError(f"max_connections must be at least 1, not {max_connections!r}")
 
 
 def file_reserve(backlog: int = DEFAULT_BACKLOG) -> int:
@@ -187,10 +196,7 @@ class ConnectionGuard(web.Server):
         loop: asyncio.AbstractEventLoop | None = None,
         **kwargs: Any,
     ) -> None:
-        if not header_timeout > 0:
-            raise ValueError(f"header_timeout must be a positive number of seconds, not {header_timeout!r}")
-        if max_connections < 1:
-            raise ValueError(f"max_connections must be at least 1, not {max_connections!r}")
+        _check_limits(header_timeout, max_connections)
         loop = loop or asyncio.get_running_loop()
         super().__init__(handler, loop=loop, **kwargs)
         handler_kwargs = {k: v for k, v in kwargs.items() if k not in _SERVER_ONLY}
@@ -220,7 +226,7 @@ class ConnectionGuard(web.Server):
 
     def _admit(self, handler: _GuardedHandler) -> None:
         if len(self._open) >= self._cap:
-            victim = None
+            victim = next((other for other in self._open if other.idle), None)
             if victim is None:
                 log.info("refused a connection: all %d open ones have a request in progress", self._cap)
                 handler.evict()
@@ -255,10 +261,7 @@ class GuardedRunner(web.AppRunner):
         backlog: int = DEFAULT_BACKLOG,
         **kwargs: Any,
     ) -> None:
-        if not header_timeout > 0:
-            raise ValueError(f"header_timeout must be a positive number of seconds, not {header_timeout!r}")
-        if max_connections < 1:
-            raise ValueError(f"max_connections must be at least 1, not {max_connections!r}")
+        _check_limits(header_timeout, max_connections)
         super().__init__(app, keepalive_timeout=keepalive_timeout, **kwargs)
         self._header_timeout = header_timeout
         self._backlog = backlog

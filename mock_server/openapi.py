@@ -98,8 +98,11 @@ def _operation(op: Operation, schemas: dict[str, Any], html_errors: bool = False
     responses["405"] = _error("The method is not allowed on this path")
     responses["409"] = _error("The job's state forbids it (when conflicts answer 409)")
     if op.body_schema:
+        responses["408"] = _error("The body did not arrive within the body timeout (10 s by default)")
         responses["413"] = _error("The body is larger than the limit (1 MiB by default)")
         responses["415"] = _error("The body is not sent as application/json")
+    if op.name in ("start", "resume", "restart"):
+        responses["429"] = _error("As many jobs as max_active_jobs allows are waiting or running already")
     document: dict[str, Any] = {
         "operationId": op.name,
         "summary": _SUMMARIES[op.name],

@@ -26,9 +26,19 @@ _INT = "tag:yaml.org,2002:int"
 _STR = "tag:yaml.org,2002:str"
 
 
-class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]  # libyaml's when built
-    """The safe loader (libyaml's parser when PyYAML has it), with dates left as strings: they are
-    checked and read like any timestamp."""
+def _base_loader() -> type[yaml.SafeLoader]:
+    """libyaml's safe loader when PyYAML has it and it is wired to this ``yaml``: a ``yaml``
+    imported a second time in one process (pytester's in-process runs do that) keeps the first
+    one's C module, whose nodes are not this one's classes, so it falls back to the Python one."""
+    native = getattr(yaml, "_yaml", None)
+    if hasattr(yaml, "CSafeLoader") and getattr(native, "ScalarNode", None) is yaml.nodes.ScalarNode:
+        loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]  # the same interface
+        return loader
+    return yaml.SafeLoader
+
+
+class _Loader(_base_loader()):  # type: ignore[misc]  # a base chosen at import
+    """The safe loader, with dates left as strings: they are checked and read like any timestamp."""
 
 
 _Loader.yaml_implicit_resolvers = {

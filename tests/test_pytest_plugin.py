@@ -174,3 +174,36 @@ def test_the_session_scenario_comes_from_the_command_line(suite: pytest.Pytester
 def test_the_options_are_documented_in_help(suite: pytest.Pytester) -> None:
     result = suite.runpytest("--help")
     result.stdout.fnmatch_lines(["*--aem-scenario=NAME|PATH*", "*--aem-no-strict*"])
+
+
+def test_a_misspelt_marker_keyword_is_named_with_a_fix(suite: pytest.Pytester) -> None:
+    suite.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.aem_scenario("fail-midway", per_aset_ms=50)
+        def test_typo(aem_mock):
+            pass
+        """
+    )
+    result = suite.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        ["*SettingError: 'per_aset_ms' is not a setting (the aem_scenario marker) (did you mean per_asset_ms?)*"]
+    )
+
+
+def test_the_environment_reaches_the_fixture(suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AEM_GUIDES_MOCK_HISTORY_SIZE", "1")
+    suite.makepyfile(
+        """
+        from client import call
+
+        def test_history_of_one(aem_mock):
+            for path in ("/content/dam/22858", "/content/dam/demo1"):
+                call(aem_mock, "", {"path": path, "type": "ASSET_PROCESSING"})
+            status, body = call(aem_mock, "/history")
+            assert len(body["executionHistory"]) == 1
+        """
+    )
+    suite.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
