@@ -43,6 +43,8 @@ __all__ = ["CSRF_TOKEN_PATH", "MOCK", "OPENAPI_PATH", "app_for", "create_app"]
 log = logging.getLogger("aem_guides_mock")
 
 MOCK = web.AppKey("mock", Mock)
+#: The downloads streaming now: a shutdown cuts them at once rather than wait out its grace period.
+_STREAMS: web.AppKey[set[asyncio.Task[Any] | None]] = web.AppKey("streams")
 CSRF_TOKEN_PATH = "/libs/granite/csrf/token.json"
 OPENAPI_PATH = "/openapi.json"
 #: aiohttp's own cap; the mock enforces ``Settings.max_body_bytes`` itself, so a scenario can change it.
@@ -118,6 +120,8 @@ def app_for(mock: Mock) -> web.Application:
 
     app = web.Application(client_max_size=_CLIENT_MAX_SIZE)
     app[MOCK] = mock
+    app[_STREAMS] = set()
+    app.on_shutdown.append(_cut_downloads)
     app.add_subapp(ADMIN_PATH, admin_app())
     app.router.add_route("*", CSRF_TOKEN_PATH, _csrf_token)
     app.router.add_get(OPENAPI_PATH, _openapi)
@@ -488,6 +492,8 @@ async def _send_stream(
         return response
     first = next(reply.stream, b"")  # before the headers: a failure here is a 500 of its own
     await response.prepare(request)
+    streams, task = request.app[_STREAMS], asyncio.current_task()
+    streams.add(task)
     try:
         chunk: bytes | None = first
         while chunk is not None:
@@ -505,7 +511,18 @@ async def _send_stream(
         log.exception("the download of %s failed after its headers went out; cutting the connection",
                       request.path)  # fmt: skip
         _abort(request)
+    finally:
+        streams.discard(task)
     return response
+
+
+async def _cut_downloads(app: web.Application) -> None:
+    """On shutdown: a download in flight is cut now (its client sees a cut transfer), so that a
+    stop takes moments, not the whole grace period that ordinary requests get."""
+    streams = app[_STREAMS]
+    for task in [*streams]:
+        if task is not None:
+            task.cancel()
 
 
 def _abort(request: web.Request) -> None:
