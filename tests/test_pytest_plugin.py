@@ -188,9 +188,8 @@ def test_a_misspelt_marker_keyword_is_named_with_a_fix(suite: pytest.Pytester) -
     )
     result = suite.runpytest("-p", "no:cacheprovider")
     result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines(
-        ["*SettingError: 'per_aset_ms' is not a setting (the aem_scenario marker) (did you mean per_asset_ms?)*"]
-    )
+    named = "'per_aset_ms' is not a setting (the aem_scenario marker) (did you mean per_asset_ms?)"
+    result.stdout.fnmatch_lines([f"*SettingError: {named}*"])
 
 
 def test_the_environment_reaches_the_fixture(suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
