@@ -14,6 +14,7 @@ import asyncio
 import hmac
 import ipaddress
 import json
+import logging
 import re
 import urllib.parse
 from collections.abc import Awaitable, Callable
@@ -24,13 +25,15 @@ from aiohttp import web
 
 from .app import MOCK
 from .clock import MAX_ADVANCE_S, ManualClock
-from .errors import ScenarioError, SettingError, UnknownJob
+from .errors import ScenarioError, ScenarioSuperseded, SettingError, UnknownJob
 from .payloads import job_payload
 from .runtime import Mock
 from .safe_yaml import MAX_BYTES as MAX_SCENARIO_BYTES
 from .scenarios import Scenario, load_scenario, parse_scenario, shipped_scenarios
 
 __all__ = ["ADMIN_PATH", "admin_app"]
+
+log = logging.getLogger("aem_guides_mock")
 
 ADMIN_PATH = "/__admin"
 #: The most an admin request body may hold: a scenario document, or far less for the others.
@@ -116,12 +119,22 @@ async def _guard(request: web.Request, handler: _Handler) -> web.StreamResponse:
         return _answer(403, f"admin request refused: {reason}")
     try:
         return await handler(request)
+    except _TooLarge as error:
+        return error.answer()
+    except TimeoutError:
+        message = "the body did not arrive within the body timeout (body_timeout_ms); send it whole"
+        return _answer(408, message, headers={"Connection": "close"})
     except web.HTTPMethodNotAllowed as error:
         allowed = sorted(error.allowed_methods)
         message = f"{request.method} is not allowed on {request.path}; use {' or '.join(allowed)}"
         return _answer(405, message, headers={"Allow": ", ".join(allowed)})
     except web.HTTPNotFound:
         return _answer(404, f"no admin route at {request.path[:200]}; GET {ADMIN_PATH} lists them")
+    except web.HTTPException:
+        raise
+    except Exception:  # a bug in the mock: a JSON 500, as on the API, never aiohttp's plain text
+        log.exception("unexpected error answering %s %s", request.method, request.path)
+        return _answer(500, "the admin API failed unexpectedly; see the server log")
 
 
 async def _read_body(request: web.Request, limit: int) -> bytes:
@@ -130,10 +143,11 @@ async def _read_body(request: web.Request, limit: int) -> bytes:
     if request.content_length is not None and request.content_length > limit:
         raise _TooLarge(limit)
     raw = bytearray()
-    async for chunk in request.content.iter_chunked(64 * 1024):
-        raw += chunk
-        if len(raw) > limit:
-            raise _TooLarge(limit)
+    async with asyncio.timeout(_mock(request).settings.body_timeout_ms / 1000):  # a trickle: 408
+        async for chunk in request.content.iter_chunked(64 * 1024):
+            raw += chunk
+            if len(raw) > limit:
+                raise _TooLarge(limit)
     return bytes(raw)
 
 
@@ -176,10 +190,7 @@ async def _put_scenario(request: web.Request) -> web.Response:
     """A shipped name as ``{"name": "…"}``, or a whole YAML document; parsed and built in a worker
     thread, so that a large one does not hold up the requests served meanwhile."""
     mock = _mock(request)
-    try:
-        raw = await _read_body(request, MAX_SCENARIO_BYTES)
-    except _TooLarge as error:
-        return error.answer()
+    raw = await _read_body(request, MAX_SCENARIO_BYTES)  # over the cap: 413, from the guard
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -201,11 +212,15 @@ async def _put_scenario(request: web.Request) -> web.Response:
         make = lambda: parse_scenario(text, "<admin>", "posted")  # noqa: E731
     try:
         scenario = await mock.load_in_thread(make)
+    except ScenarioSuperseded as error:
+        return _answer(409, "the scenario was not loaded: a later load came first", problems=error.problems)
     except ScenarioError as error:
         return _answer(400, "the scenario was not loaded; the last good one stays", problems=error.problems)
     except SettingError as error:
         return _answer(400, "the scenario was not loaded; the last good one stays", problems=[str(error)])
-    return web.json_response({"name": scenario.name, "description": scenario.description})
+    return web.json_response(
+        {"name": scenario.name, "description": scenario.description, "warnings": list(mock.warnings)}
+    )
 
 
 async def _scenarios(request: web.Request) -> web.Response:
@@ -230,10 +245,7 @@ async def _advance(request: web.Request) -> web.Response:
     if not isinstance(clock, ManualClock):
         return _answer(409, "the clock is the real one; serve with --clock manual (or a scenario that "
                             "pins 'clock: manual') to move it")  # fmt: skip
-    try:
-        seconds = await _json_field(request, "seconds")
-    except _TooLarge as error:
-        return error.answer()
+    seconds = await _json_field(request, "seconds")
     try:
         if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
             raise ValueError(f"got {seconds!r}")

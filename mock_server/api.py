@@ -107,6 +107,7 @@ class Api:
             for e in ENDPOINTS
             if e.name != "restart" or settings.restart_endpoint
         )  # fmt: skip
+        self.by_name = {operation.name: operation for operation in self.operations}
         self.routes: dict[str, dict[str, Operation]] = {path: {} for path in PATHS}
         for operation in self.operations:
             self.routes[operation.path][operation.method] = operation
@@ -224,4 +225,27 @@ class Api:
 
 
 def _prefers_json(accept: str) -> bool:
-    return "application/json" in accept and "application/zip" not in accept
+    """§3.20: JSON only when the client ranks it above a ZIP (by q-value, each type taking the most
+    specific range that names it): ``application/json`` alone does, axios's
+    ``application/json, text/plain, */*`` does not (a tie: the ZIP, as documented)."""
+    ranges: dict[str, float] = {}
+    for part in accept.split(","):
+        media, *params = (piece.strip() for piece in part.split(";"))
+        quality = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = min(max(float(value), 0.0), 1.0)
+                except ValueError:
+                    quality = 0.0
+        ranges.setdefault(media.lower(), quality)
+
+    def rank(media: str) -> float:
+        kind = media.split("/")[0]
+        for candidate in (media, f"{kind}/*", "*/*"):
+            if candidate in ranges:
+                return ranges[candidate]
+        return 0.0
+
+    return rank("application/json") > rank("application/zip")

@@ -291,7 +291,7 @@ async def _read_json(request: web.Request, operation: Operation, settings: Setti
                     raise _too_large(limit)
     except TimeoutError:
         seconds = settings.body_timeout_ms / 1000
-        message = f"the request body did not arrive within {seconds:g} s; send it whole, at once"
+        message = f"the request body did not arrive within {seconds:g} s (body_timeout_ms); send it whole"
         raise _Refusal(408, message, [Violation("body:/", message, f"a body within {seconds:g} s")],
                        breaks_contract=False, close=True) from None  # fmt: skip
     except ConnectionError:  # the client went away mid-body: there is no one to answer
@@ -342,7 +342,7 @@ _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 def _too_large(limit: int) -> _Refusal:
-    message = f"the request body is larger than {limit} bytes; send less"
+    message = f"the request body is larger than {limit} bytes (max_body_bytes); send less"
     return _Refusal(413, message, [Violation("body:/", message, f"at most {limit} bytes")])
 
 
@@ -389,8 +389,13 @@ async def _start_fault(request: web.Request, chosen: Chosen, realm: str) -> bool
 
 
 def _call(mock: Mock, operation: Operation, call: Call) -> Reply:
+    # The scenario's own handler: a reload while the body was read has swapped the engine.
+    current = mock.api.by_name.get(operation.name)
+    if current is None:  # the reloaded scenario does not serve it (restart switched off)
+        raise _Refusal(404, f"{operation.path} is no longer served: the scenario was reloaded",
+                       breaks_contract=False)  # fmt: skip
     try:
-        return operation.handler(call)
+        return current.handler(call)
     except UnknownJob as error:
         raise _Refusal(
             mock.settings.unknown_id_status,

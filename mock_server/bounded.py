@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Generic, TypeVar
 
-__all__ = ["BoundedCache"]
+__all__ = ["BoundedCache", "Meter"]
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -54,3 +54,12 @@ class BoundedCache(Generic[K, V]):
     def bytes(self) -> int:
         """The sum of the sizes of the entries kept."""
         return self._size
+
+
+class Meter:
+    """A running count of bytes, shared by the things it measures (the jobs' logs)."""
+
+    __slots__ = ("bytes",)
+
+    def __init__(self) -> None:
+        self.bytes = 0

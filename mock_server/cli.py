@@ -17,6 +17,7 @@ from pathlib import Path
 
 from . import __version__
 from .app import create_app
+from .connections import raise_file_limit
 from .errors import SettingError
 from .runtime import Mock
 from .scenarios import ScenarioError, load_scenario, read_file, shipped_scenarios
@@ -78,6 +79,9 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    if args.ready_file is not None:  # stale from an earlier run: never left behind, not even on an error
+        args.ready_file.unlink(missing_ok=True)
+    raise_file_limit()  # a shell's low default (256 on macOS) would cap the connections served at once
     try:
         scenario = load_scenario(args.scenario) if args.scenario else None
     except ScenarioError as error:

@@ -27,6 +27,7 @@ keep-alive timeout and the cap still bound such a connection.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
 import sys
@@ -39,8 +40,10 @@ __all__ = [
     "DEFAULT_KEEPALIVE_TIMEOUT",
     "ConnectionGuard",
     "GuardedRunner",
+    "backlog_for",
     "connection_cap",
     "file_reserve",
+    "raise_file_limit",
 ]
 
 log = logging.getLogger("aem_guides_mock")
@@ -87,15 +90,39 @@ def _file_limit() -> int | None:
     return None if soft == resource.RLIM_INFINITY else soft
 
 
-def connection_cap(max_connections: int, backlog: int = DEFAULT_BACKLOG) -> int:
+def backlog_for(limit: int | None) -> int:
+    """The listening backlog for a file limit: :data:`DEFAULT_BACKLOG`, smaller under a low limit
+    (macOS's default soft limit is 256), so that the reserve leaves room for connections."""
+    if limit is None:
+        return DEFAULT_BACKLOG
+    return max(4, min(DEFAULT_BACKLOG, limit // 16))
+
+
+def connection_cap(max_connections: int, backlog: int | None = None) -> int:
     """The effective cap: ``max_connections``, or fewer so that ``accept()`` never runs out of files.
 
-    Under a low file limit the cap is the limit less :func:`file_reserve`, and at least 1.
+    Under a low file limit the cap is the limit less :func:`file_reserve` of the backlog (by default
+    :func:`backlog_for` the limit), and at least 1.
     """
     limit = _file_limit()
     if limit is None:
         return max_connections
-    return max(1, min(max_connections, limit - file_reserve(backlog)))
+    reserve = file_reserve(backlog_for(limit) if backlog is None else backlog)
+    return max(1, min(max_connections, limit - reserve))
+
+
+def raise_file_limit() -> None:
+    """Lift the soft file limit to the hard one (at most 65,536): a dev server should not be held
+    to a shell's low default (256 on macOS) when the system allows more."""
+    if sys.platform == "win32":
+        return
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = 65_536 if hard == resource.RLIM_INFINITY else min(hard, 65_536)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        with contextlib.suppress(ValueError, OSError):  # not allowed here: keep the limit there is
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
 
 
 class _GuardedHandler(web.RequestHandler):
@@ -258,15 +285,21 @@ class GuardedRunner(web.AppRunner):
         header_timeout: float = 10.0,
         max_connections: int = 1000,
         keepalive_timeout: float = DEFAULT_KEEPALIVE_TIMEOUT,
-        backlog: int = DEFAULT_BACKLOG,
+        backlog: int | None = None,
         **kwargs: Any,
     ) -> None:
         _check_limits(header_timeout, max_connections)
         super().__init__(app, keepalive_timeout=keepalive_timeout, **kwargs)
         self._header_timeout = header_timeout
-        self._backlog = backlog
-        self._cap = connection_cap(max_connections, backlog)
+        self._backlog = backlog_for(_file_limit()) if backlog is None else backlog
+        self._cap = connection_cap(max_connections, self._backlog)
         self._guard: ConnectionGuard | None = None
+        if self._cap < max_connections:  # said where the user looks, not only with --verbose
+            log.warning(
+                "at most %d connections at once (max_connections is %d): the process's file limit "
+                "(ulimit -n %s) leaves no room for more; raise it to serve more clients at once",
+                self._cap, max_connections, _file_limit(),
+            )  # fmt: skip
 
     @property
     def backlog(self) -> int:

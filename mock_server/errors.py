@@ -3,6 +3,7 @@
 MockError
 ├── SettingError             a setting of the wrong name or kind (also a ValueError)
 ├── ScenarioError            a scenario file that cannot be used; lists every problem
+│   └── ScenarioSuperseded   a load overtaken by a later one before it was installed
 ├── JobError                 the engine refuses an operation (answered 400)
 │   ├── UnknownJob           no job has that processingId (400, or 404 by setting)
 │   ├── QueueFull            max_active_jobs jobs wait or run already (429)
@@ -29,6 +30,7 @@ __all__ = [
     "RequestViolation",
     "ResponseViolation",
     "ScenarioError",
+    "ScenarioSuperseded",
     "SettingError",
     "UnknownJob",
     "Violation",
@@ -150,6 +152,10 @@ class ScenarioError(MockError):
     def __init__(self, problems: Sequence[str]) -> None:
         self.problems = list(problems)
         super().__init__("\n".join(self.problems))
+
+
+class ScenarioSuperseded(ScenarioError):
+    """A scenario was still being read when a later load began: the later one wins."""
 
 
 class ContractViolation(MockError, AssertionError):

@@ -21,6 +21,10 @@ ENDPOINTS = (
 )  # fmt: skip
 
 
+#: The most call counters kept: one per scenario fault, one per job and job-script fault.
+MAX_COUNTERS = 100_000
+
+
 @dataclass(frozen=True, slots=True)
 class Trigger:
     """When a fault fires; ``kind`` is one of always, nth, every, from, window, probability."""
@@ -93,6 +97,7 @@ class FaultPlan:
     seed: int = 0
     started_ms: int = 0
     _calls: dict[tuple[int, int, str], int] = field(default_factory=dict)
+    """Matching calls per fault; a job script's faults count per job, the newest jobs kept."""
     _random: random.Random = field(default_factory=random.Random)
 
     def __post_init__(self) -> None:
@@ -118,8 +123,10 @@ class FaultPlan:
             if endpoint not in fault.endpoints or (fault.auth is not None and fault.auth != auth):
                 continue
             key = (owner, index, job if owner else "")
-            call = self._calls.get(key, 0) + 1
-            self._calls[key] = call
+            call = self._calls.pop(key, 0) + 1
+            self._calls[key] = call  # moved to the end: the counters used last are kept
+            if len(self._calls) > MAX_COUNTERS:  # a job's counters outlive no flood of jobs
+                del self._calls[next(k for k in self._calls if k[0])]
             # Draw for every matching call, fired or not, so that draws do not depend on other faults.
             draw = self._random.random() if fault.when.kind == "probability" else 1.0
             if chosen is None and fault.when.fires(call, now_ms - self.started_ms, draw):

@@ -17,9 +17,13 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from .bounded import Meter
 from .repository import Selection
 
 __all__ = ["JobLog", "format_timestamp"]
+
+#: What a segment (a line, or a run of asset lines) takes beyond its text, measured: about 200 bytes.
+_SEGMENT_BYTES = 200
 
 
 def format_timestamp(ms: int) -> str:
@@ -54,30 +58,38 @@ class _AssetRun:
 class JobLog:
     """The lines one job has written so far."""
 
-    __slots__ = ("_segments", "_selection", "_starts", "_tag", "_total")
+    __slots__ = ("_meter", "_segments", "_selection", "_starts", "_tag", "_total", "bytes")
 
-    def __init__(self, selection: Selection, tag: str = "ASSET_PROCESSING") -> None:
+    def __init__(
+        self, selection: Selection, tag: str = "ASSET_PROCESSING", meter: Meter | None = None
+    ) -> None:
         self._selection = selection
         self._tag = tag
         self._segments: list[_Line | _AssetRun] = []
         self._starts: list[int] = []  # the line number each segment starts at, for bisection
         self._total = 0
+        self._meter = meter or Meter()
+        self.bytes = 0
+        """About how much memory the log takes (its runs are derived, so they take little)."""
 
     def __len__(self) -> int:
         return self._total
 
     def write(self, at_ms: int, text: str, level: str = "INFO") -> None:
         """Append one line; ``text`` must hold no line break (one item per physical line)."""
-        self._append(_Line(at_ms, " ".join(text.splitlines()), level))
+        line = " ".join(text.splitlines())
+        self._append(_Line(at_ms, line, level), _SEGMENT_BYTES + len(line))
         self._total += 1
 
     def open_run(self, start_ms: int, first: int, pace_ms: int) -> None:
         """Start a run of per-asset lines from selection index ``first``."""
-        self._append(_AssetRun(start_ms, first, pace_ms))
+        self._append(_AssetRun(start_ms, first, pace_ms), _SEGMENT_BYTES)
 
-    def _append(self, segment: _Line | _AssetRun) -> None:
+    def _append(self, segment: _Line | _AssetRun, size: int) -> None:
         self._starts.append(self._total)
         self._segments.append(segment)
+        self.bytes += size
+        self._meter.bytes += size
 
     def grow_run(self, count: int) -> None:
         """Set how many assets the last run has covered (it only grows)."""

@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
+from .bounded import Meter
 from .clock import Clock
 from .errors import InvalidTransition, JobConflict, JobError, QueueFull, UnknownJob
 from .joblog import JobLog
@@ -131,6 +132,8 @@ class Job:
     queued_at: int = 0
     ticket: int = 0
     """Which queue entry is this job's: older entries (before a cancel and resume) are stale."""
+    request_bytes: int = 0
+    """About how much memory its request takes, kept twice (the job and its serialized answer)."""
     as_of: int = 0
     """The engine's time when it last moved this job."""
     script: int | None = None
@@ -179,6 +182,11 @@ class Job:
         return max(0, (self.total_files - self.triggered_count) * pace - max(0, spent))
 
 
+def _request_bytes(request: StartRequest) -> int:
+    texts = (request.path, *request.excluded_paths, *request.file_types)
+    return 2 * (400 + sum(60 + len(text) for text in texts))
+
+
 def _new_uuid() -> str:
     return str(uuid.uuid4())
 
@@ -216,6 +224,7 @@ class JobEngine:
         self._running: list[Job] = []
         self._active: dict[str, Job] = {}  # WAITING or IN_PROGRESS, by path (§3.12)
         self._finished: dict[str, None] = {}  # finished jobs' ids, in the order they finished
+        self._meter = Meter()  # the bytes the kept jobs take: requests and logs
         self._free: list[int] = [0] * self.settings.concurrency  # since when each idle runner is free
         self._last_start = 0  # FIFO: no job starts before the one queued ahead of it
         self._now = 0
@@ -304,9 +313,11 @@ class JobEngine:
             created_at=at,
             selection=selection,
             lifecycle=lifecycle,
-            log=JobLog(selection),
+            log=JobLog(selection, meter=self._meter),
             script=script,
+            request_bytes=_request_bytes(request),
         )
+        self._meter.bytes += job.request_bytes
         self._jobs[processing_id] = job
         self._queue_up(job, at)
         self._forget_old_jobs()
@@ -352,7 +363,12 @@ class JobEngine:
                 "only FAILED or CANCELLED jobs can"
             )
         self._refuse_if_busy(job.request.path, "wait for it or cancel it, then resume this one")
-        self._refuse_if_full()
+        del self._finished[job.processing_id]  # ours again: never forgotten to make room for itself
+        try:
+            self._refuse_if_full()
+        except QueueFull:
+            self._finished[job.processing_id] = None
+            raise
         now = self._now
         job.started_at = None  # a WAITING job shows no start and no count in progress (§3.2)
         job.completed_at = None
@@ -363,7 +379,6 @@ class JobEngine:
             f"Bulk processing job resumed from checkpoint "
             f"[processed={job.triggered_count}/{job.total_files}]",
         )
-        del self._finished[job.processing_id]
         self._queue_up(job, now)
         self.sync()
         return job
@@ -406,6 +421,7 @@ class JobEngine:
     def _system_job(self, at: int) -> None:
         """§3.29's switch: the system job for its path, unless a job for that path is still going
         (or the queue is full)."""
+        self._system_due = at + self._system_interval()  # first: a run that fails is not retried forever
         path = self.settings.system_job_path
         if (
             path not in self._active
@@ -413,7 +429,6 @@ class JobEngine:
             and self.repository.exists(path)
         ):
             self._enqueue(StartRequest(path), SYSTEM_USER, self.default_lifecycle(), None, at)
-        self._system_due = at + self._system_interval()
 
     def _run_until(self, now: int) -> int:
         self._now = now
@@ -571,10 +586,21 @@ class JobEngine:
                 f"{most} jobs are WAITING or IN_PROGRESS already (the setting max_active_jobs); "
                 "wait for some to end or cancel some, then start again"
             )
+        self._forget_old_jobs()
+        if self._meter.bytes > self.settings.jobs_bytes:
+            raise QueueFull(
+                f"the jobs kept take about {self._meter.bytes} bytes, more than jobs_bytes "
+                f"({self.settings.jobs_bytes}), and none has finished to make room; wait for some to "
+                "end or cancel some, then try again"
+            )
 
     def _forget_old_jobs(self) -> None:
-        """Past ``max_jobs``, forget the jobs that finished first."""
-        while len(self._jobs) > self.settings.max_jobs and self._finished:
+        """Past ``max_jobs`` or ``jobs_bytes``, forget the jobs that finished first."""
+        settings = self.settings
+        while self._finished and (
+            len(self._jobs) > settings.max_jobs or self._meter.bytes > settings.jobs_bytes
+        ):
             oldest = next(iter(self._finished))
             del self._finished[oldest]
-            del self._jobs[oldest]
+            job = self._jobs.pop(oldest)
+            self._meter.bytes -= job.request_bytes + job.log.bytes

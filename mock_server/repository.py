@@ -254,7 +254,12 @@ class Repository:
         """The assets a job for ``path`` would process, in order: a folder's own assets first,
         then its subfolders by name. ``excluded`` and ``ignored`` match whole segments."""
         path = normalize_path(path)
-        skip = [p for p in map(_normalized_or_none, (*excluded, *ignored)) if p is not None]
+        skip = {p for p in map(_normalized_or_none, (*excluded, *ignored)) if p is not None}
+        # Excluded single assets, by folder: a block looks up its own folder's, not every path.
+        names_in: dict[str, list[str]] = {}
+        for excluded_path in skip:
+            parent, _, name = excluded_path.rpartition("/")
+            names_in.setdefault(parent or "/", []).append(name)
 
         def takes(block: AssetBlock) -> bool:
             if keep_fragments and block.type == CONTENT_FRAGMENT:
@@ -264,34 +269,31 @@ class Repository:
         def slices_of(block: AssetBlock, lo: int, hi: int) -> Iterator[tuple[AssetBlock, int, int]]:
             a, b = block.index_range(asset_filter.start_ms, asset_filter.end_ms)
             lo, hi = max(lo, a), min(hi, b)
-            # An excluded path may name single assets inside the block: cut them out.
-            cuts = sorted(
-                i
-                for p in skip
-                if p.rpartition("/")[0] == block.folder
-                and (i := block.index_of(p.rpartition("/")[2])) is not None
-                and lo <= i < hi
-            )
-            for cut in cuts:
+            indexes = (block.index_of(name) for name in names_in.get(block.folder, ()))
+            for cut in sorted(i for i in indexes if i is not None and lo <= i < hi):
                 yield block, lo, cut
                 lo = cut + 1
             yield block, lo, hi
 
+        if any(is_within(path, p) for p in skip):  # the path itself, or a folder above it
+            return Selection(())
         found = self._asset_block(path)
         if found is not None and self._folder(path) is None:
             block, index = found
-            if takes(block) and not any(is_within(path, p) for p in skip):
-                return Selection(slices_of(block, index, index + 1))
-            return Selection(())
+            return Selection(slices_of(block, index, index + 1) if takes(block) else ())
 
-        def walk(folder: Folder) -> Iterator[tuple[AssetBlock, int, int]]:
-            if any(is_within(folder.path, p) for p in skip):
-                return
-            for block in folder.blocks:
-                if takes(block):
-                    yield from slices_of(block, 0, block.count)
-            for name in sorted(folder.children):
-                yield from walk(folder.children[name])
+        def walk(root: Folder) -> Iterator[tuple[AssetBlock, int, int]]:
+            """Depth first, a folder's own assets before its subfolders by name; a stack, not
+            recursion, so that a folder 2,000 levels deep is walked like any other."""
+            stack = [root]
+            while stack:
+                folder = stack.pop()
+                if folder.path in skip:
+                    continue
+                for block in folder.blocks:
+                    if takes(block):
+                        yield from slices_of(block, 0, block.count)
+                stack.extend(folder.children[name] for name in sorted(folder.children, reverse=True))
 
         root = self._folder(path)
         return Selection(walk(root) if root is not None else ())

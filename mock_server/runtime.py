@@ -20,7 +20,7 @@ from .api import Api
 from .auth import Authenticator
 from .clock import Clock, ManualClock, PerPollClock, SystemClock
 from .contract import Contract
-from .errors import ScenarioError
+from .errors import ScenarioError, ScenarioSuperseded
 from .faults import FaultPlan
 from .jobs import JobEngine
 from .journal import Journal
@@ -81,12 +81,14 @@ class Mock:
         self._fixed_new_id = new_id
         self.journal = Journal()
         self.csrf_tokens = CsrfTokens()
+        self._loads = 0  # every load counts; a threaded one installs only if no later one began
         self.load(scenario)
 
     def load(
         self, scenario: Scenario, overrides: Mapping[str, Any] | None = None, origin: str = "overrides"
     ) -> None:
         """Make ``scenario`` the active one (see :meth:`prepare` and :meth:`install`)."""
+        self._loads += 1
         self.install(self.prepare(scenario, overrides, origin))
 
     def prepare(
@@ -123,20 +125,26 @@ class Mock:
         self.api = Api(prepared.engine, prepared.settings, prepared.clock)
         self.authenticate = Authenticator(prepared.settings)
         self.journal.resize(prepared.settings.journal_size, prepared.settings.journal_bytes)
-        for warning in prepared.warnings:  # said where the user looks: the server's log
-            log.warning("%s", warning)
 
     async def load_in_thread(
         self, make: Callable[[], Scenario], overrides: Mapping[str, Any] | None = None
     ) -> Scenario:
         """Read a scenario with ``make`` and prepare it in a worker thread, then install it: a
-        1 MiB scenario does not hold up the requests served meanwhile."""
+        1 MiB scenario does not hold up the requests served meanwhile. Loads take effect in the
+        order they began: one overtaken by a later load raises
+        :class:`~.errors.ScenarioSuperseded` instead of replacing it."""
+        self._loads += 1
+        mine = self._loads
 
         def build() -> Prepared:
             with _collector_paused():
                 return self.prepare(make(), overrides)
 
         prepared = await asyncio.to_thread(build)
+        if self._loads != mine:
+            raise ScenarioSuperseded(
+                [f"{prepared.scenario.origin}: not loaded: a later scenario load began while it was read"]
+            )
         self.install(prepared)
         return prepared.scenario
 
@@ -153,6 +161,7 @@ class Mock:
 
 
 _pauses = 0
+_paused_by_us = False
 _pauses_lock = threading.Lock()
 
 
@@ -160,22 +169,22 @@ _pauses_lock = threading.Lock()
 def _collector_paused() -> Iterator[None]:
     """No cyclic garbage collection while a scenario is read: a 1 MiB document makes a million
     short-lived objects, and each full collection among them holds the interpreter (and so the
-    event loop) for hundreds of milliseconds. They are freed by reference counting anyway."""
-    global _pauses
+    event loop) for hundreds of milliseconds. They are freed by reference counting anyway.
+    Loads may overlap: the collector comes back with the last of them, and only if a load paused it."""
+    global _pauses, _paused_by_us
     with _pauses_lock:
-        if _pauses == 0 and gc.isenabled():
+        if _pauses == 0:
+            _paused_by_us = gc.isenabled()
             gc.disable()
-            _pauses = 1
-        elif _pauses:
-            _pauses += 1
+        _pauses += 1
     try:
         yield
     finally:
         with _pauses_lock:
-            if _pauses:
-                _pauses -= 1
-                if _pauses == 0:
-                    gc.enable()
+            _pauses -= 1
+            if _pauses == 0 and _paused_by_us:
+                gc.enable()
+                _paused_by_us = False
 
 
 def _clock_for(settings: Settings, current: Clock | None) -> Clock:

@@ -94,51 +94,62 @@ def _timestamp_format(value: object) -> bool:
 class Glob:
     """A path glob: ``*`` matches within a segment, ``**`` across segments, ``?`` one character.
 
-    Matched by walking the glob's positions along the path at once (no backtracking), so a match
-    costs O(len(path) x len(glob)) whatever the glob: seven ``**`` against 80 slashes stay instant.
+    Matched by moving every position of the glob along the path at once, as bits of one integer
+    (no backtracking): a match costs a few integer operations per character of the path, whatever
+    the glob, so seven ``**`` against 80 slashes, or a 1,000-character glob against a 4,096-character
+    path, stay within milliseconds. Build one with :func:`glob`, which keeps the compiled ones.
     """
 
-    _ANY, _ONE, _STAR = 0, 1, 2  # '**', '?', '*'; other tokens are literal characters
+    __slots__ = ("_accept", "_any", "_literal", "_one", "_skip", "_star", "glob")
 
     def __init__(self, glob: str) -> None:
-        tokens: list[int | str] = []
-        for part in re.split(r"(\*\*|\*|\?)", glob):
-            token = {"**": self._ANY, "*": self._STAR, "?": self._ONE}.get(part)
-            if token is None:
-                tokens.extend(part)
-            elif not (token == self._ANY and tokens and tokens[-1] == self._ANY):  # '****' is '**'
-                tokens.append(token)
         self.glob = glob
-        self._tokens = tokens
+        self._literal: dict[str, int] = {}  # the positions each character moves on from
+        self._one = self._star = self._any = self._skip = 0
+        position = 0
+        for part in re.split(r"(\*\*|\*|\?)", glob):
+            if part in ("*", "**"):
+                if part == "**" and position and self._any >> (position - 1) & 1:
+                    continue  # '****' is '**'
+                if part == "*":
+                    self._star |= 1 << position
+                else:
+                    self._any |= 1 << position
+                self._skip |= 1 << position  # it may match nothing: on to the next position
+                position += 1
+            elif part == "?":
+                self._one |= 1 << position
+                position += 1
+            else:
+                for char in part:
+                    self._literal[char] = self._literal.get(char, 0) | 1 << position
+                    position += 1
+        self._accept = 1 << position
 
-    def _closure(self, states: set[int]) -> set[int]:
+    def _closure(self, states: int) -> int:
         """``states`` and every position reached by letting ``*``/``**`` match nothing."""
-        found, stack = set(), list(states)
-        while stack:
-            i = stack.pop()
-            if i not in found:
-                found.add(i)
-                if i < len(self._tokens) and self._tokens[i] in (self._ANY, self._STAR):
-                    stack.append(i + 1)
-        return found
+        while True:
+            reached = states | (states & self._skip) << 1
+            if reached == states:
+                return states
+            states = reached
 
     def matches(self, path: str) -> bool:
-        tokens, end = self._tokens, len(self._tokens)
-        states = self._closure({0})
+        states = self._closure(1)
         for char in path:
-            following: set[int] = set()
-            for i in states:
-                if i == end:
-                    continue
-                token = tokens[i]
-                if token == self._ANY or (token == self._STAR and char != "/"):
-                    following.add(i)
-                elif (token == self._ONE and char != "/") or token == char:
-                    following.add(i + 1)
-            states = self._closure(following)
+            moved = (states & self._literal.get(char, 0)) << 1 | states & self._any
+            if char != "/":
+                moved |= (states & self._one) << 1 | states & self._star
+            states = self._closure(moved)
             if not states:
                 return False
-        return end in states
+        return bool(states & self._accept)
+
+
+@functools.lru_cache(maxsize=1024)
+def glob(pattern: str) -> Glob:
+    """The compiled glob (a bounded cache: scenarios hold at most 1,000 scripts)."""
+    return Glob(pattern)
 
 
 # --- the model ---------------------------------------------------------------------------------------
@@ -162,11 +173,11 @@ class JobScriptSpec:
     def matches(self, path: str, nth: int) -> bool:
         if self.nth is not None and nth != self.nth:
             return False
-        return self.path is None or Glob(self.path).matches(path)
+        return self.path is None or glob(self.path).matches(path)
 
     def takes_every_start_of(self, other: JobScriptSpec) -> bool:
         """True when this script matches every start request that ``other`` matches."""
-        any_path = self.path is None or Glob(self.path).matches("") or self.path in ("/**", other.path)
+        any_path = self.path is None or glob(self.path).matches("") or self.path in ("/**", other.path)
         return any_path and (self.nth is None or self.nth == other.nth)
 
     def lifecycle(self, default: Lifecycle) -> Lifecycle:

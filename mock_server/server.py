@@ -74,7 +74,8 @@ def banner(app: web.Application, url: str) -> str:
     admin = (
         "off"
         if not settings.admin_enabled
-        else f"{url}/__admin" + (" (X-Admin-Token)" if settings.admin_token else " (loopback only)")
+        else f"{_from_here(url)}/__admin"
+        + (" (X-Admin-Token)" if settings.admin_token else " (loopback only)")
     )
     credentials = f"{user}:{password} (HTTP Basic)"
     if settings.tokens:  # development credentials, shown like the Basic one
@@ -97,11 +98,17 @@ def banner(app: web.Application, url: str) -> str:
         token = f" -H 'X-Admin-Token: {settings.admin_token}'" if settings.admin_token else ""
         lines.append(
             f"    curl -X POST{token} -H 'Content-Type: application/json' -d '{{\"seconds\": 5}}' "
-            f"{url}/__admin/clock/advance   # move the clock 5 s"
+            f"{_from_here(url)}/__admin/clock/advance   # move the clock 5 s"
         )
     lines += [f"  warning:     {warning}" for warning in mock.warnings]
     lines.append("Press Ctrl-C to stop.")
     return "\n".join(lines)
+
+
+def _from_here(url: str) -> str:
+    """``url`` as a client on this machine calls it: a wildcard address is not a host to call (and
+    the admin API answers loopback names only)."""
+    return url.replace("://0.0.0.0:", "://127.0.0.1:").replace("://[::]:", "://[::1]:")
 
 
 def _clock_line(settings: Settings) -> str:
@@ -183,6 +190,8 @@ async def watch_scenario(
             print(f"scenario not reloaded; still serving {kept!r}:\n{error}", file=out, flush=True)
             continue
         print(f"scenario reloaded: {scenario.name}: {scenario.description}", file=out, flush=True)
+        for warning in mock.warnings:
+            print(f"  warning: {warning}", file=out, flush=True)
 
 
 def run(
@@ -254,6 +263,7 @@ class MockServer:
             overrides=overrides,
             default_clock=default_clock,
         )
+        _say_warnings(self.mock)
         self._host, self._port = host, port
         self._runner: web.AppRunner | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -272,9 +282,7 @@ class MockServer:
             loop = asyncio.new_event_loop()
             self._loop = loop
             try:
-                self._runner, self.url = loop.run_until_complete(
-                    start_site(app_for(self.mock), self._host, self._port)
-                )
+                self._runner, self.url = loop.run_until_complete(self._start_site())
             except BaseException as error:  # reported to the starting thread
                 failure.append(error)
                 ready.set()
@@ -314,8 +322,18 @@ class MockServer:
         self.stop()
 
     async def __aenter__(self) -> MockServer:
-        self._runner, self.url = await start_site(app_for(self.mock), self._host, self._port)
+        self._runner, self.url = await self._start_site()
         return self
+
+    async def _start_site(self) -> tuple[web.AppRunner, str]:
+        settings = self.mock.settings  # the listener's limits, as the dev server takes them
+        return await start_site(
+            app_for(self.mock),
+            self._host,
+            self._port,
+            header_timeout=settings.header_timeout_ms / 1000,
+            max_connections=settings.max_connections,
+        )
 
     async def __aexit__(self, *exc: object) -> None:
         if self._runner is not None:
@@ -367,6 +385,7 @@ class MockServer:
         ``overrides`` on top (``origin`` names them in an error)."""
         loaded = _as_scenario(scenario)
         self.call(lambda: self.mock.load(loaded, overrides, origin))
+        _say_warnings(self.mock)
 
     @property
     def jobs(self) -> list[dict[str, Any]]:
@@ -382,6 +401,12 @@ class MockServer:
     def violations(self) -> list[Exchange]:
         """The exchanges in which the client broke the contract."""
         return self.call(self.mock.journal.client_violations)
+
+
+def _say_warnings(mock: Mock) -> None:
+    """What the loaded scenario asks for in vain, where a test run shows it: the log."""
+    for warning in mock.warnings:
+        logging.getLogger("aem_guides_mock").warning("%s", warning)
 
 
 def _as_scenario(scenario: str | Path | Scenario | None) -> Scenario:

@@ -16,6 +16,7 @@ import dataclasses
 import difflib
 import functools
 import json
+import logging
 import re
 import types
 import typing
@@ -24,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from .errors import SettingError
+from .repository import normalize_path
 
 __all__ = ["CLOCKS", "ENV_PREFIX", "STATUSES", "Settings", "parse_clock", "resolve"]
 
@@ -33,6 +35,7 @@ STATUSES = ("WAITING", "IN_PROGRESS", "SUCCESS", "FAILED", "CANCELLED")
 #: clock that moves ``poll_step_ms`` with every status poll.
 CLOCKS = ("real", "manual", "per-poll")
 ENV_PREFIX = "AEM_GUIDES_MOCK_"
+log = logging.getLogger("aem_guides_mock")
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 _DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)")
 _UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000}
@@ -74,6 +77,9 @@ class Settings:
     """§3.4: how many jobs history lists, newest first."""
     max_jobs: int = 10_000
     """How many jobs are kept; the oldest finished ones are forgotten past this."""
+    jobs_bytes: int = 128 * 1024 * 1024
+    """How much memory the kept jobs may take (their requests and logs); past it the ones that
+    finished first are forgotten, and a start or resume with no room left is refused (429)."""
     max_active_jobs: int = 1_000
     """How many jobs may be WAITING or IN_PROGRESS at once (never more than ``max_jobs``); a start
     beyond is refused (429)."""
@@ -152,15 +158,22 @@ class Settings:
             raise SettingError(
                 f"system_job_path must be absolute, such as '/content/dam'; got {self.system_job_path!r}"
             )
-        positive = ("history_size", "max_jobs", "max_active_jobs", "logs_limit", "journal_size",
+        try:  # one spelling per path, as for a start request (§3.12): '/content/dam/' is '/content/dam'
+            object.__setattr__(self, "system_job_path", normalize_path(self.system_job_path))
+            object.__setattr__(self, "ignored_paths", tuple(map(normalize_path, self.ignored_paths)))
+        except ValueError as error:
+            raise SettingError(f"system_job_path or ignored_paths: {error}") from None
+        positive = ("history_size", "max_jobs", "jobs_bytes", "max_active_jobs", "logs_limit", "journal_size",
                     "journal_bytes", "max_body_bytes", "body_timeout_ms", "header_timeout_ms",
                     "max_connections")  # fmt: skip
         for name in positive:
             if getattr(self, name) < 1:
                 raise SettingError(f"{name} must be >= 1, got {getattr(self, name)!r}")
-        missing = set(STATUSES) - set(self.status_names)
-        if missing:
-            raise SettingError(f"status_names lacks a token for {sorted(missing)}")
+        unknown = set(self.status_names) - set(STATUSES)
+        if unknown:
+            raise SettingError(f"status_names: {sorted(unknown)} are not statuses; rename any of {STATUSES}")
+        # A partial map renames those it names; the others keep their own token (§3.1).
+        object.__setattr__(self, "status_names", {**{s: s for s in STATUSES}, **self.status_names})
         # Mappings are stored read-only so that a frozen Settings is really frozen.
         for name in ("users", "tokens", "status_names"):
             object.__setattr__(self, name, _frozen(getattr(self, name)))
@@ -197,17 +210,15 @@ def resolve(
     ``overrides`` are ``(origin, changes)`` pairs such as ``("--speed", {...})`` or
     ``("aem_scenario marker", {...})``; the origin is named when one of them is wrong.
     """
-    changes: dict[str, Any] = {}
+    settings = base or Settings()
     layers = [("the scenario", scenario or {}), ("the environment", from_environment(environ or {}))]
     for origin, layer in [*layers, *overrides]:
         _check_names(layer, f"a setting ({origin})")
-        changes.update(layer)
-    try:
-        return dataclasses.replace(base or Settings(), **changes)
-    except SettingError:
-        raise
-    except (TypeError, ValueError) as error:  # a value the dataclass itself cannot take
-        raise SettingError(str(error)) from None
+        try:  # layer by layer, so that an error names where the value came from
+            settings = dataclasses.replace(settings, **layer)
+        except (TypeError, ValueError) as error:
+            raise SettingError(f"{error} (from {origin})") from None
+    return settings
 
 
 def from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
@@ -221,7 +232,11 @@ def from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
             continue
         name = variable.removeprefix(ENV_PREFIX).lower()
         if name not in hints:
-            raise SettingError(f"{variable} is not a setting{_did_you_mean(name, hints, ENV_PREFIX)}")
+            tip = _did_you_mean(name, hints, ENV_PREFIX)
+            if tip:  # a misspelt setting: it would silently do nothing
+                raise SettingError(f"{variable} is not a setting{tip}")
+            log.warning("%s is not a setting of aem-guides-mock; ignored", variable)  # a name of its own
+            continue
         try:
             if name == "clock":
                 changes.update(parse_clock(raw))

@@ -32,7 +32,7 @@ async def test_put_a_yaml_document(api: ApiClient) -> None:
     status, body = await api.admin(
         "PUT", "/scenario", data=document, headers={"Content-Type": "application/yaml"}
     )
-    assert status == 200 and body == {"name": "posted", "description": "posted"}
+    assert status == 200 and body == {"name": "posted", "description": "posted", "warnings": []}
     for _ in range(3):
         await api.start("/content/dam/22858")
         await api.advance(2)

@@ -361,3 +361,20 @@ def test_check_warns_and_strict_fails_on_warnings(tmp_path: Path) -> None:
     with serving("--scenario", str(scenario)) as (process, _, banner):  # serve warns alike
         assert sum("warning:" in line for line in banner) == 4
         stop(process)
+
+
+def test_a_stale_ready_file_is_removed_even_when_serve_fails(tmp_path: Path) -> None:
+    ready = tmp_path / "mock.url"
+    ready.write_text("http://127.0.0.1:1\n")
+    result = subprocess.run([*MODULE, "serve", "--scenario", "nowhere", "--ready-file", str(ready)],
+                            capture_output=True, text=True)  # fmt: skip
+    assert result.returncode == 2 and not ready.exists()
+
+
+def test_the_banner_names_a_loopback_address_to_call_when_bound_to_every_address() -> None:
+    from mock_server import create_app
+    from mock_server.server import banner
+
+    app = create_app(overrides={"clock": "manual"})
+    text = banner(app, "http://0.0.0.0:4502")
+    assert "http://127.0.0.1:4502/__admin/clock/advance" in text and "0.0.0.0:4502/__admin" not in text

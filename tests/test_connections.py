@@ -15,17 +15,19 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
 from aiohttp import web
 
 from mock_server import create_app
-from mock_server.connections import GuardedRunner, connection_cap, file_reserve
+from mock_server.connections import GuardedRunner, backlog_for, connection_cap, file_reserve
 from mock_server.server import start_site
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="file limits are POSIX")
@@ -260,7 +262,9 @@ def test_the_cap_leaves_the_reserve_of_the_file_limit_free(monkeypatch: pytest.M
     assert connection_cap(1000) == 1024 - file_reserve()
     assert file_reserve() >= 3 * 64  # the process's own files, and more than one backlog in flight
     assert connection_cap(100) == 100
-    monkeypatch.setattr(resource, "getrlimit", lambda _: (100, 100))
+    monkeypatch.setattr(resource, "getrlimit", lambda _: (256, 256))  # macOS's default soft limit
+    assert backlog_for(256) == 16 and connection_cap(1000) == 256 - file_reserve(16) >= 64
+    monkeypatch.setattr(resource, "getrlimit", lambda _: (60, 60))
     assert connection_cap(1000) == 1  # never none at all
     monkeypatch.setattr(resource, "getrlimit", lambda _: (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
     assert connection_cap(1000) == 1000
@@ -363,3 +367,44 @@ def _closed_by_peer(sock: socket.socket) -> bool:
         return False
     except OSError:  # reset
         return True
+
+
+def soft_limit_256() -> None:
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))
+
+
+@pytest.mark.parametrize(
+    "limits", [soft_limit_256, lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))]
+)
+def test_a_low_file_limit_still_serves_clients_at_once(tmp_path: Path, limits: Any) -> None:
+    """macOS's default soft limit is 256: serve lifts it to the hard one where it can, and under a
+    hard 256 it still serves dozens of clients at once, not one."""
+    scenario, ready = tmp_path / "slow.yaml", tmp_path / "ready"
+    scenario.write_text("description: slow history\nfaults: [{endpoint: history, latency: 1s}]\n")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "mock_server", "serve", "--port", "0", "--scenario", str(scenario),
+         "--ready-file", str(ready)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=limits,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 20
+        while not ready.exists():
+            assert server.poll() is None and time.monotonic() < deadline
+            time.sleep(0.02)
+        url = ready.read_text().strip() + HISTORY
+        codes: list[int] = []
+
+        def slow_call() -> None:
+            with urllib.request.urlopen(urllib.request.Request(url, headers={"Authorization": BASIC})) as r:
+                codes.append(r.status)
+
+        threads = [threading.Thread(target=slow_call) for _ in range(20)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=10)
+        assert codes == [200] * 20  # twenty slow requests at once, all served
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.communicate(timeout=10)

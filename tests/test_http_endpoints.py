@@ -198,3 +198,24 @@ async def test_lenient_echoes_filter_processed_assets_as_sent(make_api: MakeApi)
     api = await make_api(Settings(lenient=True))
     pid = await api.start(filter={"fileTypes": ["DITAMAP"], "filterProcessedAssets": True})
     assert (await api.status(pid))["filter"] == {"fileTypes": ["DITAMAP"], "filterProcessedAssets": True}
+
+
+@pytest.mark.parametrize(
+    ("accept", "zip_expected"),
+    [
+        ("application/json", False),
+        ("application/json, text/plain, */*", True),  # axios's default: a tie, the ZIP (§3.20)
+        ("application/zip;q=0.5, application/json", False),
+        ("application/json;q=0.9, application/zip", True),
+        ("*/*", True),
+        ("", True),
+    ],
+)
+async def test_the_download_follows_the_accept_ranking(
+    api: ApiClient, accept: str, zip_expected: bool
+) -> None:
+    pid = await api.start()
+    headers = {**api.headers, "Accept": accept} if accept else api.headers
+    async with api.http.get(f"{BASE_PATH}/logs/download", params={"processingId": pid}, headers=headers) as r:
+        assert r.status == 200
+        assert (r.content_type == "application/zip") is zip_expected, r.content_type

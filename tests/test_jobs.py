@@ -19,6 +19,7 @@ from mock_server import (
     UnknownJob,
 )
 from mock_server.default_dam import default_repository
+from mock_server.errors import QueueFull
 from mock_server.jobs import Job, StartRequest
 
 from .conftest import FLAGS
@@ -406,3 +407,30 @@ def test_a_held_head_holds_every_runner_behind_it() -> None:
     clock.advance(20)
     engine.sync()
     assert held.started_at == after.started_at == held.queued_at + 30_000
+
+
+def test_kept_jobs_stay_within_their_bytes() -> None:
+    """Big requests and long logs take memory: past ``jobs_bytes`` the jobs that finished first
+    are forgotten, and with no finished job left to forget a resume is refused, the job kept."""
+    engine, _ = make_engine(jobs_bytes=200_000, per_asset_ms=3_600_000)
+    big = tuple(f"/content/dam/22858/{'x' * 1000}-{n}" for n in range(20))  # about 44 KB kept each
+    jobs = []
+    for _ in range(12):
+        jobs.append(engine.start(StartRequest("/content/dam/22858", excluded_paths=big), "admin"))
+        engine.cancel(jobs[-1].processing_id)
+        assert engine._meter.bytes <= 200_000
+    kept = engine.jobs()
+    assert 1 < len(kept) < 12 and kept[-1] is jobs[-1]  # the oldest went first
+    assert engine._meter.bytes == sum(j.request_bytes + j.log.bytes for j in kept)
+    engine2, _ = make_engine(jobs_bytes=70_000, per_asset_ms=3_600_000)
+    job = engine2.start(StartRequest("/content/dam/22858"), "admin")
+    refused = None
+    for _ in range(1000):  # each cycle writes three lines to the one job's log
+        engine2.cancel(job.processing_id)
+        try:
+            engine2.resume(job.processing_id)
+        except QueueFull as error:
+            refused = error
+            break
+    assert refused is not None and "jobs_bytes" in str(refused)
+    assert engine2.get(job.processing_id).status == "CANCELLED"  # refused, and kept

@@ -93,3 +93,17 @@ def test_the_server_and_the_fixture_read_alike() -> None:
         for name in ("jobs", "journal", "violations"):
             assert isinstance(getattr(type(server), name), property), name
             assert getattr(server, name) == getattr(handle, name) == [], name
+
+
+def test_the_listener_takes_its_limits_from_the_settings() -> None:
+    import socket
+    import time
+
+    with MockServer(overrides={"header_timeout_ms": 300, "max_connections": 5}) as server:
+        assert server._runner is not None and server._runner.max_connections == 5  # type: ignore[attr-defined]
+        host, port = server.url.removeprefix("http://").rsplit(":", 1)
+        with socket.create_connection((host, int(port)), timeout=5) as sock:
+            sock.sendall(b"GET /bin/guides/v1/assets/process/hist")  # and nothing more
+            began = time.monotonic()
+            assert sock.recv(100) == b""  # closed by the server
+            assert time.monotonic() - began < 3

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mock_server import Lifecycle
 from mock_server.safe_yaml import MAX_NODES
@@ -103,16 +106,19 @@ def test_huge_integers_are_problems_not_crashes() -> None:
     assert "at most 1000" in problem
 
 
-def test_a_fault_on_restart_where_it_is_not_served_is_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+def test_a_fault_on_restart_where_it_is_not_served_is_a_warning() -> None:
     from mock_server.runtime import Mock
 
     text = "description: d\nfaults:\n  - endpoint: [status, restart]\n    status: 503\n"
-    Mock(parse_scenario(text, "x.yaml"))
-    assert "faults[0].endpoint: never fires on restart: restart is not served" in caplog.text
-    caplog.clear()
-    Mock(parse_scenario(text, "x.yaml"), overrides={"restart_endpoint": True})  # served from outside
-    Mock(parse_scenario("description: d\nfaults: [{endpoint: '*', status: 503}]\n", "x.yaml"))
-    assert caplog.text == ""
+    (warning,) = Mock(parse_scenario(text, "x.yaml")).warnings
+    assert (
+        warning == "x.yaml:3: warning: faults[0].endpoint: never fires on restart: restart is not served "
+        "(set restart_endpoint: true)"
+    )
+    assert Mock(parse_scenario(text, "x.yaml"), overrides={"restart_endpoint": True}).warnings == ()
+    assert (
+        Mock(parse_scenario("description: d\nfaults: [{endpoint: '*', status: 503}]\n", "x")).warnings == ()
+    )
 
 
 def test_an_oversized_document_is_refused() -> None:
@@ -251,3 +257,15 @@ def test_schema_valid_looking_values_that_cannot_load_are_problems_not_crashes(
     found = problems(text)
     assert any(phrase in p for p in found), found
     assert all(p.startswith("x.yaml:") for p in found)
+
+
+@given(
+    st.lists(st.sampled_from(["a", "b", "/", "*", "**", "?"]), max_size=8).map("".join),
+    st.text(alphabet="ab/", max_size=10),
+)
+@settings(max_examples=500, deadline=None)
+def test_a_glob_matches_as_its_regular_expression_would(pattern: str, path: str) -> None:
+    wildcard = {"**": ".*", "*": "[^/]*", "?": "[^/]"}
+    parts = re.split(r"(\*\*|\*|\?)", pattern)
+    expected = re.fullmatch("".join(wildcard.get(p, re.escape(p)) for p in parts), path) is not None
+    assert Glob(pattern).matches(path) is expected

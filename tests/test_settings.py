@@ -34,12 +34,29 @@ def test_settings_are_frozen_mappings_included() -> None:
         ({"speed": 0}, "speed must be above 0"),
         ({"per_asset_ms": 0}, "per_asset_ms"),
         ({"history_size": 0}, "history_size"),
-        ({"status_names": {"WAITING": "Q"}}, "status_names lacks a token"),
+        ({"status_names": {"QUEUED": "Q"}}, "status_names: \\['QUEUED'\\] are not statuses"),
     ],
 )
 def test_bad_settings_are_refused_with_the_field_named(changes: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         Settings().replace(**changes)
+
+
+def test_a_partial_vocabulary_renames_what_it_names() -> None:
+    names = Settings(status_names={"IN_PROGRESS": "RUNNING"}).status_names
+    assert names == {"WAITING": "WAITING", "IN_PROGRESS": "RUNNING", "SUCCESS": "SUCCESS",
+                     "FAILED": "FAILED", "CANCELLED": "CANCELLED"}  # fmt: skip
+
+
+def test_an_error_names_the_layer_it_came_from() -> None:
+    with pytest.raises(
+        SettingError, match=r"concurrency must be from 1 to 64, got 0 \(from the environment\)"
+    ):
+        resolve(None, None, {"AEM_GUIDES_MOCK_CONCURRENCY": "0"})
+    with pytest.raises(
+        SettingError, match=r"history_size: expected an integer.*\(from the aem_scenario marker\)"
+    ):
+        resolve(None, None, None, [("the aem_scenario marker", {"history_size": "3"})])
 
 
 def test_speed_scales_the_pace() -> None:
@@ -110,6 +127,13 @@ def test_the_environment_takes_every_kind_of_setting() -> None:
         "poll_step_ms": 250,
     }
     assert Settings().replace(**changes).tokens == {"t0k3n-1234": "dev"}
+
+
+def test_a_variable_of_our_prefix_that_is_no_setting_is_ignored_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    assert from_environment({"AEM_GUIDES_MOCK_URL": "http://localhost:4502"}) == {}
+    assert "AEM_GUIDES_MOCK_URL is not a setting of aem-guides-mock; ignored" in caplog.text
 
 
 def test_clocks_are_named_one_way() -> None:
