@@ -34,6 +34,7 @@ import sys
 from typing import Any
 
 from aiohttp import StreamReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 __all__ = [
     "DEFAULT_BACKLOG",
@@ -146,6 +147,16 @@ class _GuardedHandler(web.RequestHandler):
             return True
         waiter = self._waiter  # set while ``start()`` waits for the next request
         return waiter is not None and not waiter.done()
+
+    def log_exception(self, *args: Any, **kw: Any) -> None:
+        """A malformed request (a NUL in a header, a request line over 8,190 bytes…) is the
+        client's fault, answered by aiohttp's own 400: one INFO line, not an ERROR with a
+        traceback, so that a flood of them does not fill the log."""
+        error = kw.get("exc_info")
+        if isinstance(error, HttpProcessingError):
+            log.info("refused a malformed request from %s: %s", _peer(self), error.message)
+            return
+        super().log_exception(*args, **kw)
 
     def evict(self) -> None:
         """Close the connection, now or as soon as its transport is made."""

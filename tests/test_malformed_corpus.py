@@ -377,6 +377,7 @@ PROTOCOL_LEVEL = {
     + b"/status?processingId="
     + b"x" * 10_240
     + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+    "a NUL byte in a header": b"GET / HTTP/1.1\r\nHost: x\r\nX-Probe: \x00\r\n\r\n",
     "a bad chunk size": b"POST "
     + BASE.encode()
     + b" HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
@@ -384,7 +385,10 @@ PROTOCOL_LEVEL = {
 
 
 @pytest.mark.parametrize("case", list(PROTOCOL_LEVEL))
-def test_protocol_level_faults_are_aiohttps_own_400s(server: MockServer, case: str) -> None:
+def test_protocol_level_faults_are_aiohttps_own_400s(
+    server: MockServer, case: str, caplog: pytest.LogCaptureFixture
+) -> None:
     answer = raw(server, PROTOCOL_LEVEL[case])
     assert answer.startswith(b"HTTP/1.1 400") or answer.startswith(b"HTTP/1.0 400"), answer[:100]
     assert send(server, "GET", f"{BASE}/history")[0] == 200
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []  # no traceback
