@@ -43,7 +43,7 @@ from harness import (
     start_job,
 )
 
-from mock_server.api import BASE_PATH
+from mock_server.api.operations import BASE_PATH
 
 # --- 1. status-polling throughput ------------------------------------------------------------------
 

@@ -56,7 +56,7 @@ from typing import Any
 
 from harness import AUTH, HOST, ROOT, URL_AT_END, RssSampler, cpu_seconds, proc_status_mb
 
-from mock_server.api import BASE_PATH
+from mock_server.api.operations import BASE_PATH
 
 ADMIN = "/__admin"
 HISTORY = f"{BASE_PATH}/history"

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mock_server.api import BASE_PATH
+from mock_server.api.operations import BASE_PATH
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent

@@ -10,10 +10,9 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .app import create_app
-    from .clock import Clock, ManualClock, PerPollClock, SystemClock
-    from .default_dam import default_repository
-    from .errors import (
+    from .core.clock import Clock, ManualClock, PerPollClock, SystemClock
+    from .core.default_dam import default_repository
+    from .core.errors import (
         ContractViolation,
         InvalidTransition,
         JobConflict,
@@ -25,39 +24,40 @@ if TYPE_CHECKING:
         UnknownJob,
         Violation,
     )
-    from .jobs import JobEngine, Lifecycle, StartRequest
-    from .repository import Repository
-    from .scenarios import Scenario, load_scenario
+    from .core.jobs import JobEngine, Lifecycle, StartRequest
+    from .core.repository import Repository
+    from .core.settings import Settings
+    from .http.app import create_app
+    from .scenarios.scenario import Scenario, load_scenario
     from .server import MockServer
-    from .settings import Settings
 
 __version__ = "0.1.0"
 
 _HOMES = {
-    "create_app": "app",
-    "Clock": "clock",
-    "ManualClock": "clock",
-    "PerPollClock": "clock",
-    "SystemClock": "clock",
-    "default_repository": "default_dam",
-    "ContractViolation": "errors",
-    "InvalidTransition": "errors",
-    "JobConflict": "errors",
-    "JobError": "errors",
-    "MockError": "errors",
-    "RequestViolation": "errors",
-    "ResponseViolation": "errors",
-    "UnknownJob": "errors",
-    "Violation": "errors",
-    "JobEngine": "jobs",
-    "Lifecycle": "jobs",
-    "StartRequest": "jobs",
-    "Repository": "repository",
-    "Scenario": "scenarios",
-    "ScenarioError": "errors",
-    "load_scenario": "scenarios",
+    "create_app": "http.app",
+    "Clock": "core.clock",
+    "ManualClock": "core.clock",
+    "PerPollClock": "core.clock",
+    "SystemClock": "core.clock",
+    "default_repository": "core.default_dam",
+    "ContractViolation": "core.errors",
+    "InvalidTransition": "core.errors",
+    "JobConflict": "core.errors",
+    "JobError": "core.errors",
+    "MockError": "core.errors",
+    "RequestViolation": "core.errors",
+    "ResponseViolation": "core.errors",
+    "UnknownJob": "core.errors",
+    "Violation": "core.errors",
+    "JobEngine": "core.jobs",
+    "Lifecycle": "core.jobs",
+    "StartRequest": "core.jobs",
+    "Repository": "core.repository",
+    "Scenario": "scenarios.scenario",
+    "ScenarioError": "core.errors",
+    "load_scenario": "scenarios.scenario",
     "MockServer": "server",
-    "Settings": "settings",
+    "Settings": "core.settings",
 }
 
 __all__ = [

@@ -16,13 +16,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
-from .app import create_app
-from .connections import raise_file_limit
-from .errors import SettingError
-from .runtime import Mock
-from .scenarios import ScenarioError, load_scenario, read_file, shipped_scenarios
+from .core.errors import SettingError
+from .core.settings import parse_clock
+from .http.app import create_app
+from .http.connections import raise_file_limit
+from .http.runtime import Mock
+from .scenarios.scenario import ScenarioError, load_scenario, read_file, shipped_scenarios
 from .server import run
-from .settings import parse_clock
 
 __all__ = ["main"]
 

@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from .journal import Exchange
-    from .scenarios import Scenario
+    from .core.journal import Exchange
+    from .scenarios.scenario import Scenario
     from .server import MockServer
 
 __all__ = ["AemMock"]
@@ -118,7 +118,7 @@ class AemMock:
     def check(self) -> None:
         """Raise :class:`~mock_server.errors.RequestViolation` if the client broke the contract."""
         __tracebackhide__ = True
-        from .errors import RequestViolation
+        from .core.errors import RequestViolation
 
         broken = self.violations
         if broken:
@@ -189,12 +189,12 @@ def _serve(server: MockServer, wanted: str | None, overrides: dict[str, Any]) ->
     current = (mock.scenario.origin, mock.load_overrides)
     origin = "the aem_scenario marker"
     if wanted is None:
-        from .runtime import DEFAULT_SCENARIO
+        from .http.runtime import DEFAULT_SCENARIO
 
         if current != (DEFAULT_SCENARIO.origin, overrides):
             server.load_scenario(DEFAULT_SCENARIO, origin=origin, **overrides)
     else:
-        from .scenarios import load_scenario
+        from .scenarios.scenario import load_scenario
 
         scenario = load_scenario(wanted)
         if current != (scenario.origin, overrides):

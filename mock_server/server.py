@@ -15,15 +15,15 @@ from typing import Any, TextIO, TypeVar
 
 from aiohttp import web
 
-from .api import BASE_PATH
-from .app import MOCK, app_for
-from .clock import ManualClock
-from .connections import GuardedRunner
-from .journal import Exchange
-from .payloads import job_payload
-from .runtime import DEFAULT_SCENARIO, Mock
-from .scenarios import Scenario, load_scenario, parse_scenario, read_file
-from .settings import Settings
+from .api.operations import BASE_PATH
+from .api.payloads import job_payload
+from .core.clock import ManualClock
+from .core.journal import Exchange
+from .core.settings import Settings
+from .http.app import app_for
+from .http.connections import GuardedRunner
+from .http.runtime import DEFAULT_SCENARIO, MOCK, Mock
+from .scenarios.scenario import Scenario, load_scenario, parse_scenario, read_file
 
 T = TypeVar("T")
 

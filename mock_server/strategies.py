@@ -28,8 +28,8 @@ from typing import Any
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from .api import ENDPOINTS, Endpoint
-from .contract import load_schemas
+from .api.operations import ENDPOINTS, Endpoint
+from .contract.validation import load_schemas
 
 __all__ = ["Request", "from_schema", "invalid_request", "valid_request"]
 

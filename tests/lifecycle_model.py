@@ -16,13 +16,13 @@ from typing import Any
 
 from .conftest import FLAGS
 
-#: Where a manual clock starts after a reset: 2026-01-01T00:00:00Z (mock_server/clock.py).
+#: Where a manual clock starts after a reset: 2026-01-01T00:00:00Z (mock_server/core/clock.py).
 START_MS = 1_767_225_600_000
 #: §3.28's default pace.
 COUNTING_MS, PER_ASSET_MS = 100, 200
 #: §3.4: the last 20 jobs.
 HISTORY_SIZE = 20
-#: How many assets a job over each path processes, counted by hand in mock_server/default_dam.py
+#: How many assets a job over each path processes, counted by hand in mock_server/core/default_dam.py
 #: (Content Fragments left out): 22858 holds the 6 of the history example; dita-templates has 4
 #: topics, 2 maps and a ditaval; demo 3 explicit assets, 12 topics and 3 images; demo1 a map,
 #: 8 topics and 2 notes.

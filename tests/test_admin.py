@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from mock_server import Settings
-from mock_server.api import BASE_PATH
+from mock_server.api.operations import BASE_PATH
 
 from .conftest import ApiClient, MakeApi
 
@@ -123,7 +123,7 @@ async def test_the_shipped_scenarios_are_listed(api: ApiClient) -> None:
 
 
 def test_loopback_check() -> None:
-    from mock_server.admin import _is_loopback
+    from mock_server.http.admin import _is_loopback
 
     assert _is_loopback("127.0.0.1") and _is_loopback("127.8.9.1") and _is_loopback("::1")
     assert not _is_loopback("192.168.1.2") and not _is_loopback(None) and not _is_loopback("garbage")
@@ -147,7 +147,7 @@ async def test_odd_admin_input_is_a_400(make_api: MakeApi, path: str, kwargs: di
 
 
 def test_loopback_hosts_written_other_ways_are_loopback() -> None:
-    from mock_server.admin import _is_loopback, _loopback_host
+    from mock_server.http.admin import _is_loopback, _loopback_host
 
     assert _is_loopback("::ffff:127.0.0.1")  # an IPv4 client of a server bound to "::"
     assert not _is_loopback("::ffff:10.0.0.1")

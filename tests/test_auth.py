@@ -7,7 +7,7 @@ import base64
 import pytest
 
 from mock_server import Settings
-from mock_server.auth import authenticate
+from mock_server.http.auth import authenticate
 
 SETTINGS = Settings(users={"admin": "admin", "ana": "pä:ss"}, tokens={"tok-1": "svc"})
 
@@ -40,7 +40,7 @@ def test_authenticate(header: str | None, user: str | None) -> None:
 
 
 def test_the_authenticator_remembers_only_successes() -> None:
-    from mock_server.auth import Authenticator
+    from mock_server.http.auth import Authenticator
 
     check = Authenticator(SETTINGS, size=2)
     assert check(basic("admin:admin")) == "admin"

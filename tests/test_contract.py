@@ -8,12 +8,12 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from mock_server import Settings
-from mock_server.clock import ManualClock
-from mock_server.contract import Contract, describe, load_schemas, schema_dir
-from mock_server.default_dam import default_repository
-from mock_server.errors import Violations
-from mock_server.jobs import JobEngine, StartRequest
-from mock_server.payloads import job_payload
+from mock_server.api.payloads import job_payload
+from mock_server.contract.validation import Contract, describe, load_schemas, schema_dir
+from mock_server.core.clock import ManualClock
+from mock_server.core.default_dam import default_repository
+from mock_server.core.errors import Violations
+from mock_server.core.jobs import JobEngine, StartRequest
 
 
 def test_every_shipped_schema_is_a_valid_draft_2020_12_schema() -> None:
@@ -118,7 +118,7 @@ def test_a_remote_ref_is_never_fetched() -> None:
 
     from referencing.exceptions import Unresolvable
 
-    from mock_server.contract import SchemaCheck
+    from mock_server.contract.validation import SchemaCheck
 
     check = SchemaCheck("remote", {"$ref": "http://203.0.113.1/schema.json"})
     began = time.monotonic()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mock_server.faults import ENDPOINTS, Fault, FaultPlan, Trigger
+from mock_server.core.faults import ENDPOINTS, Fault, FaultPlan, Trigger
 
 STATUS = frozenset({"status"})
 

@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 
 from mock_server import MockServer, Repository
-from mock_server.app import MAX_ERROR_BYTES
-from mock_server.default_dam import default_repository
-from mock_server.errors import MAX_LISTED, MAX_SHOWN
+from mock_server.core.default_dam import default_repository
+from mock_server.core.errors import MAX_LISTED, MAX_SHOWN
+from mock_server.http.app import MAX_ERROR_BYTES
 
 BASE = "/bin/guides/v1/assets/process"
 START = {"path": "/content/dam/22858", "type": "ASSET_PROCESSING"}
@@ -154,7 +154,7 @@ def test_other_requests_are_served_while_a_big_zip_streams() -> None:
 
 
 def test_head_on_the_download_builds_no_zip(fresh: MockServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    from mock_server.archive import zip_stream
+    from mock_server.core.archive import zip_stream
 
     built: list[str] = []
 
@@ -162,7 +162,7 @@ def test_head_on_the_download_builds_no_zip(fresh: MockServer, monkeypatch: pyte
         built.append(name)
         yield from zip_stream(name, lines, modified_ms)
 
-    monkeypatch.setattr("mock_server.api.zip_stream", watched)
+    monkeypatch.setattr("mock_server.api.operations.zip_stream", watched)
     pid = json.loads(send(fresh, "POST", BASE, START)[2])["processingId"]
     status, headers, body = send(fresh, "HEAD", f"{BASE}/logs/download?processingId={pid}")
     assert (status, headers["Content-Type"], body) == (200, "application/zip", b"")
@@ -172,7 +172,7 @@ def test_head_on_the_download_builds_no_zip(fresh: MockServer, monkeypatch: pyte
 
 
 def test_a_failure_after_the_headers_cuts_the_connection(monkeypatch: pytest.MonkeyPatch) -> None:
-    from mock_server.joblog import JobLog
+    from mock_server.core.joblog import JobLog
 
     original = JobLog.lines
 
@@ -197,7 +197,7 @@ def test_a_failure_after_the_headers_cuts_the_connection(monkeypatch: pytest.Mon
 
 
 def test_a_failure_before_the_headers_is_a_500(fresh: MockServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    from mock_server.joblog import JobLog
+    from mock_server.core.joblog import JobLog
 
     def broken(self: JobLog, start: int, stop: int) -> Iterator[str]:
         raise RuntimeError("a bug in the log")

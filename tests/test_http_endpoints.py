@@ -9,7 +9,7 @@ import zipfile
 import pytest
 
 from mock_server import Settings
-from mock_server.api import BASE_PATH
+from mock_server.api.operations import BASE_PATH
 
 from .conftest import ApiClient, MakeApi
 

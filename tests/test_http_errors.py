@@ -9,8 +9,8 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from mock_server import Settings
-from mock_server.api import BASE_PATH
-from mock_server.contract import load_schemas
+from mock_server.api.operations import BASE_PATH
+from mock_server.contract.validation import load_schemas
 
 from .conftest import ApiClient, MakeApi
 
@@ -294,7 +294,7 @@ async def test_the_journal_keeps_client_violations(api: ApiClient) -> None:
 async def test_a_response_that_breaks_its_schema_is_a_logged_500(
     api: ApiClient, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from mock_server.api import Reply
+    from mock_server.api.operations import Reply
 
     mock = api.mock
     mock.api.history = lambda call: Reply({"executionHistory": "oops"}, "history.response")

@@ -8,7 +8,7 @@ import time
 import aiohttp
 import pytest
 
-from mock_server.api import BASE_PATH
+from mock_server.api.operations import BASE_PATH
 
 from .conftest import ApiClient
 

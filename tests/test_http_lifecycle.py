@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mock_server import Settings
-from mock_server.api import BASE_PATH
+from mock_server.api.operations import BASE_PATH
 
 from .conftest import FLAGS, ApiClient, MakeApi
 

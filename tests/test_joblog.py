@@ -5,8 +5,8 @@ from __future__ import annotations
 import tracemalloc
 from typing import Any
 
-from mock_server.joblog import JobLog, format_timestamp
-from mock_server.repository import AssetFilter, Repository
+from mock_server.core.joblog import JobLog, format_timestamp
+from mock_server.core.repository import AssetFilter, Repository
 
 
 def test_timestamps_are_utc_with_a_colon_before_the_milliseconds() -> None:

@@ -18,9 +18,9 @@ from mock_server import (
     Settings,
     UnknownJob,
 )
-from mock_server.default_dam import default_repository
-from mock_server.errors import QueueFull
-from mock_server.jobs import Job, StartRequest
+from mock_server.core.default_dam import default_repository
+from mock_server.core.errors import QueueFull
+from mock_server.core.jobs import Job, StartRequest
 
 from .conftest import FLAGS
 

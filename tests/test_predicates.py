@@ -11,10 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mock_server import Settings
-from mock_server.contract import Contract, SchemaCheck
-from mock_server.predicates import Unsupported, compile_schema, json_equal
-from mock_server.scenarios import _check as scenario_check
-from mock_server.scenarios import shipped_scenarios
+from mock_server.contract.predicates import Unsupported, compile_schema, json_equal
+from mock_server.contract.validation import Contract, SchemaCheck
+from mock_server.scenarios.scenario import _check as scenario_check
+from mock_server.scenarios.scenario import shipped_scenarios
 
 # --- generated instances: near the schema, then bent ------------------------------------------------
 
@@ -159,7 +159,7 @@ def test_generated_instances_cover_both_answers() -> None:
 
 
 def test_every_shipped_scenario_passes_both() -> None:
-    from mock_server.safe_yaml import read_yaml
+    from mock_server.scenarios.safe_yaml import read_yaml
 
     check = scenario_check()
     for name, path in shipped_scenarios().items():

@@ -10,8 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mock_server import Lifecycle
-from mock_server.safe_yaml import MAX_NODES
-from mock_server.scenarios import (
+from mock_server.core.settings import duration_ms
+from mock_server.scenarios.safe_yaml import MAX_NODES
+from mock_server.scenarios.scenario import (
     Glob,
     ScenarioError,
     load_scenario,
@@ -19,7 +20,6 @@ from mock_server.scenarios import (
     shipped_scenarios,
     timestamp_ms,
 )
-from mock_server.settings import duration_ms
 
 
 def problems(text: str) -> list[str]:
@@ -107,7 +107,7 @@ def test_huge_integers_are_problems_not_crashes() -> None:
 
 
 def test_a_fault_on_restart_where_it_is_not_served_is_a_warning() -> None:
-    from mock_server.runtime import Mock
+    from mock_server.http.runtime import Mock
 
     text = "description: d\nfaults:\n  - endpoint: [status, restart]\n    status: 503\n"
     (warning,) = Mock(parse_scenario(text, "x.yaml")).warnings

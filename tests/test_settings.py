@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from mock_server import Settings
-from mock_server.errors import SettingError
-from mock_server.settings import from_environment, parse_clock, resolve
+from mock_server.core.errors import SettingError
+from mock_server.core.settings import from_environment, parse_clock, resolve
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 

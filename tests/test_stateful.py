@@ -30,7 +30,7 @@ from hypothesis.stateful import (
 )
 
 from mock_server import MockServer
-from mock_server.api import BASE_PATH
+from mock_server.api.operations import BASE_PATH
 
 from .lifecycle_model import (
     ACTIVE,

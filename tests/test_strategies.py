@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 from mock_server import MockServer
-from mock_server.api import ENDPOINTS
-from mock_server.contract import load_schemas
+from mock_server.api.operations import ENDPOINTS
+from mock_server.contract.validation import load_schemas
 from mock_server.strategies import Request, from_schema, invalid_request, valid_request
 
 SCHEMAS = load_schemas()

@@ -7,8 +7,8 @@ import math
 import weakref
 from typing import Any
 
-from .jobs import Job
-from .settings import Settings
+from ..core.jobs import Job
+from ..core.settings import Settings
 
 __all__ = ["SerializedJobs", "eta_value", "job_payload"]
 

@@ -23,10 +23,10 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .bounded import BoundedCache
-from .errors import MAX_LISTED, MAX_SHOWN, Violation, Violations
+from ..core.bounded import BoundedCache
+from ..core.errors import MAX_LISTED, MAX_SHOWN, Violation, Violations
+from ..core.settings import Settings
 from .predicates import FormatFunction, Predicate, Unsupported, compile_schema, is_integer, is_number
-from .settings import Settings
 
 if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError
@@ -114,7 +114,7 @@ def schema_dir() -> Path:
     packaged = Path(str(resources.files("mock_server"))) / "_data" / "schemas"
     if packaged.is_dir():
         return packaged
-    return Path(__file__).resolve().parent.parent / "schemas"
+    return Path(__file__).resolve().parents[2] / "schemas"
 
 
 def load_schemas(folder: Path | None = None) -> dict[str, dict[str, Any]]:

@@ -1,7 +1,8 @@
 """One running mock: its scenario and everything built from it, swapped as a whole on reload.
 
-No aiohttp here. The app reads ``mock.engine``, ``mock.contract``… afresh on every request, so
-:meth:`Mock.load` takes effect at once and a request never sees half of two scenarios.
+The app reads ``mock.engine``, ``mock.contract``… afresh on every request, so :meth:`Mock.load`
+takes effect at once and a request never sees half of two scenarios. Of aiohttp only the app key
+:data:`MOCK` is here, beside the class it names.
 """
 
 from __future__ import annotations
@@ -16,19 +17,21 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .api import Api
-from .auth import Authenticator
-from .clock import Clock, ManualClock, PerPollClock, SystemClock
-from .contract import Contract
-from .errors import ScenarioError, ScenarioSuperseded
-from .faults import FaultPlan
-from .jobs import JobEngine
-from .journal import Journal
-from .repository import Repository
-from .scenarios import Scenario, scenario_warnings
-from .settings import Settings, resolve
+from aiohttp import web
 
-__all__ = ["DEFAULT_SCENARIO", "CsrfTokens", "Mock", "Prepared"]
+from ..api.operations import Api
+from ..contract.validation import Contract
+from ..core.clock import Clock, ManualClock, PerPollClock, SystemClock
+from ..core.errors import ScenarioError, ScenarioSuperseded
+from ..core.faults import FaultPlan
+from ..core.jobs import JobEngine
+from ..core.journal import Journal
+from ..core.repository import Repository
+from ..core.settings import Settings, resolve
+from ..scenarios.scenario import Scenario, scenario_warnings
+from .auth import Authenticator
+
+__all__ = ["DEFAULT_SCENARIO", "MOCK", "CsrfTokens", "Mock", "Prepared"]
 
 log = logging.getLogger(__name__)
 
@@ -214,3 +217,7 @@ class CsrfTokens:
 
     def valid(self, token: str) -> bool:
         return bool(token) and token in self._tokens
+
+
+#: Where an app keeps its running mock (the admin sub-app reads it through ``config_dict``).
+MOCK = web.AppKey("mock", Mock)

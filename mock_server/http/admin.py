@@ -23,13 +23,12 @@ from typing import Any
 
 from aiohttp import web
 
-from .app import MOCK
-from .clock import MAX_ADVANCE_S, ManualClock
-from .errors import ScenarioError, ScenarioSuperseded, SettingError, UnknownJob
-from .payloads import job_payload
-from .runtime import Mock
-from .safe_yaml import MAX_BYTES as MAX_SCENARIO_BYTES
-from .scenarios import Scenario, load_scenario, parse_scenario, shipped_scenarios
+from ..api.payloads import job_payload
+from ..core.clock import MAX_ADVANCE_S, ManualClock
+from ..core.errors import ScenarioError, ScenarioSuperseded, SettingError, UnknownJob
+from ..scenarios.safe_yaml import MAX_BYTES as MAX_SCENARIO_BYTES
+from ..scenarios.scenario import Scenario, load_scenario, parse_scenario, shipped_scenarios
+from .runtime import MOCK, Mock
 
 __all__ = ["ADMIN_PATH", "admin_app"]
 

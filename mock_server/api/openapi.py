@@ -11,8 +11,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from .api import Api, Operation
-from .contract import load_schemas
+from ..contract.validation import load_schemas
+from .operations import Api, Operation
 
 __all__ = ["openapi_document"]
 

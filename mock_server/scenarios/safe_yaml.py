@@ -13,8 +13,8 @@ from typing import Any
 
 import yaml
 
-from .contract import field_name
-from .errors import ScenarioError
+from ..contract.validation import field_name
+from ..core.errors import ScenarioError
 
 __all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_DIGITS", "MAX_NODES", "dotted", "read_yaml"]
 

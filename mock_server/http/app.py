@@ -18,10 +18,9 @@ from typing import Any
 
 from aiohttp import web
 
-from .api import BASE_PATH, PATHS, RESTART_PATH, Call, Operation, Reply
-from .clock import Clock
-from .error_pages import sling_error_page
-from .errors import (
+from ..api.operations import BASE_PATH, PATHS, RESTART_PATH, Call, Operation, Reply
+from ..core.clock import Clock
+from ..core.errors import (
     MAX_SHOWN,
     JobConflict,
     JobError,
@@ -31,18 +30,19 @@ from .errors import (
     Violation,
     Violations,
 )
-from .faults import Chosen
-from .journal import Exchange
-from .repository import Repository
-from .runtime import DEFAULT_SCENARIO, Mock
-from .scenarios import Scenario
-from .settings import Settings
+from ..core.faults import Chosen
+from ..core.journal import Exchange
+from ..core.repository import Repository
+from ..core.settings import Settings
+from ..scenarios.scenario import Scenario
+from .admin import ADMIN_PATH, admin_app
+from .error_pages import sling_error_page
+from .runtime import DEFAULT_SCENARIO, MOCK, Mock
 
-__all__ = ["CSRF_TOKEN_PATH", "MOCK", "OPENAPI_PATH", "app_for", "create_app"]
+__all__ = ["CSRF_TOKEN_PATH", "OPENAPI_PATH", "app_for", "create_app"]
 
 log = logging.getLogger("aem_guides_mock")
 
-MOCK = web.AppKey("mock", Mock)
 #: The downloads streaming now: a shutdown cuts them at once rather than wait out its grace period.
 _STREAMS: web.AppKey[set[asyncio.Task[Any] | None]] = web.AppKey("streams")
 CSRF_TOKEN_PATH = "/libs/granite/csrf/token.json"
@@ -116,8 +116,6 @@ def create_app(
 
 def app_for(mock: Mock) -> web.Application:
     """An aiohttp application serving ``mock``."""
-    from .admin import ADMIN_PATH, admin_app  # the admin API builds on this module
-
     app = web.Application(client_max_size=_CLIENT_MAX_SIZE)
     app[MOCK] = mock
     app[_STREAMS] = set()
@@ -245,7 +243,7 @@ def _check_csrf(request: web.Request, mock: Mock) -> None:
 
 async def _openapi(request: web.Request) -> web.StreamResponse:
     """The OpenAPI 3.1 document, generated from the running contract's schemas."""
-    from .openapi import openapi_document
+    from ..api.openapi import openapi_document
 
     mock = request.app[MOCK]
     return web.json_response(openapi_document(mock.api, mock.contract.schemas))

@@ -10,12 +10,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from .archive import zip_stream
-from .clock import Clock, PerPollClock
-from .errors import RequestViolation, Violation
-from .jobs import JobEngine, StartRequest
+from ..core.archive import zip_stream
+from ..core.clock import Clock, PerPollClock
+from ..core.errors import RequestViolation, Violation
+from ..core.jobs import JobEngine, StartRequest
+from ..core.settings import Settings
 from .payloads import SerializedJobs, job_payload
-from .settings import Settings
 
 __all__ = ["BASE_PATH", "ENDPOINTS", "PATHS", "RESTART_PATH", "Api", "Call", "Endpoint", "Operation", "Reply"]
 

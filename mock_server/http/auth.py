@@ -6,8 +6,8 @@ import base64
 import binascii
 import hmac
 
-from .bounded import BoundedCache
-from .settings import Settings
+from ..core.bounded import BoundedCache
+from ..core.settings import Settings
 
 __all__ = ["Authenticator", "authenticate"]
 

@@ -21,13 +21,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .contract import SchemaCheck, field_name, format_check, load_schemas
-from .default_dam import BASE_MS, default_repository
-from .errors import ScenarioError
-from .faults import ENDPOINTS, Fault, Trigger
-from .jobs import Lifecycle
-from .repository import Repository
-from .settings import STATUSES, Settings, duration_ms
+from ..contract.validation import SchemaCheck, field_name, format_check, load_schemas
+from ..core.default_dam import BASE_MS, default_repository
+from ..core.errors import ScenarioError
+from ..core.faults import ENDPOINTS, Fault, Trigger
+from ..core.jobs import Lifecycle
+from ..core.repository import Repository
+from ..core.settings import STATUSES, Settings, duration_ms
 
 __all__ = [
     "Glob",
@@ -471,7 +471,7 @@ def scenario_dir() -> Path:
     packaged = Path(str(resources.files("mock_server"))) / "_data" / "scenarios"
     if packaged.is_dir():
         return packaged
-    return Path(__file__).resolve().parent.parent / "scenarios"
+    return Path(__file__).resolve().parents[2] / "scenarios"
 
 
 def shipped_scenarios() -> dict[str, Path]:

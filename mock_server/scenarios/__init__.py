@@ -1,0 +1,3 @@
+"""Scenario files: YAML read safely, checked against their schema, turned into settings, repository,
+jobs and faults. No aiohttp.
+"""
