@@ -28,7 +28,7 @@ from typing import Any
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from .api.operations import ENDPOINTS, Endpoint
+from .api.operations import operation_named
 from .contract.validation import load_schemas
 
 __all__ = ["Request", "from_schema", "invalid_request", "valid_request"]
@@ -105,12 +105,10 @@ def from_schema(schema: dict[str, Any]) -> st.SearchStrategy[Any]:
     return st.none() | st.booleans() | st.integers() | st.text(max_size=_MAX_TEXT)
 
 
-def _endpoint(operation: str) -> Endpoint:
-    for endpoint in ENDPOINTS:
-        if endpoint.name == operation:
-            return endpoint
-    names = ", ".join(e.name for e in ENDPOINTS)
-    raise ValueError(f"no operation {operation!r}; the operations are {names}")
+def _integers(schema: dict[str, Any]) -> frozenset[str]:
+    """The query parameters ``schema`` types as integers (they travel as text)."""
+    properties = schema.get("properties", {})
+    return frozenset(name for name, sub in properties.items() if sub.get("type") == "integer")
 
 
 def _as_query(values: dict[str, Any]) -> dict[str, str]:
@@ -127,12 +125,12 @@ def valid_request(
     ``processing_ids`` and ``paths`` (optional) draw ``processingId`` and a start's ``path`` from
     real values, so that the requests also make sense to a server, not only to its schemas.
     """
-    endpoint = _endpoint(operation)
-    query_schema = _schemas()[endpoint.query_schema]
-    body_schema = _schemas()[endpoint.body_schema] if endpoint.body_schema else None
+    endpoint = operation_named(operation)
+    query_schema = _schemas()[endpoint.query]
+    body_schema = _schemas()[endpoint.body] if endpoint.body else None
     query = from_schema(query_schema)
     body: st.SearchStrategy[Any] = from_schema(body_schema) if body_schema else st.none()
-    if endpoint.body_schema:
+    if endpoint.body:
         query = st.just({})  # cancel and resume: the id travels in the JSON body, as AEM documents
     if processing_ids:
         query = _drawn_from(query, "processingId", processing_ids)
@@ -175,26 +173,27 @@ def _broken(instance: dict[str, Any], schema: dict[str, Any]) -> st.SearchStrate
 
 def invalid_request(operation: str) -> st.SearchStrategy[Request]:
     """Requests to ``operation`` that break its schemas in one way each (the mock answers 400)."""
-    endpoint = _endpoint(operation)
-    schema_name = endpoint.body_schema or endpoint.query_schema
+    endpoint = operation_named(operation)
+    schema_name = endpoint.body or endpoint.query
     schema = _schemas()[schema_name]
     validator = Draft202012Validator(schema)
     valid = valid_request(operation)
+    integers = _integers(_schemas()[endpoint.query])
 
     def breaks(request: Request) -> st.SearchStrategy[Request]:
-        if endpoint.body_schema:
+        if endpoint.body:
             return _broken(request.body or {}, schema).map(
                 lambda body: Request(request.operation, request.method, request.path, request.query, body)
             )
-        typed = {k: int(v) if k in ("offset", "limit", "tail") else v for k, v in request.query.items()}
+        typed = {k: int(v) if k in integers else v for k, v in request.query.items()}
         return _broken(typed, schema).map(
             lambda query: Request(request.operation, request.method, request.path, _as_query(query), None)
         )
 
     def really_invalid(request: Request) -> bool:
-        if endpoint.body_schema:
+        if endpoint.body:
             return not validator.is_valid(request.body)
-        typed = {k: int(v) if k in ("offset", "limit", "tail") and v.lstrip("-").isdigit() else v
+        typed = {k: int(v) if k in integers and v.lstrip("-").isdigit() else v
                  for k, v in request.query.items()}  # fmt: skip
         return not validator.is_valid(typed)
 

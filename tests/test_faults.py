@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mock_server.core.faults import ENDPOINTS, Fault, FaultPlan, Trigger
+from mock_server.core.faults import Fault, FaultPlan, Trigger
 
 STATUS = frozenset({"status"})
 
@@ -66,7 +66,8 @@ def test_reset_starts_counting_and_drawing_over() -> None:
 
 def test_job_faults_come_first_and_count_per_job() -> None:
     job_fault = Fault(STATUS, Trigger("nth", n=1), status=409)
-    plan = FaultPlan([Fault(frozenset(ENDPOINTS), Trigger("always"), latency_ms=(5, 5))], [[job_fault]])
+    every = Fault(frozenset({"status", "logs"}), Trigger("always"), latency_ms=(5, 5))
+    plan = FaultPlan([every], [[job_fault]])
     first = plan.pick("status", 0, script=0, job="a")
     assert first is not None and first.fault is job_fault
     second = plan.pick("status", 0, script=0, job="a")

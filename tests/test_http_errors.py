@@ -9,7 +9,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from mock_server import Settings
-from mock_server.api.operations import BASE_PATH
+from mock_server.api.operations import BASE_PATH, Call, Operation, Reply
 from mock_server.contract.validation import load_schemas
 
 from .conftest import ApiClient, MakeApi
@@ -292,16 +292,17 @@ async def test_the_journal_keeps_client_violations(api: ApiClient) -> None:
 
 
 async def test_a_response_that_breaks_its_schema_is_a_logged_500(
-    api: ApiClient, caplog: pytest.LogCaptureFixture
+    api: ApiClient, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from mock_server.api.operations import Reply
-
     mock = api.mock
-    mock.api.history = lambda call: Reply({"executionHistory": "oops"}, "history.response")
-    # the routes hold the operation objects, so patch the handler they call
-    for operation in mock.api.operations:
+    answer = mock.api.answer
+
+    def broken(operation: Operation, call: Call) -> Reply:
         if operation.name == "history":
-            object.__setattr__(operation, "handler", mock.api.history)
+            return Reply({"executionHistory": "oops"}, "history.response")
+        return answer(operation, call)
+
+    monkeypatch.setattr(mock.api, "answer", broken)
     status, body = await api.get(f"{BASE_PATH}/history")
     assert_error(status, body, 500)
     assert body["violations"][0]["where"] == "body:/executionHistory"
@@ -311,16 +312,17 @@ async def test_a_response_that_breaks_its_schema_is_a_logged_500(
 
 
 async def test_an_unexpected_exception_is_a_500_and_the_server_keeps_serving(
-    api: ApiClient, caplog: pytest.LogCaptureFixture
+    api: ApiClient, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     mock = api.mock
+    answer = mock.api.answer
 
-    def broken(call: object) -> None:
-        raise RuntimeError("boom")
-
-    for operation in mock.api.operations:
+    def broken(operation: Operation, call: Call) -> Reply:
         if operation.name == "status":
-            object.__setattr__(operation, "handler", broken)
+            raise RuntimeError("boom")
+        return answer(operation, call)
+
+    monkeypatch.setattr(mock.api, "answer", broken)
     status, body = await api.get(f"{BASE_PATH}/status", processingId="x")
     assert_error(status, body, 500)
     assert "unexpected error answering GET" in caplog.text

@@ -15,25 +15,25 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 from mock_server import MockServer
-from mock_server.api.operations import ENDPOINTS
+from mock_server.api.operations import OPERATION_NAMES, operation_named
 from mock_server.contract.validation import load_schemas
 from mock_server.strategies import Request, from_schema, invalid_request, valid_request
 
 SCHEMAS = load_schemas()
-OPERATIONS = [endpoint.name for endpoint in ENDPOINTS]
+OPERATIONS = list(OPERATION_NAMES)
 INTEGERS = {"offset", "limit", "tail"}
 
 
 def violations(request: Request) -> list[str]:
-    endpoint = next(e for e in ENDPOINTS if e.name == request.operation)
-    if endpoint.body_schema:
+    endpoint = operation_named(request.operation)
+    if endpoint.body:
         instance: Any = request.body
-        schema = SCHEMAS[endpoint.body_schema]
+        schema = SCHEMAS[endpoint.body]
     else:
         instance = {
             k: int(v) if k in INTEGERS and v.lstrip("-").isdigit() else v for k, v in request.query.items()
         }
-        schema = SCHEMAS[endpoint.query_schema]
+        schema = SCHEMAS[endpoint.query]
     return [e.message for e in Draft202012Validator(schema).iter_errors(instance)]
 
 

@@ -2,8 +2,9 @@
 
 Served at ``GET /openapi.json``. Each operation's query parameters come from its query schema,
 its request body from its body schema, and each response from the response schema the mock checks
-itself against; ``$ref`` ids become ``#/components/schemas/…``. Links from the start response to
-the operations that take a ``processingId`` let stateful testers (Schemathesis) follow a job.
+itself against; ``$ref`` ids become ``#/components/schemas/…``. Links from the answers that start a
+job to the operations that take a ``processingId`` let stateful testers (Schemathesis) follow it.
+Everything comes from the table of operations (:data:`.operations.OPERATIONS`).
 """
 
 from __future__ import annotations
@@ -17,32 +18,19 @@ from .operations import Api, Operation
 __all__ = ["openapi_document"]
 
 _ID_PREFIX = "urn:aem-guides-mock:schema:"
+_NEW_ID = "$response.body#/processingId"
+#: What each error status means, in this API's terms (the phrase itself is ``http.HTTPStatus``'s).
 _ERRORS = {
-    "400": "Invalid input: the body lists every contract violation",
-    "401": "Missing or wrong credentials",
-    "500": "Internal error",
-}
-_SUMMARIES = {
-    "start": "Start bulk processing of the assets under a path",
-    "status": "The status of a job",
-    "logs": "A page of a job's log",
-    "download": "The job's log as a ZIP (or its paths, for Accept: application/json)",
-    "cancel": "Cancel a waiting or running job",
-    "resume": "Resume a cancelled or failed job from its checkpoint",
-    "restart": "Start a new job for the request of a finished (SUCCESS) job",
-    "history": "The last jobs, newest first",
-    "system-status": "The system's status (JCR or database processing)",
-}
-_RESPONSES = {
-    "start": "start.response",
-    "status": "job",
-    "logs": "logs.response",
-    "download": "download.response",
-    "cancel": "job",
-    "resume": "job",
-    "restart": "start.response",
-    "history": "history.response",
-    "system-status": "system-status.response",
+    400: "Invalid input: the body lists every contract violation",
+    401: "Missing or wrong credentials",
+    404: "No job has that processingId (when unknown ids answer 404)",
+    405: "The method is not allowed on this path",
+    408: "The body did not arrive within the body timeout (10 s by default)",
+    409: "The job's state forbids it (when conflicts answer 409)",
+    413: "The body is larger than the limit (1 MiB by default)",
+    415: "The body is not sent as application/json",
+    429: "As many jobs as max_active_jobs allows are waiting or running already",
+    500: "Internal error",
 }
 
 
@@ -78,7 +66,7 @@ def _operation(op: Operation, schemas: dict[str, Any], html_errors: bool = False
 
     # cancel and resume take processingId in a JSON body, as AEM documents; the mock also reads it
     # from the query, but the document shows the one documented way.
-    query = schemas[op.query_schema] if not op.body_schema else {}
+    query = schemas[op.query] if not op.body else {}
     parameters = [
         {
             "name": name,
@@ -89,30 +77,24 @@ def _operation(op: Operation, schemas: dict[str, Any], html_errors: bool = False
         }
         for name, schema in query.get("properties", {}).items()
     ]
-    success: dict[str, Any] = {"application/json": {"schema": _ref(_RESPONSES[op.name])}}
-    if op.name == "download":
-        success = {"application/zip": {"schema": {"type": "string", "format": "binary"}}, **success}
+    success = {
+        media: {"schema": _ref(op.response)}
+        if media == "application/json"
+        else {"schema": {"type": "string", "format": "binary"}}
+        for media in op.media_types
+    }
     responses: dict[str, Any] = {"200": {"description": "Success", "content": success}}
-    responses.update({code: _error(text) for code, text in _ERRORS.items()})
-    responses["404"] = _error("No job has that processingId (when unknown ids answer 404)")
-    responses["405"] = _error("The method is not allowed on this path")
-    responses["409"] = _error("The job's state forbids it (when conflicts answer 409)")
-    if op.body_schema:
-        responses["408"] = _error("The body did not arrive within the body timeout (10 s by default)")
-        responses["413"] = _error("The body is larger than the limit (1 MiB by default)")
-        responses["415"] = _error("The body is not sent as application/json")
-    if op.name in ("start", "resume", "restart"):
-        responses["429"] = _error("As many jobs as max_active_jobs allows are waiting or running already")
+    responses.update({str(code): _error(_ERRORS[code]) for code in sorted(op.statuses - {200})})
     document: dict[str, Any] = {
         "operationId": op.name,
-        "summary": _SUMMARIES[op.name],
+        "summary": op.summary,
         "parameters": parameters,
         "responses": responses,
     }
-    if op.body_schema:
+    if op.body:
         document["requestBody"] = {
-            "required": op.body_required or bool(schemas[op.body_schema].get("required")),
-            "content": {"application/json": {"schema": _ref(op.body_schema)}},
+            "required": op.body_required or bool(schemas[op.body].get("required")),
+            "content": {"application/json": {"schema": _ref(op.body)}},
         }
     return document
 
@@ -125,20 +107,19 @@ def openapi_document(api: Api, schemas: dict[str, Any] | None = None) -> dict[st
     for op in api.operations:
         html_errors = api.settings.error_format == "sling-html"
         paths.setdefault(op.path, {})[op.method.lower()] = _operation(op, schemas, html_errors)
-    links = {
-        name: {"operationId": name, "parameters": {"processingId": "$response.body#/processingId"}}
-        for name in ("status", "logs", "download")
-    }
-    links.update(
-        {
-            name: {"operationId": name, "requestBody": {"processingId": "$response.body#/processingId"}}
-            for name in ("cancel", "resume", "restart")
-            if any(op.name == name for op in api.operations)
-        }
-    )
-    paths[api.operations[0].path]["post"]["responses"]["200"]["links"] = links
-    used = {s for op in api.operations for s in (op.query_schema, op.body_schema) if s}
-    used |= set(_RESPONSES.values()) | {"error", "job"}
+    # Links from every answer that names a new job to every operation that takes a processingId,
+    # so that stateful testers (Schemathesis) follow a job.
+    links: dict[str, Any] = {}
+    for op in api.operations:
+        if op.body and "processingId" in schemas[op.body].get("properties", {}):
+            links[op.name] = {"operationId": op.name, "requestBody": {"processingId": _NEW_ID}}
+        elif "processingId" in schemas[op.query].get("properties", {}):
+            links[op.name] = {"operationId": op.name, "parameters": {"processingId": _NEW_ID}}
+    for op in api.operations:
+        if op.starts_job:
+            paths[op.path][op.method.lower()]["responses"]["200"]["links"] = links
+    used = {s for op in api.operations for s in (op.query, op.body) if s}
+    used |= {op.response for op in api.operations} | {"error", "job"}
     return {
         "openapi": "3.1.0",
         "info": {

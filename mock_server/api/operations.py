@@ -1,13 +1,19 @@
-"""The operations of the API, one function each, over the engine. No aiohttp here.
+"""The operations of the API: one table (:data:`OPERATIONS`), one handler each. No aiohttp here.
 
-Each operation gets a :class:`Call` whose query and body already passed their schemas, and answers a
+A row of the table says everything about an operation: its name (the operationId, the target of a
+scenario's faults, the journal's ``operation``), method and path, the schemas of its query, body and
+answer, the statuses it may answer, its summary, and its handler. Routing (:mod:`..http.app`), the
+OpenAPI document (:mod:`.openapi`), the fault targets of scenarios, the Hypothesis strategies and the
+admin API's ``/operations`` view all walk this table; adding an operation is one row and one handler.
+
+Each handler gets a :class:`Call` whose query and body already passed their schemas, and answers a
 :class:`Reply` whose JSON payload the app checks against ``Reply.schema`` before sending.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 from ..core.archive import zip_stream
@@ -17,7 +23,18 @@ from ..core.jobs import JobEngine, StartRequest
 from ..core.settings import Settings
 from .payloads import SerializedJobs, job_payload
 
-__all__ = ["BASE_PATH", "ENDPOINTS", "PATHS", "RESTART_PATH", "Api", "Call", "Endpoint", "Operation", "Reply"]
+__all__ = [
+    "BASE_PATH",
+    "OPERATIONS",
+    "OPERATION_NAMES",
+    "PATHS",
+    "RESTART_PATH",
+    "Api",
+    "Call",
+    "Operation",
+    "Reply",
+    "operation_named",
+]
 
 BASE_PATH = "/bin/guides/v1/assets/process"
 SYSTEM_STATUS_PATH = "/bin/guides/v1/system/status"
@@ -44,46 +61,40 @@ class Reply:
     """The payload already serialized (then ``payload`` may be None)."""
 
 
+def _always(settings: Settings) -> bool:
+    return True
+
+
 @dataclass(frozen=True, slots=True)
 class Operation:
-    """One endpoint: where it is, what its input must look like, and what answers it."""
+    """One operation of the API: a row of :data:`OPERATIONS`."""
 
     name: str
+    """The operationId; also what a scenario's fault names in ``endpoint`` and the journal records."""
     method: str
     path: str
-    query_schema: str
-    handler: Callable[[Call], Reply]
-    body_schema: str | None = None
+    handler: Callable[[Api, Call], Reply]
+    _: KW_ONLY
+    summary: str
+    response: str
+    """The schema of a 200 answer."""
+    statuses: frozenset[int]
+    """Every status it may answer: 200 and the errors the OpenAPI document lists."""
+    query: str = "no-parameters.query"
+    """The schema of its query parameters."""
+    body: str | None = None
+    """The schema of its JSON body, if it takes one."""
     body_required: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Endpoint:
-    """What the contract says of one endpoint: where it is and which schemas its input follows."""
-
-    name: str
-    method: str
-    path: str
-    query_schema: str
-    body_schema: str | None = None
-    body_required: bool = False
-
-
-_ACTION = ("job-action.query", "job-action.request")
-#: Every endpoint of the API; :class:`Api` gives each its handler, the method named after it.
-ENDPOINTS = (
-    Endpoint("start", "POST", BASE_PATH, "no-parameters.query", "start.request", body_required=True),
-    Endpoint("status", "GET", f"{BASE_PATH}/status", "job.query"),
-    Endpoint("logs", "GET", f"{BASE_PATH}/logs", "logs.query"),
-    Endpoint("download", "GET", f"{BASE_PATH}/logs/download", "job.query"),
-    Endpoint("cancel", "POST", f"{BASE_PATH}/cancel", *_ACTION),
-    Endpoint("resume", "POST", f"{BASE_PATH}/resume", *_ACTION),
-    Endpoint("restart", "POST", RESTART_PATH, *_ACTION),  # served when switched on (§3.16)
-    Endpoint("history", "GET", f"{BASE_PATH}/history", "no-parameters.query"),
-    Endpoint("system-status", "GET", SYSTEM_STATUS_PATH, "no-parameters.query"),
-)
-#: Every path the API serves.
-PATHS = tuple(dict.fromkeys(endpoint.path for endpoint in ENDPOINTS))
+    id_in_body: bool = False
+    """It takes ``processingId`` in its JSON body or, failing that, in the query (§3.14, §3.15)."""
+    media_types: tuple[str, ...] = ("application/json",)
+    """What a 200 answer may be sent as, the default first."""
+    starts_job: bool = False
+    """It answers the ``processingId`` of a new job (the OpenAPI document links it onwards)."""
+    served: Callable[[Settings], bool] = _always
+    """Whether a mock with these settings serves it (404 otherwise)."""
+    how_to_serve: str = ""
+    """What serves it when ``served`` says no: for messages."""
 
 
 def _as_tuple(value: str | list[str] | None) -> tuple[str, ...]:
@@ -94,23 +105,24 @@ def _as_tuple(value: str | list[str] | None) -> tuple[str, ...]:
 
 
 class Api:
-    """The operations of the API, bound to one engine."""
+    """The handlers of the operations, bound to one engine; ``operations`` are those it serves."""
 
     def __init__(self, engine: JobEngine, settings: Settings, clock: Clock | None = None) -> None:
         self.engine = engine
         self.settings = settings
         self.clock = clock
         self._serialized = SerializedJobs(settings)
-        self.operations = tuple(
-            Operation(e.name, e.method, e.path, e.query_schema, getattr(self, e.name.replace("-", "_")),
-                      e.body_schema, e.body_required)
-            for e in ENDPOINTS
-            if e.name != "restart" or settings.restart_endpoint
-        )  # fmt: skip
-        self.by_name = {operation.name: operation for operation in self.operations}
+        self.operations = tuple(operation for operation in OPERATIONS if operation.served(settings))
         self.routes: dict[str, dict[str, Operation]] = {path: {} for path in PATHS}
         for operation in self.operations:
             self.routes[operation.path][operation.method] = operation
+
+    def serves(self, operation: Operation) -> bool:
+        return operation in self.operations
+
+    def answer(self, operation: Operation, call: Call) -> Reply:
+        """``operation``'s handler's answer to ``call``."""
+        return operation.handler(self, call)
 
     def start(self, call: Call) -> Reply:
         body = call.body
@@ -249,3 +261,64 @@ def _prefers_json(accept: str) -> bool:
         return 0.0
 
     return rank("application/json") > rank("application/zip")
+
+
+# --- the table ------------------------------------------------------------------------------------
+
+#: What any operation may answer: success, a contract violation, no credentials, an unknown job
+#: (when unknown ids answer 404), a wrong method, a conflict (when conflicts answer 409), a failure.
+_ANY = frozenset({200, 400, 401, 404, 405, 409, 500})
+#: What an operation with a body may answer besides: too slow (408), too large (413), not JSON (415).
+_WITH_BODY = _ANY | {408, 413, 415}
+#: What an operation that queues a job may answer besides: the queue is full (429).
+_QUEUES = _WITH_BODY | {429}
+
+#: Every operation of the API, in the order the OpenAPI document lists them.
+OPERATIONS: tuple[Operation, ...] = (
+    Operation("start", "POST", BASE_PATH, Api.start,
+              summary="Start bulk processing of the assets under a path",
+              body="start.request", body_required=True, response="start.response", statuses=_QUEUES,
+              starts_job=True),
+    Operation("status", "GET", f"{BASE_PATH}/status", Api.status,
+              summary="The status of a job",
+              query="job.query", response="job", statuses=_ANY),
+    Operation("logs", "GET", f"{BASE_PATH}/logs", Api.logs,
+              summary="A page of a job's log",
+              query="logs.query", response="logs.response", statuses=_ANY),
+    Operation("download", "GET", f"{BASE_PATH}/logs/download", Api.download,
+              summary="The job's log as a ZIP (or its paths, for Accept: application/json)",
+              query="job.query", response="download.response", statuses=_ANY,
+              media_types=("application/zip", "application/json")),
+    Operation("cancel", "POST", f"{BASE_PATH}/cancel", Api.cancel,
+              summary="Cancel a waiting or running job",
+              query="job-action.query", body="job-action.request", id_in_body=True, response="job",
+              statuses=_WITH_BODY),
+    Operation("resume", "POST", f"{BASE_PATH}/resume", Api.resume,
+              summary="Resume a cancelled or failed job from its checkpoint",
+              query="job-action.query", body="job-action.request", id_in_body=True, response="job",
+              statuses=_QUEUES),
+    Operation("restart", "POST", RESTART_PATH, Api.restart,
+              summary="Start a new job for the request of a finished (SUCCESS) job",
+              query="job-action.query", body="job-action.request", id_in_body=True,
+              response="start.response", statuses=_QUEUES, starts_job=True,
+              served=lambda settings: settings.restart_endpoint,  # §3.16: off by default
+              how_to_serve="set restart_endpoint: true"),
+    Operation("history", "GET", f"{BASE_PATH}/history", Api.history,
+              summary="The last jobs, newest first",
+              response="history.response", statuses=_ANY),
+    Operation("system-status", "GET", SYSTEM_STATUS_PATH, Api.system_status,
+              summary="The system's status (JCR or database processing)",
+              response="system-status.response", statuses=_ANY),
+)  # fmt: skip
+#: The name of every operation: what a scenario's fault may target.
+OPERATION_NAMES = tuple(operation.name for operation in OPERATIONS)
+#: Every path the API serves.
+PATHS = tuple(dict.fromkeys(operation.path for operation in OPERATIONS))
+
+
+def operation_named(name: str) -> Operation:
+    """The operation called ``name``; a ValueError lists the names there are."""
+    for operation in OPERATIONS:
+        if operation.name == name:
+            return operation
+    raise ValueError(f"no operation {name!r}; the operations are {', '.join(OPERATION_NAMES)}")

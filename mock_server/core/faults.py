@@ -14,11 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["ENDPOINTS", "Fault", "FaultPlan", "Trigger"]
-
-ENDPOINTS = (
-    "start", "status", "logs", "download", "cancel", "resume", "restart", "history", "system-status"
-)  # fmt: skip
+__all__ = ["Fault", "FaultPlan", "Trigger"]
 
 
 #: The most call counters kept: one per scenario fault, one per job and job-script fault.
@@ -54,6 +50,7 @@ class Trigger:
 @dataclass(frozen=True, slots=True)
 class Fault:
     endpoints: frozenset[str]
+    """The names of the operations it hits (``mock_server.api.operations.OPERATION_NAMES``)."""
     when: Trigger = Trigger()
     status: int | None = None
     body: Any = None

@@ -23,9 +23,11 @@ from typing import Any
 
 from aiohttp import web
 
+from ..api.operations import OPERATION_NAMES, OPERATIONS
 from ..api.payloads import job_payload
 from ..core.clock import MAX_ADVANCE_S, ManualClock
 from ..core.errors import ScenarioError, ScenarioSuperseded, SettingError, UnknownJob
+from ..core.journal import Exchange
 from ..scenarios.safe_yaml import MAX_BYTES as MAX_SCENARIO_BYTES
 from ..scenarios.scenario import Scenario, load_scenario, parse_scenario, shipped_scenarios
 from .runtime import MOCK, Mock
@@ -273,12 +275,49 @@ async def _stats(request: web.Request) -> web.Response:
 
 
 async def _journal(request: web.Request) -> web.Response:
-    return web.json_response({"exchanges": [e.to_json() for e in _mock(request).journal]})
+    """The exchanges kept, oldest first; ``?operation=NAME`` keeps one operation's."""
+    return _exchanges(request, list(_mock(request).journal))
 
 
 async def _violations(request: web.Request) -> web.Response:
-    exchanges = _mock(request).journal.client_violations()
+    """The exchanges in which the client broke the contract; ``?operation=NAME`` as for the journal."""
+    return _exchanges(request, _mock(request).journal.client_violations())
+
+
+def _exchanges(request: web.Request, exchanges: list[Exchange]) -> web.Response:
+    wanted = request.query.get("operation")
+    if wanted is not None:
+        if wanted not in OPERATION_NAMES:
+            return _answer(400, f"?operation={wanted[:200]!r} names no operation; the operations are "
+                                f"{', '.join(OPERATION_NAMES)}")  # fmt: skip
+        exchanges = [e for e in exchanges if e.operation == wanted]
     return web.json_response({"exchanges": [e.to_json() for e in exchanges]})
+
+
+async def _operations(request: web.Request) -> web.Response:
+    """The table of operations: what each is, whether this scenario serves it, how often it was
+    called (among the exchanges the journal keeps)."""
+    mock = _mock(request)
+    calls: dict[str | None, int] = {}
+    for exchange in mock.journal:
+        calls[exchange.operation] = calls.get(exchange.operation, 0) + 1
+    rows = [
+        {
+            "name": op.name,
+            "method": op.method,
+            "path": op.path,
+            "summary": op.summary,
+            "served": mock.api.serves(op),
+            "querySchema": op.query,
+            "bodySchema": op.body,
+            "responseSchema": op.response,
+            "mediaTypes": list(op.media_types),
+            "statuses": sorted(op.statuses),
+            "calls": calls.get(op.name, 0),
+        }
+        for op in OPERATIONS
+    ]
+    return web.json_response({"operations": rows})
 
 
 async def _jobs(request: web.Request) -> web.Response:
@@ -309,6 +348,7 @@ _ROUTES: list[tuple[str, str, _Handler]] = [
     ("GET", "/violations", _violations),
     ("GET", "/jobs", _jobs),
     ("GET", "/jobs/{processing_id}", _job),
+    ("GET", "/operations", _operations),
 ]
 
 

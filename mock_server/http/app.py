@@ -156,12 +156,12 @@ async def _pipeline(
         user = _authenticate(request, mock)
         _check_csrf(request, mock)
         query, violations = mock.contract.check_query(
-            operation.query_schema, request.query_string, request.query.items()
+            operation.query, request.query_string, request.query.items()
         )
         body = await _read_json(request, operation, mock.settings)
         body = _id_from_query(operation, query, body)
-        if operation.body_schema and body is not ABSENT:
-            violations = violations + mock.contract.check_body(operation.body_schema, body)
+        if operation.body and body is not ABSENT:
+            violations = violations + mock.contract.check_body(operation.body, body)
         else:
             body = None
         if violations:
@@ -275,7 +275,7 @@ async def _read_json(request: web.Request, operation: Operation, settings: Setti
 
     The body must arrive whole within ``body_timeout_ms``: a trickle is cut off with 408.
     """
-    if operation.body_schema is None:
+    if operation.body is None:
         return ABSENT
     limit = settings.max_body_bytes
     if request.content_length is not None and request.content_length > limit:
@@ -327,7 +327,7 @@ async def _read_json(request: web.Request, operation: Operation, settings: Setti
 def _id_from_query(operation: Operation, query: Mapping[str, Any], body: Any) -> Any:
     """Cancel, resume and restart read ``processingId`` from the body or, failing that, the query
     (§3.14, §3.15): a query id joins an absent or id-less body before the body is checked."""
-    if operation.body_schema != "job-action.request" or "processingId" not in query:
+    if not operation.id_in_body or "processingId" not in query:
         return body
     if body is ABSENT:
         return {"processingId": query["processingId"]}
@@ -387,13 +387,13 @@ async def _start_fault(request: web.Request, chosen: Chosen, realm: str) -> bool
 
 
 def _call(mock: Mock, operation: Operation, call: Call) -> Reply:
-    # The scenario's own handler: a reload while the body was read has swapped the engine.
-    current = mock.api.by_name.get(operation.name)
-    if current is None:  # the reloaded scenario does not serve it (restart switched off)
+    # The current scenario's handlers: a reload while the body was read has swapped the engine.
+    api = mock.api
+    if not api.serves(operation):  # the reloaded scenario does not serve it (restart switched off)
         raise _Refusal(404, f"{operation.path} is no longer served: the scenario was reloaded",
                        breaks_contract=False)  # fmt: skip
     try:
-        return current.handler(call)
+        return api.answer(operation, call)
     except UnknownJob as error:
         raise _Refusal(
             mock.settings.unknown_id_status,
@@ -431,7 +431,7 @@ _ID_PLACES = ("query:processingId", "body:/processingId")
 
 
 def _id_where(operation: Operation) -> str:
-    return "body:/processingId" if operation.body_schema else "query:processingId"
+    return "body:/processingId" if operation.id_in_body else "query:processingId"
 
 
 def _error(refusal: _Refusal, path: str) -> Reply:

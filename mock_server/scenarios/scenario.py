@@ -21,10 +21,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from ..api.operations import OPERATION_NAMES, OPERATIONS
 from ..contract.validation import SchemaCheck, field_name, format_check, load_schemas
 from ..core.default_dam import BASE_MS, default_repository
 from ..core.errors import ScenarioError
-from ..core.faults import ENDPOINTS, Fault, Trigger
+from ..core.faults import Fault, Trigger
 from ..core.jobs import Lifecycle
 from ..core.repository import Repository
 from ..core.settings import STATUSES, Settings, duration_ms
@@ -257,7 +258,13 @@ def _generate(repo: Repository, block: Mapping[str, Any], rng: random.Random) ->
 
 @functools.cache
 def _check() -> SchemaCheck:
-    return SchemaCheck("scenario", load_schemas()["scenario"])
+    """The scenario schema, a fault's ``endpoint`` naming the operations of the table."""
+    schema = load_schemas()["scenario"]
+    endpoint = schema["$defs"]["fault"]["properties"]["endpoint"]
+    names = [*OPERATION_NAMES, "*"]
+    endpoint["oneOf"][0]["enum"] = endpoint["oneOf"][1]["items"]["enum"] = names
+    endpoint["x-expected"] = f"an endpoint ({', '.join(names)}) or a list of them"
+    return SchemaCheck("scenario", schema)
 
 
 def _parse_pointer(where: str) -> tuple[str, ...]:
@@ -394,7 +401,7 @@ def _job(spec: Mapping[str, Any]) -> JobScriptSpec:
 def _fault(spec: Mapping[str, Any]) -> Fault:
     endpoint = spec.get("endpoint", "*")
     named = [endpoint] if isinstance(endpoint, str) else list(endpoint)
-    endpoints = frozenset(ENDPOINTS) if "*" in named else frozenset(named)
+    endpoints = frozenset(OPERATION_NAMES) if "*" in named else frozenset(named)
     ((kind, value),) = spec.get("when", {"always": True}).items()
     trigger = Trigger(kind)
     if kind in ("nth", "every", "from"):
@@ -440,11 +447,13 @@ def scenario_warnings(scenario: Scenario, settings: Settings, repository: Reposi
     faults += [(("faults", i), f) for i, f in enumerate(scenario.faults)]
     for j, job in enumerate(scenario.jobs):
         faults += [(("jobs", j, "faults", i), f) for i, f in enumerate(job.faults)]
-    every = frozenset(ENDPOINTS)
+    every = frozenset(OPERATION_NAMES)
+    unserved = [operation for operation in OPERATIONS if not operation.served(settings)]
     for where, fault in faults:
-        if not settings.restart_endpoint and "restart" in fault.endpoints and fault.endpoints != every:
-            found.append(f"{at(*where, 'endpoint')}: never fires on restart: restart is not served "
-                         "(set restart_endpoint: true)")  # fmt: skip
+        for operation in unserved:
+            if operation.name in fault.endpoints and fault.endpoints != every:
+                found.append(f"{at(*where, 'endpoint')}: never fires on {operation.name}: {operation.name} "
+                             f"is not served ({operation.how_to_serve})")  # fmt: skip
         if fault.auth == "bearer" and not settings.tokens:
             found.append(f"{at(*where, 'auth')}: never fires: no Bearer token is defined (settings.tokens)")
     for j, job in enumerate(scenario.jobs):
