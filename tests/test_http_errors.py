@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -295,7 +296,7 @@ async def test_a_response_that_breaks_its_schema_is_a_logged_500(
     api: ApiClient, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     mock = api.mock
-    answer = mock.api.answer
+    answer: Callable[[Operation, Call], Reply] = mock.api.answer
 
     def broken(operation: Operation, call: Call) -> Reply:
         if operation.name == "history":
@@ -315,7 +316,7 @@ async def test_an_unexpected_exception_is_a_500_and_the_server_keeps_serving(
     api: ApiClient, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     mock = api.mock
-    answer = mock.api.answer
+    answer: Callable[[Operation, Call], Reply] = mock.api.answer
 
     def broken(operation: Operation, call: Call) -> Reply:
         if operation.name == "status":

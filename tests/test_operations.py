@@ -69,7 +69,8 @@ def test_a_fault_that_targets_an_unserved_row_is_warned_about() -> None:
     from mock_server.core.default_dam import default_repository
     from mock_server.scenarios.scenario import scenario_warnings
 
-    scenario = parse_scenario("description: d\nfaults:\n  - endpoint: [restart, status]\n    status: 500\n", "<test>")
+    text = "description: d\nfaults:\n  - endpoint: [restart, status]\n    status: 500\n"
+    scenario = parse_scenario(text, "<test>")
     (warning,) = scenario_warnings(scenario, Settings(), default_repository())
     assert "never fires on restart: restart is not served (set restart_endpoint: true)" in warning
     assert scenario_warnings(scenario, Settings(restart_endpoint=True), default_repository()) == []
