@@ -10,11 +10,9 @@ import pytest
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 
-from mock_server import ManualClock, Settings, create_app
+from mock_server import ManualClock, Repository, Settings, create_app, load_scenario
 from mock_server.api.operations import BASE_PATH
-from mock_server.core.repository import Repository
 from mock_server.http.runtime import MOCK
-from mock_server.scenarios.scenario import load_scenario
 
 #: §3.17: (cancellable, resumable, restartable) for each status.
 FLAGS = {

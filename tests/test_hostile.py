@@ -18,8 +18,7 @@ from typing import Any
 
 import pytest
 
-from mock_server import MockServer, Repository
-from mock_server.core.default_dam import default_repository
+from mock_server import MockServer, Repository, default_repository
 from mock_server.core.errors import MAX_LISTED, MAX_SHOWN
 from mock_server.http.app import MAX_ERROR_BYTES
 

@@ -7,7 +7,7 @@ import random
 from collections.abc import Coroutine
 from typing import Any
 
-from mock_server.core.repository import Repository
+from mock_server import Repository
 
 from .conftest import FLAGS, ApiClient, MakeApi
 

@@ -8,10 +8,9 @@ from typing import Any
 
 import pytest
 
-from mock_server import Settings
+from mock_server import ScenarioError, Settings
 from mock_server.api.operations import OPERATION_NAMES, OPERATIONS, PATHS, Api, operation_named
 from mock_server.contract.validation import load_schemas
-from mock_server.core.errors import ScenarioError
 from mock_server.scenarios.scenario import parse_scenario
 
 from .conftest import ApiClient, MakeApi
@@ -38,9 +37,7 @@ def test_a_name_that_is_no_operation_is_refused_with_the_names_there_are() -> No
 
 
 def test_restart_is_served_only_when_switched_on() -> None:
-    from mock_server.core.clock import ManualClock
-    from mock_server.core.default_dam import default_repository
-    from mock_server.core.jobs import JobEngine
+    from mock_server import JobEngine, ManualClock, default_repository
 
     def names(settings: Settings) -> list[str]:
         engine = JobEngine(default_repository(), settings, ManualClock())
@@ -66,7 +63,7 @@ def test_a_fault_on_an_operation_that_is_no_row_is_refused_naming_the_rows() -> 
 
 
 def test_a_fault_that_targets_an_unserved_row_is_warned_about() -> None:
-    from mock_server.core.default_dam import default_repository
+    from mock_server import default_repository
     from mock_server.scenarios.scenario import scenario_warnings
 
     text = "description: d\nfaults:\n  - endpoint: [restart, status]\n    status: 500\n"

@@ -6,7 +6,7 @@ import tracemalloc
 
 import pytest
 
-from mock_server.core.default_dam import default_repository
+from mock_server import default_repository
 from mock_server.core.repository import ASSET_TYPES, CONTENT_FRAGMENT, AssetFilter, Repository, normalize_path
 
 IGNORED = ("/content/dam/projects/translation_output",)
