@@ -5,8 +5,20 @@ breaks its schema yields :class:`~.errors.Violation` items for the 400 body; a r
 its schema is a bug in the mock (answered 500 by the app). Schemas ``$ref`` each other by ``$id``
 through a local registry: nothing is ever fetched from the network.
 
-A message is first checked by its schema compiled to a predicate (:mod:`.predicates`, fast); only one
-that fails it meets jsonschema, imported then, which finds and words the violations.
+A message is first checked by jsonschema-rs (the fast path: a validator compiled once per schema, in
+Rust, imported with the first message); one that it does not find valid meets jsonschema (the
+authority, imported then), which finds and words the violations. The two agree on every shipped
+schema: ``tests/test_validation_oracle.py`` holds them against each other on generated and mutated
+messages. Where JSON Schema and the contract part, jsonschema decides:
+
+- An integer is never a float here (1.0 and 1e3 are no integers; JSON Schema, and so jsonschema-rs,
+  takes them for one). Whoever parses a message notices such floats for free (:func:`parse_json`)
+  and says so (``integral_floats=True``): jsonschema, strict about types, then judges it. A message
+  of unknown origin (a payload the mock built, a YAML document) is looked over once for them.
+- A ``pattern``'s ``$`` means what Python's ``re`` makes it mean (the end, or before a final
+  newline): it is rewritten so for jsonschema-rs, whose ``$`` is the end only.
+- A format is checked only when the check is handed a function for it (``formats=``, see
+  :mod:`.formats`), on any type of value, as jsonschema's format checker does.
 """
 
 from __future__ import annotations
@@ -17,8 +29,9 @@ import functools
 import hashlib
 import itertools
 import json
+import math
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,13 +39,14 @@ from typing import TYPE_CHECKING, Any
 from ..core.bounded import BoundedCache
 from ..core.errors import MAX_LISTED, MAX_SHOWN, Violation, Violations
 from ..core.settings import Settings
-from .predicates import FormatFunction, Predicate, Unsupported, compile_schema, is_integer, is_number
+from .formats import FormatFunction
 
 if TYPE_CHECKING:
+    import jsonschema_rs
     from jsonschema.exceptions import ValidationError
     from jsonschema.protocols import Validator
 
-__all__ = ["Contract", "SchemaCheck", "field_name", "load_schemas", "schema_dir"]
+__all__ = ["Contract", "SchemaCheck", "field_name", "load_schemas", "parse_json", "schema_dir"]
 
 _INTEGER = re.compile(r"-?[0-9]{1,19}")
 #: The most raw errors jsonschema is asked for on one message: past that, "at least" this many.
@@ -58,30 +72,28 @@ _JSON_TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
-#: Formats the shipped schemas use of their own; a format that fails is a violation like any other.
-_FORMATS: dict[str, FormatFunction] = {}
+def _is_integer(value: Any) -> bool:
+    """JSON Schema lets 1.0 pass as an integer; a mock that then uses it as one breaks. Not here."""
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
-def format_check(name: str) -> Callable[[FormatFunction], FormatFunction]:
-    """Register a format: the function raises ValueError for a value that does not have it."""
-
-    def register(function: FormatFunction) -> FormatFunction:
-        _FORMATS[name] = function
-        return function
-
-    return register
+def _is_number(value: Any) -> bool:
+    """NaN and the infinities are no JSON numbers (YAML has them); an int of any size is one."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 @functools.cache
 def _strict_validator() -> Any:
-    """Draft 2020-12, strict about integers and numbers like the predicates: imported when needed."""
+    """Draft 2020-12, strict about integers and numbers: imported when needed."""
     from jsonschema import Draft202012Validator, validators
 
     return validators.extend(  # type: ignore[no-untyped-call]  # jsonschema's is untyped
         Draft202012Validator,
         validators={"additionalProperties": _additional_properties},
         type_checker=Draft202012Validator.TYPE_CHECKER.redefine_many(
-            {"integer": lambda _, v: is_integer(v), "number": lambda _, v: is_number(v)}
+            {"integer": lambda _, v: _is_integer(v), "number": lambda _, v: _is_number(v)}
         ),
     )
 
@@ -100,13 +112,128 @@ def _additional_properties(validator: Any, allowed: Any, instance: Any, schema: 
     yield from additionalProperties(validator, allowed, instance, schema)  # type: ignore[func-returns-value,misc]  # a generator; its stub says None
 
 
-def _format_checker() -> Any:
+def _format_checker(formats: Mapping[str, FormatFunction]) -> Any:
     from jsonschema import FormatChecker
 
     checker = FormatChecker(formats=())
-    for name, function in _FORMATS.items():
-        checker.checks(name, raises=(ValueError, OverflowError))(function)  # type: ignore[type-var]
+    for name, function in formats.items():
+        checker.checks(name)(function)
     return checker
+
+
+def _format_keyword(formats: Mapping[str, FormatFunction]) -> type:
+    """``format`` for jsonschema-rs as jsonschema's checker has it: a named function judges every
+    value (jsonschema-rs's own formats see strings only), an unnamed format is not checked."""
+
+    class Format:
+        def __init__(self, parent_schema: Any, value: Any, schema_path: Any) -> None:
+            self.name = value
+            self.function = formats.get(value) if isinstance(value, str) else None
+
+        def validate(self, instance: Any) -> None:
+            if self.function is not None and not self.function(instance):
+                raise ValueError(f"not a {self.name}")
+
+    return Format
+
+
+def parse_json(text: str | bytes, **options: Any) -> tuple[Any, bool]:
+    """``json.loads(text, **options)``, and whether the text wrote a float that is integral (``1.0``,
+    ``1e3``, ``-0.0``) or not finite (``1e999``): a message for which to say ``integral_floats``.
+
+    Noticed as the floats are parsed, at no cost to a text without any.
+    """
+    noticed = False
+
+    def number(token: str) -> float:
+        nonlocal noticed
+        value = float(token)
+        if value.is_integer() or not math.isfinite(value):
+            noticed = True
+        return value
+
+    return json.loads(text, parse_float=number, **options), noticed
+
+
+def _plain(instance: Any) -> bool:
+    """Whether jsonschema-rs sees ``instance`` as the contract does: dicts, lists, strings, ints,
+    booleans, None and floats that are neither integral nor infinite, of those very types (a tuple
+    is no JSON array to jsonschema, an enum member is no plain string). One pass over it (some
+    25 µs for a 20-job history), for a message nobody parsed: a payload the mock built, a YAML
+    document."""
+    stack = [instance]
+    push, leaves = stack.append, _LEAVES
+    while stack:
+        value = stack.pop()
+        kind = type(value)
+        if kind is dict:
+            items = value.values()
+        elif kind is list:
+            items = value
+        elif kind in leaves or (kind is float and not value.is_integer() and math.isfinite(value)):
+            continue
+        else:
+            return False
+        for item in items:
+            if type(item) not in leaves:
+                push(item)  # a container, or a leaf to look at closer
+    return True
+
+
+_LEAVES = frozenset({str, int, bool, type(None)})
+
+#: Keywords whose value maps names to subschemas (the names are no keywords).
+_SCHEMA_MAPS = frozenset({"properties", "patternProperties", "$defs", "definitions", "dependentSchemas"})
+#: Keywords whose value is data, not a schema.
+_DATA = frozenset({"enum", "const", "default", "examples"})
+
+
+def _python_patterns(schema: Any) -> Any:
+    """A copy of ``schema`` whose regular expressions mean for jsonschema-rs what they mean for
+    jsonschema, which searches with Python's ``re``: there ``$`` also matches before a final newline."""
+    if isinstance(schema, list):
+        return [_python_patterns(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    copied: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key == "pattern" and isinstance(value, str):
+            copied[key] = _python_dollars(value)
+        elif key in _SCHEMA_MAPS and isinstance(value, dict):
+            rename = _python_dollars if key == "patternProperties" else str
+            copied[key] = {rename(name): _python_patterns(sub) for name, sub in value.items()}
+        elif key in _DATA:
+            copied[key] = value
+        else:
+            copied[key] = _python_patterns(value)
+    return copied
+
+
+def _python_dollars(pattern: str) -> str:
+    """``pattern`` with each ``$`` outside a character class written ``\\n?$`` at the end (the same
+    matches), ``(?=\\n?$)`` elsewhere."""
+    out: list[str] = []
+    i, in_class = 0, False
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\":
+            out.append(pattern[i : i + 2])
+            i += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+            start = i + 2 if pattern.startswith("[^", i) else i + 1
+            if pattern.startswith("]", start):  # a "]" first in a class is a literal one
+                out.append(pattern[i : start + 1])
+                i = start + 1
+                continue
+        elif char == "$":
+            char = "\\n?$" if i == len(pattern) - 1 else "(?=\\n?$)"
+        out.append(char)
+        i += 1
+    return "".join(out)
 
 
 def schema_dir() -> Path:
@@ -218,7 +345,8 @@ def _cut(text: str) -> str:
 class SchemaCheck:
     """One compiled schema and how to word its violations.
 
-    ``documents`` are the schemas its ``$ref``s may name, by ``$id``.
+    ``documents`` are the schemas its ``$ref``s may name, by ``$id``; ``formats`` the functions of
+    the formats it checks (:mod:`.formats`; a format without one is not checked).
     """
 
     def __init__(
@@ -227,20 +355,50 @@ class SchemaCheck:
         schema: dict[str, Any],
         documents: Mapping[str, dict[str, Any]] | None = None,
         where: str = "body",
+        formats: Mapping[str, FormatFunction] | None = None,
     ):
         self.name = name
         self.schema = schema
         self.where = where  # "body" or "query"
         self.noun = str(schema.get("x-name", schema.get("title", name)))
+        self.formats = dict(formats or {})
         self._documents = dict(documents or {})
 
     @functools.cached_property
-    def passes(self) -> Predicate | None:
-        """The fast check, compiled on first use; None when jsonschema must check every message."""
+    def fast(self) -> jsonschema_rs.Validator | None:
+        """jsonschema-rs's validator, compiled on first use; None when it cannot take the schema (a
+        ``$ref`` to no known document: nothing is ever fetched), and then jsonschema checks every
+        message."""
+        import jsonschema_rs
+
         try:
-            return compile_schema(self.schema, self._documents, _FORMATS)
-        except Unsupported:
+            registry = jsonschema_rs.Registry(
+                [(uri, _python_patterns(document)) for uri, document in self._documents.items()]
+            )
+            # A custom keyword costs every message a third more: only for formats to check.
+            keywords = {"format": _format_keyword(self.formats)} if self.formats else None
+            return jsonschema_rs.validator_for(
+                _python_patterns(self.schema),
+                registry=registry,
+                keywords=keywords,
+                validate_formats=False,  # as jsonschema's checker without formats
+                offline=True,
+            )
+        except (ValueError, jsonschema_rs.ReferencingError):
             return None
+
+    def passes(self, instance: Any, integral_floats: bool | None = None) -> bool:
+        """Whether the fast path finds ``instance`` valid; then it is. False says nothing: jsonschema
+        must look. ``integral_floats``: whether the message holds a float that is integral or not
+        finite (:func:`parse_json` tells); None when unknown, and ``instance`` is looked over."""
+        fast = self.fast
+        if fast is None or integral_floats:
+            return False
+        try:
+            valid = fast.is_valid(instance)
+        except ValueError:  # a type it does not take: a subclass, a lone surrogate, a key that is no string
+            return False
+        return valid and (integral_floats is False or _plain(instance))
 
     @functools.cached_property
     def validator(self) -> Validator:
@@ -255,14 +413,15 @@ class SchemaCheck:
             for uri, s in self._documents.items()
         )
         validator: Validator = _strict_validator()(
-            _undialected(self.schema), registry=registry, format_checker=_format_checker()
+            _undialected(self.schema), registry=registry, format_checker=_format_checker(self.formats)
         )
         return validator
 
-    def violations(self, instance: Any) -> Violations:
+    def violations(self, instance: Any, integral_floats: bool | None = None) -> Violations:
         """At most :data:`MAX_LISTED` violations worded, the rest only counted: a message with
-        70,000 unknown fields costs no more to answer than one with 21."""
-        if self.passes is not None and self.passes(instance):
+        70,000 unknown fields costs no more to answer than one with 21. ``integral_floats`` as for
+        :meth:`passes`."""
+        if self.passes(instance, integral_floats):
             return Violations()
         errors = list(itertools.islice(self.validator.iter_errors(instance), _MAX_ERRORS))
         errors.sort(key=lambda e: [str(p) for p in e.absolute_path])
@@ -355,14 +514,22 @@ class SchemaCheck:
 
 
 class Contract:
-    """The compiled schemas, patched for the switches of ``settings``."""
+    """The compiled schemas, patched for the switches of ``settings``; ``formats`` as for
+    :class:`SchemaCheck` (the API's schemas name none)."""
 
-    def __init__(self, settings: Settings, schemas: Mapping[str, dict[str, Any]] | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        schemas: Mapping[str, dict[str, Any]] | None = None,
+        formats: Mapping[str, FormatFunction] | None = None,
+    ):
         self.settings = settings
         self.schemas = self._patched(copy.deepcopy(dict(schemas)) if schemas else load_schemas(), settings)
         documents = {s["$id"]: s for s in self.schemas.values()}
         self._checks = {
-            name: SchemaCheck(name, schema, documents, "query" if name.endswith(".query") else "body")
+            name: SchemaCheck(
+                name, schema, documents, "query" if name.endswith(".query") else "body", formats
+            )
             for name, schema in self.schemas.items()
         }
         self._integer_params = {
@@ -391,9 +558,10 @@ class Contract:
                     _drop_additional_properties(schema)
         return schemas
 
-    def check_body(self, name: str, body: Any) -> Violations:
-        """Violations of the request body ``body`` against schema ``name``."""
-        return self._checks[name].violations(body)
+    def check_body(self, name: str, body: Any, integral_floats: bool | None = None) -> Violations:
+        """Violations of the request body ``body`` against schema ``name``; ``integral_floats`` as
+        :func:`parse_json` tells it (None: ``body`` is looked over for them)."""
+        return self._checks[name].violations(body, integral_floats)
 
     def check_query(
         self, name: str, query_string: str, items: Iterable[tuple[str, str]]
@@ -419,7 +587,8 @@ class Contract:
                     )
                 continue
             params[param] = int(value) if param in integers and _INTEGER.fullmatch(value) else value
-        result = (params, Violations.of(list(repeated.values())) + self._checks[name].violations(params))
+        violations = self._checks[name].violations(params, integral_floats=False)  # strings and ints only
+        result = (params, Violations.of(list(repeated.values())) + violations)
         if not result[1]:  # a refusal is not worth keeping: a hostile client makes them all distinct
             self._query_cache.put(key, result, 2 * len(query_string) + 256)
         return result
@@ -428,12 +597,15 @@ class Contract:
         """Violations of a response body; each distinct body is validated once (a bounded cache).
 
         ``body`` must be the serialization of ``payload`` (None: parse ``body``); the cache is keyed
-        by its digest.
+        by its digest. A payload the mock built is looked over for integral floats before it passes.
         """
         key = (name, hashlib.blake2b(body, digest_size=16).digest())
         cached = self._response_cache.get(key)
         if cached is None:
-            cached = self._checks[name].violations(json.loads(body) if payload is None else payload)
+            integral_floats = None
+            if payload is None:
+                payload, integral_floats = parse_json(body)
+            cached = self._checks[name].violations(payload, integral_floats)
             self._response_cache.put(key, cached, 128 + sum(_size(v) for v in cached))
         return cached
 

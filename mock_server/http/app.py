@@ -19,6 +19,7 @@ from typing import Any
 from aiohttp import web
 
 from ..api.operations import BASE_PATH, PATHS, RESTART_PATH, Call, Operation, Reply
+from ..contract.validation import parse_json
 from ..core.clock import Clock
 from ..core.errors import (
     MAX_SHOWN,
@@ -158,10 +159,10 @@ async def _pipeline(
         query, violations = mock.contract.check_query(
             operation.query, request.query_string, request.query.items()
         )
-        body = await _read_json(request, operation, mock.settings)
+        body, integral_floats = await _read_json(request, operation, mock.settings)
         body = _id_from_query(operation, query, body)
         if operation.body and body is not ABSENT:
-            violations = violations + mock.contract.check_body(operation.body, body)
+            violations = violations + mock.contract.check_body(operation.body, body, integral_floats)
         else:
             body = None
         if violations:
@@ -270,13 +271,14 @@ class _Absent:
 ABSENT = _Absent()
 
 
-async def _read_json(request: web.Request, operation: Operation, settings: Settings) -> Any:
-    """The request's JSON body (``ABSENT`` when none was sent); refusals say what is wrong.
+async def _read_json(request: web.Request, operation: Operation, settings: Settings) -> tuple[Any, bool]:
+    """The request's JSON body (``ABSENT`` when none was sent), and whether it wrote an integral float
+    such as 1.0 (see :func:`~..contract.validation.parse_json`); refusals say what is wrong.
 
     The body must arrive whole within ``body_timeout_ms``: a trickle is cut off with 408.
     """
     if operation.body is None:
-        return ABSENT
+        return ABSENT, False
     limit = settings.max_body_bytes
     if request.content_length is not None and request.content_length > limit:
         raise _too_large(limit)
@@ -301,13 +303,13 @@ async def _read_json(request: web.Request, operation: Operation, settings: Setti
                 f"{operation.method} {operation.path} needs a JSON body",
                 [Violation("body:/", "a JSON body is required", "a JSON object", None, keyword="required")],
             )
-        return ABSENT
+        return ABSENT, False
     if request.content_type != "application/json":
         message = f"the body must be sent as 'Content-Type: application/json', not {request.content_type!r}"
         where = "header:Content-Type"
         raise _Refusal(415, message, [Violation(where, message, "application/json", request.content_type)])
     try:
-        body = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+        body, integral_floats = parse_json(raw.decode("utf-8"), parse_constant=_reject_constant)
         if _SURROGATE_ESCAPE.search(raw):  # only an escape can make a lone surrogate: look closer
             json.dumps(body, ensure_ascii=False).encode("utf-8")
     except UnicodeDecodeError as error:
@@ -321,7 +323,7 @@ async def _read_json(request: web.Request, operation: Operation, settings: Setti
         raise _invalid_json("the body is nested too deeply") from None
     except ValueError as error:  # NaN/Infinity, or an integer too long to convert
         raise _invalid_json(f"the body is not valid JSON: {error}") from None
-    return body
+    return body, integral_floats
 
 
 def _id_from_query(operation: Operation, query: Mapping[str, Any], body: Any) -> Any:

@@ -9,7 +9,6 @@ problem names the file, the line and the key path, and says what is wrong::
 
 from __future__ import annotations
 
-import datetime as dt
 import difflib
 import functools
 import random
@@ -22,7 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from ..api.operations import OPERATION_NAMES, OPERATIONS
-from ..contract.validation import SchemaCheck, field_name, format_check, load_schemas
+from ..contract.formats import SCENARIO_FORMATS
+from ..contract.formats import timestamp_ms as timestamp_ms  # its home was here
+from ..contract.validation import SchemaCheck, field_name, load_schemas
 from ..core.default_dam import BASE_MS, default_repository
 from ..core.errors import ScenarioError
 from ..core.faults import Fault, Trigger
@@ -56,40 +57,6 @@ YEAR_MS = 365 * 86_400_000
 
 
 # --- values ------------------------------------------------------------------------------------------
-
-
-def timestamp_ms(value: int | str) -> int:
-    """Epoch milliseconds, or an ISO date (UTC unless it says otherwise), in epoch milliseconds."""
-    if isinstance(value, int):
-        return value
-    moment = dt.datetime.fromisoformat(value.replace(" ", "T"))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    stamp = int(moment.timestamp() * 1000)
-    if stamp < 0:
-        raise ValueError(f"{value!r} lies before 1970")
-    return stamp
-
-
-@format_check("duration")
-def _duration_format(value: object) -> bool:
-    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
-        duration_ms(value)
-    return True
-
-
-@format_check("positive-duration")
-def _positive_duration_format(value: object) -> bool:
-    if isinstance(value, (str, int, float)) and not isinstance(value, bool) and duration_ms(value) < 1:
-        raise ValueError("expected at least 1ms")
-    return True
-
-
-@format_check("timestamp")
-def _timestamp_format(value: object) -> bool:
-    if isinstance(value, str):
-        timestamp_ms(value)
-    return True
 
 
 class Glob:
@@ -264,7 +231,7 @@ def _check() -> SchemaCheck:
     names = [*OPERATION_NAMES, "*"]
     endpoint["oneOf"][0]["enum"] = endpoint["oneOf"][1]["items"]["enum"] = names
     endpoint["x-expected"] = f"an endpoint ({', '.join(names)}) or a list of them"
-    return SchemaCheck("scenario", schema)
+    return SchemaCheck("scenario", schema, formats=SCENARIO_FORMATS)
 
 
 def _parse_pointer(where: str) -> tuple[str, ...]:
