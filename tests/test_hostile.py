@@ -20,7 +20,7 @@ import pytest
 
 from mock_server import MockServer, Repository, default_repository
 from mock_server.core.errors import MAX_LISTED, MAX_SHOWN
-from mock_server.http.app import MAX_ERROR_BYTES
+from mock_server.http.refusals import MAX_ERROR_BYTES
 
 BASE = "/bin/guides/v1/assets/process"
 START = {"path": "/content/dam/22858", "type": "ASSET_PROCESSING"}

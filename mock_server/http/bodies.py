@@ -1,0 +1,112 @@
+"""Reading a request's JSON body: whole, within its size and time limits, strictly parsed.
+
+Every way a body can be wrong is a :class:`~.refusals.Refusal` that says what is wrong and where.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from aiohttp import web
+
+from ..api.operations import Operation
+from ..contract.validation import parse_json
+from ..core.errors import Violation
+from ..core.settings import Settings
+from .refusals import Refusal
+
+__all__ = ["ABSENT", "id_from_query", "read_json"]
+
+
+class _Absent:
+    """No body was sent (unlike a JSON ``null``, which is a body, and checked as one)."""
+
+
+ABSENT = _Absent()
+
+
+async def read_json(request: web.Request, operation: Operation, settings: Settings) -> tuple[Any, bool]:
+    """The request's JSON body (``ABSENT`` when none was sent), and whether it wrote an integral float
+    such as 1.0 (see :func:`~..contract.validation.parse_json`); refusals say what is wrong.
+
+    The body must arrive whole within ``body_timeout_ms``: a trickle is cut off with 408.
+    """
+    if operation.body is None:
+        return ABSENT, False
+    limit = settings.max_body_bytes
+    if request.content_length is not None and request.content_length > limit:
+        raise _too_large(limit)
+    raw = bytearray()
+    try:
+        async with asyncio.timeout(settings.body_timeout_ms / 1000):
+            async for chunk in request.content.iter_chunked(64 * 1024):
+                raw += chunk
+                if len(raw) > limit:
+                    raise _too_large(limit)
+    except TimeoutError:
+        seconds = settings.body_timeout_ms / 1000
+        message = f"the request body did not arrive within {seconds:g} s (body_timeout_ms); send it whole"
+        raise Refusal(408, message, [Violation("body:/", message, f"a body within {seconds:g} s")],
+                       breaks_contract=False, close=True) from None  # fmt: skip
+    except ConnectionError:  # the client went away mid-body: there is no one to answer
+        raise Refusal(400, "the client closed the connection before the body ended", close=True) from None
+    if not raw:
+        if operation.body_required:
+            raise Refusal(
+                400,
+                f"{operation.method} {operation.path} needs a JSON body",
+                [Violation("body:/", "a JSON body is required", "a JSON object", None, keyword="required")],
+            )
+        return ABSENT, False
+    if request.content_type != "application/json":
+        message = f"the body must be sent as 'Content-Type: application/json', not {request.content_type!r}"
+        where = "header:Content-Type"
+        raise Refusal(415, message, [Violation(where, message, "application/json", request.content_type)])
+    try:
+        body, integral_floats = parse_json(raw.decode("utf-8"), parse_constant=_reject_constant)
+        if _SURROGATE_ESCAPE.search(raw):  # only an escape can make a lone surrogate: look closer
+            json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeDecodeError as error:
+        raise _invalid_json(f"the body is not valid UTF-8 (byte {error.start})") from None
+    except UnicodeEncodeError:
+        raise _invalid_json("the body holds a lone UTF-16 surrogate escape; send valid Unicode") from None
+    except json.JSONDecodeError as error:
+        raise _invalid_json(f"the body is not valid JSON: {error.msg} at line {error.lineno} "
+                            f"column {error.colno}") from None  # fmt: skip
+    except RecursionError:
+        raise _invalid_json("the body is nested too deeply") from None
+    except ValueError as error:  # NaN/Infinity, or an integer too long to convert
+        raise _invalid_json(f"the body is not valid JSON: {error}") from None
+    return body, integral_floats
+
+
+def id_from_query(operation: Operation, query: Mapping[str, Any], body: Any) -> Any:
+    """Cancel, resume and restart read ``processingId`` from the body or, failing that, the query
+    (§3.14, §3.15): a query id joins an absent or id-less body before the body is checked."""
+    if not operation.id_in_body or "processingId" not in query:
+        return body
+    if body is ABSENT:
+        return {"processingId": query["processingId"]}
+    if isinstance(body, dict) and "processingId" not in body:
+        return {**body, "processingId": query["processingId"]}
+    return body
+
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _too_large(limit: int) -> Refusal:
+    message = f"the request body is larger than {limit} bytes (max_body_bytes); send less"
+    return Refusal(413, message, [Violation("body:/", message, f"at most {limit} bytes")])
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _invalid_json(message: str) -> Refusal:
+    return Refusal(400, message, [Violation("body:/", message, "a JSON object", None)])
