@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 from .api.operations import operation_named
-from .contract.validation import load_schemas
+from .contract.schemas import load_schemas
 
 __all__ = ["Request", "from_schema", "invalid_request", "valid_request"]
 

@@ -9,7 +9,9 @@ from jsonschema import Draft202012Validator
 
 from mock_server import Settings
 from mock_server.api.payloads import job_payload
-from mock_server.contract.validation import Contract, describe, load_schemas, schema_dir
+from mock_server.contract.schemas import load_schemas, schema_dir
+from mock_server.contract.validation import Contract
+from mock_server.contract.wording import describe
 from mock_server.core.clock import ManualClock
 from mock_server.core.default_dam import default_repository
 from mock_server.core.errors import Violations

@@ -11,7 +11,7 @@ from jsonschema import Draft202012Validator
 
 from mock_server import Settings
 from mock_server.api.operations import BASE_PATH, Call, Operation, Reply
-from mock_server.contract.validation import load_schemas
+from mock_server.contract.schemas import load_schemas
 
 from .conftest import ApiClient, MakeApi
 

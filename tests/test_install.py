@@ -30,7 +30,7 @@ def test_a_fresh_install_serves_the_default_repository_from_another_folder(tmp_p
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     located = subprocess.run(
-        [python, "-c", "from mock_server.contract.validation import schema_dir; print(schema_dir())"],
+        [python, "-c", "from mock_server.contract.schemas import schema_dir; print(schema_dir())"],
         cwd=elsewhere, capture_output=True, text=True, check=True, env=environment,
     )  # fmt: skip
     assert located.stdout.startswith(str(env_dir))  # the schemas come from the wheel, not the checkout

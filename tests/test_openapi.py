@@ -9,7 +9,7 @@ from jsonschema import Draft202012Validator
 from mock_server import Settings
 from mock_server.api.openapi import openapi_document
 from mock_server.api.operations import PATHS, RESTART_PATH, Api
-from mock_server.contract.validation import load_schemas
+from mock_server.contract.schemas import load_schemas
 
 from .conftest import ApiClient, MakeApi
 

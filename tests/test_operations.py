@@ -10,7 +10,7 @@ import pytest
 
 from mock_server import ScenarioError, Settings
 from mock_server.api.operations import OPERATION_NAMES, OPERATIONS, PATHS, Api, operation_named
-from mock_server.contract.validation import load_schemas
+from mock_server.contract.schemas import load_schemas
 from mock_server.scenarios.scenario import parse_scenario
 
 from .conftest import ApiClient, MakeApi

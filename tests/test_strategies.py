@@ -16,7 +16,7 @@ from jsonschema import Draft202012Validator
 
 from mock_server import MockServer
 from mock_server.api.operations import OPERATION_NAMES, operation_named
-from mock_server.contract.validation import load_schemas
+from mock_server.contract.schemas import load_schemas
 from mock_server.strategies import Request, from_schema, invalid_request, valid_request
 
 SCHEMAS = load_schemas()

@@ -6,7 +6,7 @@ running mock really sent and received, each bent by a few mutations (a field dro
 retyped, an enum value changed, an integer written as a float...), values generated from the schema
 and bent at random places, and arbitrary JSON values. On every one:
 
-- where jsonschema-rs sees the instance as the contract does (``_plain``), both give one answer;
+- where jsonschema-rs sees the instance as the contract does (``plain``), both give one answer;
 - what the fast path lets through, jsonschema finds valid;
 - :meth:`SchemaCheck.violations` finds none exactly when jsonschema finds the instance valid.
 
@@ -35,8 +35,9 @@ from hypothesis import strategies as st
 
 from mock_server import Settings
 from mock_server.api.operations import BASE_PATH, SYSTEM_STATUS_PATH
+from mock_server.contract.fastpath import _python_dollars, parse_json, plain
 from mock_server.contract.formats import SCENARIO_FORMATS
-from mock_server.contract.validation import Contract, SchemaCheck, _plain, _python_dollars, parse_json
+from mock_server.contract.validation import Contract, SchemaCheck
 from mock_server.scenarios.safe_yaml import read_yaml
 from mock_server.scenarios.scenario import _check as scenario_check
 from mock_server.scenarios.scenario import shipped_scenarios
@@ -72,7 +73,7 @@ def _schema_name(label: str) -> str:
 
 
 def test_every_file_of_schemas_is_checked() -> None:
-    from mock_server.contract.validation import schema_dir
+    from mock_server.contract.schemas import schema_dir
 
     names = {path.name.removesuffix(".schema.json") for path in schema_dir().glob("*.schema.json")}
     assert names == {_schema_name(label) for label, _ in CHECKS}
@@ -154,7 +155,7 @@ def test_the_real_messages_cover_every_schema_and_pass_the_fast_path() -> None:
     assert {_schema_name(label) for label in IDS} <= set(messages), set(messages)
     for label, check in CHECKS:
         for message in messages[_schema_name(label)]:
-            assert _plain(message), (label, message)
+            assert plain(message), (label, message)
             if "[" not in label:  # the default settings: the mock's own
                 assert check.validator.is_valid(message), (label, message)
                 assert check.passes(message), (label, message)  # settled by jsonschema-rs, no fallback
@@ -336,7 +337,7 @@ def assert_agree(label: str, check: SchemaCheck, instance: Any) -> bool:
     expected = check.validator.is_valid(instance)
     fast = check.fast
     assert fast is not None
-    if _plain(instance):
+    if plain(instance):
         try:
             answer = fast.is_valid(instance)
         except ValueError:  # a string jsonschema-rs cannot take (a lone surrogate): jsonschema judges
@@ -359,7 +360,7 @@ def test_generated_instances_cover_both_answers() -> None:
     """The agreement test means something only if it meets valid and invalid instances alike, and
     instances that jsonschema-rs itself judges."""
     seen: dict[str, set[bool]] = defaultdict(set)
-    plain: dict[str, set[bool]] = defaultdict(set)
+    judged: dict[str, set[bool]] = defaultdict(set)
 
     @settings(max_examples=150, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
     @given(data=st.data())
@@ -370,12 +371,12 @@ def test_generated_instances_cover_both_answers() -> None:
             instance = data.draw(_instances(label, check))
             valid = check.validator.is_valid(instance)
             seen[label].add(valid)
-            if _plain(instance):
-                plain[label].add(valid)
+            if plain(instance):
+                judged[label].add(valid)
 
     collect()
     assert {label: answers for label, answers in seen.items() if answers != {True, False}} == {}
-    assert {label: answers for label, answers in plain.items() if answers != {True, False}} == {}
+    assert {label: answers for label, answers in judged.items() if answers != {True, False}} == {}
 
 
 # --- the semantics, one by one -------------------------------------------------------------------------
@@ -474,7 +475,7 @@ def test_semantics_of_the_contract(schema: dict[str, Any], instance: Any, valid:
         assert valid
     fast = check.fast
     assert fast is not None
-    if _plain(instance):
+    if plain(instance):
         with contextlib.suppress(ValueError):  # a lone surrogate, a key that is no string: it cannot take it
             assert fast.is_valid(instance) is valid
 
@@ -556,7 +557,7 @@ def test_what_parse_json_does_not_notice_jsonschema_rs_sees_exactly(value: Any) 
     text = json.dumps(value)  # NaN and Infinity as Python writes them
     parsed, integral_floats = parse_json(text)
     if not integral_floats and "NaN" not in text and "Infinity" not in text:
-        assert _plain(parsed)
+        assert plain(parsed)
 
 
 PATTERNS = ["^a$", "^[^\\n\\r]*$", "a$|b", "^[0-9]+(ms|s)$", "x$y", "^$", "[$]", "\\$$", "^[]a]$", "^[^]]$"]

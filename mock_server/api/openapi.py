@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from ..contract.validation import load_schemas
+from ..contract.schemas import load_schemas
 from .operations import Api, Operation
 
 __all__ = ["openapi_document"]

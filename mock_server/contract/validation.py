@@ -32,14 +32,15 @@ import json
 import math
 import re
 from collections.abc import Iterable, Mapping
-from importlib import resources
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..core.bounded import BoundedCache
-from ..core.errors import MAX_LISTED, MAX_SHOWN, Violation, Violations
+from ..core.errors import MAX_LISTED, Violation, Violations
 from ..core.settings import Settings
+from .fastpath import format_keyword, parse_json, plain, python_patterns
 from .formats import FormatFunction
+from .schemas import load_schemas, schema_dir
+from .wording import cut, describe, excerpt, field_name, shown
 
 if TYPE_CHECKING:
     import jsonschema_rs
@@ -53,15 +54,6 @@ _INTEGER = re.compile(r"-?[0-9]{1,19}")
 _MAX_ERRORS = 1000
 _CACHE_ITEMS = 4096
 _CACHE_BYTES = 4 * 1024 * 1024
-_TYPE_NOUNS = {
-    "string": ("a string", "strings"),
-    "integer": ("an integer", "integers"),
-    "number": ("a number", "numbers"),
-    "boolean": ("a boolean", "booleans"),
-    "object": ("an object", "objects"),
-    "array": ("a list", "lists"),
-    "null": ("null", "nulls"),
-}
 _JSON_TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,),
     "integer": (int,),
@@ -121,227 +113,6 @@ def _format_checker(formats: Mapping[str, FormatFunction]) -> Any:
     return checker
 
 
-def _format_keyword(formats: Mapping[str, FormatFunction]) -> type:
-    """``format`` for jsonschema-rs as jsonschema's checker has it: a named function judges every
-    value (jsonschema-rs's own formats see strings only), an unnamed format is not checked."""
-
-    class Format:
-        def __init__(self, parent_schema: Any, value: Any, schema_path: Any) -> None:
-            self.name = value
-            self.function = formats.get(value) if isinstance(value, str) else None
-
-        def validate(self, instance: Any) -> None:
-            if self.function is not None and not self.function(instance):
-                raise ValueError(f"not a {self.name}")
-
-    return Format
-
-
-def parse_json(text: str | bytes, **options: Any) -> tuple[Any, bool]:
-    """``json.loads(text, **options)``, and whether the text wrote a float that is integral (``1.0``,
-    ``1e3``, ``-0.0``) or not finite (``1e999``): a message for which to say ``integral_floats``.
-
-    Noticed as the floats are parsed, at no cost to a text without any.
-    """
-    noticed = False
-
-    def number(token: str) -> float:
-        nonlocal noticed
-        value = float(token)
-        if value.is_integer() or not math.isfinite(value):
-            noticed = True
-        return value
-
-    return json.loads(text, parse_float=number, **options), noticed
-
-
-def _plain(instance: Any) -> bool:
-    """Whether jsonschema-rs sees ``instance`` as the contract does: dicts, lists, strings, ints,
-    booleans, None and floats that are neither integral nor infinite, of those very types (a tuple
-    is no JSON array to jsonschema, an enum member is no plain string). One pass over it (some
-    25 µs for a 20-job history), for a message nobody parsed: a payload the mock built, a YAML
-    document."""
-    stack = [instance]
-    push, leaves = stack.append, _LEAVES
-    while stack:
-        value = stack.pop()
-        kind = type(value)
-        if kind is dict:
-            items = value.values()
-        elif kind is list:
-            items = value
-        elif kind in leaves or (kind is float and not value.is_integer() and math.isfinite(value)):
-            continue
-        else:
-            return False
-        for item in items:
-            if type(item) not in leaves:
-                push(item)  # a container, or a leaf to look at closer
-    return True
-
-
-_LEAVES = frozenset({str, int, bool, type(None)})
-
-#: Keywords whose value maps names to subschemas (the names are no keywords).
-_SCHEMA_MAPS = frozenset({"properties", "patternProperties", "$defs", "definitions", "dependentSchemas"})
-#: Keywords whose value is data, not a schema.
-_DATA = frozenset({"enum", "const", "default", "examples"})
-
-
-def _python_patterns(schema: Any) -> Any:
-    """A copy of ``schema`` whose regular expressions mean for jsonschema-rs what they mean for
-    jsonschema, which searches with Python's ``re``: there ``$`` also matches before a final newline."""
-    if isinstance(schema, list):
-        return [_python_patterns(s) for s in schema]
-    if not isinstance(schema, dict):
-        return schema
-    copied: dict[str, Any] = {}
-    for key, value in schema.items():
-        if key == "pattern" and isinstance(value, str):
-            copied[key] = _python_dollars(value)
-        elif key in _SCHEMA_MAPS and isinstance(value, dict):
-            rename = _python_dollars if key == "patternProperties" else str
-            copied[key] = {rename(name): _python_patterns(sub) for name, sub in value.items()}
-        elif key in _DATA:
-            copied[key] = value
-        else:
-            copied[key] = _python_patterns(value)
-    return copied
-
-
-def _python_dollars(pattern: str) -> str:
-    """``pattern`` with each ``$`` outside a character class written ``\\n?$`` at the end (the same
-    matches), ``(?=\\n?$)`` elsewhere."""
-    out: list[str] = []
-    i, in_class = 0, False
-    while i < len(pattern):
-        char = pattern[i]
-        if char == "\\":
-            out.append(pattern[i : i + 2])
-            i += 2
-            continue
-        if in_class:
-            in_class = char != "]"
-        elif char == "[":
-            in_class = True
-            start = i + 2 if pattern.startswith("[^", i) else i + 1
-            if pattern.startswith("]", start):  # a "]" first in a class is a literal one
-                out.append(pattern[i : start + 1])
-                i = start + 1
-                continue
-        elif char == "$":
-            char = "\\n?$" if i == len(pattern) - 1 else "(?=\\n?$)"
-        out.append(char)
-        i += 1
-    return "".join(out)
-
-
-def schema_dir() -> Path:
-    """Where the shipped schemas are: inside an installed wheel, or beside the package."""
-    packaged = Path(str(resources.files("mock_server"))) / "_data" / "schemas"
-    if packaged.is_dir():
-        return packaged
-    return Path(__file__).resolve().parents[2] / "schemas"
-
-
-def load_schemas(folder: Path | None = None) -> dict[str, dict[str, Any]]:
-    """Every ``NAME.schema.json`` of ``folder`` by NAME; callers get their own copy.
-
-    Schemas from another folder are each checked as a Draft 2020-12 schema. The shipped ones are
-    checked by the test suite instead (``tests/test_contract.py``): checking them at every start
-    would cost the dev server a quarter of a second.
-    """
-    texts = _schema_texts(folder or schema_dir(), check=folder is not None)
-    return {name: json.loads(text) for name, text in texts.items()}  # a fresh copy, faster than deepcopy
-
-
-@functools.cache
-def _schema_texts(folder: Path, check: bool) -> dict[str, str]:
-    texts: dict[str, str] = {}
-    for path in sorted(folder.glob("*.schema.json")):
-        text = path.read_text(encoding="utf-8")
-        if check:
-            from jsonschema import Draft202012Validator
-
-            Draft202012Validator.check_schema(json.loads(text))
-        texts[path.name.removesuffix(".schema.json")] = text
-    return texts
-
-
-def _shown(value: Any, limit: int = MAX_SHOWN) -> Any:
-    """``value`` for an error body, long strings cut so that a 10 KB id does not echo back whole."""
-    if isinstance(value, str) and len(value) > limit:
-        return value[: limit - 3] + "..."
-    if isinstance(value, (dict, list)):
-        if len(value) > limit:  # never serialize a 70,000-key object only to cut it
-            value = dict(itertools.islice(value.items(), limit)) if isinstance(value, dict) else value[:limit]
-        try:
-            text = json.dumps(value, default=str)
-        except (ValueError, RecursionError):  # nested too deeply to write back
-            return f"a {type(value).__name__} nested too deeply to show"
-        return value if len(text) <= limit else text[: limit - 3] + "..."
-    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 3 * limit:
-        try:
-            text = str(value)
-        except ValueError:  # past Python's conversion limit; no JSON or YAML reader yields one
-            return f"a number of about {value.bit_length() * 3 // 10} digits"
-        return f"{text[:20]}... ({len(text.lstrip('-'))} digits)"
-    return value
-
-
-def _excerpt(schema: Any, limit: int = 120) -> str:
-    """A short JSON excerpt of ``schema``, without descriptions and the mock's own wording keys."""
-    if isinstance(schema, dict):
-        schema = {k: v for k, v in schema.items() if k not in ("description", "x-expected", "title")}
-    text = json.dumps(schema, separators=(",", ":"), default=str)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def describe(schema: Mapping[str, Any]) -> str:
-    """What ``schema`` wants, in words."""
-    if "x-expected" in schema:
-        return str(schema["x-expected"])
-    if "enum" in schema:
-        return "one of " + ", ".join(json.dumps(v) for v in schema["enum"])
-    for key in ("oneOf", "anyOf"):
-        if key in schema:
-            return " or ".join(describe(s) for s in schema[key])
-    kind = schema.get("type")
-    if kind == "array" and "items" in schema:
-        return f"a list of {_plural(schema['items'])}"
-    if kind in ("integer", "number") and "minimum" in schema and "maximum" in schema:
-        return f"an integer from {schema['minimum']} to {schema['maximum']}"
-    if kind in ("integer", "number") and "minimum" in schema:
-        return f"{_TYPE_NOUNS[kind][0]} >= {schema['minimum']}"
-    if kind == "string" and "maxLength" in schema:
-        return f"a string of {schema.get('minLength', 0)} to {schema['maxLength']} characters"
-    if kind == "string" and schema.get("minLength") == 1:
-        return "a non-empty string"
-    if kind == "object" and schema.get("additionalProperties") is False:
-        return "an object with the fields " + ", ".join(schema.get("properties", {})) or "{}"
-    return _TYPE_NOUNS.get(str(kind), ("a value", "values"))[0]
-
-
-def _plural(schema: Mapping[str, Any]) -> str:
-    if "enum" in schema:
-        return "values from " + ", ".join(str(v) for v in schema["enum"])
-    return _TYPE_NOUNS.get(str(schema.get("type")), ("a value", "values"))[1]
-
-
-def field_name(path: Iterable[str | int]) -> str:
-    """``filter.fileTypes[2]``, cut to :data:`MAX_SHOWN` characters."""
-    name = ""
-    for part in path:
-        name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else str(part))
-        if len(name) > MAX_SHOWN:
-            return name[: MAX_SHOWN - 3] + "..."
-    return name
-
-
-def _cut(text: str) -> str:
-    return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 3] + "..."
-
-
 class SchemaCheck:
     """One compiled schema and how to word its violations.
 
@@ -373,12 +144,12 @@ class SchemaCheck:
 
         try:
             registry = jsonschema_rs.Registry(
-                [(uri, _python_patterns(document)) for uri, document in self._documents.items()]
+                [(uri, python_patterns(document)) for uri, document in self._documents.items()]
             )
             # A custom keyword costs every message a third more: only for formats to check.
-            keywords = {"format": _format_keyword(self.formats)} if self.formats else None
+            keywords = {"format": format_keyword(self.formats)} if self.formats else None
             return jsonschema_rs.validator_for(
-                _python_patterns(self.schema),
+                python_patterns(self.schema),
                 registry=registry,
                 keywords=keywords,
                 validate_formats=False,  # as jsonschema's checker without formats
@@ -398,7 +169,7 @@ class SchemaCheck:
             valid = fast.is_valid(instance)
         except ValueError:  # a type it does not take: a subclass, a lone surrogate, a key that is no string
             return False
-        return valid and (integral_floats is False or _plain(instance))
+        return valid and (integral_floats is False or plain(instance))
 
     @functools.cached_property
     def validator(self) -> Validator:
@@ -439,8 +210,8 @@ class SchemaCheck:
         if self.where == "query":
             if parts and parts[0] == "":
                 return "query:", '""'  # a parameter without a name
-            return f"query:{_cut(str(parts[0]))}" if parts else "query", field_name(parts) or "the query"
-        pointer = _cut("".join(f"/{p}" for p in parts))
+            return f"query:{cut(str(parts[0]))}" if parts else "query", field_name(parts) or "the query"
+        pointer = cut("".join(f"/{p}" for p in parts))
         return f"body:{pointer or '/'}", field_name(parts) or "the body"
 
     def _word(
@@ -458,8 +229,8 @@ class SchemaCheck:
             for name in fields[:room]:
                 where, field = self._location([*path, name])
                 wanted = describe(schema.get("properties", {}).get(name, {}))
-                excerpt = _excerpt({"required": [name]})
-                found.append(Violation(where, f"`{field}` is required: give {wanted}", wanted, None, excerpt,
+                sample = excerpt({"required": [name]})
+                found.append(Violation(where, f"`{field}` is required: give {wanted}", wanted, None, sample,
                                        keyword="required"))  # fmt: skip
             return found, len(fields) - len(found)
         if kind == "additionalProperties" and isinstance(schema, dict):
@@ -468,13 +239,13 @@ class SchemaCheck:
             found = []
             for name in extras[:room]:
                 where, field = self._location([*path, name])
-                hint = difflib.get_close_matches(_cut(str(name)), known, n=1, cutoff=0.6)
+                hint = difflib.get_close_matches(cut(str(name)), known, n=1, cutoff=0.6)
                 tip = f" (did you mean `{hint[0]}`?)" if hint else ""
                 place = f"`{field_name(path)}` in " if path else ""
                 wanted = "one of " + ", ".join(known) if known else "no fields"
                 message = f"`{field}` is not a field of {place}{self.noun}{tip}"
-                excerpt = _excerpt({"properties": known, "additionalProperties": False})
-                found.append(Violation(where, message, wanted, _shown(instance[name]), excerpt,
+                sample = excerpt({"properties": known, "additionalProperties": False})
+                found.append(Violation(where, message, wanted, shown(instance[name]), sample,
                                        keyword="additionalProperties"))  # fmt: skip
             return found, len(extras) - len(found)
         if kind in ("oneOf", "anyOf") and error.context:
@@ -490,11 +261,10 @@ class SchemaCheck:
         outer_schema: Any = outer.schema if outer is not None else None
         if outer is not None and list(outer.absolute_path) == path and "x-expected" in outer_schema:
             schema = outer_schema  # a branch of a oneOf failed on the value itself: word the whole
-        wanted = describe(schema) if isinstance(schema, dict) else _cut(str(error.validator_value))
-        got = _shown(instance)
-        shown = _cut(json.dumps(got, default=str))
-        message = f"`{field}`: expected {wanted}, got {shown}"
-        return [Violation(where, message, wanted, got, _excerpt(schema), keyword=str(kind))], 0
+        wanted = describe(schema) if isinstance(schema, dict) else cut(str(error.validator_value))
+        got = shown(instance)
+        message = f"`{field}`: expected {wanted}, got {cut(json.dumps(got, default=str))}"
+        return [Violation(where, message, wanted, got, excerpt(schema), keyword=str(kind))], 0
 
     @staticmethod
     def _matching_branch(error: ValidationError) -> list[ValidationError]:
@@ -579,10 +349,10 @@ class Contract:
             if param in params:
                 if param not in repeated:
                     repeated[param] = Violation(
-                        f"query:{_cut(param)}",
-                        f"`{_cut(param)}` is given more than once; give it once",
+                        f"query:{cut(param)}",
+                        f"`{cut(param)}` is given more than once; give it once",
                         "a single value",
-                        _shown(value),
+                        shown(value),
                         keyword="repeated",
                     )
                 continue

@@ -14,7 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from ..api.operations import Operation
-from ..contract.validation import parse_json
+from ..contract.fastpath import parse_json
 from ..core.errors import Violation
 from ..core.settings import Settings
 from .refusals import Refusal

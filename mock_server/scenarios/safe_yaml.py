@@ -8,15 +8,14 @@ problem is a :class:`~.errors.ScenarioError` naming the origin and the line.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 import yaml
 
-from ..contract.validation import field_name
+from ..contract.wording import field_name
 from ..core.errors import ScenarioError
 
-__all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_DIGITS", "MAX_NODES", "dotted", "read_yaml"]
+__all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_DIGITS", "MAX_NODES", "read_yaml"]
 
 MAX_BYTES = 1024 * 1024
 MAX_NODES = 100_000
@@ -92,7 +91,9 @@ def _walk(node: yaml.Node, origin: str) -> dict[tuple[str | int, ...], int]:
                 key = str(key_node.value)
                 if key in keys:
                     line = key_node.start_mark.line + 1
-                    raise ScenarioError([f"{origin}:{line}: {dotted((*path, key))}: duplicate key"])
+                    raise ScenarioError(
+                        [f"{origin}:{line}: {field_name((*path, key), _WHOLE)}: duplicate key"]
+                    )
                 keys.add(key)
                 lines[(*path, key)] = key_node.start_mark.line + 1
                 stack.append(((*path, key), value_node))
@@ -108,13 +109,13 @@ def _check_node(node: yaml.Node, path: tuple[str | int, ...], origin: str) -> No
     line = node.start_mark.line + 1
     if node.tag in _NOT_JSON:
         raise ScenarioError(
-            [f"{origin}:{line}: {dotted(path)}: a YAML {node.tag.rsplit(':', 1)[1]} is not a "
+            [f"{origin}:{line}: {field_name(path, _WHOLE)}: a YAML {node.tag.rsplit(':', 1)[1]} is not a "
              "JSON value; write a plain string, number, list or map"]
         )  # fmt: skip
     if node.tag == _INT and len(node.value) > MAX_DIGITS:  # hex digits too: 1,000 stay below 4,300 decimal
         raise ScenarioError(
-            [f"{origin}:{line}: {dotted(path)}: a number written with {len(node.value)} characters; "
-             f"at most {MAX_DIGITS}"]
+            [f"{origin}:{line}: {field_name(path, _WHOLE)}: a number written with {len(node.value)} "
+             f"characters; at most {MAX_DIGITS}"]
         )  # fmt: skip
 
 
@@ -127,9 +128,11 @@ def _check_key(node: yaml.Node, path: tuple[str | int, ...], origin: str) -> Non
         else:
             kind = "list" if isinstance(node, yaml.SequenceNode) else "map"
             problem = f"a {kind} cannot be a key; keys are strings"
-        raise ScenarioError([f"{origin}:{line}: {dotted(path)}: {problem}"])
+        raise ScenarioError([f"{origin}:{line}: {field_name(path, _WHOLE)}: {problem}"])
 
 
+#: How a message names the document itself (an empty key path).
+_WHOLE = "(the document)"
 _NOT_JSON = {
     "tag:yaml.org,2002:binary",
     "tag:yaml.org,2002:timestamp",
@@ -137,11 +140,6 @@ _NOT_JSON = {
     "tag:yaml.org,2002:omap",
     "tag:yaml.org,2002:pairs",
 }
-
-
-def dotted(path: Iterable[str | int]) -> str:
-    """A key path as ``jobs[0].wait.for``."""
-    return field_name(path) or "(the document)"
 
 
 def read_yaml(text: str, origin: str) -> tuple[Any, dict[tuple[str | int, ...], int]]:

@@ -23,7 +23,9 @@ from typing import Any
 from ..api.operations import OPERATION_NAMES, OPERATIONS
 from ..contract.formats import SCENARIO_FORMATS
 from ..contract.formats import timestamp_ms as timestamp_ms  # its home was here
-from ..contract.validation import SchemaCheck, field_name, load_schemas
+from ..contract.schemas import load_schemas
+from ..contract.validation import SchemaCheck
+from ..contract.wording import field_name
 from ..core.default_dam import BASE_MS, default_repository
 from ..core.errors import ScenarioError
 from ..core.faults import Fault, Trigger
