@@ -28,7 +28,8 @@ if TYPE_CHECKING:
     from .core.repository import Repository
     from .core.settings import Settings
     from .http.app import create_app
-    from .scenarios.scenario import Scenario, load_scenario
+    from .scenarios.reading import load_scenario
+    from .scenarios.scenario import Scenario
     from .server import MockServer
 
 __version__ = "0.1.0"
@@ -55,7 +56,7 @@ _HOMES = {
     "Repository": "core.repository",
     "Scenario": "scenarios.scenario",
     "ScenarioError": "core.errors",
-    "load_scenario": "scenarios.scenario",
+    "load_scenario": "scenarios.reading",
     "MockServer": "server",
     "Settings": "core.settings",
 }

@@ -16,12 +16,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
-from .core.errors import SettingError
+from .core.errors import ScenarioError, SettingError
 from .core.settings import parse_clock
 from .http.app import create_app
 from .http.connections import raise_file_limit
 from .http.runtime import Mock
-from .scenarios.scenario import ScenarioError, load_scenario, read_file, shipped_scenarios
+from .scenarios.reading import load_scenario, read_file, shipped_scenarios
 from .server import run
 
 __all__ = ["main"]

@@ -194,7 +194,7 @@ def _serve(server: MockServer, wanted: str | None, overrides: dict[str, Any]) ->
         if current != (DEFAULT_SCENARIO.origin, overrides):
             server.load_scenario(DEFAULT_SCENARIO, origin=origin, **overrides)
     else:
-        from .scenarios.scenario import load_scenario
+        from .scenarios.reading import load_scenario
 
         scenario = load_scenario(wanted)
         if current != (scenario.origin, overrides):

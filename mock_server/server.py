@@ -23,7 +23,8 @@ from .core.settings import Settings
 from .http.app import app_for
 from .http.connections import GuardedRunner
 from .http.runtime import DEFAULT_SCENARIO, MOCK, Mock
-from .scenarios.scenario import Scenario, load_scenario, parse_scenario, read_file
+from .scenarios.reading import load_scenario, parse_scenario, read_file
+from .scenarios.scenario import Scenario
 
 T = TypeVar("T")
 

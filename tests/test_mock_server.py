@@ -9,7 +9,7 @@ import urllib.request
 import pytest
 
 from mock_server import MockServer, Scenario
-from mock_server.scenarios.scenario import parse_scenario
+from mock_server.scenarios.reading import parse_scenario
 
 
 def start(server: MockServer, path: str = "/content/dam/22858") -> str:

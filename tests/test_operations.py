@@ -11,7 +11,7 @@ import pytest
 from mock_server import ScenarioError, Settings
 from mock_server.api.operations import OPERATION_NAMES, OPERATIONS, PATHS, Api, operation_named
 from mock_server.contract.schemas import load_schemas
-from mock_server.scenarios.scenario import parse_scenario
+from mock_server.scenarios.reading import parse_scenario
 
 from .conftest import ApiClient, MakeApi
 
@@ -64,7 +64,7 @@ def test_a_fault_on_an_operation_that_is_no_row_is_refused_naming_the_rows() -> 
 
 def test_a_fault_that_targets_an_unserved_row_is_warned_about() -> None:
     from mock_server import default_repository
-    from mock_server.scenarios.scenario import scenario_warnings
+    from mock_server.scenarios.warnings import scenario_warnings
 
     text = "description: d\nfaults:\n  - endpoint: [restart, status]\n    status: 500\n"
     scenario = parse_scenario(text, "<test>")

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from mock_server.scenarios.scenario import shipped_scenarios
+from mock_server.scenarios.reading import shipped_scenarios
 
 from .test_cli import serving
 

@@ -213,7 +213,7 @@ async def test_system_job(make_api: MakeApi) -> None:
 
 
 def test_every_shipped_scenario_has_a_test_here() -> None:
-    from mock_server.scenarios.scenario import shipped_scenarios
+    from mock_server.scenarios.reading import shipped_scenarios
 
     tests = [name.removeprefix("test_").replace("_", "-") for name in globals() if name.startswith("test_")]
     missing = [name for name in shipped_scenarios() if not any(t.startswith(name) for t in tests)]

@@ -38,9 +38,9 @@ from mock_server.api.operations import BASE_PATH, SYSTEM_STATUS_PATH
 from mock_server.contract.fastpath import _python_dollars, parse_json, plain
 from mock_server.contract.formats import SCENARIO_FORMATS
 from mock_server.contract.validation import Contract, SchemaCheck
+from mock_server.scenarios.reading import _check as scenario_check
+from mock_server.scenarios.reading import shipped_scenarios
 from mock_server.scenarios.safe_yaml import read_yaml
-from mock_server.scenarios.scenario import _check as scenario_check
-from mock_server.scenarios.scenario import shipped_scenarios
 from mock_server.server import MockServer
 
 # --- the checks: every shipped schema, in each form it takes -----------------------------------------

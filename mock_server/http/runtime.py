@@ -28,7 +28,8 @@ from ..core.jobs import JobEngine
 from ..core.journal import Journal
 from ..core.repository import Repository
 from ..core.settings import Settings, resolve
-from ..scenarios.scenario import Scenario, scenario_warnings
+from ..scenarios.scenario import Scenario
+from ..scenarios.warnings import scenario_warnings
 from .auth import Authenticator
 
 __all__ = ["DEFAULT_SCENARIO", "MOCK", "CsrfTokens", "Mock", "Prepared"]

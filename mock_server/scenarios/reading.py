@@ -1,0 +1,261 @@
+"""Reading a scenario: a YAML text or file, checked against ``schemas/scenario.schema.json``.
+
+YAML is read defensively (:mod:`.safe_yaml`: no Python tags, size, node and depth caps, duplicate
+keys refused), then the document is checked against its schema and its own rules. Every problem
+names the file, the line and the key path, and says what is wrong::
+
+    scenarios/x.yaml:12: jobs[0].wait.for: expected a duration such as '2s', …, got "soon"
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from ..api.operations import OPERATION_NAMES
+from ..contract.formats import SCENARIO_FORMATS
+from ..contract.schemas import load_schemas
+from ..contract.validation import SchemaCheck
+from ..core.errors import ScenarioError
+from ..core.faults import Fault, Trigger
+from ..core.settings import STATUSES, duration_ms
+from .scenario import MAX_FOLDERS, JobScriptSpec, Scenario
+
+__all__ = ["check_files", "load_scenario", "parse_scenario", "read_file", "scenario_dir", "shipped_scenarios"]
+
+
+# --- reading YAML ------------------------------------------------------------------------------------
+
+
+@functools.cache
+def _check() -> SchemaCheck:
+    """The scenario schema, a fault's ``endpoint`` naming the operations of the table."""
+    schema = load_schemas()["scenario"]
+    endpoint = schema["$defs"]["fault"]["properties"]["endpoint"]
+    names = [*OPERATION_NAMES, "*"]
+    endpoint["oneOf"][0]["enum"] = endpoint["oneOf"][1]["items"]["enum"] = names
+    endpoint["x-expected"] = f"an endpoint ({', '.join(names)}) or a list of them"
+    return SchemaCheck("scenario", schema, formats=SCENARIO_FORMATS)
+
+
+def _parse_pointer(where: str) -> tuple[str, ...]:
+    return tuple(p for p in where.removeprefix("body:").strip("/").split("/") if p)
+
+
+def parse_scenario(text: str, origin: str = "<scenario>", default_name: str = "scenario") -> Scenario:
+    """Check and read a scenario document; raise :class:`ScenarioError` listing every problem."""
+    from .safe_yaml import read_yaml  # PyYAML loads with the first scenario: the embedded default needs none
+
+    document, lines = read_yaml(text, origin)
+    if document is None:
+        raise ScenarioError([f"{origin}:1: the scenario is empty; it needs at least `description`"])
+    problems = []
+    lines_by_pointer = {tuple(str(p) for p in path): line for path, line in lines.items()}
+    for violation in _check().violations(document):
+        path = _parse_pointer(violation.where)
+        while path not in lines_by_pointer:
+            path = path[:-1]
+        message = re.sub(r"^`([^`]*)`(:)?", lambda m: m.group(1) + (m.group(2) or ""), violation.message)
+        problems.append(f"{origin}:{lines_by_pointer[path]}: {message}")
+    if problems:
+        raise ScenarioError(problems)
+    scenario = _read(document, text, origin, default_name, lines)
+    _check_semantics(scenario, document, lines, origin)
+    return scenario
+
+
+def _check_semantics(
+    scenario: Scenario, document: Mapping[str, Any], lines: Mapping[tuple[str | int, ...], int], origin: str
+) -> None:
+    """What the schema cannot say: settings that fit together, and a repository of bounded size."""
+    problems = []
+    try:
+        scenario.settings()
+    except ValueError as error:
+        problems.append(f"{origin}:{lines.get(('settings',), 1)}: settings: {error}")
+    generate = document.get("repository", {}).get("generate", ())
+    folders = sum(item.get("folders", 1) for item in generate)
+    if folders > MAX_FOLDERS:
+        line = lines.get(("repository", "generate"), 1)
+        problems.append(
+            f"{origin}:{line}: repository.generate: {folders} folders in all; at most {MAX_FOLDERS} "
+            "(put more assets in each folder instead)"
+        )
+    if problems:
+        raise ScenarioError(problems)
+
+
+def _read(
+    doc: Mapping[str, Any],
+    text: str,
+    origin: str,
+    default_name: str,
+    lines: Mapping[tuple[str | int, ...], int],
+) -> Scenario:
+    return Scenario(
+        name=doc.get("name", default_name),
+        description=doc["description"],
+        origin=origin,
+        text=text,
+        seed=doc.get("seed"),
+        settings_changes={
+            **_clock(doc.get("clock")),
+            **_settings(doc.get("settings", {})),
+            **_admin(doc.get("admin", {})),
+        },
+        repository_spec=doc.get("repository", {}),
+        jobs=tuple(_job(job) for job in doc.get("jobs", ())),
+        faults=tuple(_fault(fault) for fault in doc.get("faults", ())),
+        lines=lines,
+    )
+
+
+def _clock(given: Any) -> dict[str, Any]:
+    """``clock: manual`` or ``clock: {per_poll: 500ms}``: a clock the scenario pins."""
+    if given is None:
+        return {}
+    if isinstance(given, dict):
+        return {"clock": "per-poll", "poll_step_ms": duration_ms(given["per_poll"])}
+    return {"clock": given}
+
+
+_RENAMED = {
+    "counting": "counting_ms",
+    "per_asset": "per_asset_ms",
+    "download": "download_mode",
+    "system_job_interval": "system_job_interval_ms",
+    "body_timeout": "body_timeout_ms",
+    "header_timeout": "header_timeout_ms",
+}
+
+
+def _settings(given: Mapping[str, Any]) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    for key, value in given.items():
+        if key in _RENAMED and key != "download":
+            value = duration_ms(value)
+        elif key == "backend":
+            key, value = "is_database", value == "database"
+        elif key == "status_names":
+            value = {**{s: s for s in STATUSES}, **value}
+        elif key in ("allowed_types", "ignored_paths"):
+            value = tuple(value)
+        changes[_RENAMED.get(key, key)] = value
+    return changes
+
+
+def _admin(given: Mapping[str, Any]) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    if "enabled" in given:
+        changes["admin_enabled"] = given["enabled"]
+    if "token" in given:
+        changes["admin_token"] = given["token"]
+    return changes
+
+
+def _job(spec: Mapping[str, Any]) -> JobScriptSpec:
+    wait, counting, processing = spec.get("wait", {}), spec.get("counting", {}), spec.get("processing", {})
+    return JobScriptSpec(
+        path=spec["match"].get("path"),
+        nth=spec["match"].get("nth"),
+        wait_ms=duration_ms(wait.get("for", 0)),
+        wait_polls=wait.get("polls", 0),
+        counting_ms=duration_ms(counting["duration"]) if "duration" in counting else None,
+        counting_failure=counting.get("fail"),
+        per_asset_ms=max(1, duration_ms(processing["per_asset"])) if "per_asset" in processing else None,
+        fail_at=processing.get("fail_at"),
+        comment=processing.get("comment"),
+        faults=tuple(_fault(fault) for fault in spec.get("faults", ())),
+    )
+
+
+def _fault(spec: Mapping[str, Any]) -> Fault:
+    endpoint = spec.get("endpoint", "*")
+    named = [endpoint] if isinstance(endpoint, str) else list(endpoint)
+    endpoints = frozenset(OPERATION_NAMES) if "*" in named else frozenset(named)
+    ((kind, value),) = spec.get("when", {"always": True}).items()
+    trigger = Trigger(kind)
+    if kind in ("nth", "every", "from"):
+        trigger = Trigger(kind, n=value)
+    elif kind == "window":
+        trigger = Trigger(kind, window_ms=(duration_ms(value[0]), duration_ms(value[1])))
+    elif kind == "probability":
+        trigger = Trigger(kind, probability=value)
+    latency = spec.get("latency")
+    bounds = None
+    if latency is not None:
+        low, high = (latency, latency) if not isinstance(latency, list) else latency
+        bounds = (duration_ms(low), max(duration_ms(low), duration_ms(high)))
+    return Fault(
+        endpoints=endpoints,
+        when=trigger,
+        status=spec.get("status"),
+        body=spec.get("body"),
+        retry_after=spec.get("retry_after"),
+        latency_ms=bounds,
+        malformed=spec.get("malformed", False),
+        connection=spec.get("connection"),
+        description=spec.get("description", ""),
+        auth=spec.get("auth"),
+    )
+
+
+# --- files -------------------------------------------------------------------------------------------
+
+
+def scenario_dir() -> Path:
+    """Where the shipped scenarios are: inside an installed wheel, or beside the package."""
+    packaged = Path(str(resources.files("mock_server"))) / "_data" / "scenarios"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "scenarios"
+
+
+def shipped_scenarios() -> dict[str, Path]:
+    """The shipped scenarios by name."""
+    return {path.stem: path for path in sorted(scenario_dir().glob("*.yaml"))}
+
+
+def read_file(path: Path) -> Scenario:
+    """Load the scenario file at ``path``."""
+    from .safe_yaml import MAX_BYTES
+
+    origin = str(path)
+    try:
+        if path.stat().st_size > MAX_BYTES:
+            raise ScenarioError([f"{origin}:1: the file is larger than {MAX_BYTES} bytes"])
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise ScenarioError([f"{origin}:1: not UTF-8 text (byte {error.start})"]) from None
+    except OSError as error:
+        raise ScenarioError([f"{origin}: cannot read it: {error.strerror}"]) from None
+    return parse_scenario(text, origin, path.stem)
+
+
+def load_scenario(name_or_path: str | Path) -> Scenario:
+    """A shipped scenario by name, or a scenario file by path."""
+    shipped = shipped_scenarios()
+    if isinstance(name_or_path, str) and name_or_path in shipped:
+        return read_file(shipped[name_or_path])
+    path = Path(name_or_path)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        return read_file(path)
+    close = difflib.get_close_matches(str(name_or_path), list(shipped), n=1)
+    tip = f"did you mean {close[0]!r}? " if close else ""
+    raise ScenarioError(
+        [f"{name_or_path}: no such scenario file or shipped scenario; {tip}shipped: {', '.join(shipped)}"]
+    )
+
+
+def check_files(paths: Iterable[str]) -> Iterator[str]:
+    """Every problem of every file, as ``file:line: what``."""
+    for path in paths:
+        try:
+            read_file(Path(path))
+        except ScenarioError as error:
+            yield from error.problems
