@@ -16,7 +16,8 @@ from typing import Any
 
 from .conftest import FLAGS
 
-#: Where a manual clock starts after a reset: 2026-01-01T00:00:00Z (mock_server/core/clock.py).
+#: Where a manual clock starts after a reset, unless told otherwise: 2026-01-01T00:00:00Z
+#: (mock_server/core/clock.py).
 START_MS = 1_767_225_600_000
 #: §3.28's default pace.
 COUNTING_MS, PER_ASSET_MS = 100, 200
@@ -104,10 +105,11 @@ class ModelJob:
 
 
 class Reference:
-    """The reference model: a FIFO queue, ``runners`` runners and a clock moved event by event."""
+    """The reference model: a FIFO queue, ``runners`` runners and a clock moved event by event,
+    from ``start_ms``."""
 
-    def __init__(self, runners: int) -> None:
-        self.now = START_MS
+    def __init__(self, runners: int, start_ms: int = START_MS) -> None:
+        self.now = start_ms
         self.idle = runners
         self.queue: deque[ModelJob] = deque()
         self.running: list[ModelJob] = []
@@ -241,8 +243,8 @@ class Reference:
             "excludedPaths": [],
             "status": job.status,
             "triggeredCount": job.triggered,
-            "startedAt": job.started_at or 0,
-            "completedAt": job.completed_at or 0,
+            "startedAt": 0 if job.started_at is None else job.started_at,  # unset is 0 (§3.21)
+            "completedAt": 0 if job.completed_at is None else job.completed_at,
             "hasLogs": bool(job.log),
             "createdBy": USER,
             "type": "ASSET_PROCESSING",

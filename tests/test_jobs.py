@@ -20,7 +20,7 @@ from mock_server import (
 )
 from mock_server.core.default_dam import default_repository
 from mock_server.core.errors import QueueFull
-from mock_server.core.jobs import Job, StartRequest
+from mock_server.core.jobs import Job, Phase, StartRequest, Status
 
 from .conftest import FLAGS
 
@@ -48,8 +48,8 @@ def test_restart_starts_a_new_job_for_the_request_of_a_success_job() -> None:
     clock.advance(10)
     again = engine.restart(first.processing_id, "editor")
     assert again.processing_id != first.processing_id and again.request == first.request
-    assert again.created_by == "editor" and again.status == "IN_PROGRESS"  # the runner is free
-    assert first.status == "SUCCESS"  # the restarted job stays as it was
+    assert again.created_by == "editor" and again.status == Status.IN_PROGRESS  # the runner is free
+    assert first.status == Status.SUCCESS  # the restarted job stays as it was
     with pytest.raises(JobConflict, match="already IN_PROGRESS"):  # the same path rule as a start
         engine.restart(first.processing_id, "admin")
     engine.cancel(again.processing_id)
@@ -63,7 +63,7 @@ def test_fail_at_asset_k_stops_there_with_a_comment_and_resume_finishes() -> Non
     job = engine.start(StartRequest("/content/dam/22858"), "admin", lifecycle)
     clock.advance(10)
     job = engine.get(job.processing_id)
-    assert job.status == "FAILED"
+    assert job.status == Status.FAILED
     assert job.triggered_count == 3
     assert job.comments == "Could not read asset: /content/dam/22858/README.md"
     assert job.completed_at == clock.now_ms() - 10_000 + 100 + 3 * 200
@@ -71,8 +71,8 @@ def test_fail_at_asset_k_stops_there_with_a_comment_and_resume_finishes() -> Non
     assert any("ERROR: [ASSET_PROCESSING] Bulk processing job failed" in line for line in job.log)
     engine.resume(job.processing_id)
     clock.advance(10)
-    engine.sync()  # the engine is lazy: it moves when asked
-    assert job.status == "SUCCESS" and job.triggered_count == 6
+    job = engine.get(job.processing_id)  # the engine is lazy: it moves when asked
+    assert job.status == Status.SUCCESS and job.triggered_count == 6
     assert processed_numbers(job) == [1, 2, 3, 4, 5, 6]  # asset 4 was not done before it failed
 
 
@@ -81,12 +81,12 @@ def test_counting_failure_and_recount_on_resume() -> None:
     lifecycle = Lifecycle(100, 200, counting_failure="Query timed out")
     job = engine.start(StartRequest("/content/dam/22858"), "admin", lifecycle)
     clock.advance(0.1)
-    assert engine.get(job.processing_id).status == "FAILED"
-    assert (job.calculation_status, job.total_files, job.comments) == ("FAILED", 0, "Query timed out")
+    assert engine.get(job.processing_id).status == Status.FAILED
+    assert (job.calculation_status, job.total_files, job.comments) == (Status.FAILED, 0, "Query timed out")
     engine.resume(job.processing_id)
-    assert job.calculation_status == "IN_PROGRESS"
+    assert job.calculation_status == Status.IN_PROGRESS
     clock.advance(2)
-    assert engine.get(job.processing_id).status == "SUCCESS"
+    assert engine.get(job.processing_id).status == Status.SUCCESS
     assert job.total_files == 6
 
 
@@ -108,7 +108,7 @@ def test_a_path_naming_one_asset_processes_it_alone() -> None:
     job = engine.start(StartRequest("/content/dam/demo/topic-3.dita"), "admin")
     clock.advance(1)
     engine.sync()
-    assert job.status == "SUCCESS" and job.total_files == 1
+    assert job.status == Status.SUCCESS and job.total_files == 1
 
 
 def test_a_job_with_nothing_to_process_succeeds_after_counting() -> None:
@@ -116,7 +116,7 @@ def test_a_job_with_nothing_to_process_succeeds_after_counting() -> None:
     job = engine.start(StartRequest("/content/dam/projects/translation_output"), "admin")
     clock.advance(0.1)
     engine.sync()
-    assert (job.status, job.total_files, job.triggered_count) == ("SUCCESS", 0, 0)
+    assert (job.status, job.total_files, job.triggered_count) == (Status.SUCCESS, 0, 0)
 
 
 def test_old_finished_jobs_are_forgotten_past_max_jobs() -> None:
@@ -144,6 +144,35 @@ def test_a_clock_that_steps_back_does_not_move_jobs_back() -> None:
     clock.back = True
     engine.sync()
     assert job.triggered_count == before
+
+
+def test_the_epoch_is_a_time_like_any_other() -> None:
+    """A time of 0 is a time, not "unset": jobs started, cancelled and resumed at the epoch write
+    their "job started" line once, when they first leave the queue."""
+    clock = ManualClock(start_ms=0)
+    engine = JobEngine(default_repository(), Settings(), clock)
+    running = engine.start(StartRequest("/content/dam/22858"), "admin")  # leaves the queue at 0
+    queued = engine.start(StartRequest("/content/dam/demo1"), "admin")  # waits behind it
+    assert (running.phase, running.started_at, queued.phase, queued.started_at) == (
+        Phase.COUNTING,
+        0,
+        Phase.QUEUED,
+        None,
+    )
+    engine.cancel(queued.processing_id)  # cancelled in the queue
+    assert (queued.status, queued.completed_at) == (Status.CANCELLED, 0)
+    engine.resume(queued.processing_id)
+    engine.cancel(running.processing_id)  # cancelled while counting: its runner takes the next job
+    assert (running.status, running.completed_at, queued.started_at) == (Status.CANCELLED, 0, 0)
+    engine.resume(running.processing_id)
+    assert (running.started_at, running.completed_at) == (None, None)
+    clock.advance(10)
+    engine.sync()
+    for job in (running, queued):
+        started = [line for line in job.log if "Bulk processing job started" in line]
+        assert job.status == Status.SUCCESS and len(started) == 1, list(job.log)
+    assert running.log.page(0, 1)[0].startswith("1970-01-01 00:00:00:000: INFO: ")
+    assert running.first_started_at == 0 and queued.first_started_at == 0
 
 
 # --- the engine against random interleavings --------------------------------------------------------
@@ -176,18 +205,18 @@ def test_no_interleaving_reaches_an_illegal_state(steps: list[tuple[str, object,
                 (engine.cancel if action == "cancel" else engine.resume)(job.processing_id)
         except JobError:
             pass
-        running = [j for j in jobs if j.status == "IN_PROGRESS" or j.counting]
+        running = [j for j in jobs if j.phase in (Phase.COUNTING, Phase.PROCESSING)]
         assert len(running) <= 1
         for job in jobs:
-            previous_status, previous_count = seen.get(job.processing_id, ("WAITING", 0))
+            previous_status, previous_count = seen.get(job.processing_id, (Status.WAITING, 0))
             assert job.triggered_count >= previous_count
             assert job.triggered_count <= job.total_files
             assert (job.cancellable, job.resumable, job.restartable) == FLAGS[job.status]
-            if previous_status == "SUCCESS":
-                assert job.status == "SUCCESS"
+            if previous_status == Status.SUCCESS:
+                assert job.status == Status.SUCCESS
             assert (job.completed_at is not None) == job.finished
-            if job.status in ("WAITING", "IN_PROGRESS"):  # §3.2: startedAt once it left the queue
-                assert (job.started_at is None) == (job.status == "WAITING")
+            if job.status in (Status.WAITING, Status.IN_PROGRESS):  # §3.2: startedAt once it left the queue
+                assert (job.started_at is None) == (job.status == Status.WAITING)
             numbers = processed_numbers(job)
             assert numbers == list(range(1, job.triggered_count + 1))  # each asset once, in order
             seen[job.processing_id] = (job.status, job.triggered_count)
@@ -195,7 +224,7 @@ def test_no_interleaving_reaches_an_illegal_state(steps: list[tuple[str, object,
     assert [j.created_at for j in history] == sorted((j.created_at for j in history), reverse=True)
     clock.advance(3600)
     for job in engine.jobs():
-        assert job.status in ("SUCCESS", "FAILED", "CANCELLED")
+        assert job.status in (Status.SUCCESS, Status.FAILED, Status.CANCELLED)
 
 
 def test_cancel_while_counting_marks_the_count_cancelled_and_resume_recounts() -> None:
@@ -203,11 +232,11 @@ def test_cancel_while_counting_marks_the_count_cancelled_and_resume_recounts() -
     job = engine.start(StartRequest("/content/dam/22858"), "admin")
     clock.advance(0.05)
     engine.cancel(job.processing_id)
-    assert (job.status, job.calculation_status) == ("CANCELLED", "CANCELLED")
+    assert (job.status, job.calculation_status) == (Status.CANCELLED, Status.CANCELLED)
     engine.resume(job.processing_id)
     clock.advance(2)
     engine.sync()
-    assert (job.status, job.calculation_status, job.total_files) == ("SUCCESS", "SUCCESS", 6)
+    assert (job.status, job.calculation_status, job.total_files) == (Status.SUCCESS, Status.SUCCESS, 6)
 
 
 def test_a_scripted_wait_happens_once_like_a_scripted_failure() -> None:
@@ -226,16 +255,16 @@ def test_a_counting_failure_and_a_processing_failure_both_happen() -> None:
     job = engine.start(StartRequest("/content/dam/22858"), "admin", lifecycle)
     clock.advance(1)
     engine.sync()
-    assert (job.status, job.comments) == ("FAILED", "count")
+    assert (job.status, job.comments) == (Status.FAILED, "count")
     engine.resume(job.processing_id)
     clock.advance(5)
     engine.sync()
-    assert (job.status, job.triggered_count) == ("FAILED", 2)
+    assert (job.status, job.triggered_count) == (Status.FAILED, 2)
     assert job.comments.startswith("asset: ")
     engine.resume(job.processing_id)
     clock.advance(5)
     engine.sync()
-    assert job.status == "SUCCESS"
+    assert job.status == Status.SUCCESS
 
 
 def test_eta_counts_the_time_spent_on_the_current_asset() -> None:
@@ -277,9 +306,8 @@ def test_the_system_job_runs_every_interval_from_one_interval_after_the_start() 
     clock.advance(45 * 60)
     jobs = system_jobs(engine)
     assert [job.created_at - began for job in jobs] == [15 * MINUTE, 30 * MINUTE, 45 * MINUTE, 60 * MINUTE]
-    assert [job.status for job in jobs] == ["SUCCESS"] * 3 + [
-        "IN_PROGRESS"
-    ]  # the last one just began counting
+    # the last one just began counting
+    assert [job.status for job in jobs] == [Status.SUCCESS] * 3 + [Status.IN_PROGRESS]
     assert jobs[0].completed_at == jobs[0].created_at + 100 + 167 * 200
     assert engine.history()[0] is jobs[-1]
 
@@ -296,7 +324,7 @@ def test_the_system_job_queues_behind_earlier_starts_and_skips_while_its_path_is
     assert system.created_at == user.created_at + 3 * MINUTE
     assert other.started_at is not None and system.started_at is not None
     assert other.started_at < system.started_at  # FIFO: the earlier start runs first
-    assert other.status == "SUCCESS" and user.status == "SUCCESS"
+    assert other.status == Status.SUCCESS and user.status == Status.SUCCESS
 
 
 def test_a_far_clock_jump_makes_only_the_latest_system_jobs() -> None:
@@ -317,8 +345,8 @@ def test_resume_is_refused_while_another_job_has_the_path() -> None:
     with pytest.raises(JobConflict, match=r"is already IN_PROGRESS .*cancel it, then resume this one"):
         engine.resume(first.processing_id)
     clock.advance(10)
-    assert engine.resume(first.processing_id).status == "IN_PROGRESS"  # once the other has ended
-    assert second.status == "SUCCESS"
+    assert engine.resume(first.processing_id).status == Status.IN_PROGRESS  # once the other has ended
+    assert second.status == Status.SUCCESS
 
 
 def test_the_system_job_path_must_be_absolute() -> None:
@@ -366,7 +394,7 @@ def test_runners_take_jobs_in_fifo_order_as_a_list_schedule_would(
     for path, gap in starts:
         clock.advance(gap / 1000)
         jobs.append(engine.start(StartRequest(path), "admin"))
-        assert sum(1 for j in engine.jobs() if j.started_at and not j.finished) <= runners
+        assert sum(1 for j in engine.jobs() if j.started_at is not None and not j.finished) <= runners
     clock.advance(3600)
     engine.sync()
     free = [
@@ -374,11 +402,11 @@ def test_runners_take_jobs_in_fifo_order_as_a_list_schedule_would(
     ] * runners  # the reference: each job starts on the runner free first, never before the one ahead
     last = 0
     for job, (path, _) in zip(jobs, starts, strict=True):
-        start = max(job.queued_at, min(free), last)
+        start = max(job.created_at, min(free), last)
         free[free.index(min(free))] = start + 100 + FOLDERS[path] * 200
         last = start
         assert (job.status, job.started_at, job.completed_at) == (
-            "SUCCESS",
+            Status.SUCCESS,
             start,
             start + 100 + FOLDERS[path] * 200,
         )
@@ -391,7 +419,11 @@ def test_two_runners_run_two_jobs_at_once_and_a_cancel_frees_one() -> None:
     c = engine.start(StartRequest("/content/dam/22858"), "admin")
     clock.advance(1)
     engine.sync()  # the engine is lazy: it moves when asked
-    assert [j.status for j in (a, b, c)] == ["IN_PROGRESS", "IN_PROGRESS", "WAITING"] and not c.started_at
+    assert [j.status for j in (a, b, c)] == [
+        Status.IN_PROGRESS,
+        Status.IN_PROGRESS,
+        Status.WAITING,
+    ] and c.started_at is None
     engine.cancel(b.processing_id)
     engine.sync()
     assert c.started_at == clock.now_ms()  # the cancelled job's runner takes the next at once
@@ -403,10 +435,10 @@ def test_a_held_head_holds_every_runner_behind_it() -> None:
     after = engine.start(StartRequest("/content/dam/demo1"), "admin")
     clock.advance(10)
     engine.sync()
-    assert not held.started_at and not after.started_at  # FIFO, even with idle runners
+    assert held.started_at is None and after.started_at is None  # FIFO, even with idle runners
     clock.advance(20)
     engine.sync()
-    assert held.started_at == after.started_at == held.queued_at + 30_000
+    assert held.started_at == after.started_at == held.created_at + 30_000
 
 
 def test_kept_jobs_stay_within_their_bytes() -> None:
@@ -433,4 +465,4 @@ def test_kept_jobs_stay_within_their_bytes() -> None:
             refused = error
             break
     assert refused is not None and "jobs_bytes" in str(refused)
-    assert engine2.get(job.processing_id).status == "CANCELLED"  # refused, and kept
+    assert engine2.get(job.processing_id).status == Status.CANCELLED  # refused, and kept

@@ -29,8 +29,9 @@ from hypothesis.stateful import (
     rule,
 )
 
-from mock_server import MockServer
+from mock_server import ManualClock, MockServer
 from mock_server.api.operations import BASE_PATH
+from mock_server.http.runtime import Mock as Runtime
 
 from .lifecycle_model import (
     ACTIVE,
@@ -50,8 +51,19 @@ jobs:
   - match: {path: /content/dam/demo1}
     processing: {fail_at: 3, comment: broken}
 """
-#: One server per number of runners (§3.12's concurrency), started on first use.
-SERVERS = {runners: MockServer(SCENARIO + f"settings: {{concurrency: {runners}}}\n") for runners in (1, 2)}
+
+
+def serve(runners: int, start_ms: int = START_MS) -> MockServer:
+    """A server of the scenario with ``runners`` runners (§3.12's concurrency) and a manual clock
+    that starts at ``start_ms``."""
+    server = MockServer(SCENARIO + f"settings: {{concurrency: {runners}}}\n")
+    if start_ms != START_MS:  # MockServer takes no clock: its runtime is remade with one
+        server.mock = Runtime(server.mock.scenario, clock=ManualClock(start_ms))
+    return server
+
+
+#: One server per machine (runners, where its clock starts), started on first use.
+SERVERS = {(1, START_MS): serve(1), (2, START_MS): serve(2), (1, 0): serve(1, start_ms=0)}
 
 #: Clock moves: round numbers land on the pace's boundaries, the others between them; 4 s lets the
 #: longest job (demo, 18 assets: 3.7 s) end in one move.
@@ -87,15 +99,16 @@ class LifecycleMachine(RuleBasedStateMachine):
 
     jobs = Bundle("jobs")
     runners = 1
+    start_ms = START_MS
 
     def __init__(self) -> None:
         super().__init__()
-        self.server = SERVERS[self.runners]
+        self.server = SERVERS[self.runners, self.start_ms]
         if not self.server.url:
             self.server.start()
         self.server.reset()
         self.http = Mock(self.server)
-        self.model = Reference(self.runners)
+        self.model = Reference(self.runners, self.start_ms)
         self.verified_lines: dict[str, int] = {}  # each log's length when last found as predicted
 
     def teardown(self) -> None:
@@ -104,7 +117,7 @@ class LifecycleMachine(RuleBasedStateMachine):
     @initialize()
     def fresh(self) -> None:
         assert self.server.jobs == []
-        assert self.server.advance(0) == START_MS, "the manual clock does not start where the model does"
+        assert self.server.advance(0) == self.start_ms, "the manual clock does not start where the model does"
 
     def check(self, job: ModelJob, got: Any, where: str) -> None:
         """``got`` is the job object the model predicts, field by field."""
@@ -114,7 +127,7 @@ class LifecycleMachine(RuleBasedStateMachine):
             for key in dict.fromkeys([*expected, *received])
             if expected.get(key, "<absent>") != received.get(key, "<absent>")
         ]
-        moment = self.model.now - START_MS
+        moment = self.model.now - self.start_ms
         assert not wrong, (
             f"{where}: job #{job.number} {job.processing_id} ({job.path}) at t={moment} ms:\n  "
             + "\n  ".join(wrong)
@@ -281,7 +294,7 @@ class LifecycleMachine(RuleBasedStateMachine):
                 self.check_log_length(job)
 
     def log_name(self, job: ModelJob) -> str:
-        moment = self.model.now - START_MS
+        moment = self.model.now - self.start_ms
         return f"the log of job #{job.number} {job.processing_id} ({job.path}) at t={moment} ms"
 
     def whole_log(self, job: ModelJob) -> list[str]:
@@ -325,6 +338,17 @@ class TwoRunnersMachine(LifecycleMachine):
 
 TestTwoRunners = TwoRunnersMachine.TestCase
 TestTwoRunners.settings = settings(max_examples=20, stateful_step_count=30, deadline=None)
+
+
+class EpochMachine(LifecycleMachine):
+    """The same with a clock that starts at the epoch: a time of 0 is a time like any other, not
+    "unset" (on the wire an unset time is 0 too, so the model predicts the same answers)."""
+
+    start_ms = 0
+
+
+TestEpoch = EpochMachine.TestCase
+TestEpoch.settings = settings(max_examples=15, stateful_step_count=30, deadline=None)
 
 
 def teardown_module() -> None:

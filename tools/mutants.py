@@ -85,11 +85,12 @@ MUTANTS = (
            "return list(self.lines(offset, offset + limit))",
            "return list(self.lines(offset, offset + limit + 1))",
            "a log page holds one line more than its limit"),
-    Mutant("waiting-not-cancellable", "mock_server/core/jobs.py",
-           "return self.status in (WAITING, IN_PROGRESS)", "return self.status in (IN_PROGRESS,)",
+    Mutant("waiting-not-cancellable", "mock_server/core/job.py",
+           "return self.status in (Status.WAITING, Status.IN_PROGRESS)",
+           "return self.status in (Status.IN_PROGRESS,)",
            "a wrong flag on one status: WAITING shows cancellable false"),
     Mutant("never-advances", "mock_server/core/jobs.py",
-           "job.run_first + (now - job.run_start) // pace", "job.run_first + (now - now) // pace",
+           "job.run_first + (now - job.phase_since) // pace", "job.run_first + (now - now) // pace",
            "jobs start and count, but no asset is ever done"),
     Mutant("resume-recounts", "mock_server/core/jobs.py",
            "job.counted = True", "job.counted = False",
@@ -104,8 +105,8 @@ MUTANTS = (
            "job.started_at = None  # a WAITING job", "job.started_at == None  # a WAITING job",
            "a resumed job back in the queue still shows its old startedAt (§3.2)"),
     Mutant("last-asset-late", "mock_server/core/jobs.py",
-           "end_at = job.run_start + (stop - job.run_first) * pace",
-           "end_at = job.run_start + (stop - job.run_first + 1) * pace",
+           "end_at = job.phase_since + (stop - job.run_first) * pace",
+           "end_at = job.phase_since + (stop - job.run_first + 1) * pace",
            "a job ends one asset's time after its last asset"),
     Mutant("failure-repeats", "mock_server/core/jobs.py",
            "job.processing_failure_spent = True", "job.processing_failure_spent = False",
@@ -114,10 +115,13 @@ MUTANTS = (
            "self._free.append(now)", "self._free.append(now + 1)",
            "a cancel frees its runner 1 ms late"),
     Mutant("started-line-on-resume", "mock_server/core/jobs.py",
-           "if job.activations == 1:", "if job.activations >= 1:",
+           "if job.first_started_at is None:", "if job.first_started_at is None or True:",
            "the 'job started' log line is written again on every resume"),
-    Mutant("queue-lifo", "mock_server/core/jobs.py",
-           "self._queue.append((job.ticket, job))", "self._queue.appendleft((job.ticket, job))",
+    Mutant("epoch-is-unset", "mock_server/core/jobs.py",
+           "if job.first_started_at is None:", "if not job.first_started_at:",
+           "a time of 0 is taken for unset: at the epoch, 'job started' is written again on a resume"),
+    Mutant("queue-lifo", "mock_server/core/jobqueue.py",
+           "self._entries.append((job.ticket, job))", "self._entries.appendleft((job.ticket, job))",
            "the queue runs the newest job first"),
 )  # fmt: skip
 
@@ -125,8 +129,8 @@ MUTANTS = (
 SENTINEL = Mutant(
     "sentinel",
     "mock_server/core/jobs.py",
-    "job = self._enqueue(request, user, lifecycle, script, now)",
-    "job = self._enqueue(request, user, lifecycle, script, now) + 0",
+    "job = self._enqueue(request, user, lifecycle, script, self._now)",
+    "job = self._enqueue(request, user, lifecycle, script, self._now) + 0",
     "every start answers 500 (checks that the tests import the copy)",
 )
 
@@ -257,7 +261,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_arguments(argv)
     if args.list:
         for mutant in MUTANTS:
-            print(f"{mutant.name:24} {mutant.file:22} {mutant.what}")
+            print(f"{mutant.name:24} {mutant.file:29} {mutant.what}")
         return 0
     by_name = {mutant.name: mutant for mutant in MUTANTS}
     unknown = [name for name in args.mutants if name not in by_name]

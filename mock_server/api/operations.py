@@ -59,15 +59,17 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes | None = None
     """The payload already serialized (then ``payload`` may be None)."""
+    is_error: bool = False
+    """The payload is the mock's error object (sent as Sling's HTML page when that is switched on)."""
 
 
 def _always(settings: Settings) -> bool:
     return True
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Operation:
-    """One operation of the API: a row of :data:`OPERATIONS`."""
+    """One operation of the API: a row of :data:`OPERATIONS`; rows compare by identity."""
 
     name: str
     """The operationId; also what a scenario's fault names in ``endpoint`` and the journal records."""
@@ -177,7 +179,11 @@ class Api:
             return Reply({"logFilePaths": paths}, "download.response")
         lines = job.log.lines(0, len(job.log))
         return Reply(
-            stream=zip_stream(f"{name}.log", lines, job.completed_at or self.engine.clock.now_ms()),
+            stream=zip_stream(
+                f"{name}.log",
+                lines,
+                self.engine.clock.now_ms() if job.completed_at is None else job.completed_at,
+            ),
             content_type="application/zip",
             headers={"Content-Disposition": f'attachment; filename="{name}.zip"'},
         )

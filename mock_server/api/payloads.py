@@ -31,8 +31,8 @@ def job_payload(job: Job, settings: Settings) -> dict[str, Any]:
         "excludedPaths": list(request.excluded_paths),
         "status": names[job.status],
         "triggeredCount": job.triggered_count,
-        "startedAt": job.started_at or 0,  # unset is the wire's 0 (§3.21)
-        "completedAt": job.completed_at or 0,
+        "startedAt": _wire_time(job.started_at),
+        "completedAt": _wire_time(job.completed_at),
         "hasLogs": len(job.log) > 0,
         "createdBy": job.created_by,
         "type": request.type,
@@ -47,6 +47,11 @@ def job_payload(job: Job, settings: Settings) -> dict[str, Any]:
         "resumable": job.resumable,
         "cancellable": job.cancellable,
     }
+
+
+def _wire_time(ms: int | None) -> int:
+    """A time as the wire writes it: unset (None) is 0 (§3.21)."""
+    return 0 if ms is None else ms
 
 
 _UNIT_MS = {"SECONDS": 1000, "MINUTES": 60_000, "HOURS": 3_600_000}

@@ -100,6 +100,11 @@ class FaultPlan:
     def __post_init__(self) -> None:
         self.reset(self.started_ms)
 
+    @property
+    def armed(self) -> bool:
+        """Whether any fault may fire at all (most scenarios have none: then no call is looked at)."""
+        return bool(self.faults) or any(self.job_faults)
+
     def reset(self, now_ms: int) -> None:
         self.started_ms = now_ms
         self._calls.clear()

@@ -68,7 +68,7 @@ class JobLog:
         self._segments: list[_Line | _AssetRun] = []
         self._starts: list[int] = []  # the line number each segment starts at, for bisection
         self._total = 0
-        self._meter = meter or Meter()
+        self._meter = Meter() if meter is None else meter
         self.bytes = 0
         """About how much memory the log takes (its runs are derived, so they take little)."""
 
@@ -131,7 +131,8 @@ class JobLog:
     def _asset_lines(self, run: _AssetRun, lo: int, hi: int) -> Iterator[str]:
         """Lines ``lo .. hi - 1`` of a run; the assets are walked in order, not looked up one by one."""
         total = len(self._selection)
-        prefix_second, prefix = -1, ""
+        prefix_second: int | None = None  # the second the prefix is of, if one was made
+        prefix = ""
         assets = self._selection.walk(run.first + lo, run.first + hi)
         for i, asset in zip(range(lo, hi), assets, strict=True):
             at_ms = run.start_ms + (i + 1) * run.pace_ms

@@ -32,16 +32,13 @@ class Exchange:
 
     def size(self) -> int:
         """About how many bytes this exchange takes in memory."""
-        texts = (self.path, self.query, self.user or "", self.fault or "")
-        violations = (*self.request_violations, *self.response_violations)
-        return (
-            400
-            + sum(map(len, texts))
-            + sum(
+        size = 400 + len(self.path) + len(self.query) + len(self.user or "") + len(self.fault or "")
+        if self.request_violations or self.response_violations:
+            size += sum(
                 300 + len(v.where) + len(v.message) + len(v.expected) + len(v.schema) + len(str(v.got))
-                for v in violations
+                for v in (*self.request_violations, *self.response_violations)
             )
-        )
+        return size
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -72,7 +69,8 @@ class Journal:
         cost = exchange.size()
         self._entries.append((exchange, cost))
         self._bytes += cost
-        self._trim()
+        if len(self._entries) > self.size or self._bytes > self.max_bytes:
+            self._trim()
 
     def _trim(self) -> None:
         while self._entries and (len(self._entries) > self.size or self._bytes > self.max_bytes):

@@ -25,12 +25,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from .errors import SettingError
+from .job import Status
 from .repository import normalize_path
 
 __all__ = ["CLOCKS", "ENV_PREFIX", "STATUSES", "Settings", "parse_clock", "resolve"]
 
 #: The job statuses the engine knows, in the default vocabulary (§3.1).
-STATUSES = ("WAITING", "IN_PROGRESS", "SUCCESS", "FAILED", "CANCELLED")
+STATUSES: tuple[str, ...] = tuple(map(str, Status))
 #: Where the simulated author gets its time: the wall clock, a clock moved only when told, or a
 #: clock that moves ``poll_step_ms`` with every status poll.
 CLOCKS = ("real", "manual", "per-poll")

@@ -133,7 +133,8 @@ async def _pipeline(
             body = None
         if violations:
             raise Refusal(_status_for(violations, mock), violations.summary(), violations)
-        fault = _pick_fault(mock, operation, query, body, request.headers.get("Authorization", ""))
+        if mock.faults.armed:
+            fault = _pick_fault(mock, operation, query, body, request.headers.get("Authorization", ""))
         if fault is not None and await _start_fault(request, fault, mock.settings.realm):
             _record(mock, request, 0, user, operation, Violations(), Violations(), fault)
             return web.Response(status=500)  # never sent: the connection is gone
@@ -321,9 +322,7 @@ def _json_response(mock: Mock, reply: Reply) -> tuple[web.Response, Violations]:
         reply = error_reply(Refusal(500, message, violations), "")
         body = reply.body or b""
     content_type, charset = reply.content_type, None
-    if (
-        reply.schema == "error" and mock.settings.error_format == "sling-html"
-    ):  # checked as JSON, sent as HTML
+    if reply.is_error and mock.settings.error_format == "sling-html":  # checked as JSON, sent as HTML
         body, content_type, charset = sling_error_page(reply.payload), "text/html", "utf-8"
     response = web.Response(body=body, status=reply.status, content_type=content_type, charset=charset)
     response.headers.update(reply.headers)

@@ -68,5 +68,5 @@ def error_reply(refusal: Refusal, path: str) -> Reply:
             payload["moreViolations"] = more
         body = json.dumps(payload, separators=(",", ":")).encode()
         if len(body) <= MAX_ERROR_BYTES or not listed:
-            return Reply(payload, "error", refusal.status, headers=refusal.headers, body=body)
+            return Reply(payload, "error", refusal.status, headers=refusal.headers, body=body, is_error=True)
         listed, more = listed[:-1], more + 1
