@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
+    "NO_VIOLATIONS",
     "ContractViolation",
     "InvalidTransition",
     "JobConflict",
@@ -86,6 +87,10 @@ class Violations:
         return cls(tuple(found[:MAX_LISTED]), more + max(0, len(found) - MAX_LISTED), more_or_more)
 
     def __add__(self, other: Violations) -> Violations:
+        if not other:
+            return self
+        if not self:
+            return other
         return Violations.of(
             [*self.listed, *other.listed], self.more + other.more, self.more_or_more or other.more_or_more
         )
@@ -172,3 +177,7 @@ class RequestViolation(ContractViolation):
 
 class ResponseViolation(ContractViolation):
     pass
+
+
+#: No violations (a message that keeps its contract).
+NO_VIOLATIONS = Violations()

@@ -11,7 +11,7 @@ import json
 import logging
 import socket
 import struct
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from aiohttp import web
@@ -20,6 +20,7 @@ from ..api.operations import BASE_PATH, PATHS, RESTART_PATH, Call, Operation, Re
 from ..core.clock import Clock
 from ..core.errors import (
     MAX_SHOWN,
+    NO_VIOLATIONS,
     JobConflict,
     JobError,
     QueueFull,
@@ -100,7 +101,7 @@ def _endpoint(path: str) -> Callable[[web.Request], Any]:
     async def handle(request: web.Request) -> web.StreamResponse:
         operations = request.app[MOCK].api.routes[path]
         method = "GET" if request.method == "HEAD" else request.method
-        return await _pipeline(request, operations.get(method), sorted(operations))
+        return await _pipeline(request, operations.get(method), operations)
 
     return handle
 
@@ -110,12 +111,13 @@ async def _unknown_path(request: web.Request) -> web.StreamResponse:
 
 
 async def _pipeline(
-    request: web.Request, operation: Operation | None, allowed: Sequence[str]
+    request: web.Request, operation: Operation | None, allowed: Collection[str]
 ) -> web.StreamResponse:
+    """``allowed``: the methods the path takes (for a 405)."""
     mock = request.app[MOCK]
     user: str | None = None
     fault: Chosen | None = None
-    request_violations = response_violations = Violations()
+    request_violations = response_violations = NO_VIOLATIONS
     close = False
     try:
         if operation is None:
@@ -125,30 +127,32 @@ async def _pipeline(
         query, violations = mock.contract.check_query(
             operation.query, request.query_string, request.query.items()
         )
-        body, integral_floats = await read_json(request, operation, mock.settings)
-        body = id_from_query(operation, query, body)
-        if operation.body and body is not ABSENT:
-            violations = violations + mock.contract.check_body(operation.body, body, integral_floats)
-        else:
-            body = None
+        body = None
+        if operation.body is not None:  # a GET reads no body
+            body, integral_floats = await read_json(request, operation, mock.settings)
+            body = id_from_query(operation, query, body)
+            if body is ABSENT:
+                body = None
+            else:
+                violations = violations + mock.contract.check_body(operation.body, body, integral_floats)
         if violations:
             raise Refusal(_status_for(violations, mock), violations.summary(), violations)
         if mock.faults.armed:
             fault = _pick_fault(mock, operation, query, body, request.headers.get("Authorization", ""))
         if fault is not None and await _start_fault(request, fault, mock.settings.realm):
-            _record(mock, request, 0, user, operation, Violations(), Violations(), fault)
+            _record(mock, request, 0, user, operation, NO_VIOLATIONS, NO_VIOLATIONS, fault)
             return web.Response(status=500)  # never sent: the connection is gone
         reply = _call(mock, operation, Call(user, query, body, request.headers.get("Accept", "")))
         if reply.stream is not None:
             if fault is not None and fault.fault.malformed:
                 reply.stream = cut_stream(reply.stream)
-            _record(mock, request, reply.status, user, operation, Violations(), Violations(), fault)
+            _record(mock, request, reply.status, user, operation, NO_VIOLATIONS, NO_VIOLATIONS, fault)
             return await send_stream(request, reply)
         response, response_violations = _json_response(mock, reply)
         if fault is not None and fault.fault.malformed and isinstance(response.body, bytes):
             response.body = response.body[: max(1, len(response.body) // 2)]  # cut-off JSON
     except Refusal as refusal:
-        request_violations = refusal.violations if refusal.breaks_contract else Violations()
+        request_violations = refusal.violations if refusal.breaks_contract else NO_VIOLATIONS
         response, response_violations = _json_response(mock, error_reply(refusal, request.path))
         close = refusal.close
     except Exception:  # a bug in the mock: answer 500, never crash the server
@@ -164,7 +168,8 @@ async def _pipeline(
 # --- the steps of the pipeline ---------------------------------------------------------------------
 
 
-def _no_route(request: web.Request, allowed: Sequence[str]) -> Refusal:
+def _no_route(request: web.Request, methods: Collection[str]) -> Refusal:
+    allowed = sorted(methods)
     if not allowed:
         message = f"no endpoint at {request.path}; the API lives under {BASE_PATH}"
         if request.path == RESTART_PATH:
@@ -311,7 +316,7 @@ def _id_where(operation: Operation) -> str:
 def _json_response(mock: Mock, reply: Reply) -> tuple[web.Response, Violations]:
     body = reply.body if reply.body is not None else json.dumps(reply.payload, separators=(",", ":")).encode()
     violations = (
-        mock.contract.check_response(reply.schema, body, reply.payload) if reply.schema else Violations()
+        mock.contract.check_response(reply.schema, body, reply.payload) if reply.schema else NO_VIOLATIONS
     )
     if violations:
         log.error(
@@ -340,17 +345,17 @@ def _record(
     fault: Chosen | None = None,
 ) -> None:
     mock.journal.record(
-        Exchange(
-            at_ms=mock.clock.now_ms(),
-            method=request.method,
-            path=request.path[:MAX_SHOWN],
-            query=request.query_string[:_MAX_QUERY_KEPT],
-            status=status,
-            user=user,
-            operation=operation.name if operation else None,
-            request_violations=request_violations.listed,
-            response_violations=response_violations.listed,
-            fault=fault.fault.label() if fault else None,
-            more_violations=request_violations.more,
+        Exchange(  # by position: the fields in their order (at_ms, method, path, query, status, …)
+            mock.clock.now_ms(),
+            request.method,
+            request.path[:MAX_SHOWN],
+            request.query_string[:_MAX_QUERY_KEPT],
+            status,
+            user,
+            operation.name if operation else None,
+            request_violations.listed,
+            response_violations.listed,
+            fault.fault.label() if fault else None,
+            request_violations.more,
         )
     )
