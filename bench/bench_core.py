@@ -4,7 +4,7 @@
 
 1. Status-polling throughput: the dev server (``python -m mock_server serve``) answering
    ``GET .../status?processingId=ID`` against a bare aiohttp app that returns the same bytes
-   unchecked; targets: mock/bare >= 0.5 and the mock's p99 <= 10 ms. The load comes from
+   unchecked; targets: mock/bare >= 0.6 and the mock's p99 <= 10 ms. The load comes from
    ``bench/loadgen.py`` in its own process (or from ``wrk`` when it is on PATH), the same generator
    for both servers. The dev server runs at ``--speed 0.1`` so that the polled job stays
    IN_PROGRESS. Each run also shows the CPU shares of server, load generator and other processes,
@@ -249,7 +249,7 @@ def main() -> int:
     cli.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds before each run")
     cli.add_argument("--connections", type=int, default=32, help="concurrent keep-alive connections")
     cli.add_argument("--rounds", type=int, default=3, help="alternate mock/bare this many times")
-    cli.add_argument("--min-ratio", type=float, default=0.5, help="throughput target, mock/bare")
+    cli.add_argument("--min-ratio", type=float, default=0.6, help="throughput target, mock/bare")
     cli.add_argument("--max-p99-ms", type=float, default=10.0, help="latency target, the mock's p99")
     cli.add_argument("--assets", type=int, default=1_000_000, help="assets in the memory job")
     cli.add_argument("--clock-factor", type=float, default=100.0, help="how fast the memory job's clock runs")

@@ -57,14 +57,16 @@ def test_integers_stay_strict_inside_a_referenced_document(bad: object) -> None:
 
 def test_query_values_are_typed_before_checking() -> None:
     contract = Contract(Settings())
-    params, violations = contract.check_query("logs.query", "q1", [("processingId", "a"), ("offset", "12")])
+    items = [("processingId", "a"), ("offset", "12")]
+    params, violations = contract.check_query("logs.query", "q1", lambda: items)
     assert params == {"processingId": "a", "offset": 12}
     assert not violations
 
 
 def test_repeated_query_parameters_are_a_violation() -> None:
     contract = Contract(Settings())
-    _, violations = contract.check_query("logs.query", "q2", [("processingId", "a"), ("processingId", "b")])
+    items = [("processingId", "a"), ("processingId", "b")]
+    _, violations = contract.check_query("logs.query", "q2", lambda: items)
     assert [v.where for v in violations] == ["query:processingId"]
     assert "more than once" in violations[0].message
 

@@ -31,7 +31,7 @@ import itertools
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..core.bounded import BoundedCache
@@ -337,10 +337,11 @@ class Contract:
         return self._checks[name].violations(body, integral_floats)
 
     def check_query(
-        self, name: str, query_string: str, items: Iterable[tuple[str, str]]
+        self, name: str, query_string: str, items: Callable[[], Iterable[tuple[str, str]]]
     ) -> tuple[dict[str, Any], Violations]:
         """The query parameters as typed values, and their violations; a query that keeps its
-        contract is cached by its text (a bounded cache)."""
+        contract is cached by its text (a bounded cache). ``items`` gives the decoded parameters,
+        asked for only when the text is not in the cache."""
         key = (name, query_string)
         cached = self._query_cache.get(key)
         if cached is not None:
@@ -348,7 +349,7 @@ class Contract:
         params: dict[str, Any] = {}
         repeated: dict[str, Violation] = {}
         integers = self._integer_params[name]
-        for param, value in items:
+        for param, value in items():
             if param in params:
                 if param not in repeated:
                     repeated[param] = Violation(

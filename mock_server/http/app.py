@@ -7,11 +7,12 @@ route -> authenticate -> CSRF (when enforced) -> parse and validate the request
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import socket
 import struct
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from typing import Any
 
 from aiohttp import web
@@ -97,24 +98,26 @@ def app_for(mock: Mock) -> web.Application:
     return app
 
 
-def _endpoint(path: str) -> Callable[[web.Request], Any]:
-    async def handle(request: web.Request) -> web.StreamResponse:
-        operations = request.app[MOCK].api.routes[path]
-        method = "GET" if request.method == "HEAD" else request.method
-        return await _pipeline(request, operations.get(method), operations)
-
-    return handle
+def _endpoint(path: str) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """The handler of an API path: the pipeline itself, told the path (no coroutine in between)."""
+    return functools.partial(_pipeline, path=path)
 
 
 async def _unknown_path(request: web.Request) -> web.StreamResponse:
-    return await _pipeline(request, None, ())
+    return await _pipeline(request)
 
 
 async def _pipeline(
-    request: web.Request, operation: Operation | None, allowed: Collection[str]
+    request: web.Request, path: str | None = None, allowed: Collection[str] = ()
 ) -> web.StreamResponse:
-    """``allowed``: the methods the path takes (for a 405)."""
+    """Answer ``request`` to the API ``path`` (None: no path of the API); ``allowed``: the methods
+    a path that is not the API's takes (for a 405)."""
     mock = request.app[MOCK]
+    operation: Operation | None = None
+    if path is not None:
+        operations = mock.api.routes[path]
+        operation = operations.get("GET" if request.method == "HEAD" else request.method)
+        allowed = operations
     user: str | None = None
     fault: Chosen | None = None
     request_violations = response_violations = NO_VIOLATIONS
@@ -125,7 +128,7 @@ async def _pipeline(
         user = _authenticate(request, mock)
         _check_csrf(request, mock)
         query, violations = mock.contract.check_query(
-            operation.query, request.query_string, request.query.items()
+            operation.query, request.query_string, lambda: request.query.items()
         )
         body = None
         if operation.body is not None:  # a GET reads no body
@@ -229,7 +232,7 @@ async def _csrf_token(request: web.Request) -> web.StreamResponse:
     if not mock.settings.csrf:
         return await _unknown_path(request)
     if request.method not in ("GET", "HEAD"):
-        return await _pipeline(request, None, ("GET",))
+        return await _pipeline(request, allowed=("GET",))
     try:
         _authenticate(request, mock)
     except Refusal as refusal:
