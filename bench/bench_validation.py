@@ -13,10 +13,10 @@ Each is validated, as the mock validates it, by
 
 (a) the fast path, jsonschema-rs: ``Contract(Settings())._checks[NAME].violations(message,
     integral_floats=False)``, as a parsed request is checked (its parser told that it holds no
-    integral float), without the response cache;
-(a+) the same and the look over the message for integral floats that a payload the mock built
-    gets (``integral_floats=None``), as ``check_response`` validates a response the cache has not
-    seen;
+    integral float) and as ``check_response`` checks a payload the mock built, without the
+    response cache;
+(a+) the same and the look over the message for integral floats that a message nobody parsed (a
+    YAML scenario) gets (``integral_floats=None``), for context;
 (b) python-jsonschema, the authority, strict about types: ``check.validator.is_valid(message)``;
 (c) the fast path of ``--checkout`` (an older commit: the hand-written compiled predicate,
     ``Contract(Settings())._checks[NAME].passes``), in a subprocess with that directory first on
