@@ -219,3 +219,14 @@ async def test_the_download_follows_the_accept_ranking(
     async with api.http.get(f"{BASE_PATH}/logs/download", params={"processingId": pid}, headers=headers) as r:
         assert r.status == 200
         assert (r.content_type == "application/zip") is zip_expected, r.content_type
+
+
+async def test_the_csrf_token_endpoint_answers_even_when_csrf_is_not_enforced(api: ApiClient) -> None:
+    """§3.26: every author serves it, and an AEM client often calls it first."""
+    status, body = await api.get("/libs/granite/csrf/token.json")
+    assert status == 200 and isinstance(body["token"], str) and body["token"]
+    api.headers = {}
+    status, body = await api.get("/libs/granite/csrf/token.json")
+    assert status == 401
+    status, _ = await api.post("/libs/granite/csrf/token.json", {})
+    assert status == 405

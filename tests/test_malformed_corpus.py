@@ -276,7 +276,7 @@ def test_wrong_methods(server: MockServer, method: str, path: str) -> None:
 PATHS = [
     "/", "/bin", f"{BASE}/unknown", f"{BASE}/", f"{BASE}/status/", "/bin//guides/v1/assets/process",
     "/BIN/GUIDES/V1/ASSETS/PROCESS", f"{BASE}.json", "/%2e%2e/%2e%2e/etc/passwd", "/__admin/nothing",
-    "/content/dam/22858", "/libs/granite/csrf/token.json",
+    "/content/dam/22858", "/libs/granite/csrf/tokens.json",
 ]  # fmt: skip
 
 

@@ -227,10 +227,9 @@ async def _openapi(request: web.Request) -> web.StreamResponse:
 
 
 async def _csrf_token(request: web.Request) -> web.StreamResponse:
-    """``GET /libs/granite/csrf/token.json`` → ``{"token": "…"}`` when CSRF is enforced."""
+    """``GET /libs/granite/csrf/token.json`` → ``{"token": "…"}``, whether CSRF is enforced or not
+    (§3.26): every author serves it, and an AEM client's first call is often this one."""
     mock = request.app[MOCK]
-    if not mock.settings.csrf:
-        return await _unknown_path(request)
     if request.method not in ("GET", "HEAD"):
         return await _pipeline(request, allowed=("GET",))
     try:
