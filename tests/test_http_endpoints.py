@@ -230,3 +230,24 @@ async def test_the_csrf_token_endpoint_answers_even_when_csrf_is_not_enforced(ap
     assert status == 401
     status, _ = await api.post("/libs/granite/csrf/token.json", {})
     assert status == 405
+
+
+@pytest.mark.parametrize(
+    "extra", [{"_charset_": "utf-8"}, {"_": "1761291362776"}, {"_charset_": "utf-8", "_": "1"}]
+)
+async def test_slings_and_jquerys_own_parameters_are_taken_on_any_get(
+    api: ApiClient, extra: dict[str, str]
+) -> None:
+    """A real author ignores them: no 400, no violation in the journal (docs/contract.md §4)."""
+    processing_id = await api.start()
+    for path, params in [
+        (f"{BASE_PATH}/status", {"processingId": processing_id}),
+        (f"{BASE_PATH}/logs", {"processingId": processing_id, "offset": "0"}),
+        (f"{BASE_PATH}/history", {}),
+        ("/bin/guides/v1/system/status", {}),
+    ]:
+        status, body = await api.get(path, **params, **extra)
+        assert status == 200, body
+    assert api.mock.journal.client_violations() == []
+    status, body = await api.get(f"{BASE_PATH}/history", _charset="utf-8")  # not Sling's: still refused
+    assert status == 400

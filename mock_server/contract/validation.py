@@ -51,6 +51,10 @@ if TYPE_CHECKING:
 __all__ = ["Contract", "SchemaCheck", "field_name", "load_schemas", "parse_json", "schema_dir"]
 
 _INTEGER = re.compile(r"-?[0-9]{1,19}")
+#: Query parameters an author's framework reads and the API never sees: Sling's ``_charset_`` (the
+#: encoding of the parameters) and jQuery's ``_`` (a cache buster: ``?_=1761291362776``). They are
+#: taken on any request and left out of the parameters an operation gets (docs/contract.md §4).
+FRAMEWORK_PARAMETERS = frozenset({"_charset_", "_"})
 #: The most raw errors jsonschema is asked for on one message: past that, "at least" this many.
 _MAX_ERRORS = 1000
 _CACHE_ITEMS = 4096
@@ -351,6 +355,8 @@ class Contract:
         repeated: dict[str, Violation] = {}
         integers = self._integer_params[name]
         for param, value in items():
+            if param in FRAMEWORK_PARAMETERS:
+                continue  # Sling's and jQuery's own: an author ignores them on any request
             if param in params:
                 if param not in repeated:
                     repeated[param] = Violation(
