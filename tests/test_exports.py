@@ -29,3 +29,10 @@ def test_importing_the_package_and_the_plugin_loads_no_aiohttp() -> None:
 
 def test_all_lists_exactly_the_lazy_names() -> None:
     assert set(mock_server.__all__) == {*mock_server._HOMES, "__version__"}
+
+
+def test_the_app_loads_no_yaml_until_a_scenario_file_is_read() -> None:
+    """PyYAML (and its C loader) is imported with the first scenario file, not with the app."""
+    code = "import sys, mock_server.http.app; print('yaml' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"

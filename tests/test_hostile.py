@@ -207,6 +207,8 @@ def test_a_failure_before_the_headers_is_a_500(fresh: MockServer, monkeypatch: p
     status, headers, body = send(fresh, "GET", f"{BASE}/logs/download?processingId={pid}")
     assert status == 500 and headers["Content-Type"].startswith("application/json")
     assert "failed unexpectedly" in json.loads(body)["message"]
+    downloads = [e.status for e in fresh.journal if e.operation == "download"]
+    assert downloads == [500]  # journaled once, as what the client got
 
 
 # --- paths and the queue -----------------------------------------------------------------------------

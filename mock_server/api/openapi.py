@@ -23,6 +23,7 @@ _NEW_ID = "$response.body#/processingId"
 _ERRORS = {
     400: "Invalid input: the body lists every contract violation",
     401: "Missing or wrong credentials",
+    403: "A browser's POST without its CSRF-Token header (when csrf is on)",
     404: "No job has that processingId (when unknown ids answer 404)",
     405: "The method is not allowed on this path",
     408: "The body did not arrive within the body timeout (10 s by default)",

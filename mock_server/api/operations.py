@@ -81,7 +81,8 @@ class Operation:
     response: str
     """The schema of a 200 answer."""
     statuses: frozenset[int]
-    """Every status it may answer: 200 and the errors the OpenAPI document lists."""
+    """Every status it may answer of its own, listed by the OpenAPI document (a scenario's injected
+    faults may answer any other)."""
     query: str = "no-parameters.query"
     """The schema of its query parameters."""
     body: str | None = None
@@ -274,8 +275,9 @@ def _prefers_json(accept: str) -> bool:
 #: What any operation may answer: success, a contract violation, no credentials, an unknown job
 #: (when unknown ids answer 404), a wrong method, a conflict (when conflicts answer 409), a failure.
 _ANY = frozenset({200, 400, 401, 404, 405, 409, 500})
-#: What an operation with a body may answer besides: too slow (408), too large (413), not JSON (415).
-_WITH_BODY = _ANY | {408, 413, 415}
+#: What an operation with a body may answer besides: a browser's POST without its CSRF token (403,
+#: when csrf is on), too slow (408), too large (413), not JSON (415).
+_WITH_BODY = _ANY | {403, 408, 413, 415}
 #: What an operation that queues a job may answer besides: the queue is full (429).
 _QUEUES = _WITH_BODY | {429}
 

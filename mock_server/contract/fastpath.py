@@ -36,7 +36,8 @@ def format_keyword(formats: Mapping[str, FormatFunction]) -> type:
 
 def parse_json(text: str | bytes, **options: Any) -> tuple[Any, bool]:
     """``json.loads(text, **options)``, and whether the text wrote a float that is integral (``1.0``,
-    ``1e3``, ``-0.0``) or not finite (``1e999``): a message for which to say ``integral_floats``.
+    ``1e3``, ``-0.0``) or not finite (``1e999``; the tokens ``NaN`` and ``Infinity`` are left to
+    ``parse_constant``): a message for which to say ``integral_floats``.
 
     Noticed as the floats are parsed, at no cost to a text without any.
     """

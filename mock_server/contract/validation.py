@@ -40,7 +40,7 @@ from ..core.errors import MAX_LISTED, NO_VIOLATIONS, Violation, Violations
 from ..core.settings import Settings
 from .fastpath import format_keyword, parse_json, plain, python_patterns
 from .formats import FormatFunction
-from .schemas import load_schemas, schema_dir
+from .schemas import load_schemas
 from .wording import cut, describe, excerpt, field_name, shown
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError
     from jsonschema.protocols import Validator
 
-__all__ = ["Contract", "SchemaCheck", "field_name", "load_schemas", "parse_json", "schema_dir"]
+__all__ = ["FRAMEWORK_PARAMETERS", "Contract", "SchemaCheck"]
 
 _INTEGER = re.compile(r"-?[0-9]{1,19}")
 #: Query parameters an author's framework reads and the API never sees: Sling's ``_charset_`` (the

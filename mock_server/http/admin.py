@@ -29,7 +29,7 @@ from ..core.clock import MAX_ADVANCE_S, ManualClock
 from ..core.errors import ScenarioError, ScenarioSuperseded, SettingError, UnknownJob
 from ..core.journal import Exchange
 from ..scenarios.reading import load_scenario, parse_scenario, shipped_scenarios
-from ..scenarios.safe_yaml import MAX_BYTES as MAX_SCENARIO_BYTES
+from ..scenarios.scenario import MAX_BYTES as MAX_SCENARIO_BYTES
 from ..scenarios.scenario import Scenario
 from .runtime import MOCK, Mock
 

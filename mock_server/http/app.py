@@ -149,8 +149,14 @@ async def _pipeline(
         if reply.stream is not None:
             if fault is not None and fault.fault.malformed:
                 reply.stream = cut_stream(reply.stream)
-            _record(mock, request, reply.status, user, operation, NO_VIOLATIONS, NO_VIOLATIONS, fault)
-            return await send_stream(request, reply)
+            sent_by = user  # recorded once the download is sure to start (its first chunk made)
+            return await send_stream(
+                request,
+                reply,
+                lambda: _record(
+                    mock, request, reply.status, sent_by, operation, NO_VIOLATIONS, NO_VIOLATIONS, fault
+                ),
+            )
         response, response_violations = _json_response(mock, reply)
         if fault is not None and fault.fault.malformed and isinstance(response.body, bytes):
             response.body = response.body[: max(1, len(response.body) // 2)]  # cut-off JSON

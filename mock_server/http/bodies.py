@@ -31,7 +31,7 @@ ABSENT = _Absent()
 
 async def read_json(request: web.Request, operation: Operation, settings: Settings) -> tuple[Any, bool]:
     """The request's JSON body (``ABSENT`` when none was sent), and whether it wrote an integral float
-    such as 1.0 (see :func:`~..contract.validation.parse_json`); refusals say what is wrong.
+    such as 1.0 (see :func:`~..contract.fastpath.parse_json`); refusals say what is wrong.
 
     The body must arrive whole within ``body_timeout_ms``: a trickle is cut off with 408.
     """

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from aiohttp import web
@@ -29,18 +29,21 @@ def cut_stream(stream: Iterator[bytes]) -> Iterator[bytes]:
     yield first[: max(1, len(first) // 2)]
 
 
-async def send_stream(request: web.Request, reply: Reply) -> web.StreamResponse:
+async def send_stream(request: web.Request, reply: Reply, record: Callable[[], None]) -> web.StreamResponse:
     """A download, streamed. Whatever can fail fails before the headers go out (an answer of its
     own); the event loop is yielded between chunks, so that other requests, and a shutdown, are
     served while a million-line ZIP streams; an error after the headers cuts the connection,
-    so a client never takes a broken ZIP for a whole one."""
+    so a client never takes a broken ZIP for a whole one. ``record`` journals the 200, once the
+    first chunk is made."""
     assert reply.stream is not None
     response = web.StreamResponse(status=reply.status, headers=reply.headers)
     response.content_type = reply.content_type
     if request.method == "HEAD":  # the headers only: the ZIP is never built
+        record()
         await response.prepare(request)
         return response
     first = next(reply.stream, b"")  # before the headers: a failure here is a 500 of its own
+    record()  # the answer is a 200 now: journaled once (a failure above is journaled as its 500)
     await response.prepare(request)
     streams, task = request.app[STREAMS], asyncio.current_task()
     streams.add(task)

@@ -24,7 +24,7 @@ from ..contract.validation import SchemaCheck
 from ..core.errors import ScenarioError
 from ..core.faults import Fault, Trigger
 from ..core.settings import STATUSES, duration_ms
-from .scenario import MAX_FOLDERS, JobScriptSpec, Scenario
+from .scenario import MAX_BYTES, MAX_FOLDERS, JobScriptSpec, Scenario
 
 __all__ = ["check_files", "load_scenario", "parse_scenario", "read_file", "scenario_dir", "shipped_scenarios"]
 
@@ -223,8 +223,6 @@ def shipped_scenarios() -> dict[str, Path]:
 
 def read_file(path: Path) -> Scenario:
     """Load the scenario file at ``path``."""
-    from .safe_yaml import MAX_BYTES
-
     origin = str(path)
     try:
         if path.stat().st_size > MAX_BYTES:

@@ -14,10 +14,10 @@ import yaml
 
 from ..contract.wording import field_name
 from ..core.errors import ScenarioError
+from .scenario import MAX_BYTES
 
 __all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_DIGITS", "MAX_NODES", "read_yaml"]
 
-MAX_BYTES = 1024 * 1024
 MAX_NODES = 100_000
 MAX_DEPTH = 64
 MAX_DIGITS = 1000

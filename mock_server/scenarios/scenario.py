@@ -20,8 +20,10 @@ from ..core.jobs import Lifecycle
 from ..core.repository import Repository
 from ..core.settings import Settings
 
-__all__ = ["Glob", "JobScriptSpec", "Scenario", "glob"]
+__all__ = ["MAX_BYTES", "MAX_FOLDERS", "Glob", "JobScriptSpec", "Scenario", "glob"]
 
+#: The most bytes a scenario document may hold (a file, or a text posted to the admin API).
+MAX_BYTES = 1024 * 1024
 MAX_FOLDERS = 10_000
 """Generated folders per scenario, all ``generate`` items together (each is built at load)."""
 _NAMES = {
