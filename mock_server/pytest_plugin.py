@@ -2,8 +2,10 @@
 
 One server serves the whole session and is reset before each test (jobs, journal, clock, fault
 counters). In strict mode (the default) a test whose client broke the API contract fails at
-teardown, with every violation named. Importing this module loads nothing heavy: the server is
-imported when a test first asks for it.
+teardown, with every violation named; ``aem_strict("warnings")`` (or ``aem_mock.strict =
+"warnings"``) also fails it on warnings: requests an author serves but the documented contract does
+not promise (an unknown query parameter, a repeated one…). Importing this module loads nothing
+heavy: the server is imported when a test first asks for it.
 
     def test_client_polls_to_the_end(aem_mock):
         client = MyClient(aem_mock.url, auth=aem_mock.auth)
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import pytest
 
@@ -35,6 +37,12 @@ OPT_OUT = (
     "@pytest.mark.aem_strict(False) or set aem_mock.strict = False in it; for a whole run, "
     "pass --aem-no-strict."
 )
+OPT_OUT_WARNINGS = (
+    "An author serves these, but the documented contract does not promise them. To allow them, mark "
+    "the test @pytest.mark.aem_strict(True) (errors only) or set aem_mock.strict = True in it."
+)
+#: What ``strict`` may be: False, True (fail on errors), or "warnings" (fail on warnings too).
+Strictness = bool | Literal["warnings"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -57,17 +65,20 @@ def pytest_configure(config: pytest.Config) -> None:
         "aem_scenario(name_or_path=None, **overrides): the scenario and settings aem_mock serves",
     )
     config.addinivalue_line(
-        "markers", "aem_strict(enabled=True): aem_strict(False) lets the client break the contract"
+        "markers",
+        "aem_strict(enabled=True): aem_strict(False) lets the client break the contract; "
+        'aem_strict("warnings") also fails a test on warnings',
     )
 
 
 class AemMock:
     """What the ``aem_mock`` fixture hands a test: the server's address and its controls."""
 
-    def __init__(self, server: MockServer, strict: bool = True) -> None:
+    def __init__(self, server: MockServer, strict: Strictness = True) -> None:
         self.server = server
-        self.strict = strict
-        """Fail the test at teardown when its client broke the contract."""
+        self.strict: Strictness = strict
+        """Fail the test at teardown when its client broke the contract (``"warnings"``: or when it
+        sent what the documented contract does not promise)."""
 
     @property
     def url(self) -> str:
@@ -115,8 +126,15 @@ class AemMock:
         """The exchanges of this test in which the client broke the contract."""
         return self.server.violations
 
+    @property
+    def warnings(self) -> list[Exchange]:
+        """The exchanges of this test in which the client sent what an author serves but the
+        documented contract does not promise."""
+        return self.server.warnings
+
     def check(self) -> None:
-        """Raise :class:`~mock_server.errors.RequestViolation` if the client broke the contract."""
+        """Raise :class:`~mock_server.errors.RequestViolation` if the client broke the contract,
+        or, when ``strict`` is ``"warnings"``, if it sent what the contract does not promise."""
         __tracebackhide__ = True
         from .core.errors import RequestViolation
 
@@ -125,6 +143,9 @@ class AemMock:
             raise RequestViolation(
                 describe_violations(broken), [v for e in broken for v in e.request_violations]
             )
+        warned = self.warnings if self.strict == "warnings" else []
+        if warned:
+            raise RequestViolation(describe_warnings(warned), [v for e in warned for v in e.warnings])
 
 
 def describe_violations(exchanges: list[Exchange]) -> str:
@@ -146,6 +167,23 @@ def describe_violations(exchanges: list[Exchange]) -> str:
     return "\n".join(lines)
 
 
+def describe_warnings(exchanges: list[Exchange]) -> str:
+    """The failure of ``strict="warnings"``: each request, and what in it the contract does not promise."""
+    count = sum(len(e.warnings) for e in exchanges)
+    lines = [
+        f"aem-guides-mock: the client under test sent what the documented contract does not promise "
+        f"({count} warning{'s' * (count != 1)} in {len(exchanges)} request{'s' * (len(exchanges) != 1)}):"
+    ]
+    for number, exchange in enumerate(exchanges, 1):
+        query = f"?{exchange.query}" if exchange.query else ""
+        lines.append(f"  {number}. {exchange.method} {exchange.path}{query} -> {exchange.status}")
+        for warning in exchange.warnings:
+            lines.append(f"     {warning.where}: {warning.message}")
+            lines.append(f"       the contract has: {warning.expected}")
+    lines.append(OPT_OUT_WARNINGS)
+    return "\n".join(lines)
+
+
 def _shown(value: Any) -> str:
     import json
 
@@ -153,11 +191,18 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 120 else text[:117] + "..."
 
 
-def _strict(request: pytest.FixtureRequest) -> bool:
+def _strict(request: pytest.FixtureRequest) -> Strictness:
     if request.config.getoption("--aem-no-strict"):
         return False
     marker = request.node.get_closest_marker("aem_strict")
-    return marker is None or bool(marker.args[0] if marker.args else marker.kwargs.get("enabled", True))
+    if marker is None:
+        return True
+    enabled = marker.args[0] if marker.args else marker.kwargs.get("enabled", True)
+    if enabled == "warnings":
+        return "warnings"
+    if isinstance(enabled, str):
+        raise pytest.UsageError(f'aem_strict({enabled!r}): give True, False or "warnings"')
+    return bool(enabled)
 
 
 @pytest.fixture(scope="session")

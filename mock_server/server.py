@@ -403,6 +403,12 @@ class MockServer:
         """The exchanges in which the client broke the contract."""
         return self.call(self.mock.journal.client_violations)
 
+    @property
+    def warnings(self) -> list[Exchange]:
+        """The exchanges in which the client sent what an author serves but the documented contract
+        does not promise (an unknown query parameter, a repeated one…)."""
+        return self.call(self.mock.journal.client_warnings)
+
 
 def _say_warnings(mock: Mock) -> None:
     """What the loaded scenario asks for in vain, where a test run shows it: the log."""

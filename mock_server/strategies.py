@@ -152,15 +152,20 @@ def _drawn_from(values: st.SearchStrategy[Any], field: str, choices: Sequence[st
     return st.tuples(values, st.sampled_from(list(choices))).map(put)
 
 
-def _broken(instance: dict[str, Any], schema: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
-    """``instance`` broken in one way: a required field dropped, a field misspelt or unknown, or a
-    field given a value of the wrong type."""
+def _broken(
+    instance: dict[str, Any], schema: dict[str, Any], unknown: bool = True
+) -> st.SearchStrategy[dict[str, Any]]:
+    """``instance`` broken in one way: a required field dropped, a field misspelt or unknown (when
+    ``unknown``: an author ignores an unknown query parameter, so for a query it breaks nothing), or
+    a field given a value of the wrong type."""
     properties = schema.get("properties", {})
-    ways: list[st.SearchStrategy[dict[str, Any]]] = [
-        st.sampled_from(["unknownField", *(_TYPOS[f] for f in properties if f in _TYPOS)]).map(
-            lambda name: {**instance, name: "x"}
+    ways: list[st.SearchStrategy[dict[str, Any]]] = []
+    if unknown:
+        ways.append(
+            st.sampled_from(["unknownField", *(_TYPOS[f] for f in properties if f in _TYPOS)]).map(
+                lambda name: {**instance, name: "x"}
+            )
         )
-    ]
     present = [name for name in instance if name in properties]
     required = [name for name in schema.get("required", ()) if name in instance]
     if required:
@@ -172,10 +177,16 @@ def _broken(instance: dict[str, Any], schema: dict[str, Any]) -> st.SearchStrate
 
 
 def invalid_request(operation: str) -> st.SearchStrategy[Request]:
-    """Requests to ``operation`` that break its schemas in one way each (the mock answers 400)."""
+    """Requests to ``operation`` that break its schemas in one way each (the mock answers 400). An
+    operation without query parameters or a body has none: this raises ValueError for it."""
     endpoint = operation_named(operation)
     schema_name = endpoint.body or endpoint.query
     schema = _schemas()[schema_name]
+    if not schema.get("properties"):
+        raise ValueError(
+            f"{operation} takes no parameters and no body: no request to it breaks its schemas "
+            "(an unknown query parameter is ignored, with a warning)"
+        )
     validator = Draft202012Validator(schema)
     valid = valid_request(operation)
     integers = _integers(_schemas()[endpoint.query])
@@ -186,7 +197,7 @@ def invalid_request(operation: str) -> st.SearchStrategy[Request]:
                 lambda body: Request(request.operation, request.method, request.path, request.query, body)
             )
         typed = {k: int(v) if k in integers else v for k, v in request.query.items()}
-        return _broken(typed, schema).map(
+        return _broken(typed, schema, unknown=False).map(
             lambda query: Request(request.operation, request.method, request.path, _as_query(query), None)
         )
 

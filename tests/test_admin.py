@@ -155,3 +155,21 @@ def test_loopback_hosts_written_other_ways_are_loopback() -> None:
         assert _loopback_host(host), host
     for host in ("evil.example", "localhost.evil.example", "127.0.0.1.evil.example"):
         assert not _loopback_host(host), host
+
+
+async def test_violations_show_errors_and_warnings_with_their_severity(api: ApiClient) -> None:
+    await api.get(f"{BASE_PATH}/history", size=5)  # a warning: an author ignores it
+    await api.get(f"{BASE_PATH}/status")  # an error: no processingId
+    status, body = await api.admin("GET", "/violations")
+    assert status == 200
+    kinds = [
+        ([v["severity"] for v in e["requestViolations"]], [w["severity"] for w in e["warnings"]])
+        for e in body["exchanges"]
+    ]
+    assert kinds == [([], ["warning"]), (["error"], [])]
+    errors = (await api.admin("GET", "/violations?severity=error"))[1]["exchanges"]
+    warnings = (await api.admin("GET", "/violations?severity=warning"))[1]["exchanges"]
+    assert [e["operation"] for e in errors] == ["status"]
+    assert [e["operation"] for e in warnings] == ["history"]
+    status, body = await api.admin("GET", "/violations?severity=fatal")
+    assert status == 400 and "give error or warning" in body["message"]

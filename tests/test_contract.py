@@ -61,17 +61,31 @@ def test_integers_stay_strict_inside_a_referenced_document(bad: object) -> None:
 def test_query_values_are_typed_before_checking() -> None:
     contract = Contract(Settings())
     items = [("processingId", "a"), ("offset", "12")]
-    params, violations = contract.check_query("logs.query", "q1", lambda: items)
+    params, violations, warnings = contract.check_query("logs.query", "q1", lambda: items)
     assert params == {"processingId": "a", "offset": 12}
-    assert not violations
+    assert not violations and not warnings
 
 
-def test_repeated_query_parameters_are_a_violation() -> None:
+def test_a_repeated_query_parameter_counts_once_with_a_warning() -> None:
+    """A servlet's getParameter takes the first value: served, and warned about."""
     contract = Contract(Settings())
-    items = [("processingId", "a"), ("processingId", "b")]
-    _, violations = contract.check_query("logs.query", "q2", lambda: items)
-    assert [v.where for v in violations] == ["query:processingId"]
-    assert "more than once" in violations[0].message
+    items = [("processingId", "a"), ("processingId", "b"), ("processingId", "c")]
+    params, violations, warnings = contract.check_query("logs.query", "q2", lambda: items)
+    assert params == {"processingId": "a"} and not violations
+    found = [(v.where, v.severity, v.keyword) for v in warnings]
+    assert found == [("query:processingId", "warning", "repeated")]
+    assert "more than once" in warnings[0].message
+
+
+def test_an_unknown_query_parameter_is_left_out_with_a_warning() -> None:
+    contract = Contract(Settings())
+    items = [("processingId", "a"), ("ofset", "3"), ("_", "1761291362776")]
+    params, violations, warnings = contract.check_query("logs.query", "q3", lambda: items)
+    assert params == {"processingId": "a"} and not violations
+    (warning,) = warnings
+    assert warning.severity == "warning" and "did you mean `offset`?" in warning.message
+    _, violations, warnings = contract.check_query("logs.query", "q4", lambda: [("offset", "x")])
+    assert violations and not warnings  # what an author refuses stays an error
 
 
 def test_response_checks_are_cached_per_distinct_body() -> None:

@@ -100,12 +100,12 @@ def test_long_names_and_values_are_cut_to_200_characters(fresh: MockServer) -> N
     assert len(answer) <= MAX_ERROR_BYTES
 
 
-def test_refused_queries_are_not_kept_and_the_journal_stays_within_its_bytes() -> None:
+def test_odd_queries_are_not_kept_and_the_journal_stays_within_its_bytes() -> None:
     with MockServer(overrides={"journal_bytes": 200_000}) as server:
-        for n in range(300):  # distinct ~8 KB query strings, every one refused
-            query = "&".join(f"p{n}x{k}={'v' * 40}" for k in range(170))
-            status, _, _ = send(server, "GET", f"{BASE}/history?{query}")
-            assert status == 400
+        for n in range(300):  # distinct ~7 KB query strings of unknown parameters: served, warned about
+            query = "&".join(f"p{n}x{k}={'v' * 40}" for k in range(150))
+            status, headers, _ = send(server, "GET", f"{BASE}/history?{query}")
+            assert status == 200 and headers["X-Aem-Mock-Warnings"] == "150"
         assert len(server.mock.contract._query_cache) == 0
         assert server.mock.journal.bytes <= 200_000 and len(server.mock.journal) >= 10
         assert send(server, "GET", f"{BASE}/history")[0] == 200

@@ -77,6 +77,53 @@ def test_strict_mode_fails_the_test_naming_request_field_schema_and_opt_out(suit
     )
 
 
+def test_strict_warnings_fails_a_test_on_what_the_contract_does_not_promise(suite: pytest.Pytester) -> None:
+    suite.makepyfile(
+        """
+        import pytest
+        from client import call
+
+        def test_default(aem_mock):   # warnings do not fail a test by default
+            assert call(aem_mock, "/history?size=5")[0] == 200
+
+        @pytest.mark.aem_strict("warnings")
+        def test_marker(aem_mock):
+            assert call(aem_mock, "/history?size=5")[0] == 200
+
+        def test_option(aem_mock):
+            aem_mock.strict = "warnings"
+            assert call(aem_mock, "/history")[0] == 200   # no warning: passes
+            assert len(aem_mock.warnings) == 0
+        """
+    )
+    result = suite.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=3, errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*ERROR at teardown of test_marker*",
+            "*sent what the documented contract does not promise (1 warning in 1 request):",
+            "*1. GET /bin/guides/v1/assets/process/history?size=5 -> 200",
+            "*query:size: `size` is not a parameter of *: an author ignores it",
+            "*the contract has: no parameters",
+            "*@pytest.mark.aem_strict(True)*",
+        ]
+    )
+
+
+def test_a_strictness_that_is_no_strictness_is_refused(suite: pytest.Pytester) -> None:
+    suite.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.aem_strict("warning")
+        def test_typo(aem_mock):
+            pass
+        """
+    )
+    result = suite.runpytest("-p", "no:cacheprovider")
+    result.stdout.fnmatch_lines(["*aem_strict('warning'): give True, False or \"warnings\"*"])
+
+
 @pytest.mark.parametrize(
     ("how", "args"),
     [
@@ -107,7 +154,7 @@ def test_strict_can_be_switched_off_inside_the_test(suite: pytest.Pytester) -> N
 
         def test_error_handling(aem_mock):
             aem_mock.strict = False
-            assert call(aem_mock, "/history?size=5")[0] == 400
+            assert call(aem_mock, "/status")[0] == 400
         """
     )
     suite.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)

@@ -103,3 +103,8 @@ def test_the_mock_accepts_every_valid_request_and_refuses_every_invalid_one(
     assert status in (400, 404), body  # 404: only processingId missing, which this scenario answers so
     assert body["violations"]
     assert len(server.violations) == 1
+
+
+def test_an_operation_that_takes_nothing_has_no_invalid_request() -> None:
+    with pytest.raises(ValueError, match="history takes no parameters and no body"):
+        invalid_request("history")

@@ -307,12 +307,17 @@ class Contract:
             )
             for name, schema in self.schemas.items()
         }
+        self._query_names = {
+            name: frozenset(s.get("properties", {}))
+            for name, s in self.schemas.items()
+            if name.endswith(".query")
+        }
         self._integer_params = {
             name: {k for k, v in s.get("properties", {}).items() if v.get("type") == "integer"}
             for name, s in self.schemas.items()
             if name.endswith(".query")
         }
-        self._query_cache: BoundedCache[tuple[str, str], tuple[dict[str, Any], Violations]]
+        self._query_cache: BoundedCache[tuple[str, str], tuple[dict[str, Any], Violations, Violations]]
         self._query_cache = BoundedCache(_CACHE_ITEMS, _CACHE_BYTES)
         self._response_cache: BoundedCache[tuple[str, bytes], Violations]  # keyed by a digest
         self._response_cache = BoundedCache(_CACHE_ITEMS, _CACHE_BYTES)
@@ -343,34 +348,57 @@ class Contract:
 
     def check_query(
         self, name: str, query_string: str, items: Callable[[], Iterable[tuple[str, str]]]
-    ) -> tuple[dict[str, Any], Violations]:
-        """The query parameters as typed values, and their violations; a query that keeps its
-        contract is cached by its text (a bounded cache). ``items`` gives the decoded parameters,
-        asked for only when the text is not in the cache."""
+    ) -> tuple[dict[str, Any], Violations, Violations]:
+        """The query parameters as typed values, their errors and their warnings; a query without
+        either is cached by its text (a bounded cache). ``items`` gives the decoded parameters,
+        asked for only when the text is not in the cache.
+
+        As a servlet reads them (docs/contract.md §4): a parameter given twice counts once, its first
+        value; a parameter the operation does not have is left out. Both are served, with a warning.
+        Sling's and jQuery's own parameters are left out without one.
+        """
         key = (name, query_string)
         cached = self._query_cache.get(key)
         if cached is not None:
             return cached
         params: dict[str, Any] = {}
-        repeated: dict[str, Violation] = {}
+        warnings: dict[str, Violation] = {}
+        check = self._checks[name]
+        known = self._query_names[name]
         integers = self._integer_params[name]
         for param, value in items():
             if param in FRAMEWORK_PARAMETERS:
                 continue  # Sling's and jQuery's own: an author ignores them on any request
-            if param in params:
-                if param not in repeated:
-                    repeated[param] = Violation(
+            if param in params or param in warnings:
+                if param in params and param not in warnings:
+                    warnings[param] = Violation(
                         f"query:{cut(param)}",
-                        f"`{cut(param)}` is given more than once; give it once",
+                        f"`{cut(param)}` is given more than once: an author takes the first value; "
+                        "give it once",
                         "a single value",
                         shown(value),
                         keyword="repeated",
+                        severity="warning",
                     )
                 continue
+            if param not in known:
+                hint = difflib.get_close_matches(cut(param), sorted(known), n=1, cutoff=0.6)
+                tip = f" (did you mean `{hint[0]}`?)" if hint else ""
+                parameters = ", ".join(sorted(known)) or "none"
+                label = cut(param) or '""'  # a parameter without a name: "?=x"
+                warnings[param] = Violation(
+                    f"query:{cut(param)}",
+                    f"`{label}` is not a parameter of {check.noun}: an author ignores it{tip}",
+                    f"one of {parameters}" if known else "no parameters",
+                    shown(value),
+                    keyword="additionalProperties",
+                    severity="warning",
+                )
+                continue
             params[param] = int(value) if param in integers and _INTEGER.fullmatch(value) else value
-        violations = self._checks[name].violations(params, integral_floats=False)  # strings and ints only
-        result = (params, Violations.of(list(repeated.values())) + violations)
-        if not result[1]:  # a refusal is not worth keeping: a hostile client makes them all distinct
+        errors = check.violations(params, integral_floats=False)  # strings and ints only
+        result = (params, errors, Violations.of(list(warnings.values())))
+        if not errors and not warnings:  # a hostile client makes refusals and oddities all distinct
             self._query_cache.put(key, result, 2 * len(query_string) + 256)
         return result
 

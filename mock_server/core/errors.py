@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 __all__ = [
     "NO_VIOLATIONS",
@@ -56,11 +56,15 @@ class Violation:
     schema: str = ""
     keyword: str = ""
     """The JSON Schema keyword that failed (``required``, ``type``…), for code to act on."""
+    severity: Literal["error", "warning"] = "error"
+    """``error``: a real author refuses it too (answered 400). ``warning``: an author serves it, but
+    the documented contract does not promise it (served, and recorded)."""
 
     def to_json(self) -> dict[str, Any]:
         found = {"where": self.where, "message": self.message, "expected": self.expected, "got": self.got}
         if self.schema:
             found["schema"] = self.schema
+        found["severity"] = self.severity
         return found
 
 

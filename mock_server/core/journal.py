@@ -30,14 +30,16 @@ class Exchange(NamedTuple):
     """The injected fault that answered, if one did."""
     more_violations: int = 0
     """The client's violations found beyond those listed (at most 20 are)."""
+    warnings: tuple[Violation, ...] = ()
+    """What the client sent that an author serves but the documented contract does not promise."""
 
     def size(self) -> int:
         """About how many bytes this exchange takes in memory."""
         size = 400 + len(self.path) + len(self.query) + len(self.user or "") + len(self.fault or "")
-        if self.request_violations or self.response_violations:
+        if self.request_violations or self.response_violations or self.warnings:
             size += sum(
                 300 + len(v.where) + len(v.message) + len(v.expected) + len(v.schema) + len(str(v.got))
-                for v in (*self.request_violations, *self.response_violations)
+                for v in (*self.request_violations, *self.response_violations, *self.warnings)
             )
         return size
 
@@ -51,6 +53,7 @@ class Exchange(NamedTuple):
             "user": self.user,
             "operation": self.operation,
             "requestViolations": [v.to_json() for v in self.request_violations],
+            "warnings": [v.to_json() for v in self.warnings],
             "responseViolations": [v.to_json() for v in self.response_violations],
             "fault": self.fault,
             "moreViolations": self.more_violations,
@@ -89,8 +92,12 @@ class Journal:
         return self._bytes
 
     def client_violations(self) -> list[Exchange]:
-        """The exchanges in which the client under test broke the contract."""
+        """The exchanges in which the client under test broke the contract (errors)."""
         return [e for e, _ in self._entries if e.request_violations]
+
+    def client_warnings(self) -> list[Exchange]:
+        """The exchanges in which the client sent what the documented contract does not promise."""
+        return [e for e, _ in self._entries if e.warnings]
 
     def clear(self) -> None:
         self._entries.clear()

@@ -281,8 +281,20 @@ async def _journal(request: web.Request) -> web.Response:
 
 
 async def _violations(request: web.Request) -> web.Response:
-    """The exchanges in which the client broke the contract; ``?operation=NAME`` as for the journal."""
-    return _exchanges(request, _mock(request).journal.client_violations())
+    """The exchanges in which the client broke the contract (``requestViolations``, each of severity
+    ``error``) or sent what it does not promise (``warnings``); ``?severity=error`` or ``warning``
+    keeps one kind, ``?operation=NAME`` one operation's."""
+    journal = _mock(request).journal
+    severity = request.query.get("severity")
+    if severity == "error":
+        found = journal.client_violations()
+    elif severity == "warning":
+        found = journal.client_warnings()
+    elif severity is None:
+        found = [e for e in journal if e.request_violations or e.warnings]
+    else:
+        return _answer(400, f"?severity={severity[:200]!r} is not a severity; give error or warning")
+    return _exchanges(request, found)
 
 
 def _exchanges(request: web.Request, exchanges: list[Exchange]) -> web.Response:

@@ -42,7 +42,7 @@ from .error_pages import sling_error_page
 from .refusals import Refusal, error_reply
 from .runtime import DEFAULT_SCENARIO, MOCK, Mock
 
-__all__ = ["CSRF_TOKEN_PATH", "OPENAPI_PATH", "app_for", "create_app"]
+__all__ = ["CSRF_TOKEN_PATH", "OPENAPI_PATH", "WARNINGS_HEADER", "app_for", "create_app"]
 
 log = logging.getLogger("aem_guides_mock")
 
@@ -50,6 +50,9 @@ CSRF_TOKEN_PATH = "/libs/granite/csrf/token.json"
 OPENAPI_PATH = "/openapi.json"
 #: aiohttp's own cap; the mock enforces ``Settings.max_body_bytes`` itself, so a scenario can change it.
 _CLIENT_MAX_SIZE = 100 * 1024 * 1024
+#: The answer's count of warnings: what the client sent that an author serves but the documented
+#: contract does not promise (the journal and ``/__admin/violations`` say what).
+WARNINGS_HEADER = "X-Aem-Mock-Warnings"
 #: How much of a query string the journal keeps.
 _MAX_QUERY_KEPT = 1024
 
@@ -120,14 +123,14 @@ async def _pipeline(
         allowed = operations
     user: str | None = None
     fault: Chosen | None = None
-    request_violations = response_violations = NO_VIOLATIONS
+    request_violations = response_violations = warnings = NO_VIOLATIONS
     close = False
     try:
         if operation is None:
             raise _no_route(request, allowed)
         user = _authenticate(request, mock)
         _check_csrf(request, mock)
-        query, violations = mock.contract.check_query(
+        query, violations, warnings = mock.contract.check_query(
             operation.query, request.query_string, lambda: request.query.items()
         )
         body = None
@@ -149,12 +152,22 @@ async def _pipeline(
         if reply.stream is not None:
             if fault is not None and fault.fault.malformed:
                 reply.stream = cut_stream(reply.stream)
-            sent_by = user  # recorded once the download is sure to start (its first chunk made)
+            sent_by, noted = user, warnings  # recorded once the download is sure to start
+            if noted:
+                reply.headers[WARNINGS_HEADER] = str(noted.total)
             return await send_stream(
                 request,
                 reply,
                 lambda: _record(
-                    mock, request, reply.status, sent_by, operation, NO_VIOLATIONS, NO_VIOLATIONS, fault
+                    mock,
+                    request,
+                    reply.status,
+                    sent_by,
+                    operation,
+                    NO_VIOLATIONS,
+                    NO_VIOLATIONS,
+                    fault,
+                    noted,
                 ),
             )
         response, response_violations = _json_response(mock, reply)
@@ -170,7 +183,19 @@ async def _pipeline(
         response, response_violations = _json_response(mock, error_reply(failure, request.path))
     if close:
         response.force_close()
-    _record(mock, request, response.status, user, operation, request_violations, response_violations, fault)
+    if warnings:
+        response.headers[WARNINGS_HEADER] = str(warnings.total)
+    _record(
+        mock,
+        request,
+        response.status,
+        user,
+        operation,
+        request_violations,
+        response_violations,
+        fault,
+        warnings,
+    )
     return response
 
 
@@ -351,6 +376,7 @@ def _record(
     request_violations: Violations,
     response_violations: Violations,
     fault: Chosen | None = None,
+    warnings: Violations = NO_VIOLATIONS,
 ) -> None:
     mock.journal.record(
         Exchange(  # by position: the fields in their order (at_ms, method, path, query, status, …)
@@ -365,5 +391,6 @@ def _record(
             response_violations.listed,
             fault.fault.label() if fault else None,
             request_violations.more,
+            warnings.listed,
         )
     )
