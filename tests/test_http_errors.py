@@ -147,9 +147,53 @@ async def test_an_empty_start_body_is_a_400(api: ApiClient) -> None:
 
 async def test_a_wrong_content_type_is_a_415(api: ApiClient) -> None:
     data = json.dumps(START).encode()
-    status, body, _ = await raw(api, "POST", BASE_PATH, data, **{"Content-Type": "text/plain"})
+    status, body, _ = await raw(api, "POST", BASE_PATH, data, **{"Content-Type": "application/xml"})
     assert_error(status, body, 415)
     assert "application/json" in body["message"]
+
+
+@pytest.mark.parametrize(
+    ("content_type", "phrase"),
+    [
+        ("text/plain;charset=UTF-8", "sent as 'text/plain;charset=UTF-8'"),  # fetch with a string body
+        ("application/x-www-form-urlencoded", "sent as 'application/x-www-form-urlencoded'"),  # curl -d
+        ("application/octet-stream", "sent as 'application/octet-stream'"),
+    ],
+)
+async def test_a_json_body_of_another_content_type_is_read_with_a_warning(
+    api: ApiClient, content_type: str, phrase: str
+) -> None:
+    """An author's servlet reads the body as JSON whatever its type (docs/contract.md §4)."""
+    data = json.dumps(START).encode()
+    headers = {"Content-Type": content_type}
+    status, body, answer_headers = await raw(api, "POST", BASE_PATH, data, **headers)
+    assert status == 200, body
+    assert answer_headers["X-Aem-Mock-Warnings"] == "1"
+    (exchange,) = api.mock.journal.client_warnings()
+    (warning,) = exchange.warnings
+    assert warning.where == "header:Content-Type" and phrase in warning.message
+    status, body, _ = await raw(api, "POST", BASE_PATH, b"path=/content/dam", **headers)
+    assert_error(status, body, 400)  # what is not JSON stays an error
+
+
+async def test_a_json_body_without_a_content_type_is_read_with_a_warning(api: ApiClient) -> None:
+    data = json.dumps(START).encode()
+    async with api.http.post(
+        BASE_PATH, data=data, headers=api.headers, skip_auto_headers=["Content-Type"]
+    ) as r:
+        assert r.status == 200, await r.text()
+        assert r.headers["X-Aem-Mock-Warnings"] == "1"
+    (exchange,) = api.mock.journal.client_warnings()
+    assert "sent without a Content-Type" in exchange.warnings[0].message
+
+
+async def test_a_body_that_starts_with_a_byte_order_mark_is_read_with_a_warning(api: ApiClient) -> None:
+    data = b"\xef\xbb\xbf" + json.dumps(START).encode()
+    status, body, headers = await raw(api, "POST", BASE_PATH, data, **{"Content-Type": "application/json"})
+    assert status == 200, body
+    assert headers["X-Aem-Mock-Warnings"] == "1"
+    (exchange,) = api.mock.journal.client_warnings()
+    assert "byte order mark" in exchange.warnings[0].message and exchange.warnings[0].severity == "warning"
 
 
 async def test_a_body_over_the_limit_is_a_413_and_the_server_keeps_serving(make_api: MakeApi) -> None:

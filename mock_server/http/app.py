@@ -135,7 +135,9 @@ async def _pipeline(
         )
         body = None
         if operation.body is not None:  # a GET reads no body
-            body, integral_floats = await read_json(request, operation, mock.settings)
+            body, integral_floats, noticed = await read_json(request, operation, mock.settings)
+            if noticed:
+                warnings = warnings + Violations.of(noticed)
             body = id_from_query(operation, query, body)
             if body is ABSENT:
                 body = None

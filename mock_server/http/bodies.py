@@ -15,11 +15,12 @@ from aiohttp import web
 
 from ..api.operations import Operation
 from ..contract.fastpath import parse_json
+from ..contract.wording import cut
 from ..core.errors import Violation
 from ..core.settings import Settings
 from .refusals import Refusal
 
-__all__ = ["ABSENT", "id_from_query", "read_json"]
+__all__ = ["ABSENT", "READ_AS_JSON", "id_from_query", "read_json"]
 
 
 class _Absent:
@@ -29,14 +30,17 @@ class _Absent:
 ABSENT = _Absent()
 
 
-async def read_json(request: web.Request, operation: Operation, settings: Settings) -> tuple[Any, bool]:
-    """The request's JSON body (``ABSENT`` when none was sent), and whether it wrote an integral float
-    such as 1.0 (see :func:`~..contract.fastpath.parse_json`); refusals say what is wrong.
+async def read_json(
+    request: web.Request, operation: Operation, settings: Settings
+) -> tuple[Any, bool, list[Violation]]:
+    """The request's JSON body (``ABSENT`` when none was sent), whether it wrote an integral float
+    such as 1.0 (see :func:`~..contract.fastpath.parse_json`), and the warnings about how it was sent
+    (read as an author reads it: see docs/contract.md §4); refusals say what is wrong.
 
     The body must arrive whole within ``body_timeout_ms``: a trickle is cut off with 408.
     """
     if operation.body is None:
-        return ABSENT, False
+        return ABSENT, False, []
     limit = settings.max_body_bytes
     if request.content_length is not None and request.content_length > limit:
         raise _too_large(limit)
@@ -61,11 +65,29 @@ async def read_json(request: web.Request, operation: Operation, settings: Settin
                 f"{operation.method} {operation.path} needs a JSON body",
                 [Violation("body:/", "a JSON body is required", "a JSON object", None, keyword="required")],
             )
-        return ABSENT, False
+        return ABSENT, False, []
+    warnings: list[Violation] = []
     if request.content_type != "application/json":
-        message = f"the body must be sent as 'Content-Type: application/json', not {request.content_type!r}"
-        where = "header:Content-Type"
-        raise Refusal(415, message, [Violation(where, message, "application/json", request.content_type)])
+        sent = request.headers.get("Content-Type")
+        if request.content_type not in READ_AS_JSON:
+            message = (
+                f"the body must be sent as 'Content-Type: application/json', not {request.content_type!r}"
+            )
+            where = "header:Content-Type"
+            raise Refusal(415, message, [Violation(where, message, "application/json", request.content_type)])
+        how = f"as {cut(sent)!r}" if sent else "without a Content-Type"
+        warnings.append(
+            Violation("header:Content-Type", f"the body is sent {how}: an author's servlet reads it as JSON "
+                      "anyway; send 'Content-Type: application/json'", "application/json", sent,
+                      keyword="contentType", severity="warning")
+        )  # fmt: skip
+    if raw.startswith(_BOM):
+        del raw[: len(_BOM)]
+        warnings.append(
+            Violation("body:/", "the body starts with a UTF-8 byte order mark: an author's JSON parser "
+                      "(Jackson) skips it; leave it out", "JSON without a byte order mark", None,
+                      keyword="byteOrderMark", severity="warning")
+        )  # fmt: skip
     try:
         body, integral_floats = parse_json(raw.decode("utf-8"), parse_constant=_reject_constant)
         if _SURROGATE_ESCAPE.search(raw):  # only an escape can make a lone surrogate: look closer
@@ -81,7 +103,7 @@ async def read_json(request: web.Request, operation: Operation, settings: Settin
         raise _invalid_json("the body is nested too deeply") from None
     except ValueError as error:  # NaN/Infinity, or an integer too long to convert
         raise _invalid_json(f"the body is not valid JSON: {error}") from None
-    return body, integral_floats
+    return body, integral_floats, warnings
 
 
 def id_from_query(operation: Operation, query: Mapping[str, Any], body: Any) -> Any:
@@ -97,6 +119,11 @@ def id_from_query(operation: Operation, query: Mapping[str, Any], body: Any) -> 
 
 
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_BOM = b"\xef\xbb\xbf"
+#: Content types whose body an author still reads as JSON (with a warning): ``fetch`` sends a string
+#: body as ``text/plain``, ``curl -d`` as a form, and a bare client sends none (aiohttp then says
+#: ``application/octet-stream``). Others are refused with 415.
+READ_AS_JSON = frozenset({"text/plain", "application/x-www-form-urlencoded", "application/octet-stream"})
 
 
 def _too_large(limit: int) -> Refusal:
