@@ -498,3 +498,24 @@ async def test_sling_html_errors_answer_the_page_and_still_journal_the_violation
     )
     assert (response.status, response.charset) == (400, "utf-8")
     assert "/content/dam/ångström" in (await response.read()).decode("utf-8")
+
+
+async def test_a_form_encoded_processing_id_is_read_with_a_warning(api: ApiClient) -> None:
+    """The seed calls processingId a request parameter; Sling's getParameter reads a form body."""
+    pid = await api.start()
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    status, body, headers = await raw(
+        api, "POST", f"{BASE_PATH}/cancel", f"processingId={pid}".encode(), **form
+    )
+    assert status == 200 and body["status"] == "CANCELLED", body
+    assert headers["X-Aem-Mock-Warnings"] == "1"
+    (exchange,) = api.mock.journal.client_warnings()
+    assert [w.keyword for w in exchange.warnings] == ["formEncoded"]
+    status, body, _ = await raw(
+        api, "POST", f"{BASE_PATH}/resume", f"processingId={pid}&x=1".encode(), **form
+    )
+    assert status == 200 and body["status"] == "IN_PROGRESS", body  # resumed: the runner is free
+    status, body, _ = await raw(api, "POST", f"{BASE_PATH}/cancel", b"id=nope", **form)
+    assert_error(status, body, 400)  # no processingId in the form: nothing an author could read
+    status, body, _ = await raw(api, "POST", BASE_PATH, b"path=/content/dam&type=ASSET_PROCESSING", **form)
+    assert_error(status, body, 400)  # a start reads its JSON body only

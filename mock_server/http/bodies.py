@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
@@ -97,6 +98,9 @@ async def read_json(
     except UnicodeEncodeError:
         raise _invalid_json("the body holds a lone UTF-16 surrogate escape; send valid Unicode") from None
     except json.JSONDecodeError as error:
+        form = _form_id(operation, request.content_type, raw)
+        if form is not None:  # Sling's getParameter reads processingId from a form body
+            return form, False, [_FORM_WARNING]
         raise _invalid_json(f"the body is not valid JSON: {error.msg} at line {error.lineno} "
                             f"column {error.colno}") from None  # fmt: skip
     except RecursionError:
@@ -104,6 +108,31 @@ async def read_json(
     except ValueError as error:  # NaN/Infinity, or an integer too long to convert
         raise _invalid_json(f"the body is not valid JSON: {error}") from None
     return body, integral_floats, warnings
+
+
+_FORM = "application/x-www-form-urlencoded"
+_FORM_WARNING = Violation(
+    "header:Content-Type",
+    "processingId is sent form-encoded: Sling's getParameter reads it from a form body, the documented "
+    'contract sends the JSON body {"processingId": "<id>"}',
+    'application/json, {"processingId": "<id>"}',
+    _FORM,
+    keyword="formEncoded",
+    severity="warning",
+)
+
+
+def _form_id(operation: Operation, content_type: str, raw: bytearray) -> dict[str, str] | None:
+    """``{"processingId": …}`` from a form body (the first value, as ``getParameter`` takes it), for
+    an operation that reads its id from the body; None when there is none to read."""
+    if not operation.id_in_body or content_type != _FORM:
+        return None
+    try:
+        pairs = urllib.parse.parse_qsl(raw.decode("utf-8"), keep_blank_values=True, max_num_fields=100)
+    except (UnicodeDecodeError, ValueError):  # not UTF-8, or more fields than a form of one needs
+        return None
+    found = next((value for name, value in pairs if name == "processingId"), None)
+    return None if found is None else {"processingId": found}
 
 
 def id_from_query(operation: Operation, query: Mapping[str, Any], body: Any) -> Any:
