@@ -252,3 +252,20 @@ async def test_slings_and_jquerys_own_parameters_are_taken_on_any_get(
     status, body = await api.get(f"{BASE_PATH}/history", _charset="utf-8")  # not Sling's: a warning
     warned = [e.warnings[0].where for e in api.mock.journal.client_warnings()]
     assert status == 200 and warned == ["query:_charset"]
+
+
+async def test_filter_processed_assets_sent_back_is_echoed_with_a_warning(api: ApiClient) -> None:
+    """History shows it in every job's filter; a client that sends it back is served (docs/contract.md §4)."""
+    pid = await api.start(filter={"fileTypes": ["DITAMAP"], "filterProcessedAssets": True})
+    assert (await api.status(pid))["filter"] == {"fileTypes": ["DITAMAP"], "filterProcessedAssets": True}
+    (exchange,) = api.mock.journal.client_warnings()
+    (warning,) = exchange.warnings
+    assert warning.where == "body:/filter/filterProcessedAssets" and warning.keyword == "undocumented"
+    assert "history shows it" in warning.message
+    start = {
+        "path": "/content/dam/demo",
+        "type": "ASSET_PROCESSING",
+        "filter": {"filterProcessedAssets": "yes"},
+    }
+    status, body = await api.post(BASE_PATH, start)
+    assert status == 400 and body["violations"][0]["where"] == "body:/filter/filterProcessedAssets"

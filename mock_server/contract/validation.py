@@ -32,7 +32,7 @@ import itertools
 import json
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..core.bounded import BoundedCache
@@ -307,6 +307,7 @@ class Contract:
             )
             for name, schema in self.schemas.items()
         }
+        self._undocumented = {name: tuple(_undocumented(schema)) for name, schema in self.schemas.items()}
         self._query_names = {
             name: frozenset(s.get("properties", {}))
             for name, s in self.schemas.items()
@@ -340,6 +341,25 @@ class Contract:
                 if name.endswith((".request", ".query")):
                     _drop_additional_properties(schema)
         return schemas
+
+    def undocumented(self, name: str, body: Any) -> Violations:
+        """Warnings for the fields of ``body`` that schema ``name`` takes but marks ``x-undocumented``:
+        an author reads them, the documented contract does not have them."""
+        found: list[Violation] = []
+        for path, why in self._undocumented[name]:
+            value: Any = body
+            for key in path:
+                value = value.get(key, _MISSING) if isinstance(value, dict) else _MISSING
+            if value is not _MISSING:
+                message = f"`{field_name(path)}` is read by an author, but {why}"
+                wanted = "no such field in the documented contract"
+                where = "body:/" + "/".join(path)
+                found.append(
+                    Violation(
+                        where, message, wanted, shown(value), keyword="undocumented", severity="warning"
+                    )
+                )
+        return Violations.of(found)
 
     def check_body(self, name: str, body: Any, integral_floats: bool | None = None) -> Violations:
         """Violations of the request body ``body`` against schema ``name``; ``integral_floats`` as
@@ -424,6 +444,19 @@ class Contract:
             self._response_cache.put(key, cached, 128 + sum(_size(v) for v in cached))
         self._last_response = (name, body, cached)
         return cached
+
+
+_MISSING = object()
+
+
+def _undocumented(schema: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], str]]:
+    """The paths of the properties ``schema`` marks ``x-undocumented`` (inline ones), with why."""
+    if not isinstance(schema, dict):
+        return
+    for key, sub in schema.get("properties", {}).items():
+        if isinstance(sub, dict) and "x-undocumented" in sub:
+            yield (*path, key), str(sub["x-undocumented"])
+        yield from _undocumented(sub, (*path, key))
 
 
 def _size(violation: Violation) -> int:

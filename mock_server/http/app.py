@@ -143,6 +143,7 @@ async def _pipeline(
                 body = None
             else:
                 violations = violations + mock.contract.check_body(operation.body, body, integral_floats)
+                warnings = warnings + mock.contract.undocumented(operation.body, body)
         if violations:
             raise Refusal(_status_for(violations, mock), violations.summary(), violations)
         if mock.faults.armed:
