@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import pytest
 
 if TYPE_CHECKING:
+    from .core.errors import Violation
     from .core.journal import Exchange
     from .scenarios.scenario import Scenario
     from .server import MockServer
@@ -150,37 +151,49 @@ class AemMock:
 
 def describe_violations(exchanges: list[Exchange]) -> str:
     """The strict-mode failure: each request, each field, what the schema wanted and what came."""
-    count = sum(len(e.request_violations) for e in exchanges)
-    lines = [
-        f"aem-guides-mock: the client under test broke the API contract "
-        f"({count} violation{'s' * (count != 1)} in {len(exchanges)} request{'s' * (len(exchanges) != 1)}):"
-    ]
-    for number, exchange in enumerate(exchanges, 1):
-        query = f"?{exchange.query}" if exchange.query else ""
-        lines.append(f"  {number}. {exchange.method} {exchange.path}{query} -> {exchange.status}")
-        for violation in exchange.request_violations:
-            lines.append(f"     {violation.where}: {violation.message}")
-            wanted = violation.expected + (f"  {violation.schema}" if violation.schema else "")
-            lines.append(f"       the schema wants: {wanted}")
-            lines.append(f"       the request had:  {_shown(violation.got)}")
-    lines.append(OPT_OUT)
-    return "\n".join(lines)
+
+    def found(violation: Violation) -> list[str]:
+        wanted = violation.expected + (f"  {violation.schema}" if violation.schema else "")
+        return [f"the schema wants: {wanted}", f"the request had:  {_shown(violation.got)}"]
+
+    return _describe(
+        exchanges, "broke the API contract", "violation", lambda e: e.request_violations, found, OPT_OUT
+    )
 
 
 def describe_warnings(exchanges: list[Exchange]) -> str:
     """The failure of ``strict="warnings"``: each request, and what in it the contract does not promise."""
-    count = sum(len(e.warnings) for e in exchanges)
+    return _describe(
+        exchanges,
+        "sent what the documented contract does not promise",
+        "warning",
+        lambda e: e.warnings,
+        lambda warning: [f"the contract has: {warning.expected}"],
+        OPT_OUT_WARNINGS,
+    )
+
+
+def _describe(
+    exchanges: list[Exchange],
+    what: str,
+    noun: str,
+    findings: Callable[[Exchange], tuple[Violation, ...]],
+    details: Callable[[Violation], list[str]],
+    opt_out: str,
+) -> str:
+    count = sum(len(findings(e)) for e in exchanges)
+    requests = len(exchanges)
     lines = [
-        f"aem-guides-mock: the client under test sent what the documented contract does not promise "
-        f"({count} warning{'s' * (count != 1)} in {len(exchanges)} request{'s' * (len(exchanges) != 1)}):"
+        f"aem-guides-mock: the client under test {what} "
+        f"({count} {noun}{'s' * (count != 1)} in {requests} request{'s' * (requests != 1)}):"
     ]
     for number, exchange in enumerate(exchanges, 1):
         query = f"?{exchange.query}" if exchange.query else ""
         lines.append(f"  {number}. {exchange.method} {exchange.path}{query} -> {exchange.status}")
-        for warning in exchange.warnings:
-            lines.append(f"     {warning.where}: {warning.message}")
-            lines.append(f"       the contract has: {warning.expected}")
-    lines.append(OPT_OUT_WARNINGS)
+        for finding in findings(exchange):
+            lines.append(f"     {finding.where}: {finding.message}")
+            lines.extend(f"       {line}" for line in details(finding))
+    lines.append(opt_out)
     return "\n".join(lines)
 
 

@@ -106,6 +106,7 @@ def test_odd_queries_are_not_kept_and_the_journal_stays_within_its_bytes() -> No
             query = "&".join(f"p{n}x{k}={'v' * 40}" for k in range(150))
             status, headers, _ = send(server, "GET", f"{BASE}/history?{query}")
             assert status == 200 and headers["X-Aem-Mock-Warnings"] == "150"
+        assert {len(e.warnings) for e in server.warnings} == {20}  # 20 worded, the rest only counted
         assert len(server.mock.contract._query_cache) == 0
         assert server.mock.journal.bytes <= 200_000 and len(server.mock.journal) >= 10
         assert send(server, "GET", f"{BASE}/history")[0] == 200

@@ -382,43 +382,25 @@ class Contract:
         if cached is not None:
             return cached
         params: dict[str, Any] = {}
-        warnings: dict[str, Violation] = {}
         check = self._checks[name]
         known = self._query_names[name]
         integers = self._integer_params[name]
+        warned: set[str] = set()
+        listed: list[Violation] = []  # at most MAX_LISTED worded: an 8 KB query may hold 2,000 names
         for param, value in items():
             if param in FRAMEWORK_PARAMETERS:
                 continue  # Sling's and jQuery's own: an author ignores them on any request
-            if param in params or param in warnings:
-                if param in params and param not in warnings:
-                    warnings[param] = Violation(
-                        f"query:{cut(param)}",
-                        f"`{cut(param)}` is given more than once: an author takes the first value; "
-                        "give it once",
-                        "a single value",
-                        shown(value),
-                        keyword="repeated",
-                        severity="warning",
-                    )
-                continue
-            if param not in known:
-                hint = difflib.get_close_matches(cut(param), sorted(known), n=1, cutoff=0.6)
-                tip = f" (did you mean `{hint[0]}`?)" if hint else ""
-                parameters = ", ".join(sorted(known)) or "none"
-                label = cut(param) or '""'  # a parameter without a name: "?=x"
-                warnings[param] = Violation(
-                    f"query:{cut(param)}",
-                    f"`{label}` is not a parameter of {check.noun}: an author ignores it{tip}",
-                    f"one of {parameters}" if known else "no parameters",
-                    shown(value),
-                    keyword="additionalProperties",
-                    severity="warning",
-                )
+            repeated = param in params
+            if repeated or param not in known:
+                if param not in warned:
+                    warned.add(param)
+                    if len(listed) < MAX_LISTED:
+                        listed.append(_query_warning(check.noun, known, param, value, repeated))
                 continue
             params[param] = int(value) if param in integers and _INTEGER.fullmatch(value) else value
         errors = check.violations(params, integral_floats=False)  # strings and ints only
-        result = (params, errors, Violations.of(list(warnings.values())))
-        if not errors and not warnings:  # a hostile client makes refusals and oddities all distinct
+        result = (params, errors, Violations(tuple(listed), len(warned) - len(listed)))
+        if not errors and not warned:  # a hostile client makes refusals and oddities all distinct
             self._query_cache.put(key, result, 2 * len(query_string) + 256)
         return result
 
@@ -447,6 +429,21 @@ class Contract:
 
 
 _MISSING = object()
+
+
+def _query_warning(noun: str, known: frozenset[str], param: str, value: str, repeated: bool) -> Violation:
+    """The warning for a query parameter an author reads otherwise than the contract documents it:
+    given twice (the first value counts) or unknown (ignored)."""
+    if repeated:
+        return Violation(f"query:{cut(param)}", f"`{cut(param)}` is given more than once: an author takes "
+                         "the first value; give it once", "a single value", shown(value),
+                         keyword="repeated", severity="warning")  # fmt: skip
+    hint = difflib.get_close_matches(cut(param), sorted(known), n=1, cutoff=0.6)
+    tip = f" (did you mean `{hint[0]}`?)" if hint else ""
+    label = cut(param) or '""'  # a parameter without a name: "?=x"
+    return Violation(f"query:{cut(param)}", f"`{label}` is not a parameter of {noun}: an author ignores "
+                     f"it{tip}", f"one of {', '.join(sorted(known))}" if known else "no parameters",
+                     shown(value), keyword="additionalProperties", severity="warning")  # fmt: skip
 
 
 def _undocumented(schema: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], str]]:
