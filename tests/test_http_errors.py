@@ -422,10 +422,46 @@ async def test_conflicts_can_answer_409(make_api: MakeApi) -> None:
 # --- found in review: each once answered 500 or slipped through --------------------------------------
 
 
-async def test_an_integer_written_as_a_float_is_refused(api: ApiClient) -> None:
-    status, body = await api.post(BASE_PATH, {**START, "filter": {"startTime": 1756944000000.0}})
+@pytest.mark.parametrize(
+    ("sent", "where", "phrase"),
+    [
+        ({"startTime": 1756944000000.0}, "body:/filter/startTime", "is written 1756944000000.0"),
+        ({"startTime": "1756944000000"}, "body:/filter/startTime", 'is the string "1756944000000"'),
+        ({"startTime": 1756944000000, "fileTypes": None}, "body:/filter/fileTypes", "is null"),
+    ],
+)
+async def test_what_jackson_coerces_is_served_as_coerced_with_a_warning(
+    api: ApiClient, sent: dict[str, Any], where: str, phrase: str
+) -> None:
+    """Jackson (and Gson) take an integral float or a digit string for a long, and null for an
+    absent field (docs/contract.md §4): the job gets the coerced value, the journal a warning."""
+    status, body = await api.post(BASE_PATH, {**START, "filter": sent})
+    assert status == 200, body
+    job = await api.status(body["processingId"])
+    assert job["filter"]["startTime"] == 1756944000000 and type(job["filter"]["startTime"]) is int
+    assert job["filter"]["fileTypes"] == []
+    (exchange,) = api.mock.journal.client_warnings()
+    assert [(w.where, w.severity) for w in exchange.warnings] == [(where, "warning")]
+    assert phrase in exchange.warnings[0].message
+
+
+@pytest.mark.parametrize(
+    ("sent", "where"),
+    [
+        ({**START, "filter": {"startTime": 1756944000000.5}}, "body:/filter/startTime"),
+        ({**START, "filter": {"startTime": "-1"}}, "body:/filter/startTime"),
+        ({**START, "filter": {"startTime": "1e3"}}, "body:/filter/startTime"),
+        ({**START, "path": None}, "body:/path"),
+        ({**START, "excludedPaths": [None]}, "body:/excludedPaths/0"),
+    ],
+)
+async def test_what_no_reader_coerces_stays_an_error(
+    api: ApiClient, sent: dict[str, Any], where: str
+) -> None:
+    """A fraction, a negative or non-decimal string, null for a required field or in a list."""
+    status, body = await api.post(BASE_PATH, sent)
     assert_error(status, body, 400)
-    assert body["violations"][0]["where"] == "body:/filter/startTime"
+    assert body["violations"][0]["where"] == where
     assert (await api.history()) == []
 
 

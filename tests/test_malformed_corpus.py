@@ -131,8 +131,13 @@ BODIES: dict[str, tuple[bytes, dict[str, str], tuple[int, ...]]] = {
         JSON,
         (400,),
     ),
-    "a float integer": (
-        b'{"path": "/content/dam", "type": "ASSET_PROCESSING", "filter": {"startTime": 1.0}}',
+    "a fraction for an integer": (
+        b'{"path": "/content/dam", "type": "ASSET_PROCESSING", "filter": {"startTime": 1.5}}',
+        JSON,
+        (400,),
+    ),
+    "a number as a string, out of range": (
+        b'{"path": "/content/dam", "type": "ASSET_PROCESSING", "filter": {"endTime": "-1"}}',
         JSON,
         (400,),
     ),

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 from mock_server import Settings
 from mock_server.api.openapi import openapi_document
 from mock_server.api.operations import PATHS, RESTART_PATH, Api
 from mock_server.contract.schemas import load_schemas
+from mock_server.contract.validation import Contract
 
 from .conftest import ApiClient, MakeApi
 
@@ -91,3 +94,37 @@ def test_sling_html_errors_are_documented_as_html() -> None:
     status = document(error_format="sling-html")["paths"]["/bin/guides/v1/assets/process/status"]["get"]
     assert status["responses"]["400"]["content"] == {"text/html": {"schema": {"type": "string"}}}
     assert "application/json" in status["responses"]["200"]["content"]
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**63 - 1)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=4),
+    lambda inner: st.lists(inner, max_size=2) | st.dictionaries(st.text(max_size=4), inner, max_size=2),
+    max_leaves=6,
+)
+times = json_values | st.integers(-(2**63), 2**63 - 1).map(lambda n: str(n) if n % 2 else float(n))
+starts = st.fixed_dictionaries(
+    {},
+    optional={
+        "path": st.none() | st.sampled_from(["/content/dam", "content"]) | json_values,
+        "type": st.none() | st.just("ASSET_PROCESSING"),
+        "excludedPaths": st.none() | st.just(["/a"]) | json_values,
+        "filter": json_values
+        | st.fixed_dictionaries(
+            {}, optional={"startTime": times, "endTime": times, "fileTypes": st.none() | st.just(["DITAMAP"])}
+        ),
+    },
+)
+
+
+@settings(max_examples=300)
+@given(starts)
+def test_the_documented_request_bodies_are_what_the_mock_serves(body: dict[str, Any]) -> None:
+    """/openapi.json's request schemas take what an author's reader takes (null for an optional
+    field, a digit string for an integer), so a tester's negative data is what the mock refuses."""
+    component = document()["components"]["schemas"]["start-request"]
+    _, errors, _ = Contract(Settings()).read_body("start.request", body)
+    assert Draft202012Validator(component).is_valid(body) == (not errors), errors

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from ..contract.coercion import as_read
 from ..contract.schemas import load_schemas
 from .operations import Api, Operation
 
@@ -121,6 +122,8 @@ def openapi_document(api: Api, schemas: dict[str, Any] | None = None) -> dict[st
             paths[op.path][op.method.lower()]["responses"]["200"]["links"] = links
     used = {s for op in api.operations for s in (op.query, op.body) if s}
     used |= {op.response for op in api.operations} | {"error", "job"}
+    bodies = {op.body for op in api.operations if op.body}
+    components = {n: as_read(schemas[n]) if n in bodies else schemas[n] for n in sorted(used)}
     return {
         "openapi": "3.1.0",
         "info": {
@@ -130,7 +133,7 @@ def openapi_document(api: Api, schemas: dict[str, Any] | None = None) -> dict[st
         },
         "paths": paths,
         "components": {
-            "schemas": {_component(n): _local_refs(copy.deepcopy(schemas[n])) for n in sorted(used)},
+            "schemas": {_component(n): _local_refs(copy.deepcopy(s)) for n, s in components.items()},
             "securitySchemes": {
                 "basic": {"type": "http", "scheme": "basic"},
                 "bearer": {"type": "http", "scheme": "bearer"},

@@ -31,13 +31,13 @@ import hashlib
 import itertools
 import json
 import math
-import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..core.bounded import BoundedCache
 from ..core.errors import MAX_LISTED, NO_VIOLATIONS, Violation, Violations
 from ..core.settings import Settings
+from .coercion import INTEGER_TEXT, coerce, fields_of
 from .fastpath import format_keyword, parse_json, plain, python_patterns
 from .formats import FormatFunction
 from .schemas import load_schemas
@@ -50,7 +50,6 @@ if TYPE_CHECKING:
 
 __all__ = ["FRAMEWORK_PARAMETERS", "Contract", "SchemaCheck"]
 
-_INTEGER = re.compile(r"-?[0-9]{1,19}")
 #: Query parameters an author's framework reads and the API never sees: Sling's ``_charset_`` (the
 #: encoding of the parameters) and jQuery's ``_`` (a cache buster: ``?_=1761291362776``). They are
 #: taken on any request and left out of the parameters an operation gets (docs/contract.md §4).
@@ -308,6 +307,7 @@ class Contract:
             for name, schema in self.schemas.items()
         }
         self._undocumented = {name: tuple(_undocumented(schema)) for name, schema in self.schemas.items()}
+        self._fields = {name: fields_of(schema) for name, schema in self.schemas.items()}
         self._query_names = {
             name: frozenset(s.get("properties", {}))
             for name, s in self.schemas.items()
@@ -361,6 +361,17 @@ class Contract:
                 )
         return Violations.of(found)
 
+    def read_body(
+        self, name: str, body: Any, integral_floats: bool | None = None
+    ) -> tuple[Any, Violations, Violations]:
+        """A request body as an author reads it (:mod:`.coercion`), its errors against schema
+        ``name`` and its warnings: values coerced, undocumented fields taken."""
+        body, coerced = coerce(self._fields[name], body)
+        if coerced:
+            integral_floats = None  # a float became an int: look the body over again
+        errors = self.check_body(name, body, integral_floats)
+        return body, errors, Violations.of(coerced) + self.undocumented(name, body)
+
     def check_body(self, name: str, body: Any, integral_floats: bool | None = None) -> Violations:
         """Violations of the request body ``body`` against schema ``name``; ``integral_floats`` as
         :func:`parse_json` tells it (None: ``body`` is looked over for them)."""
@@ -397,7 +408,7 @@ class Contract:
                     if len(listed) < MAX_LISTED:
                         listed.append(_query_warning(check.noun, known, param, value, repeated))
                 continue
-            params[param] = int(value) if param in integers and _INTEGER.fullmatch(value) else value
+            params[param] = int(value) if param in integers and INTEGER_TEXT.fullmatch(value) else value
         errors = check.violations(params, integral_floats=False)  # strings and ints only
         result = (params, errors, Violations(tuple(listed), len(warned) - len(listed)))
         if not errors and not warned:  # a hostile client makes refusals and oddities all distinct

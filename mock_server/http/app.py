@@ -142,8 +142,8 @@ async def _pipeline(
             if body is ABSENT:
                 body = None
             else:
-                violations = violations + mock.contract.check_body(operation.body, body, integral_floats)
-                warnings = warnings + mock.contract.undocumented(operation.body, body)
+                body, errors, noted = mock.contract.read_body(operation.body, body, integral_floats)
+                violations, warnings = violations + errors, warnings + noted
         if violations:
             raise Refusal(_status_for(violations, mock), violations.summary(), violations)
         if mock.faults.armed:
