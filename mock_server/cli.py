@@ -1,6 +1,6 @@
 """The command line (also ``python -m mock_server``)::
 
-aem-guides-mock serve [--host H] [--port P] [--speed F] [--clock real|manual|per-poll[:STEP]]
+aem-guides-mock serve [--host H] [--port P] [--speed F] [--clock real|manual|per-poll[:STEP]] [--vary SEED]
                       [--scenario NAME|PATH [--watch]] [--ready-file PATH] [--verbose]
 aem-guides-mock check [--strict] FILE...
 aem-guides-mock scenarios
@@ -62,6 +62,11 @@ def parser() -> argparse.ArgumentParser:
         help="the clock jobs run by (default: real, unless the scenario pins one); manual moves only "
         "by POST /__admin/clock/advance; per-poll moves STEP (500ms) with each status poll",
     )  # fmt: skip
+    serve.add_argument(
+        "--vary", type=int, metavar="SEED",
+        help="vary every answer within the contract (ids, key order, optional and unknown keys, log "
+        "lines, page sizes), seeded by SEED, to find where a client is brittle",
+    )  # fmt: skip
     serve.add_argument("--scenario", metavar="NAME|PATH", help="a shipped scenario or a scenario file")
     serve.add_argument("--watch", action="store_true", help="reload the scenario file when it changes")
     serve.add_argument(
@@ -97,6 +102,8 @@ def _serve(args: argparse.Namespace) -> int:
         overrides = parse_clock(args.clock) if args.clock else {}
         if args.speed is not None:
             overrides["speed"] = args.speed
+        if args.vary is not None:
+            overrides["vary"] = args.vary
         app = create_app(scenario=scenario, environ=os.environ, overrides=overrides)
     except (SettingError, ScenarioError) as error:
         print(f"aem-guides-mock: {error}", file=sys.stderr)

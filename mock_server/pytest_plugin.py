@@ -19,7 +19,7 @@ heavy: the server is imported when a test first asks for it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -147,6 +147,38 @@ class AemMock:
         warned = self.warnings if self.strict == "warnings" else []
         if warned:
             raise RequestViolation(describe_warnings(warned), [v for e in warned for v in e.warnings])
+
+    @property
+    def vary(self) -> int | None:
+        """The seed answers are varied with (``aem_scenario(vary=SEED)``), or None."""
+        return self.server.mock.settings.vary
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A test that fails against varied answers says which variations its client met last."""
+    report = yield
+    handle = getattr(item, "funcargs", {}).get("aem_mock")
+    if report.failed and isinstance(handle, AemMock) and handle.vary is not None:
+        report.sections.append(("aem-guides-mock vary", describe_variations(handle.journal, handle.vary)))
+    return report
+
+
+def describe_variations(exchanges: list[Exchange], seed: int, last: int = 10) -> str:
+    """The variations of the last ``last`` varied answers: where a brittle client broke."""
+    varied = [e for e in exchanges if e.variations][-last:]
+    lines = [f"The mock varied its answers within the contract (vary={seed}); the last varied answers:"]
+    for number, exchange in enumerate(varied, 1):
+        query = f"?{exchange.query}" if exchange.query else ""
+        lines.append(f"  {number}. {exchange.method} {exchange.path}{query} -> {exchange.status}")
+        lines.extend(f"     {variation}" for variation in exchange.variations)
+    if not varied:
+        lines.append("  (none: the test failed before any varied answer)")
+    lines.append(f"Each is legal: a client that fails on one leans on what the contract does not promise. "
+                 f"@pytest.mark.aem_scenario(vary={seed}) repeats them exactly.")  # fmt: skip
+    return "\n".join(lines)
 
 
 def describe_violations(exchanges: list[Exchange]) -> str:

@@ -101,6 +101,9 @@ def banner(app: web.Application, url: str) -> str:
             f"    curl -X POST{token} -H 'Content-Type: application/json' -d '{{\"seconds\": 5}}' "
             f"{_from_here(url)}/__admin/clock/advance   # move the clock 5 s"
         )
+    if settings.vary is not None:
+        lines.append(f"  vary:        seed {settings.vary}: answers vary within the contract; "
+                     f"{_from_here(url)}/__admin/journal names how")  # fmt: skip
     lines += [f"  warning:     {warning}" for warning in mock.warnings]
     lines.append("Press Ctrl-C to stop.")
     return "\n".join(lines)

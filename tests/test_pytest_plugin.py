@@ -253,3 +253,36 @@ def test_the_environment_reaches_the_fixture(suite: pytest.Pytester, monkeypatch
         """
     )
     suite.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+def test_a_test_that_fails_on_varied_answers_names_the_variations(suite: pytest.Pytester) -> None:
+    """``aem_scenario(vary=SEED)``: a brittle client's failure report lists what was varied."""
+    suite.makepyfile(
+        """
+        import uuid
+        import pytest
+        from client import call
+
+        @pytest.mark.aem_scenario(vary=3)
+        def test_brittle(aem_mock):
+            status, body = call(aem_mock, "", {"path": "/content/dam/22858", "type": "ASSET_PROCESSING"})
+            assert aem_mock.vary == 3
+            uuid.UUID(body["processingId"])  # the contract says a string, not a UUID
+
+        def test_passing(aem_mock):
+            call(aem_mock, "", {"path": "/content/dam/22858", "type": "ASSET_PROCESSING"})
+            assert aem_mock.vary is None
+        """
+    )
+    result = suite.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*- aem-guides-mock vary -*",
+            "The mock varied its answers within the contract (vary=3); the last varied answers:",
+            "  1. POST /bin/guides/v1/assets/process -> 200",
+            "     a processingId that is no UUID: *",
+            "*@pytest.mark.aem_scenario(vary=3) repeats them exactly.",
+        ]
+    )
+    assert result.stdout.str().count("aem-guides-mock vary") == 1  # only the failing test has it

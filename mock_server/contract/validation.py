@@ -41,6 +41,7 @@ from .coercion import INTEGER_TEXT, coerce, fields_of
 from .fastpath import format_keyword, parse_json, plain, python_patterns
 from .formats import FormatFunction
 from .schemas import load_schemas
+from .variation import Variation
 from .wording import cut, describe, excerpt, field_name, shown
 
 if TYPE_CHECKING:
@@ -308,6 +309,7 @@ class Contract:
         }
         self._undocumented = {name: tuple(_undocumented(schema)) for name, schema in self.schemas.items()}
         self._fields = {name: fields_of(schema) for name, schema in self.schemas.items()}
+        self.variation = Variation(settings.vary, self.schemas) if settings.vary is not None else None
         self._query_names = {
             name: frozenset(s.get("properties", {}))
             for name, s in self.schemas.items()
@@ -341,6 +343,26 @@ class Contract:
                 if name.endswith((".request", ".query")):
                     _drop_additional_properties(schema)
         return schemas
+
+    @functools.cached_property
+    def _open_checks(self) -> dict[str, SchemaCheck]:
+        """The schemas with every object open to unknown keys: what a newer author may send."""
+        opened = copy.deepcopy(self.schemas)
+        _drop_additional_properties(opened)
+        documents = {s["$id"]: s for s in opened.values()}
+        return {name: SchemaCheck(name, schema, documents) for name, schema in opened.items()}
+
+    def vary(
+        self, name: str, payload: Any, body: bytes, query: Mapping[str, Any]
+    ) -> tuple[bytes, list[str], Violations]:
+        """The answer ``body`` (of ``payload``, schema ``name``) varied with the ``vary`` seed
+        (:mod:`.variation`), the names of its variations, and how the varied answer breaks the
+        schemas opened to unknown keys (never, unless the mock has a bug)."""
+        if self.variation is None:
+            return body, [], NO_VIOLATIONS
+        varied, names = self.variation.vary(name, payload, body, query)
+        errors = self._open_checks[name].violations(varied, integral_floats=False)
+        return json.dumps(varied, separators=(",", ":")).encode(), names, errors
 
     def undocumented(self, name: str, body: Any) -> Violations:
         """Warnings for the fields of ``body`` that schema ``name`` takes but marks ``x-undocumented``:

@@ -36,7 +36,7 @@ def format_timestamp(ms: int) -> str:
 class _Line:
     at_ms: int
     text: str
-    level: str = "INFO"
+    level: str | None = "INFO"  # None: a line of a stack trace, written as it is
 
     def __len__(self) -> int:
         return 1
@@ -75,8 +75,9 @@ class JobLog:
     def __len__(self) -> int:
         return self._total
 
-    def write(self, at_ms: int, text: str, level: str = "INFO") -> None:
-        """Append one line; ``text`` must hold no line break (one item per physical line)."""
+    def write(self, at_ms: int, text: str, level: str | None = "INFO") -> None:
+        """Append one line; its line breaks become spaces (one item per physical line). A line
+        without a ``level`` is written without timestamp or level: a frame of a stack trace."""
         line = " ".join(text.splitlines())
         self._append(_Line(at_ms, line, level), _SEGMENT_BYTES + len(line))
         self._total += 1
@@ -142,5 +143,7 @@ class JobLog:
             text = f"Processing asset [{run.first + i + 1}/{total}] {asset.path} [type={asset.type}]"
             yield f"{prefix}{at_ms % 1000:03d}: INFO: [{self._tag}] {text}"
 
-    def _format(self, at_ms: int, level: str, text: str) -> str:
+    def _format(self, at_ms: int, level: str | None, text: str) -> str:
+        if level is None:
+            return text
         return f"{format_timestamp(at_ms)}: {level}: [{self._tag}] {text}"

@@ -32,6 +32,7 @@ from .errors import InvalidTransition, JobConflict, JobError, QueueFull, Unknown
 from .job import Job, JobScript, Lifecycle, Phase, StartRequest, Status
 from .joblog import JobLog
 from .jobqueue import JobQueue
+from .oddities import log_extras
 from .repository import Repository, normalize_path
 from .settings import Settings
 
@@ -363,6 +364,7 @@ class JobEngine:
         job.counted = True
         job.total_files = total
         job.log.write(at, f"Counting completed [totalFiles={total}]")
+        self._write_extras(job, at, "counted")
         self._begin_processing(job, at)
 
     def _begin_processing(self, job: Job, at: int) -> None:
@@ -390,10 +392,17 @@ class JobEngine:
         else:
             self._end(job, end_at, Status.SUCCESS, "")
 
+    def _write_extras(self, job: Job, at: int, stage: str) -> None:
+        """With ``vary``: lines of other levels and a stack trace, as a real author may write."""
+        if self.settings.vary is not None:
+            for level, text in log_extras(self.settings.vary, job.processing_id, stage):
+                job.log.write(at, text, level)
+
     def _end(self, job: Job, at: int, outcome: Status, comment: str) -> None:
         """A running job ends on its own: its runner is free from ``at``."""
         if outcome is Status.FAILED:
             job.log.write(at, f"Bulk processing job failed: {comment}", level="ERROR")
+            self._write_extras(job, at, "failed")
         job.log.write(at, f"Bulk processing job completed [status={outcome}]. Exiting...")
         self._running.remove(job)
         self._free.append(at)

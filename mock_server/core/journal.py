@@ -32,10 +32,13 @@ class Exchange(NamedTuple):
     """The client's violations found beyond those listed (at most 20 are)."""
     warnings: tuple[Violation, ...] = ()
     """What the client sent that an author serves but the documented contract does not promise."""
+    variations: tuple[str, ...] = ()
+    """How the answer was varied (the ``vary`` setting), in words."""
 
     def size(self) -> int:
         """About how many bytes this exchange takes in memory."""
         size = 400 + len(self.path) + len(self.query) + len(self.user or "") + len(self.fault or "")
+        size += sum(60 + len(v) for v in self.variations)
         if self.request_violations or self.response_violations or self.warnings:
             size += sum(
                 300 + len(v.where) + len(v.message) + len(v.expected) + len(v.schema) + len(str(v.got))
@@ -57,6 +60,7 @@ class Exchange(NamedTuple):
             "responseViolations": [v.to_json() for v in self.response_violations],
             "fault": self.fault,
             "moreViolations": self.more_violations,
+            "variations": list(self.variations),
         }
 
 

@@ -120,6 +120,11 @@ class Settings:
     restart_endpoint: bool = False
     """§3.16: serve ``POST …/process/restart``: a new job for the request of a SUCCESS job."""
 
+    # --- tolerance testing
+    vary: int | None = None
+    """A seed: vary every answer within the contract (ids, key order, optional and unknown keys,
+    log lines, page sizes) to catch a brittle client; the same seed varies alike (§4)."""
+
     # --- the mock's own limits
     max_body_bytes: int = 1024 * 1024
     """Request bodies larger than this are refused with 413."""

@@ -53,6 +53,9 @@ _CLIENT_MAX_SIZE = 100 * 1024 * 1024
 #: The answer's count of warnings: what the client sent that an author serves but the documented
 #: contract does not promise (the journal and ``/__admin/violations`` say what).
 WARNINGS_HEADER = "X-Aem-Mock-Warnings"
+#: How many variations an answer was sent with (``vary``); the journal names them.
+VARIATIONS_HEADER = "X-Aem-Mock-Variations"
+_NO_QUERY: Mapping[str, Any] = {}
 #: How much of a query string the journal keeps.
 _MAX_QUERY_KEPT = 1024
 
@@ -124,6 +127,7 @@ async def _pipeline(
     user: str | None = None
     fault: Chosen | None = None
     request_violations = response_violations = warnings = NO_VIOLATIONS
+    variations: tuple[str, ...] = ()
     close = False
     try:
         if operation is None:
@@ -173,17 +177,17 @@ async def _pipeline(
                     noted,
                 ),
             )
-        response, response_violations = _json_response(mock, reply)
+        response, response_violations, variations = _json_response(mock, reply, query)
         if fault is not None and fault.fault.malformed and isinstance(response.body, bytes):
             response.body = response.body[: max(1, len(response.body) // 2)]  # cut-off JSON
     except Refusal as refusal:
         request_violations = refusal.violations if refusal.breaks_contract else NO_VIOLATIONS
-        response, response_violations = _json_response(mock, error_reply(refusal, request.path))
+        response, response_violations, variations = _json_response(mock, error_reply(refusal, request.path))
         close = refusal.close
     except Exception:  # a bug in the mock: answer 500, never crash the server
         log.exception("unexpected error answering %s %s", request.method, request.path)
         failure = Refusal(500, "the mock failed unexpectedly; see the server log", breaks_contract=False)
-        response, response_violations = _json_response(mock, error_reply(failure, request.path))
+        response, response_violations, variations = _json_response(mock, error_reply(failure, request.path))
     if close:
         response.force_close()
     if warnings:
@@ -198,6 +202,7 @@ async def _pipeline(
         response_violations,
         fault,
         warnings,
+        variations,
     )
     return response
 
@@ -349,7 +354,11 @@ def _id_where(operation: Operation) -> str:
     return "body:/processingId" if operation.id_in_body else "query:processingId"
 
 
-def _json_response(mock: Mock, reply: Reply) -> tuple[web.Response, Violations]:
+def _json_response(
+    mock: Mock, reply: Reply, query: Mapping[str, Any] = _NO_QUERY
+) -> tuple[web.Response, Violations, tuple[str, ...]]:
+    """The response of ``reply``, its violations of its schema, and (with ``vary``) the names of
+    the variations it was sent with."""
     body = reply.body if reply.body is not None else json.dumps(reply.payload, separators=(",", ":")).encode()
     violations = (
         mock.contract.check_response(reply.schema, body, reply.payload) if reply.schema else NO_VIOLATIONS
@@ -362,12 +371,23 @@ def _json_response(mock: Mock, reply: Reply) -> tuple[web.Response, Violations]:
         message = f"the mock's response broke its schema {reply.schema!r} (a bug in the mock)"
         reply = error_reply(Refusal(500, message, violations), "")
         body = reply.body or b""
+    variations: tuple[str, ...] = ()
     content_type, charset = reply.content_type, None
     if reply.is_error and mock.settings.error_format == "sling-html":  # checked as JSON, sent as HTML
         body, content_type, charset = sling_error_page(reply.payload), "text/html", "utf-8"
+    elif mock.contract.variation is not None and reply.schema and not violations:
+        payload = reply.payload if reply.payload is not None else json.loads(body)
+        varied, names, broken = mock.contract.vary(reply.schema, payload, body, query)
+        if broken:  # a bug in the variation: the answer goes out as it was, the journal says why
+            log.error("BUG: a varied %r answer breaks the contract: %s", reply.schema, broken.summary())
+            violations = broken
+        else:
+            body, variations = varied, tuple(names)
     response = web.Response(body=body, status=reply.status, content_type=content_type, charset=charset)
     response.headers.update(reply.headers)
-    return response, violations
+    if variations:
+        response.headers[VARIATIONS_HEADER] = str(len(variations))
+    return response, violations, variations
 
 
 def _record(
@@ -380,6 +400,7 @@ def _record(
     response_violations: Violations,
     fault: Chosen | None = None,
     warnings: Violations = NO_VIOLATIONS,
+    variations: tuple[str, ...] = (),
 ) -> None:
     mock.journal.record(
         Exchange(  # by position: the fields in their order (at_ms, method, path, query, status, …)
@@ -395,5 +416,6 @@ def _record(
             fault.fault.label() if fault else None,
             request_violations.more,
             warnings.listed,
+            variations,
         )
     )

@@ -26,6 +26,7 @@ from ..core.errors import ScenarioError, ScenarioSuperseded
 from ..core.faults import FaultPlan
 from ..core.jobs import JobEngine
 from ..core.journal import Journal
+from ..core.oddities import seeded_ids
 from ..core.repository import Repository
 from ..core.settings import Settings, resolve
 from ..scenarios.scenario import Scenario
@@ -111,7 +112,8 @@ class Mock:
             repository = self._fixed_repository or scenario.repository()
         except ValueError as error:
             raise ScenarioError([f"{scenario.origin}: repository: {error}"]) from None
-        new_id = self._fixed_new_id or scenario.new_id()
+        varied = seeded_ids(settings.vary) if settings.vary is not None else None
+        new_id = self._fixed_new_id or varied or scenario.new_id()
         engine = JobEngine(
             repository, settings, clock, **({"new_id": new_id} if new_id else {}), scripts=scenario.jobs
         )
