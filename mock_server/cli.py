@@ -4,6 +4,7 @@ aem-guides-mock serve [--host H] [--port P] [--speed F] [--clock real|manual|per
                       [--scenario NAME|PATH [--watch]] [--ready-file PATH] [--verbose]
 aem-guides-mock check [--strict] FILE...
 aem-guides-mock scenarios
+aem-guides-mock verify --target URL [--user U --password-env VAR | --token-env VAR] [--profile readonly|safe] ...
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from .http.connections import raise_file_limit
 from .http.runtime import Mock
 from .scenarios.reading import load_scenario, read_file, shipped_scenarios
 from .server import run
+from .verify import command as verify_command
 
 __all__ = ["main"]
 
@@ -80,6 +82,7 @@ def parser() -> argparse.ArgumentParser:
     check.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
     check.add_argument("files", nargs="+", metavar="FILE")
     commands.add_parser("scenarios", help="list the shipped scenarios")
+    verify_command.add_parser(commands)
     return top
 
 
@@ -163,6 +166,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _check(args.files, args.strict)
         if args.command == "scenarios":
             return _list()
+        if args.command == "verify":
+            return verify_command.run(args)
         return _serve(args)
     except BrokenPipeError:  # `aem-guides-mock scenarios | head -2`: the reader has all it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit

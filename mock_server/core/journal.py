@@ -38,7 +38,8 @@ class Exchange(NamedTuple):
     def size(self) -> int:
         """About how many bytes this exchange takes in memory."""
         size = 400 + len(self.path) + len(self.query) + len(self.user or "") + len(self.fault or "")
-        size += sum(60 + len(v) for v in self.variations)
+        if self.variations:
+            size += sum(60 + len(v) for v in self.variations)
         if self.request_violations or self.response_violations or self.warnings:
             size += sum(
                 300 + len(v.where) + len(v.message) + len(v.expected) + len(v.schema) + len(str(v.got))

@@ -1,0 +1,123 @@
+"""The ``verify`` subcommand's flags, and how they become a run (kept out of cli.py's way)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import sys
+from pathlib import Path
+
+from . import Credentials, Options, describe_plan, pace_scenario, verify
+
+__all__ = ["add_parser", "run"]
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)?")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def _duration(text: str) -> float:
+    match = _DURATION.fullmatch(text.strip())
+    if not match:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration: give such as 90s, 10m or 500ms")
+    return float(match.group(1)) * _UNITS[match.group(2) or "s"]
+
+
+def _rate(text: str) -> float:
+    number = text.strip().removesuffix("/s")
+    try:
+        rate = float(number)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a rate: give such as 5/s") from None
+    if not 0 < rate <= 1000:
+        raise argparse.ArgumentTypeError(f"the rate must be above 0 and at most 1000/s, got {text!r}")
+    return rate
+
+
+def _report(text: str) -> str:
+    kind, _, path = text.partition("=")
+    if kind not in ("json", "junit") or not path:
+        raise argparse.ArgumentTypeError(f"{text!r}: give json=FILE or junit=FILE")
+    return text
+
+
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    cmd = commands.add_parser(
+        "verify",
+        help="check a real AEM Guides author against the contract (exit 0 / 1 violation / 3 setup error)",
+    )
+    cmd.add_argument(
+        "--target", required=True, metavar="URL", help="the author, such as https://author.example.com"
+    )
+    cmd.add_argument("--user", help="HTTP Basic user (the password comes from --password-env)")
+    cmd.add_argument(
+        "--password-env",
+        default="AEM_PASSWORD",
+        metavar="VAR",
+        help="the environment variable holding the password (default AEM_PASSWORD)",
+    )
+    cmd.add_argument("--token-env", metavar="VAR", help="the environment variable holding a Bearer token")
+    cmd.add_argument(
+        "--sandbox",
+        default="/content/dam",
+        metavar="PATH",
+        help="the only folder verify may start jobs on (default /content/dam)",
+    )
+    cmd.add_argument(
+        "--profile",
+        choices=("readonly", "safe"),
+        default="safe",
+        help="readonly sends GETs only; safe also starts, cancels and resumes jobs on the sandbox",
+    )
+    cmd.add_argument(
+        "--rate", type=_rate, default=5.0, metavar="N/s", help="requests per second at most (default 5/s)"
+    )
+    cmd.add_argument(
+        "--timeout",
+        type=_duration,
+        default=600.0,
+        metavar="DURATION",
+        help="give the whole plan this long (default 10m)",
+    )
+    cmd.add_argument(
+        "--poll", type=_duration, default=1.0, metavar="DURATION", help="status poll interval (default 1s)"
+    )
+    cmd.add_argument("--report", type=_report, action="append", default=[], metavar="json=FILE|junit=FILE")
+    cmd.add_argument(
+        "--emit-settings", type=Path, metavar="FILE", help="write the observed pace as a scenario"
+    )
+    cmd.add_argument("--strict", action="store_true", help="exit 1 on undocumented findings too")
+    cmd.add_argument("--dry-run", action="store_true", help="print the plan; send nothing")
+
+
+def run(args: argparse.Namespace) -> int:
+    options = Options(args.sandbox, args.profile, args.poll, timeout_s=args.timeout)
+    if args.dry_run:
+        print(describe_plan(args.target, options))
+        return 0
+    if args.token_env:
+        token = os.environ.get(args.token_env)
+        if not token:
+            print(
+                f"aem-guides-mock verify: ${args.token_env} is empty: export the Bearer token in it",
+                file=sys.stderr,
+            )
+            return 3
+        credentials = Credentials(token=token, token_env=args.token_env)
+    elif args.user:
+        password = os.environ.get(args.password_env)
+        if password is None:
+            say = f"${args.password_env} is not set: export {args.user}'s password in it"
+            print(f"aem-guides-mock verify: {say}", file=sys.stderr)
+            return 3
+        credentials = Credentials(args.user, password, args.password_env)
+    else:
+        credentials = Credentials()
+    report = asyncio.run(verify(args.target, credentials, options, args.rate, args.strict))
+    print(report.summary())
+    for spec in args.report:
+        report.write(spec)
+    if args.emit_settings is not None and report.pace:
+        args.emit_settings.write_text(pace_scenario(report), encoding="utf-8")
+    return report.exit_code
