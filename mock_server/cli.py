@@ -4,7 +4,9 @@ aem-guides-mock serve [--host H] [--port P] [--speed F] [--clock real|manual|per
                       [--scenario NAME|PATH [--watch]] [--ready-file PATH] [--verbose]
 aem-guides-mock check [--strict] FILE...
 aem-guides-mock scenarios
-aem-guides-mock verify --target URL [--user U --password-env VAR | --token-env VAR] [--profile readonly|safe] ...
+aem-guides-mock proxy --upstream URL [--host H] [--port P] [--record DIR [--redact POINTER]...]
+                      [--ready-file PATH]
+aem-guides-mock scenario-from TAPE -o FILE [--force]
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from . import __version__
@@ -83,6 +85,11 @@ def parser() -> argparse.ArgumentParser:
     check.add_argument("files", nargs="+", metavar="FILE")
     commands.add_parser("scenarios", help="list the shipped scenarios")
     verify_command.add_parser(commands)
+    _add_proxy_parser(commands)
+    taped = commands.add_parser("scenario-from", help="write a scenario from a recorded tape, then check it")
+    taped.add_argument("tape", metavar="TAPE", help="the tape's directory or its tape.jsonl")
+    taped.add_argument("-o", "--output", required=True, type=Path, metavar="FILE", help="where to write it")
+    taped.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
     return top
 
 
@@ -142,6 +149,133 @@ def _check(files: Sequence[str], strict: bool) -> int:
     return 1 if warnings and strict else 0
 
 
+def _scenario_from(tape: str, output: Path, force: bool) -> int:
+    """Write the scenario the tape shows (exit 2 for an unusable tape or an existing FILE), then run
+    ``check`` on it: exit 1 with its report if the result does not load."""
+    from .recording.to_scenario import TapeError, read_tape, scenario_from_tape
+
+    if output.exists() and not force:
+        print(f"aem-guides-mock: {output} exists; pass --force to overwrite it", file=sys.stderr)
+        return 2
+    try:
+        generated = scenario_from_tape(read_tape(tape))
+        output.write_text(generated.text, encoding="utf-8")
+    except TapeError as error:
+        print(f"aem-guides-mock: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        print(f"aem-guides-mock: cannot write {output}: {error.strerror}", file=sys.stderr)
+        return 2
+    try:  # what `check` does: load it as `serve` would, and say what would never happen
+        warnings = Mock(read_file(output), environ=os.environ).warnings
+    except (ScenarioError, SettingError) as error:
+        print(f"{error}\naem-guides-mock: {output} was written but fails the check", file=sys.stderr)
+        return 1
+    for warning in warnings:
+        print(warning, file=sys.stderr)
+    print(f"wrote {output} from {tape}: {generated.summary()}")
+    return 0
+
+
+def _add_proxy_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from .recording.tape import DEFAULT_POINTERS, parse_pointer, public_origin
+
+    def checked(check: Callable[[str], object]) -> Callable[[str], str]:
+        def argument(text: str) -> str:
+            try:
+                check(text)
+            except ValueError as error:
+                raise argparse.ArgumentTypeError(str(error)) from None
+            return text
+
+        return argument
+
+    proxy = commands.add_parser(
+        "proxy", help="forward to a real author, check both directions against the contract, record a tape"
+    )
+    proxy.add_argument(
+        "--upstream",
+        required=True,
+        type=checked(public_origin),
+        metavar="URL",
+        help="the author to forward to, such as http://localhost:4502 (no credentials)",
+    )
+    proxy.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
+    proxy.add_argument("--port", type=_port, default=4503, help="port (default 4503; 0 picks one)")
+    proxy.add_argument(
+        "--record",
+        type=Path,
+        metavar="DIR",
+        help="write a tape to DIR (new or empty); audited for secrets on stop, and deleted if one leaked",
+    )
+    proxy.add_argument(
+        "--redact",
+        action="append",
+        default=[],
+        type=checked(parse_pointer),
+        metavar="POINTER",
+        help="also redact the JSON value at POINTER in every body (repeatable; always: "
+        f"{', '.join(DEFAULT_POINTERS)})",
+    )
+    proxy.add_argument("--ready-file", type=Path, metavar="PATH",
+                       help="write the base URL to PATH once the proxy accepts connections")  # fmt: skip
+
+
+def _proxy(args: argparse.Namespace) -> int:
+    """Serve the proxy until SIGINT, SIGTERM or SIGHUP; then close the recording and audit it: exit 1
+    (and no recording left) when a secret leaked into it."""
+    import asyncio
+    import signal
+
+    from .http.proxy import proxy_app
+    from .recording.tape import DEFAULT_POINTERS, Recorder, RecordingError, SecretLeaked
+    from .server import start_site
+
+    ready: Path | None = args.ready_file
+    if ready is not None:  # stale from an earlier run: never left behind
+        ready.unlink(missing_ok=True)
+    try:
+        pointers = [*DEFAULT_POINTERS, *args.redact]
+        recorder = Recorder(args.record, args.upstream, pointers) if args.record else None
+    except (RecordingError, OSError) as error:
+        print(f"aem-guides-mock: {error}", file=sys.stderr)
+        return 2
+
+    async def serve() -> None:
+        stop = asyncio.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            asyncio.get_running_loop().add_signal_handler(signum, stop.set)
+        runner, url = await start_site(proxy_app(args.upstream, recorder=recorder), args.host, args.port)
+        try:
+            taped = f", recording to {args.record}" if args.record else ""
+            journal = f"{url}/__admin/journal and {url}/__admin/violations"
+            print(f"aem-guides-mock proxy at {url} -> {args.upstream}{taped}", flush=True)
+            print(f"  journal: {journal}\nPress Ctrl-C to stop.", flush=True)
+            if ready is not None:  # written whole, then renamed: a reader never sees half a URL
+                ready.with_name(ready.name + ".partial").write_text(url + "\n", encoding="utf-8")
+                ready.with_name(ready.name + ".partial").replace(ready)
+            await stop.wait()
+        finally:
+            await runner.cleanup()
+
+    status = 0
+    try:
+        asyncio.run(serve())
+    except OSError as error:
+        print(f"aem-guides-mock: cannot listen on {args.host}:{args.port}: {error.strerror}", file=sys.stderr)
+        status = 2
+    finally:
+        if ready is not None:
+            ready.unlink(missing_ok=True)
+    if recorder is not None:
+        try:
+            print(f"recording closed: {recorder.close().summary()}", flush=True)
+        except SecretLeaked as error:
+            print(f"aem-guides-mock: {error}", file=sys.stderr)
+            return 1
+    return status
+
+
 def _list() -> int:
     shipped = shipped_scenarios()
     width = max(map(len, shipped), default=0)
@@ -168,6 +302,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _list()
         if args.command == "verify":
             return verify_command.run(args)
+        if args.command == "proxy":
+            return _proxy(args)
+        if args.command == "scenario-from":
+            return _scenario_from(args.tape, args.output, args.force)
         return _serve(args)
     except BrokenPipeError:  # `aem-guides-mock scenarios | head -2`: the reader has all it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit

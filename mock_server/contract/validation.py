@@ -25,6 +25,7 @@ messages. Where JSON Schema and the contract part, jsonschema decides:
 from __future__ import annotations
 
 import copy
+import dataclasses
 import difflib
 import functools
 import hashlib
@@ -363,6 +364,19 @@ class Contract:
         varied, names = self.variation.vary(name, payload, body, query)
         errors = self._open_checks[name].violations(varied, integral_floats=False)
         return json.dumps(varied, separators=(",", ":")).encode(), names, errors
+
+    def check_answer(
+        self, name: str, payload: Any, integral_floats: bool | None = None
+    ) -> tuple[Violations, Violations]:
+        """A real author's answer against schema ``name``: its errors against the schema opened to
+        unknown keys (a newer author may add some), and a warning for each key the schema lacks."""
+        errors = self._open_checks[name].violations(payload, integral_floats)
+        unknown = [
+            dataclasses.replace(v, severity="warning")
+            for v in self._checks[name].violations(payload, integral_floats)
+            if v.keyword == "additionalProperties"
+        ]
+        return errors, Violations.of(unknown)
 
     def undocumented(self, name: str, body: Any) -> Violations:
         """Warnings for the fields of ``body`` that schema ``name`` takes but marks ``x-undocumented``:

@@ -1,0 +1,310 @@
+"""Tapes: what the recording proxy saw of a real author, written down without its secrets.
+
+A tape is a directory: ``tape.jsonl`` (UTF-8, one JSON object per line: a header, then one exchange
+per line, the format :mod:`.to_scenario` reads) and ``bodies/`` (one file per body that is not text,
+such as the log ZIP). Tapes are made to be committed beside the tests, so secrets are kept out twice:
+
+1. As it is written: of the headers only a few are kept, credentials, cookies and CSRF tokens as
+   ``[redacted]``; query parameters whose names look secret and JSON values at the redacted pointers
+   become ``[redacted]``; a compressed body (gzip, deflate) is inflated first: nothing hides in it.
+2. When recording stops, :meth:`Recorder.close` looks for every secret the recorder saw (header
+   values, the password inside Basic credentials, Bearer tokens, cookie values, redacted values) in
+   every byte it wrote, raw and JSON-escaped. One find deletes the whole directory: a tape that leaked
+   is never left on disk. Until then the tape is ``tape.jsonl.partial``: a proxy killed before its
+   audit leaves no ``tape.jsonl`` behind.
+
+A Basic user name is not a secret here: an author echoes it in every job's ``createdBy``. Pure: no
+aiohttp (the proxy hands plain values over). Bounded: at most :data:`.redaction.MAX_SECRETS` secrets and
+:data:`MAX_BODY_BYTES` of one body are kept.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import time
+import urllib.parse
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from ..core.errors import MockError
+from .redaction import REDACTED, Secrets, collect_header, leaks, redact_query
+
+__all__ = ["DEFAULT_POINTERS", "MAX_BODY_BYTES", "REDACTED", "TAPE_NAME", "Audit", "Recorder"]
+__all__ += ["RecordingError", "SecretLeaked", "TapeRequest", "TapeResponse", "decode_body", "parse_pointer"]
+__all__ += ["public_origin", "redact_query"]
+
+TAPE_NAME = "tape.jsonl"
+#: What the CSRF token endpoint answers, ``{"token": "…"}``: redacted unless told otherwise.
+DEFAULT_POINTERS = ("/token",)
+MAX_BODY_BYTES = 8 * 1024 * 1024
+_KEPT_HEADERS = frozenset({"content-type", "accept", "content-disposition", "retry-after", "location"})
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")  # text has none of these; a ZIP has many
+_EXTENSIONS = {"application/zip": ".zip", "application/gzip": ".gz", "application/pdf": ".pdf"}
+
+
+class RecordingError(MockError):
+    """A recording that cannot be made; the message names the directory and what to do."""
+
+
+class SecretLeaked(RecordingError):
+    """The audit found a secret in what the recorder wrote; the directory is deleted. ``leaks`` names
+    each kind of secret and the file it was in, never the secret."""
+
+    def __init__(self, directory: Path, leaks: Sequence[str], deleted: bool = True) -> None:
+        self.leaks = tuple(leaks)
+        gone = "it was deleted" if deleted else "DELETE IT BY HAND: it could not be deleted"
+        super().__init__(
+            f"the recording in {directory} leaked {len(leaks)} secret(s), so {gone}:\n"
+            + "".join(f"  - {leak}\n" for leak in leaks)
+            + "An answer carried a value the client sent as a credential: redact the field that carries "
+            "it (--redact /json/pointer), or record with credentials an answer does not echo."
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TapeRequest:
+    method: str
+    path: str
+    query: str
+    """The raw query string, as sent."""
+    headers: Sequence[tuple[str, str]]
+    body: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
+class TapeResponse:
+    status: int
+    headers: Sequence[tuple[str, str]]
+    body: bytes = b""
+    """The body as it came (maybe compressed), or its first bytes when ``size`` is larger."""
+    size: int = 0
+    elapsed_ms: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Audit:
+    """A recording that passed its audit."""
+
+    directory: Path
+    exchanges: int
+    secrets: int
+    unchecked: int
+    """Secrets seen beyond :data:`.redaction.MAX_SECRETS`: redacted, but not looked for."""
+
+    def summary(self) -> str:
+        text = f"{self.exchanges} exchange(s) in {self.directory / TAPE_NAME}, "
+        text += f"audited: none of {self.secrets} secret(s) in it"
+        return text + (f" ({self.unchecked} more not looked for: past the cap)" if self.unchecked else "")
+
+
+def public_origin(url: str) -> str:
+    """``scheme://host:port`` of an http(s) URL; a ValueError says what is wrong with it."""
+    parts = urllib.parse.urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"expected an http(s) URL such as http://localhost:4502, got {url!r}")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("the URL holds credentials: leave them out and let the client send them")
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return f"{parts.scheme}://{host}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
+
+
+def parse_pointer(text: str) -> tuple[str, ...]:
+    """A JSON pointer's keys (``*`` matches any key or index); a ValueError says how to write one."""
+    if not text.startswith("/"):
+        raise ValueError(f"{text!r} is no JSON pointer: it starts with '/', such as /token or /auth/password")
+    return tuple(key.replace("~1", "/").replace("~0", "~") for key in text[1:].split("/"))
+
+
+def decode_body(raw: bytes, encoding: str, limit: int = MAX_BODY_BYTES) -> tuple[bytes | None, bool]:
+    """The body undone of its ``Content-Encoding`` (gzip, deflate, identity), at most ``limit``
+    bytes, and whether there was more; None when it cannot be decoded (what hides in it is unknown)."""
+    encoding = encoding.strip().lower()
+    if encoding in ("", "identity"):
+        return raw[:limit], len(raw) > limit
+    if encoding not in ("gzip", "x-gzip", "deflate"):
+        return None, False
+    for wbits in (47, 15, -15) if encoding == "deflate" else (31,):  # deflate: zlib-wrapped, or bare
+        inflater = zlib.decompressobj(wbits)
+        try:
+            data = inflater.decompress(raw, limit + 1)  # bounded: a small bomb inflates no further
+        except zlib.error:
+            continue
+        return data[:limit], len(data) > limit
+    return None, False
+
+
+class Recorder:
+    """Writes exchanges to a tape in ``directory`` (created; it must not exist or be empty, since a
+    leak deletes it whole), redacting the values at ``pointers`` of every JSON body besides."""
+
+    def __init__(
+        self,
+        directory: Path,
+        upstream: str,
+        pointers: Iterable[str] = DEFAULT_POINTERS,
+        *,
+        max_body_bytes: int = MAX_BODY_BYTES,
+        secrets: Secrets | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.directory = directory
+        self.pointers = tuple(dict.fromkeys(parse_pointer(p) for p in pointers))
+        self.secrets = secrets or Secrets()
+        self.max_body_bytes = max_body_bytes
+        self.exchanges = 0
+        self._clock = clock
+        self._origin: float | None = None
+        self._result: Audit | SecretLeaked | None = None
+        if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
+            raise RecordingError(
+                f"cannot record into {directory}: it exists and is not an empty directory; name a new "
+                "one (a recording that leaks a secret is deleted whole)"
+            )
+        directory.mkdir(parents=True, exist_ok=True)
+        self._partial = directory / (TAPE_NAME + ".partial")
+        self._file: IO[str] = self._partial.open("w", encoding="utf-8", newline="\n")
+        self._write({"tape": "aem-guides-mock", "version": 1, "upstream": public_origin(upstream)})
+
+    def stamp(self) -> int:
+        """Milliseconds since the first exchange began (the first call is that beginning)."""
+        now = self._clock()
+        if self._origin is None:
+            self._origin = now
+        return int((now - self._origin) * 1000)
+
+    def record(self, operation: str | None, request: TapeRequest, response: TapeResponse, at_ms: int) -> None:
+        """Write one exchange, redacted; its secrets are remembered for the audit."""
+        if self._result is not None:
+            raise RecordingError(f"the recording in {self.directory} is closed")
+        self.exchanges += 1
+        query = redact_query(request.query, self.secrets)
+        sent = self._message(request.headers, request.body, len(request.body), "request")
+        answered = self._message(response.headers, response.body, response.size, "response")
+        self._write({
+            "at_ms": at_ms,
+            "operation": operation,
+            "request": {"method": request.method, "path": request.path, "query": query, **sent},
+            "response": {"status": response.status, **answered, "elapsed_ms": response.elapsed_ms},
+        })  # fmt: skip
+
+    def close(self) -> Audit:
+        """Close the tape and audit it: :class:`SecretLeaked` (the directory deleted) if a secret
+        the recorder saw is in any file it wrote. Closing again answers the same."""
+        if self._result is None:
+            self._file.close()
+            found = leaks(self.directory, self.secrets.needles())
+            if found:
+                shutil.rmtree(self.directory, ignore_errors=True)
+                self._result = SecretLeaked(self.directory, found, deleted=not self.directory.exists())
+            else:
+                self._partial.replace(self.directory / TAPE_NAME)
+                secrets = self.secrets
+                self._result = Audit(self.directory, self.exchanges, len(secrets), secrets.dropped)
+        if isinstance(self._result, SecretLeaked):
+            raise self._result
+        return self._result
+
+    def _write(self, line: dict[str, Any]) -> None:
+        self._file.write(json.dumps(line, ensure_ascii=True) + "\n")
+        self._file.flush()  # a crash leaves whole lines (in the .partial file, unaudited)
+
+    def _message(self, pairs: Sequence[tuple[str, str]], raw: bytes, size: int, side: str) -> dict[str, Any]:
+        headers: dict[str, str] = {}
+        encoding = ""
+        for name, value in pairs:
+            name = name.lower()
+            if name == "content-encoding":
+                encoding = value
+            if collect_header(name, value, self.secrets, side):
+                headers[name] = REDACTED
+            elif name in _KEPT_HEADERS:
+                kept = _redact_location(value, self.secrets) if name == "location" else value
+                headers[name] = f"{headers[name]}, {kept}" if name in headers else kept
+        return {"headers": headers, **self._body(raw, size, encoding, headers.get("content-type", ""), side)}
+
+    def _body(self, raw: bytes, size: int, encoding: str, content_type: str, side: str) -> dict[str, Any]:
+        if not raw:
+            return {"body": None}
+        data, cut = decode_body(raw, encoding, self.max_body_bytes)
+        if data is None:
+            return {"body": None, "note": f"not recorded: Content-Encoding {encoding[:40]!r} does not decode"}
+        cut = cut or size > len(raw)
+        note = {"note": f"truncated: the first {len(data)} bytes of the body are kept"} if cut else {}
+        media = content_type.partition(";")[0].strip().lower()
+        text = _text(data)
+        if text is not None and not cut:
+            try:
+                document = json.loads(text, parse_constant=_no_constant)
+            except (ValueError, RecursionError):
+                pass
+            else:
+                for pointer in self.pointers:
+                    document = self._redact(document, pointer, pointer, side)
+                return {"body": document}
+        if text is not None and cut and (media.endswith("json") or text.lstrip()[:1] in ("{", "[")):
+            return {"body": None, "note": "not recorded: a JSON body larger than the recorder keeps "
+                    "(redacting it needs it whole)"}  # fmt: skip
+        if text is not None:
+            if media == "application/x-www-form-urlencoded":
+                text = redact_query(text, self.secrets)
+            return {"body": None, "body_text": text, **note}
+        name = f"bodies/{self.exchanges:04d}-{side}{_EXTENSIONS.get(media, '.bin')}"
+        (self.directory / "bodies").mkdir(exist_ok=True)
+        (self.directory / name).write_bytes(data)
+        return {"body": None, "body_file": name, **note}
+
+    def _redact(self, value: Any, rest: tuple[str, ...], pointer: tuple[str, ...], side: str) -> Any:
+        """``value`` with what lies at ``rest`` (the tail of ``pointer``) redacted."""
+        if not rest:
+            kind = f"the {side} body's value at /{'/'.join(pointer)}"
+            for leaf in _strings(value):
+                self.secrets.add(leaf, kind)
+            return REDACTED
+        key, tail = rest[0], rest[1:]
+        if isinstance(value, dict):
+            for name in list(value) if key == "*" else [key] if key in value else []:
+                value[name] = self._redact(value[name], tail, pointer, side)
+        elif isinstance(value, list):
+            wanted = range(len(value)) if key == "*" else [int(key)] if key.isdigit() else []
+            for index in (i for i in wanted if i < len(value)):
+                value[index] = self._redact(value[index], tail, pointer, side)
+        return value
+
+
+def _text(data: bytes) -> str | None:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return None if _CONTROL.search(text) else text
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")  # NaN would make the tape itself invalid JSON
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def _redact_location(value: str, secrets: Secrets) -> str:
+    """A ``Location`` (or any kept header) without user info or secret-looking query values."""
+    parts = urllib.parse.urlsplit(value)
+    if not parts.query and "@" not in parts.netloc:
+        return value
+    if parts.password:
+        secrets.add(parts.password, "the password in a Location header")
+    netloc = parts.netloc.rpartition("@")[2]
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc, query=redact_query(parts.query, secrets)))

@@ -1,0 +1,253 @@
+"""The tape: its format, what it keeps of a message, redaction, and the audit that deletes a leak."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import io
+import json
+import re
+import secrets
+import zipfile
+import zlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mock_server.recording.redaction import Secrets, _found, redact_query
+from mock_server.recording.tape import (
+    REDACTED,
+    Recorder,
+    RecordingError,
+    SecretLeaked,
+    TapeRequest,
+    TapeResponse,
+    parse_pointer,
+    public_origin,
+)
+
+UPSTREAM = "http://author.example:4502"
+JSON = ("Content-Type", "application/json")
+
+
+def basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def exchange(
+    recorder: Recorder,
+    body: bytes = b"",
+    answer: bytes = b"{}",
+    *,
+    headers: list[tuple[str, str]] | None = None,
+    answer_headers: list[tuple[str, str]] | None = None,
+    query: str = "",
+    size: int | None = None,
+    at_ms: int = 0,
+) -> None:
+    request = TapeRequest("POST", "/bin/guides/v1/assets/process", query, headers or [JSON], body)
+    response = TapeResponse(200, answer_headers or [JSON], answer, len(answer) if size is None else size, 3)
+    recorder.record("start", request, response, at_ms)
+
+
+def lines(directory: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in (directory / "tape.jsonl").read_text("utf-8").splitlines()]
+
+
+def test_a_tape_is_a_header_then_one_line_per_exchange(tmp_path: Path) -> None:
+    recorder = Recorder(tmp_path / "t", "http://author.example/", clock=iter([10.0, 10.25]).__next__)
+    headers = [JSON, ("Authorization", basic("me", "pw-long")), ("X-Custom", "dropped"), ("Accept", "*/*")]
+    exchange(recorder, b'{"path": "/content/dam/a"}', b'{"processingId": "p1"}', headers=headers,
+             at_ms=recorder.stamp())  # fmt: skip
+    exchange(recorder, answer_headers=[JSON, ("Retry-After", "1"), ("Server", "x")], at_ms=recorder.stamp())
+    assert not (tmp_path / "t" / "tape.jsonl").exists()  # unaudited: still .partial
+    audit = recorder.close()
+    assert recorder.close() == audit and audit.exchanges == 2
+    header, first, second = lines(tmp_path / "t")
+    assert header == {"tape": "aem-guides-mock", "version": 1, "upstream": "http://author.example:80"}
+    assert first == {
+        "at_ms": 0,
+        "operation": "start",
+        "request": {"method": "POST", "path": "/bin/guides/v1/assets/process", "query": "",
+                    "headers": {"content-type": "application/json", "authorization": REDACTED,
+                                "accept": "*/*"},
+                    "body": {"path": "/content/dam/a"}},
+        "response": {"status": 200, "headers": {"content-type": "application/json"},
+                     "body": {"processingId": "p1"}, "elapsed_ms": 3},
+    }  # fmt: skip
+    assert second["at_ms"] == 250 and second["response"]["headers"]["retry-after"] == "1"
+    assert "server" not in second["response"]["headers"] and second["request"]["body"] is None
+    with pytest.raises(RecordingError, match="closed"):
+        exchange(recorder)
+
+
+def test_bodies_that_are_not_json_are_text_or_side_files(tmp_path: Path) -> None:
+    recorder = Recorder(tmp_path / "t", UPSTREAM)
+    exchange(recorder, answer=b"<html>busy</html>", answer_headers=[("Content-Type", "text/html")])
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped:
+        zipped.writestr("p1.log", "2026-02-26 08:59:10:755: INFO: [ASSET_PROCESSING] done\n" * 50)
+    exchange(recorder, answer=archive.getvalue(), answer_headers=[("Content-Type", "application/zip")])
+    exchange(recorder, b"\x00\x01binary", headers=[("Content-Type", "application/octet-stream")])
+    form = [("Content-Type", "application/x-www-form-urlencoded")]
+    exchange(recorder, b"processingId=p1&csrf_token=abcdef1", headers=form)
+    recorder.close()
+    _, html, zipped_log, binary, formed = lines(tmp_path / "t")
+    assert html["response"]["body_text"] == "<html>busy</html>" and html["response"]["body"] is None
+    assert zipped_log["response"]["body_file"] == "bodies/0002-response.zip"
+    with zipfile.ZipFile(tmp_path / "t" / zipped_log["response"]["body_file"]) as zipped:
+        assert zipped.namelist() == ["p1.log"]
+    assert binary["request"]["body_file"] == "bodies/0003-request.bin"
+    assert (tmp_path / "t/bodies/0003-request.bin").read_bytes() == b"\x00\x01binary"
+    assert formed["request"]["body_text"] == f"processingId=p1&csrf_token={REDACTED}"
+
+
+def test_large_bodies_are_cut_with_a_note_and_json_ones_left_out(tmp_path: Path) -> None:
+    recorder = Recorder(tmp_path / "t", UPSTREAM, max_body_bytes=16)
+    exchange(recorder, answer=b"x" * 40, answer_headers=[("Content-Type", "text/plain")])
+    exchange(recorder, answer=b'{"lines": ["' + b"a" * 40 + b'"]}')
+    exchange(recorder, answer=b"\x00" * 10, size=5000, answer_headers=[("Content-Type", "application/zip")])
+    recorder.close()
+    _, text, document, binary = lines(tmp_path / "t")
+    assert text["response"]["body_text"] == "x" * 16 and "truncated" in text["response"]["note"]
+    assert document["response"]["body"] is None and "JSON body larger" in document["response"]["note"]
+    assert "body_text" not in document["response"]
+    assert binary["response"]["body_file"] == "bodies/0003-response.zip" and "note" in binary["response"]
+
+
+def test_compressed_bodies_are_inflated_then_redacted(tmp_path: Path) -> None:
+    secret = secrets.token_hex(12)
+    recorder = Recorder(tmp_path / "t", UPSTREAM, ["/token", "/auth/password"])
+    gzip_body = gzip.compress(json.dumps({"path": "/p", "auth": {"password": secret}}).encode())
+    exchange(recorder, gzip_body, headers=[JSON, ("Content-Encoding", "gzip")])
+    exchange(recorder, answer=zlib.compress(b'{"token": "' + secret.encode() + b'"}'),
+             answer_headers=[JSON, ("Content-Encoding", "deflate")])  # fmt: skip
+    exchange(recorder, b"not gzip at all", headers=[JSON, ("Content-Encoding", "gzip")])
+    exchange(recorder, b"whatever", headers=[JSON, ("Content-Encoding", "br")])
+    recorder.close()
+    _, gzipped, deflated, broken, brotli = lines(tmp_path / "t")
+    assert gzipped["request"]["body"] == {"path": "/p", "auth": {"password": REDACTED}}
+    assert deflated["response"]["body"] == {"token": REDACTED}
+    for line in (broken, brotli):
+        assert line["request"]["body"] is None and "does not decode" in line["request"]["note"]
+    assert secret.encode() not in (tmp_path / "t" / "tape.jsonl").read_bytes()
+
+
+def test_pointers_reach_into_arrays_and_wildcards(tmp_path: Path) -> None:
+    assert parse_pointer("/a~1b/~0c/0") == ("a/b", "~c", "0")
+    with pytest.raises(ValueError, match="starts with '/'"):
+        parse_pointer("token")
+    recorder = Recorder(tmp_path / "t", UPSTREAM, ["/items/*/key", "/list/1", "/missing/deep"])
+    answer = {"items": [{"key": "k-one", "keep": 1}, {"key": "k-two"}], "list": ["a", "bbbb"], "missing": 3}
+    exchange(recorder, answer=json.dumps(answer).encode())
+    recorder.close()
+    body = lines(tmp_path / "t")[1]["response"]["body"]
+    assert body == {"items": [{"key": REDACTED, "keep": 1}, {"key": REDACTED}], "list": ["a", REDACTED],
+                    "missing": 3}  # fmt: skip
+
+
+def test_secret_looking_query_parameters_are_redacted_and_remembered() -> None:
+    seen = Secrets()
+    query = "processingId=p1&Api_KEY=k%2B1234&x_auth=&password=pw+4567&offset=10&token"
+    redacted = f"processingId=p1&Api_KEY={REDACTED}&x_auth=&password={REDACTED}&offset=10&token"
+    assert redact_query(query, seen) == redacted
+    assert set(seen.needles()) >= {b"k%2B1234", b"k+1234", b"pw+4567", b"pw 4567"}
+    assert b"p1" not in seen.needles() and b"10" not in seen.needles()
+
+
+def test_secrets_short_ones_are_ignored_and_the_count_is_capped() -> None:
+    seen = Secrets(limit=2)
+    for value in ("abc", "first", "second", "third", "first"):
+        seen.add(value, "kind")
+    assert len(seen) == 2 and seen.dropped == 1
+    assert set(seen.needles()) == {b"first", b"second"}
+
+
+def test_the_audit_deletes_a_recording_that_leaks_and_never_shows_the_secret(tmp_path: Path) -> None:
+    password = secrets.token_hex(10)
+    recorder = Recorder(tmp_path / "t", UPSTREAM)
+    headers = [JSON, ("Authorization", basic("editor", password))]
+    exchange(recorder, headers=headers, answer=json.dumps({"createdBy": "editor", "note": password}).encode())
+    with pytest.raises(SecretLeaked) as leaked:
+        recorder.close()
+    assert not (tmp_path / "t").exists()
+    message = str(leaked.value)
+    assert "the password of the HTTP Basic credentials" in message and "tape.jsonl" in message
+    assert password not in message and "--redact" in message
+    with pytest.raises(SecretLeaked):  # closing again says it again
+        recorder.close()
+
+
+def test_the_audit_finds_a_secret_split_between_two_chunks() -> None:
+    needles = {b"secret-1": "a kind", b"other-22": "another"}
+    assert _found(iter([b"....sec", b"ret-1...."]), needles) == ["a kind"]
+
+
+def test_the_audit_finds_json_escaped_secrets_and_secrets_inside_zips(tmp_path: Path) -> None:
+    escaped = 'pässwörd"' + secrets.token_hex(4)
+    token = secrets.token_hex(16)
+    recorder = Recorder(tmp_path / "t", UPSTREAM)
+    exchange(recorder, headers=[JSON, ("CSRF-Token", escaped)], answer=json.dumps({"echo": escaped}).encode())
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped:
+        zipped.writestr("job.log", f"INFO: called with token {token}\n" * 20)
+    assert token.encode() not in archive.getvalue()  # deflated: only the members show it
+    exchange(recorder, headers=[JSON, ("Authorization", f"Bearer {token}")], answer=archive.getvalue(),
+             answer_headers=[("Content-Type", "application/zip")])  # fmt: skip
+    with pytest.raises(SecretLeaked) as leaked:
+        recorder.close()
+    assert set(leaked.value.leaks) == {
+        "the value of the request header csrf-token in tape.jsonl",
+        "the Bearer token of the request header authorization in bodies/0002-response.zip (job.log)",
+    }
+
+
+def test_a_password_that_is_the_user_name_is_named_so(tmp_path: Path) -> None:
+    recorder = Recorder(tmp_path / "t", UPSTREAM)
+    exchange(recorder, headers=[("Authorization", basic("admin", "admin"))], answer=b'{"createdBy": "admin"}')
+    with pytest.raises(SecretLeaked, match="it is the user name, which an author echoes in `createdBy`"):
+        recorder.close()
+
+
+def test_cookies_set_cookies_and_secret_looking_headers(tmp_path: Path) -> None:
+    cookie, session, key = (secrets.token_hex(8) for _ in range(3))
+    recorder = Recorder(tmp_path / "t", UPSTREAM)
+    headers = [("Cookie", f"a=1; login-token={cookie}"), ("X-Api-Key", key)]
+    exchange(
+        recorder, headers=headers, answer_headers=[JSON, ("Set-Cookie", f"s={session}; Path=/; HttpOnly")]
+    )
+    recorder.close()
+    line = lines(tmp_path / "t")[1]
+    assert line["request"]["headers"] == {"cookie": REDACTED, "x-api-key": REDACTED}
+    assert line["response"]["headers"]["set-cookie"] == REDACTED
+    kinds = set(recorder.secrets.needles().values())
+    assert "the value of cookie 'login-token' (the request header cookie)" in kinds
+    assert "the value of cookie 's' (the response header set-cookie)" in kinds
+
+
+def test_only_a_new_or_empty_directory_is_recorded_into(tmp_path: Path) -> None:
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "keep.txt").write_text("mine")
+    with pytest.raises(RecordingError, match="not an empty directory"):
+        Recorder(tmp_path / "full", UPSTREAM)
+    assert (tmp_path / "full" / "keep.txt").read_text() == "mine"
+    (tmp_path / "empty").mkdir()
+    Recorder(tmp_path / "empty", UPSTREAM).close()
+    assert (tmp_path / "empty" / "tape.jsonl").exists()
+
+
+@pytest.mark.parametrize(
+    ("url", "origin"),
+    [("https://author.example", "https://author.example:443"), ("http://[::1]:4502/x", "http://[::1]:4502")],
+)
+def test_the_upstream_is_named_by_its_origin(url: str, origin: str) -> None:
+    assert public_origin(url) == origin
+
+
+@pytest.mark.parametrize(
+    ("url", "phrase"), [("http://u:p@host", "credentials"), ("ftp://host", "http(s) URL")]
+)
+def test_an_upstream_with_credentials_or_another_scheme_is_refused(url: str, phrase: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(phrase)):
+        public_origin(url)
