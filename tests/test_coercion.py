@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mock_server.contract.coercion import coerce, fields_of
@@ -57,6 +57,7 @@ def test_what_is_left_for_the_schema() -> None:
     assert coerce(START, body) == (body, [])
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(starts)
 def test_coercion_never_changes_its_input_and_is_done_in_one_pass(body: dict[str, Any]) -> None:
     before = copy.deepcopy(body)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
@@ -120,11 +121,17 @@ starts = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=300)
+@functools.cache
+def start_checks() -> tuple[Draft202012Validator, Contract]:
+    """Built once: the document's start-request schema and the mock's contract."""
+    return Draft202012Validator(document()["components"]["schemas"]["start-request"]), Contract(Settings())
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(starts)
 def test_the_documented_request_bodies_are_what_the_mock_serves(body: dict[str, Any]) -> None:
     """/openapi.json's request schemas take what an author's reader takes (null for an optional
     field, a digit string for an integer), so a tester's negative data is what the mock refuses."""
-    component = document()["components"]["schemas"]["start-request"]
-    _, errors, _ = Contract(Settings()).read_body("start.request", body)
-    assert Draft202012Validator(component).is_valid(body) == (not errors), errors
+    validator, contract = start_checks()
+    _, errors, _ = contract.read_body("start.request", body)
+    assert validator.is_valid(body) == (not errors), errors
