@@ -41,7 +41,8 @@ def test_the_restart_endpoint_is_documented_when_served() -> None:
         "$ref": "#/components/schemas/start-response"
     }
     links = doc["paths"]["/bin/guides/v1/assets/process"]["post"]["responses"]["200"]["links"]
-    assert links["restart"]["requestBody"] == {"processingId": "$response.body#/processingId"}
+    assert "restart" not in links  # a job just started is never SUCCESS: restart would only refuse it
+    assert links["cancel"]["requestBody"] == {"processingId": "$response.body#/processingId"}
 
 
 def test_the_component_schemas_are_the_shipped_ones() -> None:
