@@ -123,10 +123,10 @@ async def test_the_shipped_scenarios_are_listed(api: ApiClient) -> None:
 
 
 def test_loopback_check() -> None:
-    from mock_server.http.admin import _is_loopback
+    from mock_server.http.admin import from_loopback
 
-    assert _is_loopback("127.0.0.1") and _is_loopback("127.8.9.1") and _is_loopback("::1")
-    assert not _is_loopback("192.168.1.2") and not _is_loopback(None) and not _is_loopback("garbage")
+    assert from_loopback("127.0.0.1") and from_loopback("127.8.9.1") and from_loopback("::1")
+    assert not from_loopback("192.168.1.2") and not from_loopback(None) and not from_loopback("garbage")
 
 
 @pytest.mark.parametrize(
@@ -147,10 +147,10 @@ async def test_odd_admin_input_is_a_400(make_api: MakeApi, path: str, kwargs: di
 
 
 def test_loopback_hosts_written_other_ways_are_loopback() -> None:
-    from mock_server.http.admin import _is_loopback, _loopback_host
+    from mock_server.http.admin import _loopback_host, from_loopback
 
-    assert _is_loopback("::ffff:127.0.0.1")  # an IPv4 client of a server bound to "::"
-    assert not _is_loopback("::ffff:10.0.0.1")
+    assert from_loopback("::ffff:127.0.0.1")  # an IPv4 client of a server bound to "::"
+    assert not from_loopback("::ffff:10.0.0.1")
     for host in ("localhost.", "localhost.:4502", "LOCALHOST", "[::1]:4502", "127.0.0.1:80"):
         assert _loopback_host(host), host
     for host in ("evil.example", "localhost.evil.example", "127.0.0.1.evil.example"):

@@ -33,7 +33,7 @@ from ..scenarios.scenario import MAX_BYTES as MAX_SCENARIO_BYTES
 from ..scenarios.scenario import Scenario
 from .runtime import MOCK, Mock
 
-__all__ = ["ADMIN_PATH", "admin_app"]
+__all__ = ["ADMIN_PATH", "admin_app", "exchanges_answer", "foreign_request", "from_loopback", "json_answer"]
 
 log = logging.getLogger("aem_guides_mock")
 
@@ -45,7 +45,9 @@ _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _AUTHORITY = re.compile(r"(?:\[(?P<ip6>[0-9A-Fa-f:.]+)\]|(?P<name>[A-Za-z0-9.-]+))(?::[0-9]{1,5})?")
 
 
-def _answer(status: int, message: str, headers: dict[str, str] | None = None, **extra: Any) -> web.Response:
+def json_answer(
+    status: int, message: str, headers: dict[str, str] | None = None, **extra: Any
+) -> web.Response:
     body = {"status": status, "error": HTTPStatus(status).phrase, "message": message, **extra}
     return web.json_response(body, status=status, headers=headers)
 
@@ -57,7 +59,7 @@ def _mock(request: web.Request) -> Mock:
 # --- the guard --------------------------------------------------------------------------------------
 
 
-def _is_loopback(address: str | None) -> bool:
+def from_loopback(address: str | None) -> bool:
     try:
         ip = ipaddress.ip_address(address.split("%")[0]) if address else None
     except ValueError:
@@ -74,9 +76,9 @@ def _loopback_host(value: str) -> bool:
     if match is None:
         return False
     if match["ip6"] is not None:
-        return _is_loopback(match["ip6"])
+        return from_loopback(match["ip6"])
     host = match["name"].lower().rstrip(".")  # "localhost." is the same name, fully qualified
-    return host == "localhost" or host.endswith(".localhost") or _is_loopback(host)
+    return host == "localhost" or host.endswith(".localhost") or from_loopback(host)
 
 
 def _loopback_origin(origin: str) -> bool:
@@ -90,7 +92,7 @@ def _loopback_origin(origin: str) -> bool:
     )
 
 
-def _foreign(request: web.Request) -> str | None:
+def foreign_request(request: web.Request) -> str | None:
     """Why a loopback-only admin request looks like it came from elsewhere, if it does."""
     host = request.headers.get("Host", "")
     if not _loopback_host(host):
@@ -108,35 +110,35 @@ def _foreign(request: web.Request) -> str | None:
 async def _guard(request: web.Request, handler: _Handler) -> web.StreamResponse:
     settings = _mock(request).settings
     if not settings.admin_enabled:
-        return _answer(404, "the admin API is switched off (admin.enabled: false)")
+        return json_answer(404, "the admin API is switched off (admin.enabled: false)")
     if any(name.lower() in ("token", "x-admin-token", "admin_token") for name in request.query):
-        return _answer(400, "never put the admin token in a URL; send it in the header 'X-Admin-Token'")
+        return json_answer(400, "never put the admin token in a URL; send it in the header 'X-Admin-Token'")
     if settings.admin_token is not None:
         given = request.headers.get("X-Admin-Token", "").encode("utf-8", "surrogateescape")
         if not hmac.compare_digest(given, settings.admin_token.encode()):
-            return _answer(401, "the admin API needs the header 'X-Admin-Token'")
-    elif not _is_loopback(request.remote):
-        return _answer(403, "the admin API answers loopback only; set admin.token to open it wider")
-    elif (reason := _foreign(request)) is not None:
-        return _answer(403, f"admin request refused: {reason}")
+            return json_answer(401, "the admin API needs the header 'X-Admin-Token'")
+    elif not from_loopback(request.remote):
+        return json_answer(403, "the admin API answers loopback only; set admin.token to open it wider")
+    elif (reason := foreign_request(request)) is not None:
+        return json_answer(403, f"admin request refused: {reason}")
     try:
         return await handler(request)
     except _TooLarge as error:
         return error.answer()
     except TimeoutError:
         message = "the body did not arrive within the body timeout (body_timeout_ms); send it whole"
-        return _answer(408, message, headers={"Connection": "close"})
+        return json_answer(408, message, headers={"Connection": "close"})
     except web.HTTPMethodNotAllowed as error:
         allowed = sorted(error.allowed_methods)
         message = f"{request.method} is not allowed on {request.path}; use {' or '.join(allowed)}"
-        return _answer(405, message, headers={"Allow": ", ".join(allowed)})
+        return json_answer(405, message, headers={"Allow": ", ".join(allowed)})
     except web.HTTPNotFound:
-        return _answer(404, f"no admin route at {request.path[:200]}; GET {ADMIN_PATH} lists them")
+        return json_answer(404, f"no admin route at {request.path[:200]}; GET {ADMIN_PATH} lists them")
     except web.HTTPException:
         raise
     except Exception:  # a bug in the mock: a JSON 500, as on the API, never aiohttp's plain text
         log.exception("unexpected error answering %s %s", request.method, request.path)
-        return _answer(500, "the admin API failed unexpectedly; see the server log")
+        return json_answer(500, "the admin API failed unexpectedly; see the server log")
 
 
 async def _read_body(request: web.Request, limit: int) -> bytes:
@@ -158,7 +160,7 @@ class _TooLarge(Exception):
         super().__init__(f"the body is larger than {limit} bytes")
 
     def answer(self) -> web.Response:
-        return _answer(413, str(self), headers={"Connection": "close"})
+        return json_answer(413, str(self), headers={"Connection": "close"})
 
 
 async def _json_field(request: web.Request, name: str) -> Any:
@@ -196,7 +198,7 @@ async def _put_scenario(request: web.Request) -> web.Response:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
-        return _answer(400, f"the scenario is not UTF-8 text (byte {error.start})")
+        return json_answer(400, f"the scenario is not UTF-8 text (byte {error.start})")
     make: Callable[[], Scenario]
     if request.content_type == "application/json":
         try:
@@ -205,9 +207,9 @@ async def _put_scenario(request: web.Request) -> web.Response:
             document = None
         name = document.get("name") if isinstance(document, dict) else None
         if not isinstance(name, str):
-            return _answer(400, 'send {"name": "<shipped scenario>"} or a YAML document')
+            return json_answer(400, 'send {"name": "<shipped scenario>"} or a YAML document')
         if name not in shipped_scenarios():
-            return _answer(400, "the scenario was not loaded; the last good one stays",
+            return json_answer(400, "the scenario was not loaded; the last good one stays",
                            problems=[f"{name[:200]}: no shipped scenario of that name"])  # fmt: skip
         make = lambda: load_scenario(name)  # noqa: E731 (read in the worker thread)
     else:
@@ -215,11 +217,15 @@ async def _put_scenario(request: web.Request) -> web.Response:
     try:
         scenario = await mock.load_in_thread(make)
     except ScenarioSuperseded as error:
-        return _answer(409, "the scenario was not loaded: a later load came first", problems=error.problems)
+        return json_answer(
+            409, "the scenario was not loaded: a later load came first", problems=error.problems
+        )
     except ScenarioError as error:
-        return _answer(400, "the scenario was not loaded; the last good one stays", problems=error.problems)
+        return json_answer(
+            400, "the scenario was not loaded; the last good one stays", problems=error.problems
+        )
     except SettingError as error:
-        return _answer(400, "the scenario was not loaded; the last good one stays", problems=[str(error)])
+        return json_answer(400, "the scenario was not loaded; the last good one stays", problems=[str(error)])
     return web.json_response(
         {"name": scenario.name, "description": scenario.description, "warnings": list(mock.warnings)}
     )
@@ -245,7 +251,7 @@ async def _clock(request: web.Request) -> web.Response:
 async def _advance(request: web.Request) -> web.Response:
     clock = _mock(request).clock
     if not isinstance(clock, ManualClock):
-        return _answer(409, "the clock is the real one; serve with --clock manual (or a scenario that "
+        return json_answer(409, "the clock is the real one; serve with --clock manual (or a scenario that "
                             "pins 'clock: manual') to move it")  # fmt: skip
     seconds = await _json_field(request, "seconds")
     try:
@@ -253,7 +259,7 @@ async def _advance(request: web.Request) -> web.Response:
             raise ValueError(f"got {seconds!r}")
         clock.advance(seconds)
     except (ValueError, OverflowError) as error:
-        return _answer(400, f'send {{"seconds": N}} with 0 <= N <= {MAX_ADVANCE_S:.0f}: {error}')
+        return json_answer(400, f'send {{"seconds": N}} with 0 <= N <= {MAX_ADVANCE_S:.0f}: {error}')
     return web.json_response({"now": clock.now_ms(), "kind": type(clock).__name__})
 
 
@@ -277,7 +283,7 @@ async def _stats(request: web.Request) -> web.Response:
 
 async def _journal(request: web.Request) -> web.Response:
     """The exchanges kept, oldest first; ``?operation=NAME`` keeps one operation's."""
-    return _exchanges(request, list(_mock(request).journal))
+    return exchanges_answer(request, list(_mock(request).journal))
 
 
 async def _violations(request: web.Request) -> web.Response:
@@ -293,15 +299,15 @@ async def _violations(request: web.Request) -> web.Response:
     elif severity is None:
         found = [e for e in journal if e.request_violations or e.warnings]
     else:
-        return _answer(400, f"?severity={severity[:200]!r} is not a severity; give error or warning")
-    return _exchanges(request, found)
+        return json_answer(400, f"?severity={severity[:200]!r} is not a severity; give error or warning")
+    return exchanges_answer(request, found)
 
 
-def _exchanges(request: web.Request, exchanges: list[Exchange]) -> web.Response:
+def exchanges_answer(request: web.Request, exchanges: list[Exchange]) -> web.Response:
     wanted = request.query.get("operation")
     if wanted is not None:
         if wanted not in OPERATION_NAMES:
-            return _answer(400, f"?operation={wanted[:200]!r} names no operation; the operations are "
+            return json_answer(400, f"?operation={wanted[:200]!r} names no operation; the operations are "
                                 f"{', '.join(OPERATION_NAMES)}")  # fmt: skip
         exchanges = [e for e in exchanges if e.operation == wanted]
     return web.json_response({"exchanges": [e.to_json() for e in exchanges]})
@@ -344,7 +350,7 @@ async def _job(request: web.Request) -> web.Response:
     try:
         job = mock.engine.get(request.match_info["processing_id"])
     except UnknownJob as error:
-        return _answer(404, str(error))
+        return json_answer(404, str(error))
     return web.json_response({**job_payload(job, mock.settings), "script": job.script, "polls": job.polls})
 
 

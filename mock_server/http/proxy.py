@@ -32,7 +32,7 @@ from ..recording.redaction import redact_query
 from ..recording.tape import MAX_BODY_BYTES, Recorder, TapeRequest, TapeResponse, public_origin
 
 # The admin API's helpers, so that the proxy's journal has the mock's shapes and loopback guard.
-from .admin import ADMIN_PATH, _answer, _exchanges, _foreign, _is_loopback
+from .admin import ADMIN_PATH, exchanges_answer, foreign_request, from_loopback, json_answer
 from .proxy_checks import check_answer, check_request, masked
 
 __all__ = ["DEFAULT_TIMEOUT_S", "HOP_BY_HOP", "PROXY", "Proxy", "proxy_app"]
@@ -118,7 +118,7 @@ async def _forward(request: web.Request) -> web.StreamResponse:
         message = f"the body is not what 'Content-Encoding: {encoding[:40]}' says ({error}); fix either"
         wrong = Violation("header:Content-Encoding", message, "a body its Content-Encoding describes")
         _journal(proxy, request, 400, operation, (Violations.of([wrong]), NO_VIOLATIONS), NO_VIOLATIONS)
-        refused = _answer(400, message, path=request.path[:MAX_SHOWN])
+        refused = json_answer(400, message, path=request.path[:MAX_SHOWN])
         refused.force_close()  # the rest of the body cannot be read: the connection is done
         return refused
     inflated = encoding.isascii() and encoding.lower() in _INFLATED  # then it goes on as it is now
@@ -141,7 +141,7 @@ async def _forward(request: web.Request) -> web.StreamResponse:
         )
         message = f"the upstream {proxy.upstream} {what}; is it running, and is --upstream right?"
         _journal(proxy, request, status, operation, (request_errors, warnings), NO_VIOLATIONS)
-        return _answer(status, message, path=request.path[:MAX_SHOWN])
+        return json_answer(status, message, path=request.path[:MAX_SHOWN])
     answer = dataclasses.replace(answer, elapsed_ms=int((time.monotonic() - began) * 1000))
     found = check_answer(proxy.contract, operation, request.method, answer)
     _journal(proxy, request, answer.status, operation, (request_errors, warnings), found)
@@ -221,21 +221,21 @@ def _journal(
 
 @web.middleware
 async def _guard(request: web.Request, handler: Any) -> web.StreamResponse:
-    if not _is_loopback(request.remote):
-        return _answer(403, "the proxy's admin API answers loopback only")
-    if (reason := _foreign(request)) is not None:
-        return _answer(403, f"admin request refused: {reason}")
+    if not from_loopback(request.remote):
+        return json_answer(403, "the proxy's admin API answers loopback only")
+    if (reason := foreign_request(request)) is not None:
+        return json_answer(403, f"admin request refused: {reason}")
     try:
         response: web.StreamResponse = await handler(request)
     except web.HTTPNotFound:
         message = f"no admin route at {request.path[:200]}; the proxy's are /journal and /violations"
-        return _answer(404, message)
+        return json_answer(404, message)
     return response
 
 
 async def _every_exchange(request: web.Request) -> web.Response:
     """Every exchange kept, oldest first; ``?operation=NAME`` keeps one operation's."""
-    return _exchanges(request, list(request.config_dict[PROXY].journal))
+    return exchanges_answer(request, list(request.config_dict[PROXY].journal))
 
 
 async def _violations(request: web.Request) -> web.Response:
@@ -243,10 +243,10 @@ async def _violations(request: web.Request) -> web.Response:
     ``warning`` keeps those with one of that severity."""
     severity = request.query.get("severity")
     if severity not in (None, "error", "warning"):
-        return _answer(400, f"?severity={severity[:200]!r} is not a severity; give error or warning")
+        return json_answer(400, f"?severity={severity[:200]!r} is not a severity; give error or warning")
     found = []
     for exchange in request.config_dict[PROXY].journal:
         violations = (*exchange.request_violations, *exchange.response_violations, *exchange.warnings)
         if any(severity in (None, v.severity) for v in violations):
             found.append(exchange)
-    return _exchanges(request, found)
+    return exchanges_answer(request, found)
