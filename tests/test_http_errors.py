@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections.abc import Callable
 from typing import Any
@@ -194,6 +195,19 @@ async def test_a_body_that_starts_with_a_byte_order_mark_is_read_with_a_warning(
     assert headers["X-Aem-Mock-Warnings"] == "1"
     (exchange,) = api.mock.journal.client_warnings()
     assert "byte order mark" in exchange.warnings[0].message and exchange.warnings[0].severity == "warning"
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate"])
+async def test_a_body_that_is_not_encoded_as_its_header_says_is_a_400(api: ApiClient, encoding: str) -> None:
+    headers = {"Content-Type": "application/json", "Content-Encoding": encoding}
+    status, body, _ = await raw(api, "POST", BASE_PATH, json.dumps(START).encode(), **headers)
+    assert_error(status, body, 400)
+    assert body["violations"][0]["where"] == "header:Content-Encoding"
+    assert f"Content-Encoding: {encoding}" in body["message"]
+    gzipped = {**headers, "Content-Encoding": "gzip"}
+    status, body, _ = await raw(api, "POST", BASE_PATH, gzip.compress(json.dumps(START).encode()), **gzipped)
+    assert status == 200, body  # the server keeps serving, and reads a body that is what it says
+    assert len(await api.history()) == 1
 
 
 async def test_a_body_over_the_limit_is_a_413_and_the_server_keeps_serving(make_api: MakeApi) -> None:

@@ -59,6 +59,8 @@ async def read_json(
                        breaks_contract=False, close=True) from None  # fmt: skip
     except ConnectionError:  # the client went away mid-body: there is no one to answer
         raise Refusal(400, "the client closed the connection before the body ended", close=True) from None
+    except web.RequestPayloadError as error:  # a Content-Encoding the body does not have, a bad chunk
+        raise _unreadable(request, error) from None
     if not raw:
         if operation.body_required:
             raise Refusal(
@@ -158,6 +160,18 @@ READ_AS_JSON = frozenset({"text/plain", "application/x-www-form-urlencoded", "ap
 def _too_large(limit: int) -> Refusal:
     message = f"the request body is larger than {limit} bytes (max_body_bytes); send less"
     return Refusal(413, message, [Violation("body:/", message, f"at most {limit} bytes")])
+
+
+def _unreadable(request: web.Request, error: web.RequestPayloadError) -> Refusal:
+    encoding = request.headers.get("Content-Encoding")
+    if encoding:
+        where, expected = "header:Content-Encoding", "a body encoded as its Content-Encoding says"
+        message = (f"the request body could not be decoded as 'Content-Encoding: {cut(encoding)}' ({error}); "
+                   "send the body encoded that way, or leave the header out")  # fmt: skip
+    else:
+        where, expected = "body:/", "a body framed as its headers say"
+        message = f"the request body could not be read ({error}); check its Transfer-Encoding framing"
+    return Refusal(400, message, [Violation(where, message, expected, encoding)], close=True)
 
 
 def _reject_constant(name: str) -> Any:
