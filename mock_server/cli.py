@@ -152,7 +152,8 @@ def _check(files: Sequence[str], strict: bool) -> int:
 def _scenario_from(tape: str, output: Path, force: bool) -> int:
     """Write the scenario the tape shows (exit 2 for an unusable tape or an existing FILE), then run
     ``check`` on it: exit 1 with its report if the result does not load."""
-    from .recording.to_scenario import TapeError, read_tape, scenario_from_tape
+    from .recording.tape_reader import TapeError, read_tape
+    from .recording.to_scenario import scenario_from_tape
 
     if output.exists() and not force:
         print(f"aem-guides-mock: {output} exists; pass --force to overwrite it", file=sys.stderr)

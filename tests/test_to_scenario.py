@@ -19,8 +19,9 @@ from mock_server import MockServer
 from mock_server.cli import main
 from mock_server.core.joblog import format_timestamp
 from mock_server.http.runtime import Mock
-from mock_server.recording import to_scenario
-from mock_server.recording.to_scenario import TapeError, read_tape, scenario_from_tape
+from mock_server.recording import tape_reader, to_scenario
+from mock_server.recording.tape_reader import TapeError, read_tape
+from mock_server.recording.to_scenario import scenario_from_tape
 from mock_server.scenarios.reading import parse_scenario
 from mock_server.scenarios.scenario import Scenario
 
@@ -424,10 +425,10 @@ def test_a_file_that_is_not_a_tape_is_refused_naming_the_line(
 def test_a_tape_or_a_line_too_large_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     file = tmp_path / "tape.jsonl"
     file.write_text('{"tape": "aem-guides-mock", "version": 1}\n' + "x" * 101 + "\n")
-    monkeypatch.setattr(to_scenario, "MAX_LINE_BYTES", 100)
+    monkeypatch.setattr(tape_reader, "MAX_LINE_BYTES", 100)
     with pytest.raises(TapeError, match=r"tape.jsonl:2: the line is longer than 100 bytes"):
         read_tape(file)
-    monkeypatch.setattr(to_scenario, "MAX_TAPE_BYTES", 100)
+    monkeypatch.setattr(tape_reader, "MAX_TAPE_BYTES", 100)
     with pytest.raises(TapeError, match=r"a tape may hold 100"):
         read_tape(file)
     with pytest.raises(TapeError, match=r"missing/tape.jsonl: cannot read it: No such file"):

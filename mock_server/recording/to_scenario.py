@@ -18,22 +18,18 @@ import zlib
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import parse_qs
 
-from ..api.operations import OPERATIONS
-from ..core.errors import MockError
 from ..core.repository import ALL_TYPES, is_within, normalize_path
 from ..core.settings import STATUSES
+from .scenario_yaml import Item, comment_line, flow, listed
+from .tape_reader import MAX_TAPE_BYTES, OPERATION_NAMES, Exchange, Tape, TapeError
 
-__all__ = ["MAX_LINE_BYTES", "MAX_TAPE_BYTES", "Exchange", "Generated", "Tape", "TapeError"]
-__all__ += ["read_tape", "scenario_from_tape"]
+__all__ = ["Generated", "scenario_from_tape"]
 
-MAX_TAPE_BYTES = 256 * 1024 * 1024
-MAX_LINE_BYTES = 16 * 1024 * 1024
 _ASSET_BYTES = 700_000  # of asset entries at most: a scenario holds 1 MiB; the rest become placeholders
-_OPERATION = {(op.method, op.path): op.name for op in OPERATIONS}
 _FAULTS = {401, 429, 500, 502, 503}  # what a fault can answer that a healthy author does not
 _ID_OPERATIONS = ("status", "logs", "download", "cancel", "resume", "restart")
 _SUFFIXES = {".dita": "DITATOPIC", ".xml": "DITATOPIC", ".ditamap": "DITAMAP", ".md": "MARKDOWN"}
@@ -43,36 +39,6 @@ _ASSET = re.compile(r"Processing asset \[(\d+)/(\d+)\] (.+) \[type=([^\]]+)\]")
 _COUNTED = re.compile(r"Counting completed \[totalFiles=(\d+)\]")
 _FAILED = "Bulk processing job failed: "
 _STOPPED = ("FAILED", "CANCELLED")  # a job that stopped on the way
-_WHY = {
-    "folders": "the folders jobs were started on",
-    "assets": "the assets the logs named (and failed ones comments named), in processing order",
-    "generate": "placeholders for assets no log named, in a folder each job takes last",
-    "jobs": "failures where they came (a scripted failure happens once: a resume goes on)",
-    "faults": "5xx, 401 and 429 answers, counted as the mock counts: per endpoint, 401 over every call",
-}
-_BARE = re.compile(r"[A-Za-z/][\w./-]*|\d+ms")
-_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"}  # what YAML 1.1 reads otherwise
-_BREAKS = {0x85: "\\N", 0x2028: "\\L", 0x2029: "\\P", 0xFEFF: "\\uFEFF"}  # YAML reads them as line breaks
-
-
-class TapeError(MockError, ValueError):
-    """Not a readable tape; the message names the file and the line."""
-
-
-@dataclass(frozen=True, slots=True)
-class Exchange:
-    line: int
-    at_ms: int
-    operation: str | None
-    request: dict[str, Any]
-    response: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class Tape:
-    path: Path
-    upstream: str
-    exchanges: tuple[Exchange, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,71 +54,6 @@ class Generated:
     def summary(self) -> str:
         scripts, faults = f"{self.scripts} job script(s)", f"{self.faults} fault(s)"
         return f"{self.jobs} job(s), {self.assets} asset(s), {scripts}, {faults}"
-
-
-def read_tape(path: str | Path) -> Tape:
-    """Read ``path`` (the tape's directory or its ``tape.jsonl``); TapeError names the line at fault."""
-    file = Path(path) / "tape.jsonl" if Path(path).is_dir() else Path(path)
-    header: dict[str, Any] | None = None
-    exchanges: list[Exchange] = []
-    try:
-        if (size := file.stat().st_size) > MAX_TAPE_BYTES:
-            raise TapeError(f"{file}: {size} bytes; a tape may hold {MAX_TAPE_BYTES} (256 MiB) at most")
-        with file.open("rb") as stream:
-            for number, raw in enumerate(iter(lambda: stream.readline(MAX_LINE_BYTES + 1), b""), 1):
-                where = f"{file}:{number}"
-                if len(raw.rstrip(b"\r\n")) > MAX_LINE_BYTES:
-                    raise TapeError(f"{where}: the line is longer than {MAX_LINE_BYTES} bytes (16 MiB)")
-                if raw.strip() and header is None:
-                    header = _header(_json(raw, where), where)
-                elif raw.strip():
-                    exchanges.append(_exchange(_json(raw, where), number, where))
-    except OSError as error:
-        raise TapeError(f"{file}: cannot read it: {error.strerror}") from None
-    if header is None:
-        raise TapeError(f"{file}:1: the file is empty; a tape starts with its header line")
-    return Tape(file, str(header.get("upstream", "an unnamed upstream")), tuple(exchanges))
-
-
-def _json(raw: bytes, where: str) -> Any:
-    try:
-        return json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
-    except UnicodeDecodeError as error:
-        raise TapeError(f"{where}: not UTF-8 text (byte {error.start})") from None
-    except json.JSONDecodeError as error:
-        raise TapeError(f"{where}: not JSON: {error.msg} (column {error.colno})") from None
-    except ValueError as error:  # NaN or Infinity: not JSON, and no YAML reads them back
-        raise TapeError(f"{where}: not JSON: {error}") from None
-    except RecursionError:
-        raise TapeError(f"{where}: not JSON: nested too deeply") from None
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON value")
-
-
-def _header(value: Any, where: str) -> dict[str, Any]:
-    if not isinstance(value, dict) or value.get("tape") != "aem-guides-mock":
-        expected = '{"tape": "aem-guides-mock", "version": 1, "upstream": URL}'
-        raise TapeError(f"{where}: not a tape header: expected {expected}, got {json.dumps(value)[:100]}")
-    if value.get("version") != 1:
-        raise TapeError(f"{where}: tape version {value.get('version')!r}; this reads version 1")
-    return value
-
-
-def _exchange(value: Any, number: int, where: str) -> Exchange:
-    request = value.get("request") if isinstance(value, dict) else None
-    response = value.get("response") if isinstance(value, dict) else None
-    if not isinstance(request, dict) or not all(isinstance(request.get(k), str) for k in ("method", "path")):
-        raise TapeError(f"{where}: an exchange needs `request` with `method` and `path` (strings)")
-    if not isinstance(response, dict) or type(response.get("status")) is not int:
-        raise TapeError(f"{where}: an exchange needs `response` with `status` (an integer)")
-    at_ms, operation = value.get("at_ms", 0), value.get("operation")
-    if type(at_ms) is not int:
-        raise TapeError(f"{where}: `at_ms` must be an integer, got {json.dumps(at_ms)[:40]}")
-    if not isinstance(operation, str):  # null: named by the operations table, as the mock routes it
-        operation = _OPERATION.get((request["method"].upper(), request["path"].rstrip("/")))
-    return Exchange(number, at_ms, operation, request, response)
 
 
 # --- what happened to each job -----------------------------------------------------------------------
@@ -301,7 +202,6 @@ def _median(values: Iterable[float]) -> int | None:
 
 # --- the scenario ------------------------------------------------------------------------------------
 
-Item = tuple[Any, str]  # a value, and where it came from (the comment above it)
 Setting = tuple[str, Any, str]  # a key, its value, where it came from
 
 
@@ -319,19 +219,22 @@ def scenario_from_tape(tape: Tape) -> Generated:
         faults = _faults(tape, notes)
     except (AttributeError, KeyError, TypeError, ValueError) as error:  # an answer of another shape
         raise TapeError(f"{tape.path}: an answer is not of the shape schemas/ gives ({error!r})") from None
-    source = _line(f"{tape.upstream[:150]}, {len(tape.exchanges)} exchange(s)")
-    out = [f"# Generated by `aem-guides-mock scenario-from` from {_line(str(tape.path))}",
+    source = comment_line(f"{tape.upstream[:150]}, {len(tape.exchanges)} exchange(s)")
+    out = [f"# Generated by `aem-guides-mock scenario-from` from {comment_line(str(tape.path))}",
            f"# ({source}). Edit freely: a comment above each part says where it came from.",
-           f"description: {_flow(f'Recorded from {source}.')}"]  # fmt: skip
+           f"description: {flow(f'Recorded from {source}.')}"]  # fmt: skip
     if settings:
-        out += ["settings:", *(f"  # {_line(why)}\n  {key}: {_flow(value)}" for key, value, why in settings)]
+        out += [
+            "settings:",
+            *(f"  # {comment_line(why)}\n  {key}: {flow(value)}" for key, value, why in settings),
+        ]
     out += ["repository:", "  # only what the tape showed, not the embedded default DAM", "  base: empty"]
-    out += _list("folders", [(folder, "") for folder in folders], "  ")
-    out += _list("assets", [({"path": path, "type": kind}, "") for path, kind in assets], "  ")
-    out += _list("generate", generate, "  ") + _list("jobs", scripts) + _list("faults", faults)
+    out += listed("folders", [(folder, "") for folder in folders], "  ")
+    out += listed("assets", [({"path": path, "type": kind}, "") for path, kind in assets], "  ")
+    out += listed("generate", generate, "  ") + listed("jobs", scripts) + listed("faults", faults)
     if notes:
         out += ["", "# Not replayed (the client's doing, or what a scenario cannot say):"]
-        out += [f"# - {_line(note)}" for note in notes]
+        out += [f"# - {comment_line(note)}" for note in notes]
     return Generated("\n".join(out) + "\n", len(jobs), len(assets), len(scripts), len(faults))
 
 
@@ -490,7 +393,7 @@ def _faults(tape: Tape, notes: list[str]) -> list[Item]:
     hits: dict[tuple[str, int], list[tuple[int, Exchange]]] = {}
     for ex in tape.exchanges:
         operation, status = ex.operation, ex.response["status"]
-        if operation is None or operation not in _OPERATION.values():
+        if operation is None or operation not in OPERATION_NAMES.values():
             continue
         calls.update((operation, "*"))
         if status in _FAULTS:
@@ -524,28 +427,3 @@ def _when(indices: list[int], calls: int) -> list[dict[str, Any]]:
     if len(indices) <= 10:
         return [{"nth": i} for i in indices]
     return [{"probability": round(len(indices) / calls, 3)}]
-
-
-# --- YAML --------------------------------------------------------------------------------------------
-
-
-def _flow(value: Any) -> str:
-    """A value as YAML flow (JSON scalars are YAML), keys bare where YAML reads them as they are."""
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{_flow(str(k))}: {_flow(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, str) and _BARE.fullmatch(value) and value.lower() not in _WORDS:
-        return value  # a plain scalar YAML reads as this very string: easier to edit
-    return json.dumps(value, ensure_ascii=False).translate(_BREAKS)
-
-
-def _line(text: str) -> str:
-    """One line of comment: a tape's text must not break out of it into the YAML."""
-    return " ".join(text.split())
-
-
-def _list(key: str, items: list[Item], indent: str = "") -> list[str]:
-    """``key:`` and its items, under a comment on where they came from, each under its own."""
-    out = [f"{indent}# {_WHY[key]}", f"{indent}{key}:"] if items else []
-    for value, comment in items:
-        out += [f"{indent}  # {_line(comment)}"] * bool(comment) + [f"{indent}  - {_flow(value)}"]
-    return out
