@@ -87,6 +87,7 @@ def banner(app: web.Application, url: str) -> str:
         f"  base path:   {url}{BASE_PATH}",
         f"  scenario:    {mock.scenario.name}: {mock.scenario.description}",
         f"  admin API:   {admin}",
+        *([f"  dashboard:   {_from_here(url)}/__admin/ui/"] if settings.admin_enabled else []),
         f"  credentials: {credentials}",
         f"  pace:        {settings.effective_per_asset_ms} ms per asset (speed x{settings.speed:g})",
         f"  clock:       {_clock_line(settings)}",

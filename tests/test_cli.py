@@ -378,3 +378,5 @@ def test_the_banner_names_a_loopback_address_to_call_when_bound_to_every_address
     app = create_app(overrides={"clock": "manual"})
     text = banner(app, "http://0.0.0.0:4502")
     assert "http://127.0.0.1:4502/__admin/clock/advance" in text and "0.0.0.0:4502/__admin" not in text
+    assert "  dashboard:   http://127.0.0.1:4502/__admin/ui/" in text
+    assert "dashboard" not in banner(create_app(overrides={"admin_enabled": False}), "http://0.0.0.0:4502")

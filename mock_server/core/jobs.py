@@ -116,6 +116,21 @@ class JobEngine:
         self.sync()
         return list(self._jobs.values())
 
+    def next_change_at(self) -> int | None:
+        """When the next job changes phase (leaves the queue, ends counting, ends), or the next
+        system job is due; None when nothing is due by the clock alone (idle, or waiting for polls)."""
+        self.sync()
+        due = [self._system_due] if self._system_due is not None else []
+        for job in self._running:
+            if job.phase is Phase.COUNTING:
+                due.append(job.phase_since + job.lifecycle.counting_ms)
+            elif job.phase is Phase.PROCESSING:
+                due.append(job.phase_since + (job.stop_index() - job.run_first) * job.lifecycle.per_asset_ms)
+        head = self._queue.head()
+        if head is not None and self._free and (at := self._activation_time(head)) is not None:
+            due.append(at)
+        return min(due, default=None)  # after sync() every time due lies ahead
+
     def active_count(self) -> int:
         """How many jobs are WAITING or IN_PROGRESS."""
         return len(self._active)

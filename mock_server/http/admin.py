@@ -18,19 +18,19 @@ import logging
 import re
 import urllib.parse
 from collections.abc import Awaitable, Callable
-from http import HTTPStatus
-from typing import Any
 
 from aiohttp import web
 
 from ..api.operations import OPERATION_NAMES, OPERATIONS
-from ..api.payloads import job_payload
 from ..core.clock import MAX_ADVANCE_S, ManualClock
-from ..core.errors import ScenarioError, ScenarioSuperseded, SettingError, UnknownJob
+from ..core.errors import ScenarioError, ScenarioSuperseded, SettingError
 from ..core.journal import Exchange
 from ..scenarios.reading import load_scenario, parse_scenario, shipped_scenarios
 from ..scenarios.scenario import MAX_BYTES as MAX_SCENARIO_BYTES
 from ..scenarios.scenario import Scenario
+from .admin_jobs import JOB_ROUTES
+from .answers import json_answer
+from .dashboard import UI_ROUTES
 from .runtime import MOCK, Mock
 
 __all__ = ["ADMIN_PATH", "admin_app", "exchanges_answer", "foreign_request", "from_loopback", "json_answer"]
@@ -43,13 +43,6 @@ _MAX_SMALL_BODY = 4096
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 #: A Host header or an origin's authority: a name or a bracketed IPv6 address, then a port.
 _AUTHORITY = re.compile(r"(?:\[(?P<ip6>[0-9A-Fa-f:.]+)\]|(?P<name>[A-Za-z0-9.-]+))(?::[0-9]{1,5})?")
-
-
-def json_answer(
-    status: int, message: str, headers: dict[str, str] | None = None, **extra: Any
-) -> web.Response:
-    body = {"status": status, "error": HTTPStatus(status).phrase, "message": message, **extra}
-    return web.json_response(body, status=status, headers=headers)
 
 
 def _mock(request: web.Request) -> Mock:
@@ -163,15 +156,6 @@ class _TooLarge(Exception):
         return json_answer(413, str(self), headers={"Connection": "close"})
 
 
-async def _json_field(request: web.Request, name: str) -> Any:
-    """``name`` of a small JSON object body, or None when the body is not one."""
-    try:
-        document = json.loads(await _read_body(request, _MAX_SMALL_BODY))
-    except (ValueError, RecursionError):
-        return None
-    return document.get(name) if isinstance(document, dict) else None
-
-
 # --- the routes -------------------------------------------------------------------------------------
 
 
@@ -249,17 +233,33 @@ async def _clock(request: web.Request) -> web.Response:
 
 
 async def _advance(request: web.Request) -> web.Response:
-    clock = _mock(request).clock
+    """``{"seconds": N}`` moves a manual clock N seconds; ``{"to": "next"}`` moves it to the next
+    moment a job changes phase (leaves the queue, ends counting, ends) or a system job is due."""
+    mock = _mock(request)
+    clock = mock.clock
     if not isinstance(clock, ManualClock):
         return json_answer(409, "the clock is the real one; serve with --clock manual (or a scenario that "
                             "pins 'clock: manual') to move it")  # fmt: skip
-    seconds = await _json_field(request, "seconds")
+    try:
+        document = json.loads(await _read_body(request, _MAX_SMALL_BODY))
+    except (ValueError, RecursionError):
+        document = None
+    wanted = document if isinstance(document, dict) else {}
+    if wanted.get("to") == "next":
+        due = mock.engine.next_change_at()
+        if due is None:
+            return json_answer(409, "no job changes by the clock alone now (none queued or running, or "
+                                "each waits for polls); start a job first")  # fmt: skip
+        clock.set(max(due, clock.now_ms()))
+        return web.json_response({"now": clock.now_ms(), "kind": type(clock).__name__})
+    seconds = wanted.get("seconds")
     try:
         if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
             raise ValueError(f"got {seconds!r}")
         clock.advance(seconds)
     except (ValueError, OverflowError) as error:
-        return json_answer(400, f'send {{"seconds": N}} with 0 <= N <= {MAX_ADVANCE_S:.0f}: {error}')
+        return json_answer(400, f'send {{"seconds": N}} with 0 <= N <= {MAX_ADVANCE_S:.0f}, or '
+                            f'{{"to": "next"}}: {error}')  # fmt: skip
     return web.json_response({"now": clock.now_ms(), "kind": type(clock).__name__})
 
 
@@ -339,21 +339,6 @@ async def _operations(request: web.Request) -> web.Response:
     return web.json_response({"operations": rows})
 
 
-async def _jobs(request: web.Request) -> web.Response:
-    mock = _mock(request)
-    jobs = [{**job_payload(job, mock.settings), "script": job.script} for job in mock.engine.jobs()]
-    return web.json_response({"jobs": jobs})
-
-
-async def _job(request: web.Request) -> web.Response:
-    mock = _mock(request)
-    try:
-        job = mock.engine.get(request.match_info["processing_id"])
-    except UnknownJob as error:
-        return json_answer(404, str(error))
-    return web.json_response({**job_payload(job, mock.settings), "script": job.script, "polls": job.polls})
-
-
 _ROUTES: list[tuple[str, str, _Handler]] = [
     ("GET", "", _index),
     ("GET", "/scenario", _get_scenario),
@@ -365,8 +350,6 @@ _ROUTES: list[tuple[str, str, _Handler]] = [
     ("GET", "/journal", _journal),
     ("GET", "/stats", _stats),
     ("GET", "/violations", _violations),
-    ("GET", "/jobs", _jobs),
-    ("GET", "/jobs/{processing_id}", _job),
     ("GET", "/operations", _operations),
 ]
 
@@ -374,6 +357,6 @@ _ROUTES: list[tuple[str, str, _Handler]] = [
 def admin_app() -> web.Application:
     """The admin API, to mount at :data:`ADMIN_PATH` on an app that holds the mock under ``MOCK``."""
     admin = web.Application(middlewares=[_guard])
-    for method, path, handler in _ROUTES:
+    for method, path, handler in (*_ROUTES, *JOB_ROUTES, *UI_ROUTES):
         admin.router.add_route(method, path, handler)
     return admin

@@ -45,7 +45,7 @@ async def send_stream(request: web.Request, reply: Reply, record: Callable[[], N
     first = next(reply.stream, b"")  # before the headers: a failure here is a 500 of its own
     record()  # the answer is a 200 now: journaled once (a failure above is journaled as its 500)
     await response.prepare(request)
-    streams, task = request.app[STREAMS], asyncio.current_task()
+    streams, task = request.config_dict[STREAMS], asyncio.current_task()
     streams.add(task)
     try:
         chunk: bytes | None = first

@@ -1,0 +1,123 @@
+"""The admin API's job routes: every job, one job, its log by pages or as a ZIP, cancel and resume.
+
+These are the mock's own routes (no credentials of the simulated author, no contract check, no
+journal entry): what the dashboard's buttons call, and what a test may call to look or to act
+without going through the API under test.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from ..api.operations import Call
+from ..api.payloads import job_payload
+from ..core.errors import JobError, UnknownJob
+from ..core.job import Job
+from .answers import json_answer
+from .downloads import send_stream
+from .runtime import MOCK, Mock
+
+__all__ = ["JOB_ROUTES", "MAX_LOG_PAGE"]
+
+#: The most log lines one admin page holds.
+MAX_LOG_PAGE = 1000
+
+
+def _mock(request: web.Request) -> Mock:
+    return request.config_dict[MOCK]
+
+
+def _error(status: int, message: str) -> web.Response:
+    return json_answer(status, message)
+
+
+def _job_or_404(request: web.Request) -> Job | web.Response:
+    try:
+        return _mock(request).engine.get(request.match_info["processing_id"])
+    except UnknownJob as error:
+        return _error(404, str(error))
+
+
+def _shown(job: Job, mock: Mock, **extra: Any) -> dict[str, Any]:
+    return {**job_payload(job, mock.settings), "script": job.script, **extra}
+
+
+async def _jobs(request: web.Request) -> web.Response:
+    mock = _mock(request)
+    return web.json_response({"jobs": [_shown(job, mock) for job in mock.engine.jobs()]})
+
+
+async def _job(request: web.Request) -> web.Response:
+    job = _job_or_404(request)
+    if isinstance(job, web.Response):
+        return job
+    return web.json_response(_shown(job, _mock(request), polls=job.polls))
+
+
+def _int_param(request: web.Request, name: str, default: int, most: int) -> int:
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or int(raw) > most:
+        raise ValueError(f"?{name}={raw[:40]!r}: give a whole number from 0 to {most}")
+    return int(raw)
+
+
+async def _logs(request: web.Request) -> web.Response:
+    """``?offset=&limit=`` (at most :data:`MAX_LOG_PAGE`) lines of the job's log, and its length."""
+    job = _job_or_404(request)
+    if isinstance(job, web.Response):
+        return job
+    total = len(job.log)
+    try:
+        offset = _int_param(request, "offset", 0, 2**62)
+        limit = _int_param(request, "limit", 100, MAX_LOG_PAGE)
+    except ValueError as error:
+        return _error(400, str(error))
+    lines = job.log.page(offset, limit)
+    return web.json_response({"lines": lines, "offset": offset, "limit": limit, "total": total})
+
+
+async def _download(request: web.Request) -> web.StreamResponse:
+    """The job's log as the API's ZIP (the same bytes), without the author's credentials."""
+    job = _job_or_404(request)
+    if isinstance(job, web.Response):
+        return job
+    mock = _mock(request)
+    reply = mock.api.download(Call("admin", {"processingId": job.processing_id}, accept="application/zip"))
+    if reply.stream is None:  # download_mode json: the author answers paths, not a file
+        return web.json_response(reply.payload)
+    return await send_stream(request, reply, lambda: None)
+
+
+async def _act(request: web.Request, action: str) -> web.Response:
+    job = _job_or_404(request)
+    if isinstance(job, web.Response):
+        return job
+    mock = _mock(request)
+    engine = mock.engine
+    try:
+        moved = engine.cancel(job.processing_id) if action == "cancel" else engine.resume(job.processing_id)
+    except JobError as error:
+        return _error(409, str(error))
+    return web.json_response(_shown(moved, mock))
+
+
+async def _cancel(request: web.Request) -> web.Response:
+    return await _act(request, "cancel")
+
+
+async def _resume(request: web.Request) -> web.Response:
+    return await _act(request, "resume")
+
+
+JOB_ROUTES = [
+    ("GET", "/jobs", _jobs),
+    ("GET", "/jobs/{processing_id}", _job),
+    ("GET", "/jobs/{processing_id}/logs", _logs),
+    ("GET", "/jobs/{processing_id}/download", _download),
+    ("POST", "/jobs/{processing_id}/cancel", _cancel),
+    ("POST", "/jobs/{processing_id}/resume", _resume),
+]

@@ -1,0 +1,216 @@
+"""The dashboard's HTML: pure functions from data to escaped text, one per page.
+
+Every value is escaped (journal bodies, paths and ids come from clients: ``<script>`` is shown,
+never run). No inline script or style: the page's own ``app.js`` and ``app.css`` do the rest, under
+``Content-Security-Policy: default-src 'self'``. Links are relative, so the pages work behind a
+reverse proxy that mounts the mock under a prefix. ``root`` is the way from a page to ``/__admin/ui/``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import urllib.parse
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+__all__ = ["MAX_JOB_ROWS", "MAX_JOURNAL_ROWS", "job_page", "jobs_page", "journal_page", "scenario_page"]
+
+#: The most exchanges the journal page lists (the newest), and the most jobs the jobs page lists.
+MAX_JOURNAL_ROWS = 200
+MAX_JOB_ROWS = 200
+
+
+def _e(value: Any) -> str:
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def _time(ms: Any) -> str:
+    if not isinstance(ms, int) or isinstance(ms, bool) or ms <= 0:
+        return ""
+    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _job_link(root: str, job_id: str) -> str:
+    return f"{root}jobs/{urllib.parse.quote(job_id, safe='')}"
+
+
+def _layout(title: str, root: str, page: str, body: str, *, clock: str, scenario: str, **data: str) -> str:
+    extra = "".join(f' data-{name}="{_e(value)}"' for name, value in data.items())
+    nav = "".join(
+        f'<a href="{root}{href}"{" aria-current=page" if key == page else ""}>{label}</a>'
+        for key, href, label in (("jobs", "", "Jobs"), ("journal", "journal", "Journal"),
+                                 ("scenario", "scenario", "Scenario and clock"))
+    )  # fmt: skip
+    return (
+        "<!doctype html>\n"
+        f'<html lang="en"><head><meta charset="utf-8"><title>{_e(title)} · aem-guides-mock</title>'
+        f'<link rel="stylesheet" href="{root}app.css"><script src="{root}app.js" defer></script></head>'
+        f'<body data-page="{page}" data-root="{root}"{extra}>'
+        f"<header><strong>aem-guides-mock</strong><nav>{nav}</nav>"
+        f'<span class="meta">scenario <b id="scenario-name">{_e(scenario)}</b> · clock '
+        f'<b id="clock">{_e(clock)}</b> · <span id="live">connecting…</span></span></header>'
+        f'<main><h1>{_e(title)}</h1><p id="message" role="status"></p>{body}</main></body></html>\n'
+    )
+
+
+def _job_row(job: Mapping[str, Any], root: str) -> str:
+    migration = job.get("migrationSet") or {}
+    done, total = job.get("triggeredCount", 0), migration.get("totalFiles", 0)
+    return (
+        f'<tr data-id="{_e(job["processingId"])}"><td><a href="{_e(_job_link(root, job["processingId"]))}">'
+        f"{_e(job['processingId'])}</a></td><td>{_e(job.get('path'))}</td>"
+        f'<td class="status {_e(job.get("status"))}">{_e(job.get("status"))}</td>'
+        f"<td>{_e(done)} / {_e(total)}</td><td>{_time(job.get('startedAt'))}</td>"
+        f"<td>{_time(job.get('completedAt'))}</td><td>{_e(job.get('createdBy'))}</td></tr>"
+    )
+
+
+def jobs_page(jobs: Sequence[Mapping[str, Any]], *, clock: str, scenario: str) -> str:
+    """Every job (the newest :data:`MAX_JOB_ROWS`), newest first; ``app.js`` keeps it live."""
+    shown = list(reversed(jobs))[:MAX_JOB_ROWS]
+    rows = "".join(_job_row(job, "") for job in shown)
+    more = (
+        f'<p class="note">{len(jobs) - len(shown)} older job(s) not shown.</p>'
+        if len(jobs) > len(shown)
+        else ""
+    )
+    body = (
+        '<table id="jobs"><thead><tr><th>processingId</th><th>path</th><th>status</th><th>assets</th>'
+        f'<th>created</th><th>started</th><th>completed</th></tr></thead><tbody id="jobs-body">{rows}'
+        f'</tbody></table><p id="no-jobs" class="note"{"" if not jobs else " hidden"}>No jobs yet: start '
+        f"one through the API.</p>{more}"
+    )
+    return _layout("Jobs", "", "jobs", body, clock=clock, scenario=scenario)
+
+
+def job_page(
+    job: Mapping[str, Any],
+    lines: Sequence[str],
+    offset: int,
+    limit: int,
+    total: int,
+    *,
+    clock: str,
+    scenario: str,
+) -> str:
+    """One job: its fields (kept live), cancel and resume, its log by pages, the ZIP."""
+    job_id = str(job["processingId"])
+    fields = "".join(
+        f'<tr><th>{_e(name)}</th><td data-field="{_e(name)}">{_e(value)}</td></tr>'
+        for name, value in (
+            ("status", job.get("status")), ("path", job.get("path")),
+            ("triggeredCount", job.get("triggeredCount")),
+            ("totalFiles", (job.get("migrationSet") or {}).get("totalFiles")),
+            ("createdBy", job.get("createdBy")), ("startedAt", _time(job.get("startedAt"))),
+            ("completedAt", _time(job.get("completedAt"))), ("comments", job.get("comments")),
+        )
+    )  # fmt: skip
+    here = urllib.parse.quote(job_id, safe="")
+    pages = []
+    if offset > 0:
+        pages.append(f'<a href="{here}?offset={max(0, offset - limit)}&amp;limit={limit}">previous</a>')
+    if offset + len(lines) < total:
+        pages.append(f'<a href="{here}?offset={offset + limit}&amp;limit={limit}">next</a>')
+    shown = (
+        f"lines {offset + 1} to {offset + len(lines)} of {total}"
+        if lines
+        else f"no lines here ({total} in all)"
+    )
+    body = (
+        f'<table class="fields">{fields}</table>'
+        '<p><button type="button" data-action="cancel">Cancel</button> '
+        '<button type="button" data-action="resume">Resume</button> '
+        f'<a href="../../jobs/{here}/download" download="{_e(job_id)}.zip">Download the log (ZIP)</a></p>'
+        f'<h2>Log</h2><p class="note"><span id="log-range">{shown}</span> {" · ".join(pages)}</p>'
+        f'<pre id="log">{_e(chr(10).join(lines))}</pre>'
+    )
+    return _layout(f"Job {job_id}", "../", "job", body, clock=clock, scenario=scenario, job=job_id,
+                   offset=str(offset), limit=str(limit))  # fmt: skip
+
+
+def _violations(kind: str, found: Iterable[Mapping[str, Any]]) -> str:
+    return "".join(
+        f'<li class="{kind}"><code>{_e(v.get("where"))}</code> {_e(v.get("message"))}</li>' for v in found
+    )
+
+
+def journal_page(
+    exchanges: Sequence[Mapping[str, Any]],
+    filters: Mapping[str, str],
+    operations: Sequence[str],
+    *,
+    clock: str,
+    scenario: str,
+    kept: int,
+) -> str:
+    """The journal's exchanges, newest first and at most :data:`MAX_JOURNAL_ROWS`, with a filter
+    form; each one's errors and warnings with their pointer and message."""
+
+    def select(name: str, choices: Sequence[str]) -> str:
+        options = "".join(
+            f'<option value="{_e(c)}"{" selected" * (filters.get(name) == c)}>{_e(c or "any")}</option>'
+            for c in ("", *choices)
+        )
+        return f'<label>{name} <select name="{name}">{options}</select></label>'
+
+    statuses = ["2xx", "4xx", "5xx"]
+    form = (
+        f'<form method="get" action="journal">{select("operation", operations)}{select("status", statuses)}'
+        f'{select("severity", ["error", "warning"])}<button type="submit">Filter</button></form>'
+    )
+    rows = []
+    for ex in exchanges[:MAX_JOURNAL_ROWS]:
+        problems = _violations("error", ex.get("requestViolations", ())) + _violations(
+            "warning", ex.get("warnings", ())
+        )
+        problems += _violations("response", ex.get("responseViolations", ()))
+        query = f"?{ex['query']}" if ex.get("query") else ""
+        rows.append(
+            f"<tr><td>{_time(ex.get('at'))}</td><td>{_e(ex.get('operation') or '')}</td>"
+            f"<td>{_e(ex.get('method'))} {_e(ex.get('path'))}{_e(query)}</td>"
+            f'<td class="code">{_e(ex.get("status"))}</td><td><ul class="problems">{problems}</ul></td></tr>'
+        )
+    listed = min(len(exchanges), MAX_JOURNAL_ROWS)
+    note = f"{listed} of {len(exchanges)} matching exchange(s) shown, newest first; the journal keeps {kept}."
+    body = (
+        f'{form}<p class="note">{note}</p><table id="journal"><thead><tr><th>at</th><th>operation</th>'
+        f"<th>request</th><th>status</th><th>errors and warnings</th></tr></thead><tbody>{''.join(rows)}"
+        "</tbody></table>"
+    )
+    return _layout("Journal", "", "journal", body, clock=clock, scenario=scenario)
+
+
+def scenario_page(
+    scenario: Mapping[str, Any],
+    settings: Mapping[str, Any],
+    faults: Sequence[str],
+    *,
+    clock: str,
+    manual: bool,
+) -> str:
+    """The loaded scenario (its YAML), the settings in force, its faults, and the clock's buttons."""
+    disabled = "" if manual else " disabled"
+    buttons = "".join(
+        f'<button type="button" data-action="advance" {attr}{disabled}>{label}</button> '
+        for attr, label in (('data-seconds="1"', "+1 s"), ('data-seconds="60"', "+1 min"),
+                            ('data-to="next"', "to the next transition"))
+    )  # fmt: skip
+    why = (
+        ""
+        if manual
+        else '<p class="note">The clock is the real one: serve with --clock manual to move it.</p>'
+    )
+    rows = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in settings.items())
+    listed = "".join(f"<li>{_e(f)}</li>" for f in faults) or "<li>none</li>"
+    body = (
+        f"<h2>Clock</h2><p>now <b data-field=clock>{_e(clock)}</b></p><p>{buttons}</p>{why}"
+        f'<h2>Faults</h2><ul id="faults">{listed}</ul>'
+        f"<h2>{_e(scenario.get('name'))}</h2><p>{_e(scenario.get('description'))}</p>"
+        f'<p class="note">from {_e(scenario.get("origin"))}</p>'
+        f'<pre id="yaml">{_e(scenario.get("yaml") or "(no YAML: the embedded default)")}</pre>'
+        f'<h2>Settings in force</h2><table class="fields" id="settings">{rows}</table>'
+    )
+    return _layout(
+        "Scenario and clock", "", "scenario", body, clock=clock, scenario=str(scenario.get("name"))
+    )
