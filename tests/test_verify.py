@@ -4,6 +4,7 @@ verifier's own HTTP client."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import time
@@ -19,6 +20,7 @@ from aiohttp.test_utils import TestServer
 from mock_server import create_app, load_scenario
 from mock_server.api.operations import BASE_PATH
 from mock_server.cli import main
+from mock_server.core.job import StartRequest
 from mock_server.http.runtime import MOCK
 from mock_server.scenarios.reading import shipped_scenarios
 from mock_server.verify import PLAN, Credentials, Options, Report, verify
@@ -90,8 +92,31 @@ async def test_readonly_sends_gets_only_and_reports_what_it_did_not_exercise() -
     assert set(methods) == {"GET"}
     assert report.exit_code == 0
     skipped = {f.step for f in report.findings if f.kind == "not exercised"}
-    assert skipped == {name for name, _, readonly in PLAN if not readonly}
+    assert skipped == {name for name, _, readonly in PLAN if not readonly} | {"logs", "tail", "download"}
+    assert any("history lists no ended job" in f.rule for f in report.findings), report.summary()
     assert app[MOCK].engine.jobs() == []
+
+
+async def test_readonly_reads_the_log_of_the_newest_ended_job_in_history() -> None:
+    methods: list[str] = []
+
+    async def spy(request: web.Request, handler: Handler) -> web.StreamResponse:
+        methods.append(request.method)
+        return await handler(request)
+
+    app = create_app(scenario=load_scenario("default"), overrides={"speed": 20, "clock": "real"})
+    app.middlewares.append(web.middleware(spy))
+    async with TestServer(app) as server:
+        url = str(server.make_url("")).rstrip("/")
+        job = app[MOCK].engine.start(StartRequest(SANDBOX), "admin")
+        while app[MOCK].engine.get(job.processing_id).status.name != "SUCCESS":
+            await asyncio.sleep(0.05)
+        options = Options(SANDBOX, "readonly", poll_s=0.02, timeout_s=20)
+        report = await verify(url, Credentials("admin", "admin"), options, rate=1000)
+    assert set(methods) == {"GET"} and report.exit_code == 0, report.summary()
+    for step in ("logs", "tail", "download"):
+        assert report.steps[step] == "passed", report.steps
+    assert len(app[MOCK].engine.jobs()) == 1  # it started nothing
 
 
 async def test_the_rate_is_kept() -> None:
@@ -280,7 +305,7 @@ async def test_the_command_writes_reports_without_the_password(
 def test_a_dry_run_sends_nothing(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["verify", "--target", "http://127.0.0.1:9", "--dry-run", "--profile", "readonly"]) == 0
     out = capsys.readouterr().out
-    assert "dry run: nothing sent" in out and out.count("[skipped: readonly]") == 9
+    assert "dry run: nothing sent" in out and out.count("[skipped: readonly]") == 6
 
 
 def test_an_unreachable_author_is_a_setup_error(capsys: pytest.CaptureFixture[str]) -> None:

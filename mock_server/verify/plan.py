@@ -28,15 +28,16 @@ from .target import Answer, SetupError, Target
 
 __all__ = ["PLAN", "Options", "run_plan"]
 
-#: The steps, in order: (name, what it does, whether the readonly profile runs it).
+#: The steps, in order: (name, what it does, whether the readonly profile runs it). The readonly
+#: profile reads the log of the newest ended job that history lists, instead of one it started.
 PLAN: tuple[tuple[str, str, bool], ...] = (
     ("system-status", f"GET {SYSTEM_STATUS_PATH}: the system status answer", True),
     ("history", f"GET {BASE_PATH}/history: the last jobs", True),
     ("start", f"POST {BASE_PATH} on the sandbox: a job starts", False),
     ("follow", f"GET {BASE_PATH}/status until the job ends: every transition legal", False),
-    ("logs", f"GET {BASE_PATH}/logs page by page to the end: contiguous, no duplicates", False),
-    ("tail", f"GET {BASE_PATH}/logs?tail=N: the last lines of the paged log", False),
-    ("download", f"GET {BASE_PATH}/logs/download: a ZIP whose log is the paged log", False),
+    ("logs", f"GET {BASE_PATH}/logs page by page to the end: contiguous, no duplicates", True),
+    ("tail", f"GET {BASE_PATH}/logs?tail=N: the last lines of the paged log", True),
+    ("download", f"GET {BASE_PATH}/logs/download: a ZIP whose log is the paged log", True),
     ("history-has-job", f"GET {BASE_PATH}/history: the job is listed", False),
     ("status-after-end", f"GET {BASE_PATH}/status: an ended job stays ended", False),
     ("cancel-resume", f"POST {BASE_PATH}/cancel and /resume on a second job, followed to its end", False),
@@ -134,7 +135,7 @@ async def _steps(run: _Run) -> None:
     r, base = run.report, BASE_PATH
     await run.call("system-status", "system-status.response", "GET", SYSTEM_STATUS_PATH)
     r.ran("system-status")
-    await run.call("history", "history.response", "GET", f"{base}/history")
+    listed = await run.call("history", "history.response", "GET", f"{base}/history")
     r.ran("history")
     unknown = await run.call(
         "unknown-id", None, "GET", f"{base}/status", query={"processingId": str(uuid.uuid4())}
@@ -147,6 +148,12 @@ async def _steps(run: _Run) -> None:
     )
     r.ran("unknown-id")
     if run.options.profile == "readonly":
+        ended = _newest_ended(listed.json())
+        if ended is not None:
+            await _download(run, ended, await _logs(run, ended))
+        else:
+            for name in ("logs", "tail", "download"):
+                run.skip(name, "history lists no ended job whose log the readonly profile could read")
         for name, _, readonly in PLAN:
             if not readonly:
                 run.skip(name, "the readonly profile sends GETs only")
@@ -176,6 +183,15 @@ async def _steps(run: _Run) -> None:
     r.ran("status-after-end")
     await _cancel_resume(run)
     r.pace.update(_pace(lines))
+
+
+def _newest_ended(history: Any) -> str | None:
+    """The id of the newest job that history lists as ended (history is newest first)."""
+    jobs = history.get("executionHistory") if isinstance(history, dict) else None
+    for job in jobs if isinstance(jobs, list) else ():
+        if isinstance(job, dict) and job.get("status") in ENDED and isinstance(job.get("processingId"), str):
+            return str(job["processingId"])
+    return None
 
 
 async def _start(run: _Run, step: str) -> str | None:
