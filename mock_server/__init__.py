@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from .scenarios.scenario import Scenario
     from .server import MockServer
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 _HOMES = {
     "create_app": "http.app",

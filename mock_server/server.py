@@ -15,6 +15,7 @@ from typing import Any, TextIO, TypeVar
 
 from aiohttp import web
 
+from ._version import __version__
 from .api.operations import BASE_PATH
 from .api.payloads import job_payload
 from .core.clock import ManualClock
@@ -83,7 +84,7 @@ def banner(app: web.Application, url: str) -> str:
         tokens = ", ".join(f"{token} ({who})" for token, who in settings.tokens.items())
         credentials += f"; Bearer token(s): {tokens}"
     lines = [
-        f"aem-guides-mock serving AEM Guides' bulk asset processing API at {url}",
+        f"aem-guides-mock {__version__} serving AEM Guides' bulk asset processing API at {url}",
         f"  base path:   {url}{BASE_PATH}",
         f"  scenario:    {mock.scenario.name}: {mock.scenario.description}",
         f"  admin API:   {admin}",
