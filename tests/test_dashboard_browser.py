@@ -9,6 +9,7 @@ instead of skipping). Each test writes a screenshot of its page to ``artifacts/s
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import os
@@ -16,13 +17,16 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
+from aiohttp import web
 
 from mock_server.api.operations import BASE_PATH
 
@@ -212,3 +216,80 @@ def test_the_page_keeps_working_after_a_scenario_reload(server: Server, browser:
     job = server.start()
     wait_for(browser, "the new job's row", lambda d: d.find_elements(By.CSS_SELECTOR, f'tr[data-id="{job}"]'))
     shoot(browser, "jobs-after-reload")
+
+
+class PrefixProxy:
+    """A reverse proxy that serves the mock under ``/mock/`` (as nginx or a team's gateway would),
+    streaming every answer as it comes (the event stream included), in a thread of its own."""
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream
+        self.loop = asyncio.new_event_loop()
+        started = threading.Event()
+        self.thread = threading.Thread(target=self._run, args=(started,), daemon=True)
+        self.thread.start()
+        started.wait(10)
+
+    def _run(self, started: threading.Event) -> None:
+        asyncio.set_event_loop(self.loop)
+        self.loop.run_until_complete(self._open())
+        started.set()
+        self.loop.run_forever()
+
+    async def _open(self) -> None:
+        app = web.Application()
+        app.router.add_route("*", "/mock/{tail:.*}", self._forward)
+        self.runner = web.AppRunner(app, shutdown_timeout=1.0)  # an event stream may still be open
+        await self.runner.setup()
+        await web.TCPSite(self.runner, "127.0.0.1", 0).start()
+        self.url = f"http://127.0.0.1:{self.runner.addresses[0][1]}/mock"
+        self.session = aiohttp.ClientSession(auto_decompress=False)
+
+    async def _forward(self, request: web.Request) -> web.StreamResponse:
+        target = f"{self.upstream}/{request.match_info['tail']}"
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")}
+        body, query = await request.read(), request.query
+        async with self.session.request(
+            request.method, target, params=query, headers=headers, data=body, allow_redirects=False
+        ) as answer:
+            response = web.StreamResponse(status=answer.status)
+            for name, value in answer.headers.items():
+                if name.lower() not in ("content-length", "transfer-encoding", "connection"):
+                    response.headers.add(name, value)
+            await response.prepare(request)
+            async for chunk in answer.content.iter_any():
+                await response.write(chunk)
+            await response.write_eof()
+            return response
+
+    def stop(self) -> None:
+        async def close() -> None:
+            await self.session.close()
+            await self.runner.cleanup()
+
+        asyncio.run_coroutine_threadsafe(close(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.loop.close()
+
+
+def test_the_dashboard_works_behind_a_reverse_proxy_under_a_prefix(
+    server: Server, browser: webdriver.Chrome
+) -> None:
+    proxy = PrefixProxy(server.url)
+    try:
+        browser.get(proxy.url + "/__admin/ui")  # the redirect to ui/ is relative: it keeps the prefix
+        live(browser)  # the event stream, through the proxy
+        assert browser.current_url == proxy.url + "/__admin/ui/"
+        job = server.start()
+        wait_for(browser, "the job's row, live through the proxy",
+                 lambda d: d.find_elements(By.CSS_SELECTOR, f'tr[data-id="{job}"]'))  # fmt: skip
+        browser.find_element(By.LINK_TEXT, "Scenario and clock").click()
+        live(browser)
+        before = server.now()
+        browser.find_element(By.CSS_SELECTOR, 'button[data-seconds="60"]').click()
+        wait_for(browser, "the clock moved through the proxy", lambda d: server.now() == before + 60_000)
+        shoot(browser, "scenario-behind-a-proxy")
+    finally:
+        browser.get("about:blank")  # closes the page's event stream
+        proxy.stop()
