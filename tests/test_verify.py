@@ -256,6 +256,40 @@ async def test_a_500_on_start_is_a_violation_and_the_rest_not_exercised() -> Non
     assert report.steps["follow"] == report.steps["download"] == "not exercised"
 
 
+async def test_an_answer_that_is_not_json_is_a_violation() -> None:
+    async def drift(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path.endswith("/history"):
+            return web.Response(text="<html>Sling error</html>", content_type="text/html")
+        return await handler(request)
+
+    report, _ = await run_verify(drift)
+    assert report.exit_code == 1
+    assert "history: the answer is not JSON (text/html)" in findings(report, "violation"), report.summary()
+
+
+async def test_a_cancel_the_author_refuses_leaves_cancel_resume_not_exercised() -> None:
+    async def drift(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path == f"{BASE_PATH}/cancel":
+            return web.json_response({"status": 409, "message": "no"}, status=409)
+        return await handler(request)
+
+    report, _ = await run_verify(drift)
+    assert report.exit_code == 0, report.summary()
+    assert report.steps["cancel-resume"] == "not exercised"
+    assert any("could not be cancelled (409)" in f.rule for f in report.findings), report.summary()
+
+
+async def test_a_resume_the_author_refuses_is_a_violation() -> None:
+    async def drift(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path == f"{BASE_PATH}/resume":
+            return web.json_response({"status": 500, "message": "boom"}, status=500)
+        return await handler(request)
+
+    report, _ = await run_verify(drift, scenario="cancel-and-resume")
+    assert report.exit_code == 1
+    assert "cancel-resume: resuming a CANCELLED job answers 500" in findings(report, "violation")
+
+
 async def test_401_on_every_call_is_a_setup_error() -> None:
     async def drift(request: web.Request, handler: Handler) -> web.StreamResponse:
         return web.json_response({"error": "no"}, status=401)
