@@ -107,7 +107,12 @@ def main() -> None:
         )
     finally:
         server.send_signal(signal.SIGTERM)
-        out, _ = server.communicate(timeout=10)
+        try:
+            out, _ = server.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            out, _ = server.communicate()
+            check(False, "serve stops within 10 s of SIGTERM")
     check(f"aem-guides-mock {version} serving" in out, "the banner shows the version")
 
     listed = run(str(BIN / "aem-guides-mock"), "scenarios", cwd=here).stdout

@@ -4,6 +4,7 @@ buttons call, and the event stream, over a real socket."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import http.client
 import json
 import re
@@ -13,6 +14,7 @@ import sys
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ import pytest
 
 from mock_server import Settings
 from mock_server.api.operations import BASE_PATH
+from mock_server.core.job import StartRequest
 from mock_server.http.dashboard import MAX_EVENT_STREAMS
 from mock_server.http.dashboard_pages import MAX_JOURNAL_ROWS
 
@@ -54,6 +57,27 @@ async def test_the_jobs_page_lists_each_job_with_its_status(api: ApiClient) -> N
     text, _ = await page(api, UI)
     assert f'<tr data-id="{job}">' in text and f'href="jobs/{job}"' in text
     assert '<td class="status SUCCESS">SUCCESS</td>' in text
+
+
+async def test_the_jobs_page_holds_the_newest_200_and_counts_the_rest(api: ApiClient) -> None:
+    for _ in range(205):
+        api.mock.engine.start(StartRequest("/content/dam/22858"), "admin")
+        await api.advance(60)
+    text, _ = await page(api, UI)
+    assert text.count("<tr data-id=") == 200 and "5 older job(s) not shown" in text
+    newest = api.mock.engine.jobs()[-1].processing_id
+    assert text.index(newest) < text.index("<tr data-id=", text.index(newest) + 1)  # newest first
+    assert "<th>started</th><th>completed</th><th>createdBy</th>" in text
+    assert re.search(
+        r"<td>\d{4}-[^<]*</td><td>\d{4}-[^<]*</td><td>admin</td></tr>", text
+    )  # cells in that order
+
+
+async def test_a_job_page_shows_the_job_as_of_now(api: ApiClient) -> None:
+    job = await api.start()
+    await api.advance(60)  # nobody polled: the page itself brings the job up to the clock
+    text, _ = await page(api, f"{UI}jobs/{job}")
+    assert '<td data-field="status">SUCCESS</td>' in text and "Bulk processing job completed" in text
 
 
 async def test_the_ui_path_without_a_slash_redirects_relatively(api: ApiClient) -> None:
@@ -143,6 +167,22 @@ async def test_the_clock_moves_to_the_next_transition(api: ApiClient) -> None:
     assert api.clock.now_ms() == before
 
 
+async def test_a_next_transition_past_the_clocks_end_is_refused_not_a_500(make_api: MakeApi) -> None:
+    api = await make_api(Settings(per_asset_ms=10**16))
+    await api.start()
+    assert (await api.admin("POST", "/clock/advance", json={"to": "next"}))[0] == 200  # counted
+    before = api.clock.now_ms()
+    status, body = await api.admin("POST", "/clock/advance", json={"to": "next"})
+    assert status == 409 and "cannot be reached" in body["message"] and api.clock.now_ms() == before
+
+
+async def test_an_admin_body_not_encoded_as_it_says_is_a_400(api: ApiClient) -> None:
+    headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
+    for method, path in (("POST", "/clock/advance"), ("PUT", "/scenario")):
+        status, body = await api.admin(method, path, data=b'{"seconds": 1}', headers=headers)
+        assert status == 400 and "Content-Encoding" in body["message"]
+
+
 async def test_cancel_and_resume_through_the_admin_api(api: ApiClient) -> None:
     job = await api.start("/content/dam")
     await api.advance(3)
@@ -206,7 +246,8 @@ async def test_event_streams_are_capped_and_end_at_shutdown(api: ApiClient) -> N
     assert again.status == 200
     await api.http.app.shutdown()  # what a SIGTERM runs: every stream ends
     for stream in [*streams, again]:
-        assert await asyncio.wait_for(stream.content.read(), 5) is not None
+        await asyncio.wait_for(stream.content.read(), 5)  # returns once the stream has ended
+        assert stream.content.at_eof()
         stream.close()
 
 
@@ -220,15 +261,52 @@ async def test_the_assets_are_served_with_the_csp(api: ApiClient, path: str) -> 
         assert "innerHTML" not in text and "eval(" not in text
 
 
-def test_sigterm_stops_the_dev_server_within_5_s_with_a_dashboard_open(tmp_path: Path) -> None:
+@contextlib.contextmanager
+def dev_server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], urllib.parse.SplitResult]]:
+    """``aem-guides-mock serve --clock manual`` on a free port, and its URL; killed at the end."""
     ready = tmp_path / "ready"
-    server = subprocess.Popen([sys.executable, "-m", "mock_server", "serve", "--port", "0", "--ready-file",
-                               str(ready)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    argv = [sys.executable, "-m", "mock_server", "serve", "--port", "0", "--clock", "manual", "--ready-file"]
+    server = subprocess.Popen([*argv, str(ready)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 30
         while not ready.exists() and server.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
-        url = urllib.parse.urlsplit(ready.read_text().strip())
+        yield server, urllib.parse.urlsplit(ready.read_text().strip())
+    finally:
+        server.kill()
+        server.wait()
+
+
+def test_a_closed_tab_frees_its_event_stream_at_once_on_the_dev_server(tmp_path: Path) -> None:
+    """The dev server keeps a handler running when its client goes (unlike aiohttp's test server):
+    the stream must notice on its own, not at its next heartbeat 15 s later."""
+    connections: list[http.client.HTTPConnection] = []
+    with dev_server(tmp_path) as (_, url):
+
+        def open_stream() -> int:
+            connection = http.client.HTTPConnection(url.hostname or "", url.port, timeout=10)
+            connections.append(connection)
+            connection.request("GET", "/__admin/events")
+            answer = connection.getresponse()
+            if answer.status != 200:
+                answer.read()
+            return answer.status
+
+        try:
+            assert [open_stream() for _ in range(MAX_EVENT_STREAMS)] == [200] * MAX_EVENT_STREAMS
+            assert open_stream() == 503
+            connections[0].close()  # a tab closed
+            began = time.monotonic()
+            while open_stream() != 200:
+                assert time.monotonic() - began < 3, "the closed tab's stream still holds its place"
+                time.sleep(0.1)
+        finally:
+            for connection in connections:
+                connection.close()
+
+
+def test_sigterm_stops_the_dev_server_within_5_s_with_a_dashboard_open(tmp_path: Path) -> None:
+    with dev_server(tmp_path) as (server, url):
         connection = http.client.HTTPConnection(url.hostname or "", url.port, timeout=10)
         connection.request("GET", "/__admin/events")
         stream = connection.getresponse()
@@ -242,6 +320,3 @@ def test_sigterm_stops_the_dev_server_within_5_s_with_a_dashboard_open(tmp_path:
         stream.read()  # the stream ended: read() returns instead of waiting for the next event
         stream.close()
         connection.close()
-    finally:
-        server.kill()
-        server.wait()

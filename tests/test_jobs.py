@@ -466,3 +466,40 @@ def test_kept_jobs_stay_within_their_bytes() -> None:
             break
     assert refused is not None and "jobs_bytes" in str(refused)
     assert engine2.get(job.processing_id).status == Status.CANCELLED  # refused, and kept
+
+
+# --- the next change by the clock alone (the dashboard's "to the next transition") -------------------
+
+
+def test_the_next_change_follows_a_job_through_its_wait_its_count_and_its_failure() -> None:
+    engine, clock = make_engine()
+    assert engine.next_change_at() is None  # nothing queued or running
+    lifecycle = Lifecycle(100, 200, fail_at_asset=3, wait_ms=5_000)
+    job = engine.start(StartRequest("/content/dam/22858"), "admin", lifecycle)
+    moments, t0 = [], clock.now_ms()
+    while (due := engine.next_change_at()) is not None:
+        clock.set(due)
+        engine.sync()
+        moments.append((due - t0, job.status, job.phase))
+    assert moments == [
+        (5_000, Status.IN_PROGRESS, Phase.COUNTING),  # held 5 s, then it takes the runner
+        (5_100, Status.IN_PROGRESS, Phase.PROCESSING),  # counted
+        (5_500, Status.FAILED, Phase.ENDED),  # two assets done, the third fails
+    ]
+
+
+def test_a_job_waiting_for_polls_has_no_next_change_until_polled() -> None:
+    engine, clock = make_engine()
+    job = engine.start(StartRequest("/content/dam/22858"), "admin", Lifecycle(100, 200, wait_polls=2))
+    assert engine.next_change_at() is None  # only polls move it
+    engine.poll(job.processing_id)
+    engine.poll(job.processing_id)
+    assert job.status == Status.IN_PROGRESS and engine.next_change_at() == clock.now_ms() + 100
+
+
+def test_the_next_system_job_is_a_change_too() -> None:
+    engine, clock = make_engine(system_job=True, system_job_interval_ms=60_000)
+    t0 = clock.now_ms()
+    assert engine.next_change_at() == t0 + 60_000
+    clock.set(t0 + 60_000)
+    assert engine.next_change_at() == t0 + 60_000 + 100  # the system job's count ends first

@@ -290,6 +290,22 @@ async def test_a_resume_the_author_refuses_is_a_violation() -> None:
     assert "cancel-resume: resuming a CANCELLED job answers 500" in findings(report, "violation")
 
 
+async def test_a_log_that_never_ends_stops_at_the_timeout() -> None:
+    async def drift(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path == f"{BASE_PATH}/logs":
+            offset = int(request.query.get("offset", "0"))
+            return web.json_response(
+                {"lines": [f"line {offset}"], "offset": offset, "limit": 7, "hasMore": True}
+            )
+        return await handler(request)
+
+    began = time.monotonic()
+    report, _ = await run_verify(drift, timeout_s=2)
+    assert time.monotonic() - began < 10
+    assert report.exit_code == 3
+    assert findings(report, "setup error") == ["logs: the plan did not end within 2 s (--timeout)"]
+
+
 async def test_401_on_every_call_is_a_setup_error() -> None:
     async def drift(request: web.Request, handler: Handler) -> web.StreamResponse:
         return web.json_response({"error": "no"}, status=401)

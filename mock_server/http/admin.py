@@ -116,7 +116,7 @@ async def _guard(request: web.Request, handler: _Handler) -> web.StreamResponse:
         return json_answer(403, f"admin request refused: {reason}")
     try:
         return await handler(request)
-    except _TooLarge as error:
+    except (_TooLarge, _Unreadable) as error:
         return error.answer()
     except TimeoutError:
         message = "the body did not arrive within the body timeout (body_timeout_ms); send it whole"
@@ -141,11 +141,21 @@ async def _read_body(request: web.Request, limit: int) -> bytes:
         raise _TooLarge(limit)
     raw = bytearray()
     async with asyncio.timeout(_mock(request).settings.body_timeout_ms / 1000):  # a trickle: 408
-        async for chunk in request.content.iter_chunked(64 * 1024):
-            raw += chunk
-            if len(raw) > limit:
-                raise _TooLarge(limit)
+        try:
+            async for chunk in request.content.iter_chunked(64 * 1024):
+                raw += chunk
+                if len(raw) > limit:
+                    raise _TooLarge(limit)
+        except web.RequestPayloadError as error:  # a Content-Encoding the body does not have
+            raise _Unreadable(error) from None
     return bytes(raw)
+
+
+class _Unreadable(Exception):
+    def answer(self) -> web.Response:
+        message = (f"the body could not be read ({self.args[0]}); send it as its Content-Encoding says, "
+                   "or without one")  # fmt: skip
+        return json_answer(400, message, headers={"Connection": "close"})
 
 
 class _TooLarge(Exception):
@@ -250,7 +260,10 @@ async def _advance(request: web.Request) -> web.Response:
         if due is None:
             return json_answer(409, "no job changes by the clock alone now (none queued or running, or "
                                 "each waits for polls); start a job first")  # fmt: skip
-        clock.set(max(due, clock.now_ms()))
+        try:
+            clock.set(max(due, clock.now_ms()))
+        except ValueError as error:  # the next change lies past the end of year 9999
+            return json_answer(409, f"the next change cannot be reached: {error}")
         return web.json_response({"now": clock.now_ms(), "kind": type(clock).__name__})
     seconds = wanted.get("seconds")
     try:

@@ -37,7 +37,7 @@ from ..core.settings import Settings
 from ..scenarios.scenario import Scenario
 from .admin import ADMIN_PATH, admin_app
 from .bodies import ABSENT, id_from_query, read_json
-from .dashboard import EVENT_STREAMS, EVENTS_STOPPING, stop_event_streams
+from .dashboard import EVENT_STREAMS, EVENTS_STOPPING, EventStreams, stop_event_streams
 from .downloads import STREAMS, cut_downloads, cut_stream, send_stream
 from .error_pages import sling_error_page
 from .refusals import Refusal, error_reply
@@ -97,7 +97,7 @@ def app_for(mock: Mock) -> web.Application:
     app[STREAMS] = set()
     app.on_shutdown.append(cut_downloads)
     app[EVENTS_STOPPING] = asyncio.Event()
-    app[EVENT_STREAMS] = set()
+    app[EVENT_STREAMS] = EventStreams()
     app.on_shutdown.append(stop_event_streams)
     app.add_subapp(ADMIN_PATH, admin_app())
     app.router.add_route("*", CSRF_TOKEN_PATH, _csrf_token)

@@ -14,6 +14,8 @@ import asyncio
 import dataclasses
 import datetime as dt
 import json
+import math
+import time
 from collections.abc import Mapping
 from importlib import resources
 from typing import Any
@@ -23,9 +25,11 @@ from aiohttp import web
 from ..api.operations import OPERATION_NAMES
 from ..api.payloads import job_payload
 from ..core.clock import ManualClock
+from ..core.errors import UnknownJob
+from ..core.journal import Exchange
 from .admin_jobs import MAX_LOG_PAGE
 from .answers import json_answer
-from .dashboard_pages import MAX_JOB_ROWS, job_page, jobs_page, journal_page, scenario_page
+from .dashboard_pages import MAX_JOB_ROWS, MAX_JOURNAL_ROWS, job_page, jobs_page, journal_page, scenario_page
 from .runtime import MOCK, Mock
 
 __all__ = [
@@ -33,6 +37,7 @@ __all__ = [
     "EVENT_STREAMS",
     "MAX_EVENT_STREAMS",
     "UI_ROUTES",
+    "EventStreams",
     "snapshot",
     "stop_event_streams",
 ]
@@ -41,7 +46,7 @@ __all__ = [
 MAX_EVENT_STREAMS = 16
 #: Set at shutdown: every event stream ends.
 EVENTS_STOPPING: web.AppKey[asyncio.Event] = web.AppKey("events_stopping")
-EVENT_STREAMS: web.AppKey[set[web.StreamResponse]] = web.AppKey("event_streams")
+EVENT_STREAMS: web.AppKey[EventStreams] = web.AppKey("event_streams")
 _TICK_S = 0.25
 _HEARTBEAT_S = 15.0
 _CSP = "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
@@ -72,15 +77,18 @@ async def _to_ui(request: web.Request) -> web.Response:
 
 async def _jobs(request: web.Request) -> web.Response:
     mock = _mock(request)
-    jobs = [job_payload(job, mock.settings) for job in mock.engine.jobs()]
-    return _html(jobs_page(jobs, clock=_clock_text(mock), scenario=mock.scenario.name))
+    every = mock.engine.jobs()
+    jobs = [job_payload(job, mock.settings) for job in every[-MAX_JOB_ROWS:]]  # the newest only
+    page = jobs_page(jobs, clock=_clock_text(mock), scenario=mock.scenario.name, older=len(every) - len(jobs))
+    return _html(page)
 
 
 async def _job(request: web.Request) -> web.Response:
     mock = _mock(request)
-    job = mock.engine.find(request.match_info["processing_id"])
-    if job is None:
-        raise web.HTTPNotFound()
+    try:
+        job = mock.engine.get(request.match_info["processing_id"])  # brought up to the clock
+    except UnknownJob as error:
+        return json_answer(404, str(error))
     try:
         offset = max(0, int(request.query.get("offset", "0")))
         limit = min(MAX_LOG_PAGE, max(1, int(request.query.get("limit", "100"))))
@@ -92,24 +100,25 @@ async def _job(request: web.Request) -> web.Response:
     return _html(page)
 
 
-def _matches(exchange: dict[str, Any], filters: dict[str, str]) -> bool:
-    if filters.get("operation") and exchange["operation"] != filters["operation"]:
+def _matches(exchange: Exchange, filters: dict[str, str]) -> bool:
+    if filters.get("operation") and exchange.operation != filters["operation"]:
         return False
-    if filters.get("status") and str(exchange["status"])[0] != filters["status"][0]:
+    if filters.get("status") and str(exchange.status)[0] != filters["status"][0]:
         return False
     severity = filters.get("severity")
-    if severity == "error" and not exchange["requestViolations"]:
+    if severity == "error" and not exchange.request_violations:
         return False
-    return not (severity == "warning" and not exchange["warnings"])
+    return not (severity == "warning" and not exchange.warnings)
 
 
 async def _journal(request: web.Request) -> web.Response:
     mock = _mock(request)
     filters = {k: request.query.get(k, "")[:40] for k in ("operation", "status", "severity")}
-    newest = [e.to_json() for e in reversed(list(mock.journal))]
+    newest = list(reversed(list(mock.journal)))
     found = [e for e in newest if _matches(e, filters)]
-    page = journal_page(found, filters, list(OPERATION_NAMES), clock=_clock_text(mock),
-                        scenario=mock.scenario.name, kept=len(newest))  # fmt: skip
+    shown = [e.to_json() for e in found[:MAX_JOURNAL_ROWS]]  # only what the page holds is worded
+    page = journal_page(shown, filters, list(OPERATION_NAMES), clock=_clock_text(mock),
+                        scenario=mock.scenario.name, kept=len(newest), matching=len(found))  # fmt: skip
     return _html(page)
 
 
@@ -166,22 +175,40 @@ def snapshot(mock: Mock) -> dict[str, Any]:
     }
 
 
+@dataclasses.dataclass
+class EventStreams:
+    """The open event streams, and the snapshot they share: made at most once a tick, however many
+    tabs are open (a snapshot of 200 jobs costs about a millisecond)."""
+
+    open: set[web.StreamResponse] = dataclasses.field(default_factory=set)
+    _made_at: float = -math.inf
+    _text: str = ""
+
+    def state(self, mock: Mock) -> str:
+        now = time.monotonic()
+        if now - self._made_at >= _TICK_S / 2:
+            self._text, self._made_at = json.dumps(snapshot(mock), separators=(",", ":")), now
+        return self._text
+
+
 async def _events(request: web.Request) -> web.StreamResponse:
     """Server-sent events: ``state`` with :func:`snapshot` whenever it changes."""
     streams = request.config_dict[EVENT_STREAMS]
     stopping = request.config_dict[EVENTS_STOPPING]
-    if len(streams) >= MAX_EVENT_STREAMS:
+    if len(streams.open) >= MAX_EVENT_STREAMS:
         return json_answer(503, f"{MAX_EVENT_STREAMS} event streams are open already; close a dashboard tab",
                            headers={"Retry-After": "5"})  # fmt: skip
     response = web.StreamResponse(headers={**_HEADERS, "Content-Type": "text/event-stream",
                                            "X-Accel-Buffering": "no"})  # fmt: skip
     await response.prepare(request)
-    streams.add(response)
+    streams.open.add(response)
     last, quiet = "", 0.0
     try:
         await response.write(b"retry: 2000\n\n")
         while not stopping.is_set():
-            state = json.dumps(snapshot(_mock(request)), separators=(",", ":"))
+            if request.transport is None or request.transport.is_closing():
+                break  # the tab was closed: its place is free now, not at the next write
+            state = streams.state(_mock(request))
             if state != last:
                 await response.write(f"event: state\ndata: {state}\n\n".encode())
                 last, quiet = state, 0.0
@@ -193,9 +220,9 @@ async def _events(request: web.Request) -> web.StreamResponse:
             except TimeoutError:
                 quiet += _TICK_S
     except (ConnectionResetError, ConnectionError):
-        pass  # the tab was closed
+        pass  # the tab was closed while we wrote
     finally:
-        streams.discard(response)
+        streams.open.discard(response)
     return response
 
 

@@ -66,18 +66,16 @@ def _job_row(job: Mapping[str, Any], root: str) -> str:
     )
 
 
-def jobs_page(jobs: Sequence[Mapping[str, Any]], *, clock: str, scenario: str) -> str:
-    """Every job (the newest :data:`MAX_JOB_ROWS`), newest first; ``app.js`` keeps it live."""
+def jobs_page(jobs: Sequence[Mapping[str, Any]], *, clock: str, scenario: str, older: int = 0) -> str:
+    """The jobs, oldest first as given (at most :data:`MAX_JOB_ROWS` of them), shown newest first;
+    ``older`` counts those left out. ``app.js`` keeps the table live."""
     shown = list(reversed(jobs))[:MAX_JOB_ROWS]
+    older += len(jobs) - len(shown)
     rows = "".join(_job_row(job, "") for job in shown)
-    more = (
-        f'<p class="note">{len(jobs) - len(shown)} older job(s) not shown.</p>'
-        if len(jobs) > len(shown)
-        else ""
-    )
+    more = f'<p class="note">{older} older job(s) not shown.</p>' if older else ""
     body = (
         '<table id="jobs"><thead><tr><th>processingId</th><th>path</th><th>status</th><th>assets</th>'
-        f'<th>created</th><th>started</th><th>completed</th></tr></thead><tbody id="jobs-body">{rows}'
+        f'<th>started</th><th>completed</th><th>createdBy</th></tr></thead><tbody id="jobs-body">{rows}'
         f'</tbody></table><p id="no-jobs" class="note"{"" if not jobs else " hidden"}>No jobs yet: start '
         f"one through the API.</p>{more}"
     )
@@ -143,6 +141,7 @@ def journal_page(
     clock: str,
     scenario: str,
     kept: int,
+    matching: int | None = None,
 ) -> str:
     """The journal's exchanges, newest first and at most :data:`MAX_JOURNAL_ROWS`, with a filter
     form; each one's errors and warnings with their pointer and message."""
@@ -172,7 +171,8 @@ def journal_page(
             f'<td class="code">{_e(ex.get("status"))}</td><td><ul class="problems">{problems}</ul></td></tr>'
         )
     listed = min(len(exchanges), MAX_JOURNAL_ROWS)
-    note = f"{listed} of {len(exchanges)} matching exchange(s) shown, newest first; the journal keeps {kept}."
+    found = len(exchanges) if matching is None else matching
+    note = f"{listed} of {found} matching exchange(s) shown, newest first; the journal keeps {kept}."
     body = (
         f'{form}<p class="note">{note}</p><table id="journal"><thead><tr><th>at</th><th>operation</th>'
         f"<th>request</th><th>status</th><th>errors and warnings</th></tr></thead><tbody>{''.join(rows)}"

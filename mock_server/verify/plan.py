@@ -235,6 +235,8 @@ async def _follow(
 async def _logs(run: _Run, pid: str) -> list[str]:
     step, page, lines = "logs", run.options.page, list[str]()
     while True:
+        if time.monotonic() > run.deadline:  # a log that never ends, or one too long to page in time
+            raise TimeoutError
         query = {"processingId": pid, "offset": len(lines), "limit": page}
         answer = await run.call(step, "logs.response", "GET", f"{BASE_PATH}/logs", query=query)
         got = answer.json() or {}

@@ -46,9 +46,17 @@
     if (none) { none.hidden = jobs.length > 0; }
   }
 
-  function showJob(jobs) {
-    const job = jobs.find((j) => j.processingId === body.dataset.job);
-    if (!job) { return; }
+  async function showJob(jobs) {
+    let job = jobs.find((j) => j.processingId === body.dataset.job);
+    if (!job) {  // older than the newest jobs the stream carries: ask the admin API
+      try {
+        const answer = await fetch(admin + "jobs/" + encodeURIComponent(body.dataset.job));
+        if (!answer.ok) { return; }
+        job = await answer.json();
+      } catch (error) {
+        return;
+      }
+    }
     const values = {
       status: job.status, path: job.path, triggeredCount: job.triggeredCount,
       totalFiles: job.migrationSet ? job.migrationSet.totalFiles : "",
