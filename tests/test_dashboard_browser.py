@@ -179,6 +179,16 @@ def test_a_violation_shows_its_pointer_and_a_script_in_a_body_does_not_run(
     assert browser.execute_script("return window.pwned === undefined")
     assert SCRIPT in browser.find_element(By.ID, "journal").text  # shown as text
     shoot(browser, "journal")
+    live(browser)
+    assert server.call("GET", f"{BASE_PATH}/history?foo=1")[0] == 200  # a warning, after the page loaded
+    newer = wait_for(browser, "the newer exchange announced",
+                     lambda d: d.find_element(By.ID, "newer") if d.find_element(By.ID, "newer").is_displayed()
+                     else None)  # fmt: skip
+    assert newer.text == "1 newer exchange(s): show them"
+    newer.click()
+    warned = "li.warning code"
+    wait_for(browser, "the newer exchange shown",
+             lambda d: "query:foo" in [e.text for e in d.find_elements(By.CSS_SELECTOR, warned)])  # fmt: skip
 
 
 def test_cancel_and_resume_on_a_job_page(server: Server, browser: webdriver.Chrome) -> None:

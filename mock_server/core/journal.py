@@ -73,8 +73,11 @@ class Journal:
         self.max_bytes = max_bytes
         self._entries: deque[tuple[Exchange, int]] = deque()
         self._bytes = 0
+        self.recorded = 0
+        """How many exchanges were ever recorded (kept or not): tells a reader that new ones came."""
 
     def record(self, exchange: Exchange) -> None:
+        self.recorded += 1
         cost = exchange.size()
         self._entries.append((exchange, cost))
         self._bytes += cost

@@ -117,8 +117,9 @@ async def _journal(request: web.Request) -> web.Response:
     newest = list(reversed(list(mock.journal)))
     found = [e for e in newest if _matches(e, filters)]
     shown = [e.to_json() for e in found[:MAX_JOURNAL_ROWS]]  # only what the page holds is worded
+    counts = {"kept": len(newest), "matching": len(found), "recorded": mock.journal.recorded}
     page = journal_page(shown, filters, list(OPERATION_NAMES), clock=_clock_text(mock),
-                        scenario=mock.scenario.name, kept=len(newest), matching=len(found))  # fmt: skip
+                        scenario=mock.scenario.name, **counts)  # fmt: skip
     return _html(page)
 
 
@@ -164,6 +165,10 @@ async def _style(request: web.Request) -> web.Response:
     return _asset("app.css", "text/css")
 
 
+async def _icon(request: web.Request) -> web.Response:
+    return _asset("favicon.svg", "image/svg+xml")
+
+
 def snapshot(mock: Mock) -> dict[str, Any]:
     """What the pages show live: the clock, the scenario, the newest jobs."""
     jobs = mock.engine.jobs()[-MAX_JOB_ROWS:]
@@ -171,7 +176,7 @@ def snapshot(mock: Mock) -> dict[str, Any]:
         "clock": _clock_text(mock),
         "scenario": mock.scenario.name,
         "jobs": [job_payload(job, mock.settings) for job in reversed(jobs)],
-        "journal": len(mock.journal),
+        "journal": mock.journal.recorded,
     }
 
 
@@ -239,5 +244,6 @@ UI_ROUTES = [
     ("GET", "/ui/scenario", _scenario),
     ("GET", "/ui/app.js", _script),
     ("GET", "/ui/app.css", _style),
+    ("GET", "/ui/favicon.svg", _icon),
     ("GET", "/events", _events),
 ]

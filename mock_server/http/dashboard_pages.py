@@ -45,6 +45,7 @@ def _layout(title: str, root: str, page: str, body: str, *, clock: str, scenario
     return (
         "<!doctype html>\n"
         f'<html lang="en"><head><meta charset="utf-8"><title>{_e(title)} · aem-guides-mock</title>'
+        f'<link rel="icon" href="{root}favicon.svg">'  # else the browser asks the API's root for one
         f'<link rel="stylesheet" href="{root}app.css"><script src="{root}app.js" defer></script></head>'
         f'<body data-page="{page}" data-root="{root}"{extra}>'
         f"<header><strong>aem-guides-mock</strong><nav>{nav}</nav>"
@@ -142,6 +143,7 @@ def journal_page(
     scenario: str,
     kept: int,
     matching: int | None = None,
+    recorded: int = 0,
 ) -> str:
     """The journal's exchanges, newest first and at most :data:`MAX_JOURNAL_ROWS`, with a filter
     form; each one's errors and warnings with their pointer and message."""
@@ -174,11 +176,12 @@ def journal_page(
     found = len(exchanges) if matching is None else matching
     note = f"{listed} of {found} matching exchange(s) shown, newest first; the journal keeps {kept}."
     body = (
-        f'{form}<p class="note">{note}</p><table id="journal"><thead><tr><th>at</th><th>operation</th>'
+        f'{form}<p class="note">{note} <a id="newer" href="" hidden></a></p>'
+        '<table id="journal"><thead><tr><th>at</th><th>operation</th>'
         f"<th>request</th><th>status</th><th>errors and warnings</th></tr></thead><tbody>{''.join(rows)}"
         "</tbody></table>"
     )
-    return _layout("Journal", "", "journal", body, clock=clock, scenario=scenario)
+    return _layout("Journal", "", "journal", body, clock=clock, scenario=scenario, recorded=str(recorded))
 
 
 def scenario_page(

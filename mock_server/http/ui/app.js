@@ -88,12 +88,21 @@
     }
   }
 
+  function showNewer(recorded) {  // the journal page stays as loaded (it is filtered): say what came since
+    const newer = byId("newer");
+    const count = recorded - Number(body.dataset.recorded);
+    if (!newer || count <= 0) { return; }
+    newer.textContent = count + " newer exchange(s): show them";
+    newer.hidden = false;
+  }
+
   function show(state) {
     byId("clock").textContent = state.clock;
     byId("scenario-name").textContent = state.scenario;
     document.querySelectorAll('[data-field="clock"]').forEach((el) => { el.textContent = state.clock; });
     if (body.dataset.page === "jobs") { showJobs(state.jobs); }
     if (body.dataset.page === "job") { showJob(state.jobs); }
+    if (body.dataset.page === "journal") { showNewer(state.journal); }
   }
 
   async function post(path, payload) {
