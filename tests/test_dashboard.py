@@ -143,7 +143,9 @@ async def test_the_scenario_page_shows_settings_faults_and_the_clock(make_api: M
     api = await make_api(scenario="flaky-status")
     text, headers = await page(api, f"{UI}scenario")
     assert_safe_page(text, headers)
-    assert "flaky-status" in text and '<ul id="faults"><li>status: ' in text
+    assert "flaky-status" in text
+    assert '<ul id="faults"><li>status: load balancer busy, status 503, every 3rd call</li>' in text
+    assert "<li>status: internal error, status 500, with probability 0.1 (seeded)</li>" in text
     assert "<th>users</th><td>(set; not shown)</td>" in text and "admin:admin" not in text
     assert 'data-to="next">' in text and " disabled" not in text  # the test's clock is manual
     real = await make_api(default_clock="real")

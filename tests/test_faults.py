@@ -85,3 +85,22 @@ def test_latency_is_drawn_within_its_range() -> None:
 def test_labels_say_what_a_fault_does() -> None:
     fault = Fault(STATUS, status=503, latency_ms=(1, 2), description="busy")
     assert fault.label() == "busy, status 503, latency 1-2 ms"
+
+
+@pytest.mark.parametrize(
+    ("trigger", "words"),
+    [
+        (Trigger(), "on every call"),
+        (Trigger("nth", 2), "on call 2"),
+        (Trigger("every", 1), "every 1st call"),
+        (Trigger("every", 2), "every 2nd call"),
+        (Trigger("every", 3), "every 3rd call"),
+        (Trigger("every", 11), "every 11th call"),
+        (Trigger("every", 22), "every 22nd call"),
+        (Trigger("from", 5), "from call 5 on"),
+        (Trigger("window", window_ms=(1000, 5000)), "from 1000 to 5000 ms after the scenario loaded"),
+        (Trigger("probability", probability=0.25), "with probability 0.25 (seeded)"),
+    ],
+)
+def test_a_trigger_says_when_it_fires(trigger: Trigger, words: str) -> None:
+    assert trigger.describe() == words

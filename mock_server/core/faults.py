@@ -30,6 +30,22 @@ class Trigger:
     window_ms: tuple[int, int] = (0, 0)
     probability: float = 0.0
 
+    def describe(self) -> str:
+        """When it fires, in words: ``every 3rd call``, ``with probability 0.1``."""
+        match self.kind:
+            case "always":
+                return "on every call"
+            case "nth":
+                return f"on call {self.n}"
+            case "every":
+                return f"every {_ordinal(self.n)} call"
+            case "from":
+                return f"from call {self.n} on"
+            case "window":
+                return f"from {self.window_ms[0]} to {self.window_ms[1]} ms after the scenario loaded"
+            case _:
+                return f"with probability {self.probability:g} (seeded)"
+
     def fires(self, call: int, elapsed_ms: int, draw: float) -> bool:
         """``call`` is the 1-based count of matching calls; ``elapsed_ms`` the time since loading."""
         match self.kind:
@@ -45,6 +61,11 @@ class Trigger:
                 return self.window_ms[0] <= elapsed_ms < self.window_ms[1]
             case _:
                 return draw < self.probability
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -129,7 +129,7 @@ async def _scenario(request: web.Request) -> web.Response:
     shown = {"name": scenario.name, "description": scenario.description, "origin": scenario.origin,
              "yaml": scenario.text}  # fmt: skip
     settings = {name: _setting(value) for name, value in _settings_shown(mock.settings).items()}
-    faults = [f"{', '.join(sorted(f.endpoints))}: {f.label()}" for f in scenario.faults]
+    faults = [f"{', '.join(sorted(f.endpoints))}: {f.label()}, {f.when.describe()}" for f in scenario.faults]
     page = scenario_page(shown, settings, faults, clock=_clock_text(mock),
                          manual=isinstance(mock.clock, ManualClock))  # fmt: skip
     return _html(page)
