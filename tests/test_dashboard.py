@@ -4,18 +4,13 @@ buttons call, and the event stream, over a real socket."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import http.client
 import json
 import re
 import signal
-import subprocess
-import sys
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -28,6 +23,7 @@ from mock_server.http.dashboard import MAX_EVENT_STREAMS
 from mock_server.http.dashboard_pages import MAX_JOURNAL_ROWS
 
 from .conftest import ApiClient, MakeApi
+from .test_cli import serving
 
 UI = "/__admin/ui/"
 SCRIPT = "<script>alert('pwned')</script>"
@@ -264,27 +260,12 @@ async def test_the_assets_are_served_with_the_csp(api: ApiClient, path: str) -> 
         assert "innerHTML" not in text and "eval(" not in text
 
 
-@contextlib.contextmanager
-def dev_server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], urllib.parse.SplitResult]]:
-    """``aem-guides-mock serve --clock manual`` on a free port, and its URL; killed at the end."""
-    ready = tmp_path / "ready"
-    argv = [sys.executable, "-m", "mock_server", "serve", "--port", "0", "--clock", "manual", "--ready-file"]
-    server = subprocess.Popen([*argv, str(ready)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 30
-        while not ready.exists() and server.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        yield server, urllib.parse.urlsplit(ready.read_text().strip())
-    finally:
-        server.kill()
-        server.wait()
-
-
-def test_a_closed_tab_frees_its_event_stream_at_once_on_the_dev_server(tmp_path: Path) -> None:
+def test_a_closed_tab_frees_its_event_stream_at_once_on_the_dev_server() -> None:
     """The dev server keeps a handler running when its client goes (unlike aiohttp's test server):
     the stream must notice on its own, not at its next heartbeat 15 s later."""
     connections: list[http.client.HTTPConnection] = []
-    with dev_server(tmp_path) as (_, url):
+    with serving("--clock", "manual") as (_, base, _):
+        url = urllib.parse.urlsplit(base)
 
         def open_stream() -> int:
             connection = http.client.HTTPConnection(url.hostname or "", url.port, timeout=10)
@@ -308,8 +289,9 @@ def test_a_closed_tab_frees_its_event_stream_at_once_on_the_dev_server(tmp_path:
                 connection.close()
 
 
-def test_sigterm_stops_the_dev_server_within_5_s_with_a_dashboard_open(tmp_path: Path) -> None:
-    with dev_server(tmp_path) as (server, url):
+def test_sigterm_stops_the_dev_server_within_5_s_with_a_dashboard_open() -> None:
+    with serving() as (server, base, _):
+        url = urllib.parse.urlsplit(base)
         connection = http.client.HTTPConnection(url.hostname or "", url.port, timeout=10)
         connection.request("GET", "/__admin/events")
         stream = connection.getresponse()

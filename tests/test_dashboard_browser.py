@@ -14,11 +14,7 @@ import base64
 import json
 import os
 import shutil
-import signal
-import subprocess
-import sys
 import threading
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,6 +25,8 @@ import pytest
 from aiohttp import web
 
 from mock_server.api.operations import BASE_PATH
+
+from .test_cli import serving
 
 CHROMIUM = os.environ.get("AEM_MOCK_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 DRIVER = os.environ.get("AEM_MOCK_CHROMEDRIVER") or shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -55,22 +53,10 @@ SCRIPT = "<script>window.pwned = 1; alert('pwned')</script>"
 
 
 class Server:
-    """``aem-guides-mock serve --clock manual`` in a subprocess, and calls to it."""
+    """Calls to ``aem-guides-mock serve --clock manual`` at ``url``."""
 
-    def __init__(self, tmp: Path) -> None:
-        ready = tmp / "ready"
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "mock_server", "serve", "--port", "0", "--clock", "manual",
-             "--ready-file", str(ready)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        )  # fmt: skip
-        deadline = time.monotonic() + 30
-        while not ready.exists():
-            if time.monotonic() > deadline or self.process.poll() is not None:
-                said = self.process.stderr.read() if self.process.stderr else b""
-                raise RuntimeError(f"serve did not start: {said.decode(errors='replace')}")
-            time.sleep(0.05)
-        self.url = ready.read_text().strip()
+    def __init__(self, url: str) -> None:
+        self.url = url
 
     def call(self, method: str, path: str, body: Any = None, *, api: bool = True) -> tuple[int, Any]:
         data = None if body is None else json.dumps(body).encode()
@@ -90,18 +76,11 @@ class Server:
     def now(self) -> int:
         return int(self.call("GET", "/__admin/clock", api=False)[1]["now"])
 
-    def stop(self) -> None:
-        self.process.send_signal(signal.SIGTERM)
-        self.process.wait(10)
-        if self.process.stderr is not None:
-            self.process.stderr.close()
-
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    running = Server(tmp_path)
-    yield running
-    running.stop()
+def server() -> Iterator[Server]:
+    with serving("--clock", "manual") as (_, url, _):
+        yield Server(url)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from typing import Any
 
 from .formats import FormatFunction
 
-__all__ = ["format_keyword", "parse_json", "plain", "python_patterns"]
+__all__ = ["format_keyword", "parse_json", "plain", "python_patterns", "reject_constant"]
 
 
 def format_keyword(formats: Mapping[str, FormatFunction]) -> type:
@@ -51,6 +51,11 @@ def parse_json(text: str | bytes, **options: Any) -> tuple[Any, bool]:
         return value
 
     return json.loads(text, parse_float=number, **options), noticed
+
+
+def reject_constant(name: str) -> Any:
+    """``parse_constant`` for JSON readers: ``NaN`` and ``Infinity`` are Python's, not JSON."""
+    raise ValueError(f"{name} is not a JSON value")
 
 
 def plain(instance: Any) -> bool:

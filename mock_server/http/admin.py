@@ -31,7 +31,7 @@ from ..scenarios.scenario import Scenario
 from .admin_jobs import JOB_ROUTES
 from .answers import json_answer
 from .dashboard import UI_ROUTES
-from .runtime import MOCK, Mock
+from .runtime import mock_of
 
 __all__ = ["ADMIN_PATH", "admin_app", "exchanges_answer", "foreign_request", "from_loopback", "json_answer"]
 
@@ -43,10 +43,6 @@ _MAX_SMALL_BODY = 4096
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 #: A Host header or an origin's authority: a name or a bracketed IPv6 address, then a port.
 _AUTHORITY = re.compile(r"(?:\[(?P<ip6>[0-9A-Fa-f:.]+)\]|(?P<name>[A-Za-z0-9.-]+))(?::[0-9]{1,5})?")
-
-
-def _mock(request: web.Request) -> Mock:
-    return request.config_dict[MOCK]
 
 
 # --- the guard --------------------------------------------------------------------------------------
@@ -101,7 +97,7 @@ def foreign_request(request: web.Request) -> str | None:
 
 @web.middleware
 async def _guard(request: web.Request, handler: _Handler) -> web.StreamResponse:
-    settings = _mock(request).settings
+    settings = mock_of(request).settings
     if not settings.admin_enabled:
         return json_answer(404, "the admin API is switched off (admin.enabled: false)")
     if any(name.lower() in ("token", "x-admin-token", "admin_token") for name in request.query):
@@ -140,7 +136,7 @@ async def _read_body(request: web.Request, limit: int) -> bytes:
     if request.content_length is not None and request.content_length > limit:
         raise _TooLarge(limit)
     raw = bytearray()
-    async with asyncio.timeout(_mock(request).settings.body_timeout_ms / 1000):  # a trickle: 408
+    async with asyncio.timeout(mock_of(request).settings.body_timeout_ms / 1000):  # a trickle: 408
         try:
             async for chunk in request.content.iter_chunked(64 * 1024):
                 raw += chunk
@@ -177,7 +173,7 @@ async def _index(request: web.Request) -> web.Response:
 
 
 async def _get_scenario(request: web.Request) -> web.Response:
-    scenario = _mock(request).scenario
+    scenario = mock_of(request).scenario
     return web.json_response(
         {"name": scenario.name, "description": scenario.description, "origin": scenario.origin,
          "yaml": scenario.text}
@@ -187,7 +183,7 @@ async def _get_scenario(request: web.Request) -> web.Response:
 async def _put_scenario(request: web.Request) -> web.Response:
     """A shipped name as ``{"name": "…"}``, or a whole YAML document; parsed and built in a worker
     thread, so that a large one does not hold up the requests served meanwhile."""
-    mock = _mock(request)
+    mock = mock_of(request)
     raw = await _read_body(request, MAX_SCENARIO_BYTES)  # over the cap: 413, from the guard
     try:
         text = raw.decode("utf-8")
@@ -233,19 +229,19 @@ async def _scenarios(request: web.Request) -> web.Response:
 
 
 async def _reset(request: web.Request) -> web.Response:
-    _mock(request).reset()
+    mock_of(request).reset()
     return web.json_response({"reset": True})
 
 
 async def _clock(request: web.Request) -> web.Response:
-    clock = _mock(request).clock
+    clock = mock_of(request).clock
     return web.json_response({"now": clock.now_ms(), "kind": type(clock).__name__})
 
 
 async def _advance(request: web.Request) -> web.Response:
     """``{"seconds": N}`` moves a manual clock N seconds; ``{"to": "next"}`` moves it to the next
     moment a job changes phase (leaves the queue, ends counting, ends) or a system job is due."""
-    mock = _mock(request)
+    mock = mock_of(request)
     clock = mock.clock
     if not isinstance(clock, ManualClock):
         return json_answer(409, "the clock is the real one; serve with --clock manual (or a scenario that "
@@ -278,7 +274,7 @@ async def _advance(request: web.Request) -> web.Response:
 
 async def _stats(request: web.Request) -> web.Response:
     """What a soak test watches: tasks, jobs and journal against their caps."""
-    mock = _mock(request)
+    mock = mock_of(request)
     return web.json_response(
         {
             "tasks": len(asyncio.all_tasks()),
@@ -296,14 +292,14 @@ async def _stats(request: web.Request) -> web.Response:
 
 async def _journal(request: web.Request) -> web.Response:
     """The exchanges kept, oldest first; ``?operation=NAME`` keeps one operation's."""
-    return exchanges_answer(request, list(_mock(request).journal))
+    return exchanges_answer(request, list(mock_of(request).journal))
 
 
 async def _violations(request: web.Request) -> web.Response:
     """The exchanges in which the client broke the contract (``requestViolations``, each of severity
     ``error``) or sent what it does not promise (``warnings``); ``?severity=error`` or ``warning``
     keeps one kind, ``?operation=NAME`` one operation's."""
-    journal = _mock(request).journal
+    journal = mock_of(request).journal
     severity = request.query.get("severity")
     if severity == "error":
         found = journal.client_violations()
@@ -329,7 +325,7 @@ def exchanges_answer(request: web.Request, exchanges: list[Exchange]) -> web.Res
 async def _operations(request: web.Request) -> web.Response:
     """The table of operations: what each is, whether this scenario serves it, how often it was
     called (among the exchanges the journal keeps)."""
-    mock = _mock(request)
+    mock = mock_of(request)
     calls: dict[str | None, int] = {}
     for exchange in mock.journal:
         calls[exchange.operation] = calls.get(exchange.operation, 0) + 1

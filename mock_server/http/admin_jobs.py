@@ -17,16 +17,12 @@ from ..core.errors import JobError, UnknownJob
 from ..core.job import Job
 from .answers import json_answer
 from .downloads import send_stream
-from .runtime import MOCK, Mock
+from .runtime import Mock, mock_of
 
 __all__ = ["JOB_ROUTES", "MAX_LOG_PAGE"]
 
 #: The most log lines one admin page holds.
 MAX_LOG_PAGE = 1000
-
-
-def _mock(request: web.Request) -> Mock:
-    return request.config_dict[MOCK]
 
 
 def _error(status: int, message: str) -> web.Response:
@@ -35,7 +31,7 @@ def _error(status: int, message: str) -> web.Response:
 
 def _job_or_404(request: web.Request) -> Job | web.Response:
     try:
-        return _mock(request).engine.get(request.match_info["processing_id"])
+        return mock_of(request).engine.get(request.match_info["processing_id"])
     except UnknownJob as error:
         return _error(404, str(error))
 
@@ -45,7 +41,7 @@ def _shown(job: Job, mock: Mock, **extra: Any) -> dict[str, Any]:
 
 
 async def _jobs(request: web.Request) -> web.Response:
-    mock = _mock(request)
+    mock = mock_of(request)
     return web.json_response({"jobs": [_shown(job, mock) for job in mock.engine.jobs()]})
 
 
@@ -53,7 +49,7 @@ async def _job(request: web.Request) -> web.Response:
     job = _job_or_404(request)
     if isinstance(job, web.Response):
         return job
-    return web.json_response(_shown(job, _mock(request), polls=job.polls))
+    return web.json_response(_shown(job, mock_of(request), polls=job.polls))
 
 
 def _int_param(request: web.Request, name: str, default: int, most: int) -> int:
@@ -85,7 +81,7 @@ async def _download(request: web.Request) -> web.StreamResponse:
     job = _job_or_404(request)
     if isinstance(job, web.Response):
         return job
-    mock = _mock(request)
+    mock = mock_of(request)
     reply = mock.api.download(Call("admin", {"processingId": job.processing_id}, accept="application/zip"))
     if reply.stream is None:  # download_mode json: the author answers paths, not a file
         return web.json_response(reply.payload)
@@ -96,7 +92,7 @@ async def _act(request: web.Request, action: str) -> web.Response:
     job = _job_or_404(request)
     if isinstance(job, web.Response):
         return job
-    mock = _mock(request)
+    mock = mock_of(request)
     engine = mock.engine
     try:
         moved = engine.cancel(job.processing_id) if action == "cancel" else engine.resume(job.processing_id)

@@ -15,7 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from ..api.operations import Operation
-from ..contract.fastpath import parse_json
+from ..contract.fastpath import parse_json, reject_constant
 from ..contract.wording import cut
 from ..core.errors import Violation
 from ..core.settings import Settings
@@ -92,7 +92,7 @@ async def read_json(
                       keyword="byteOrderMark", severity="warning")
         )  # fmt: skip
     try:
-        body, integral_floats = parse_json(raw.decode("utf-8"), parse_constant=_reject_constant)
+        body, integral_floats = parse_json(raw.decode("utf-8"), parse_constant=reject_constant)
         if _SURROGATE_ESCAPE.search(raw):  # only an escape can make a lone surrogate: look closer
             json.dumps(body, ensure_ascii=False).encode("utf-8")
     except UnicodeDecodeError as error:
@@ -172,10 +172,6 @@ def _unreadable(request: web.Request, error: web.RequestPayloadError) -> Refusal
         where, expected = "body:/", "a body framed as its headers say"
         message = f"the request body could not be read ({error}); check its Transfer-Encoding framing"
     return Refusal(400, message, [Violation(where, message, expected, encoding)], close=True)
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON value")
 
 
 def _invalid_json(message: str) -> Refusal:

@@ -30,7 +30,7 @@ from ..core.journal import Exchange
 from .admin_jobs import MAX_LOG_PAGE
 from .answers import json_answer
 from .dashboard_pages import MAX_JOB_ROWS, MAX_JOURNAL_ROWS, job_page, jobs_page, journal_page, scenario_page
-from .runtime import MOCK, Mock
+from .runtime import Mock, mock_of
 
 __all__ = [
     "EVENTS_STOPPING",
@@ -58,10 +58,6 @@ _HEADERS = {
 }
 
 
-def _mock(request: web.Request) -> Mock:
-    return request.config_dict[MOCK]
-
-
 def _clock_text(mock: Mock) -> str:
     now = dt.datetime.fromtimestamp(mock.clock.now_ms() / 1000, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
     return f"{now} ({'manual' if isinstance(mock.clock, ManualClock) else mock.settings.clock})"
@@ -76,7 +72,7 @@ async def _to_ui(request: web.Request) -> web.Response:
 
 
 async def _jobs(request: web.Request) -> web.Response:
-    mock = _mock(request)
+    mock = mock_of(request)
     every = mock.engine.jobs()
     jobs = [job_payload(job, mock.settings) for job in every[-MAX_JOB_ROWS:]]  # the newest only
     page = jobs_page(jobs, clock=_clock_text(mock), scenario=mock.scenario.name, older=len(every) - len(jobs))
@@ -84,7 +80,7 @@ async def _jobs(request: web.Request) -> web.Response:
 
 
 async def _job(request: web.Request) -> web.Response:
-    mock = _mock(request)
+    mock = mock_of(request)
     try:
         job = mock.engine.get(request.match_info["processing_id"])  # brought up to the clock
     except UnknownJob as error:
@@ -112,7 +108,7 @@ def _matches(exchange: Exchange, filters: dict[str, str]) -> bool:
 
 
 async def _journal(request: web.Request) -> web.Response:
-    mock = _mock(request)
+    mock = mock_of(request)
     filters = {k: request.query.get(k, "")[:40] for k in ("operation", "status", "severity")}
     newest = list(reversed(list(mock.journal)))
     found = [e for e in newest if _matches(e, filters)]
@@ -124,7 +120,7 @@ async def _journal(request: web.Request) -> web.Response:
 
 
 async def _scenario(request: web.Request) -> web.Response:
-    mock = _mock(request)
+    mock = mock_of(request)
     scenario = mock.scenario
     shown = {"name": scenario.name, "description": scenario.description, "origin": scenario.origin,
              "yaml": scenario.text}  # fmt: skip
@@ -213,7 +209,7 @@ async def _events(request: web.Request) -> web.StreamResponse:
         while not stopping.is_set():
             if request.transport is None or request.transport.is_closing():
                 break  # the tab was closed: its place is free now, not at the next write
-            state = streams.state(_mock(request))
+            state = streams.state(mock_of(request))
             if state != last:
                 await response.write(f"event: state\ndata: {state}\n\n".encode())
                 last, quiet = state, 0.0

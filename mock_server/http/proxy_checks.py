@@ -14,7 +14,7 @@ from typing import Any, Literal
 from aiohttp import web
 
 from ..api.operations import OPERATIONS, Operation
-from ..contract.fastpath import parse_json
+from ..contract.fastpath import parse_json, reject_constant
 from ..contract.validation import Contract
 from ..core.errors import NO_VIOLATIONS, Violation, Violations
 from ..recording.redaction import REDACTED, looks_secret
@@ -86,15 +86,11 @@ def _parsed(content_type: str, encoding: str, raw: bytes) -> tuple[_Found, Any, 
     try:
         if data is None or cut:
             raise ValueError("its Content-Encoding does not decode")
-        body, integral_floats = parse_json(data.decode("utf-8"), parse_constant=_no_constant)
+        body, integral_floats = parse_json(data.decode("utf-8"), parse_constant=reject_constant)
     except (ValueError, RecursionError) as error:  # UnicodeDecodeError and JSONDecodeError too
         message = f"the body is not valid JSON: {str(error)[:200]}"
         return _Found(Violations.of([Violation("body:/", message, "a JSON object")])), ABSENT, None
     return _Found(warnings=Violations.of(warnings)), body, integral_floats
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON value")
 
 
 def check_answer(
@@ -123,7 +119,7 @@ def check_answer(
         found.append(Violation("body:/", message, "a JSON body", None, severity="warning"))
         return Violations.of(found)
     try:
-        payload, integral_floats = parse_json(data.decode("utf-8"), parse_constant=_no_constant)
+        payload, integral_floats = parse_json(data.decode("utf-8"), parse_constant=reject_constant)
     except (ValueError, RecursionError):
         # An error page in HTML is what Sling sends by default (§3.24): a warning; a 2xx must be JSON.
         message = f"the {operation.name} answer ({status}, {media or 'no Content-Type'}) is not JSON"

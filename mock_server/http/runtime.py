@@ -33,7 +33,7 @@ from ..scenarios.scenario import Scenario
 from ..scenarios.warnings import scenario_warnings
 from .auth import Authenticator
 
-__all__ = ["DEFAULT_SCENARIO", "MOCK", "CsrfTokens", "Mock", "Prepared"]
+__all__ = ["DEFAULT_SCENARIO", "MOCK", "CsrfTokens", "Mock", "Prepared", "mock_of"]
 
 log = logging.getLogger(__name__)
 
@@ -224,3 +224,8 @@ class CsrfTokens:
 
 #: Where an app keeps its running mock (the admin sub-app reads it through ``config_dict``).
 MOCK = web.AppKey("mock", Mock)
+
+
+def mock_of(request: web.Request) -> Mock:
+    """The running mock that serves ``request``, from the app or a sub-app (the admin API) alike."""
+    return request.config_dict[MOCK]

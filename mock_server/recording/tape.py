@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from ..contract.fastpath import reject_constant
 from ..core.errors import MockError
 from .redaction import REDACTED, Secrets, collect_header, leaks, redact_query
 
@@ -239,7 +240,7 @@ class Recorder:
         text = _text(data)
         if text is not None and not cut:
             try:
-                document = json.loads(text, parse_constant=_no_constant)
+                document = json.loads(text, parse_constant=reject_constant)  # NaN: the tape would not be JSON
             except (ValueError, RecursionError):
                 pass
             else:
@@ -282,10 +283,6 @@ def _text(data: bytes) -> str | None:
     except UnicodeDecodeError:
         return None
     return None if _CONTROL.search(text) else text
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")  # NaN would make the tape itself invalid JSON
 
 
 def _strings(value: Any) -> Iterator[str]:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..api.operations import OPERATIONS
+from ..contract.fastpath import reject_constant
 from ..core.errors import MockError
 
 __all__ = ["MAX_LINE_BYTES", "MAX_TAPE_BYTES", "Exchange", "Tape", "TapeError", "read_tape"]
@@ -65,7 +66,7 @@ def read_tape(path: str | Path) -> Tape:
 
 def _json(raw: bytes, where: str) -> Any:
     try:
-        return json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
+        return json.loads(raw.decode("utf-8"), parse_constant=reject_constant)
     except UnicodeDecodeError as error:
         raise TapeError(f"{where}: not UTF-8 text (byte {error.start})") from None
     except json.JSONDecodeError as error:
@@ -74,10 +75,6 @@ def _json(raw: bytes, where: str) -> Any:
         raise TapeError(f"{where}: not JSON: {error}") from None
     except RecursionError:
         raise TapeError(f"{where}: not JSON: nested too deeply") from None
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON value")
 
 
 def _header(value: Any, where: str) -> dict[str, Any]:
