@@ -42,6 +42,12 @@ def _positive(text: str) -> float:
     return value
 
 
+def _mebibytes(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 2**20:
+        raise argparse.ArgumentTypeError(f"expected a whole number of MiB from 1 to 1048576, got {text!r}")
+    return int(text)
+
+
 def _port(text: str) -> int:
     if not text.isdigit() or int(text) > 65535:
         raise argparse.ArgumentTypeError(f"expected a port from 0 to 65535, got {text!r}")
@@ -185,7 +191,7 @@ def _scenario_from(tape: str, output: Path, force: bool) -> int:
 
 
 def _add_proxy_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from .recording.tape import DEFAULT_POINTERS, parse_pointer, public_origin
+    from .recording.tape import DEFAULT_POINTERS, MAX_TAPE_BYTES, parse_pointer, public_origin
 
     def checked(check: Callable[[str], object]) -> Callable[[str], str]:
         def argument(text: str) -> str:
@@ -224,6 +230,11 @@ def _add_proxy_parser(commands: argparse._SubParsersAction[argparse.ArgumentPars
         help="also redact the JSON value at POINTER in every body (repeatable; always: "
         f"{', '.join(DEFAULT_POINTERS)})",
     )
+    proxy.add_argument(
+        "--max-tape", type=_mebibytes, default=MAX_TAPE_BYTES // 2**20, metavar="MIB",
+        help="stop recording once the tape takes MIB mebibytes (default 256: what scenario-from reads); "
+        "the proxy goes on forwarding",
+    )  # fmt: skip
     proxy.add_argument("--ready-file", type=Path, metavar="PATH",
                        help="write the base URL to PATH once the proxy accepts connections")  # fmt: skip
 
@@ -243,7 +254,11 @@ def _proxy(args: argparse.Namespace) -> int:
         ready.unlink(missing_ok=True)
     try:
         pointers = [*DEFAULT_POINTERS, *args.redact]
-        recorder = Recorder(args.record, args.upstream, pointers) if args.record else None
+        recorder = (
+            Recorder(args.record, args.upstream, pointers, max_tape_bytes=args.max_tape * 2**20)
+            if args.record
+            else None
+        )
     except (RecordingError, OSError) as error:
         print(f"aem-guides-mock: {error}", file=sys.stderr)
         return 2

@@ -251,3 +251,22 @@ def test_the_upstream_is_named_by_its_origin(url: str, origin: str) -> None:
 def test_an_upstream_with_credentials_or_another_scheme_is_refused(url: str, phrase: str) -> None:
     with pytest.raises(ValueError, match=re.escape(phrase)):
         public_origin(url)
+
+
+def test_the_tape_stops_at_its_cap_with_whole_exchanges_and_says_why(tmp_path: Path) -> None:
+    zipped = io.BytesIO()
+    with zipfile.ZipFile(zipped, "w") as archive:
+        archive.writestr("job.log", "x" * 2600)
+    recorder = Recorder(tmp_path / "t", UPSTREAM, max_tape_bytes=3100)
+    exchange(recorder, answer=b'{"n": 1}')
+    assert recorder.stopped is None
+    binary = [("Content-Type", "application/zip")]
+    exchange(recorder, answer=zipped.getvalue(), answer_headers=binary)  # its side file fits, its line not
+    exchange(recorder, answer=b'{"n": 3}')  # would fit, but the tape has stopped: no hole in the middle
+    assert recorder.stopped is not None and "after 1 exchange(s)" in recorder.stopped
+    audit = recorder.close()
+    written = lines(tmp_path / "t")
+    assert [line["response"]["body"] for line in written[1:]] == [{"n": 1}]
+    assert not (tmp_path / "t" / "bodies").exists() or not any((tmp_path / "t" / "bodies").iterdir())
+    assert sum(f.stat().st_size for f in (tmp_path / "t").rglob("*") if f.is_file()) <= 3100
+    assert audit.exchanges == 1 and "--max-tape" in audit.summary()

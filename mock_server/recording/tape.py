@@ -35,7 +35,8 @@ from ..contract.fastpath import reject_constant
 from ..core.errors import MockError
 from .redaction import REDACTED, Secrets, collect_header, leaks, redact_query
 
-__all__ = ["DEFAULT_POINTERS", "MAX_BODY_BYTES", "REDACTED", "TAPE_NAME", "Audit", "Recorder"]
+__all__ = ["DEFAULT_POINTERS", "MAX_BODY_BYTES", "MAX_TAPE_BYTES", "REDACTED", "TAPE_NAME", "Audit"]
+__all__ += ["Recorder"]
 __all__ += ["RecordingError", "SecretLeaked", "TapeRequest", "TapeResponse", "decode_body", "parse_pointer"]
 __all__ += ["public_origin", "redact_query"]
 
@@ -43,6 +44,8 @@ TAPE_NAME = "tape.jsonl"
 #: What the CSRF token endpoint answers, ``{"token": "…"}``: redacted unless told otherwise.
 DEFAULT_POINTERS = ("/token",)
 MAX_BODY_BYTES = 8 * 1024 * 1024
+#: The most bytes a tape's files may take (its lines and side files): what ``scenario-from`` reads.
+MAX_TAPE_BYTES = 256 * 1024 * 1024
 _KEPT_HEADERS = frozenset({"content-type", "accept", "content-disposition", "retry-after", "location"})
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")  # text has none of these; a ZIP has many
 _EXTENSIONS = {"application/zip": ".zip", "application/gzip": ".gz", "application/pdf": ".pdf"}
@@ -96,11 +99,14 @@ class Audit:
     secrets: int
     unchecked: int
     """Secrets seen beyond :data:`.redaction.MAX_SECRETS`: redacted, but not looked for."""
+    stopped: str | None = None
+    """Why the recorder stopped writing before the proxy stopped (the tape's cap), if it did."""
 
     def summary(self) -> str:
         text = f"{self.exchanges} exchange(s) in {self.directory / TAPE_NAME}, "
         text += f"audited: none of {self.secrets} secret(s) in it"
-        return text + (f" ({self.unchecked} more not looked for: past the cap)" if self.unchecked else "")
+        text += f" ({self.unchecked} more not looked for: past the cap)" if self.unchecked else ""
+        return text + (f"; {self.stopped}" if self.stopped else "")
 
 
 def public_origin(url: str) -> str:
@@ -150,6 +156,7 @@ class Recorder:
         pointers: Iterable[str] = DEFAULT_POINTERS,
         *,
         max_body_bytes: int = MAX_BODY_BYTES,
+        max_tape_bytes: int = MAX_TAPE_BYTES,
         secrets: Secrets | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -157,7 +164,11 @@ class Recorder:
         self.pointers = tuple(dict.fromkeys(parse_pointer(p) for p in pointers))
         self.secrets = secrets or Secrets()
         self.max_body_bytes = max_body_bytes
+        self.max_tape_bytes = max_tape_bytes
         self.exchanges = 0
+        self.stopped: str | None = None
+        """Why no more exchanges are written (the tape reached ``max_tape_bytes``); None while recording."""
+        self._written = 0
         self._clock = clock
         self._origin: float | None = None
         self._result: Audit | SecretLeaked | None = None
@@ -182,16 +193,27 @@ class Recorder:
         """Write one exchange, redacted; its secrets are remembered for the audit."""
         if self._result is not None:
             raise RecordingError(f"the recording in {self.directory} is closed")
+        if self.stopped is not None:
+            return
         self.exchanges += 1
         query = redact_query(request.query, self.secrets)
         sent = self._message(request.headers, request.body, len(request.body), "request")
         answered = self._message(response.headers, response.body, response.size, "response")
-        self._write({
+        line: dict[str, Any] = {
             "at_ms": at_ms,
             "operation": operation,
             "request": {"method": request.method, "path": request.path, "query": query, **sent},
             "response": {"status": response.status, **answered, "elapsed_ms": response.elapsed_ms},
-        })  # fmt: skip
+        }  # fmt: skip
+        if not self._write(line, reserve=True):
+            self.exchanges -= 1
+            for side in ("request", "response"):  # its side files go with it: the tape holds whole exchanges
+                if isinstance(name := line[side].get("body_file"), str):
+                    self._written -= self._unlink(self.directory / name)
+            self.stopped = (
+                f"recording stopped after {self.exchanges} exchange(s): the tape reached its cap of "
+                f"{self.max_tape_bytes} bytes (--max-tape); the later exchanges were forwarded, not recorded"
+            )
 
     def close(self) -> Audit:
         """Close the tape and audit it: :class:`SecretLeaked` (the directory deleted) if a secret
@@ -205,14 +227,28 @@ class Recorder:
             else:
                 self._partial.replace(self.directory / TAPE_NAME)
                 secrets = self.secrets
-                self._result = Audit(self.directory, self.exchanges, len(secrets), secrets.dropped)
+                self._result = Audit(
+                    self.directory, self.exchanges, len(secrets), secrets.dropped, self.stopped
+                )
         if isinstance(self._result, SecretLeaked):
             raise self._result
         return self._result
 
-    def _write(self, line: dict[str, Any]) -> None:
-        self._file.write(json.dumps(line, ensure_ascii=True) + "\n")
+    def _write(self, line: dict[str, Any], reserve: bool = False) -> bool:
+        """Write one line; False (nothing written) when it would take the tape past its cap."""
+        text = json.dumps(line, ensure_ascii=True) + "\n"
+        if reserve and self._written + len(text) > self.max_tape_bytes:
+            return False
+        self._written += len(text)
+        self._file.write(text)
         self._file.flush()  # a crash leaves whole lines (in the .partial file, unaudited)
+        return True
+
+    @staticmethod
+    def _unlink(path: Path) -> int:
+        size = path.stat().st_size
+        path.unlink()
+        return size
 
     def _message(self, pairs: Sequence[tuple[str, str]], raw: bytes, size: int, side: str) -> dict[str, Any]:
         headers: dict[str, str] = {}
@@ -255,8 +291,11 @@ class Recorder:
                 text = redact_query(text, self.secrets)
             return {"body": None, "body_text": text, **note}
         name = f"bodies/{self.exchanges:04d}-{side}{_EXTENSIONS.get(media, '.bin')}"
+        if self._written + len(data) > self.max_tape_bytes:  # the line that names it would not fit either
+            return {"body": None, "note": f"not recorded: {len(data)} bytes would take the tape past its cap"}
         (self.directory / "bodies").mkdir(exist_ok=True)
         (self.directory / name).write_bytes(data)
+        self._written += len(data)
         return {"body": None, "body_file": name, **note}
 
     def _redact(self, value: Any, rest: tuple[str, ...], pointer: tuple[str, ...], side: str) -> Any:
