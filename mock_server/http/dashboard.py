@@ -5,7 +5,8 @@ The pages are rendered here (:mod:`.dashboard_pages`); the live part is a server
 at ``/__admin/events`` that ``app.js`` reads. Every action the page takes (cancel, resume, move the
 clock) goes through the JSON admin API. The stream sends a snapshot when it changes and a comment
 line every 15 s (proxies close silent connections), at most :data:`MAX_EVENT_STREAMS` at a time,
-and ends at once when the server shuts down. Nothing here runs on the API's own requests.
+and ends at once when the server shuts down. The scenario's secrets are masked in its YAML and its
+settings alike (:mod:`~mock_server.scenarios.masking`). Nothing here runs on the API's own requests.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from ..api.payloads import job_payload
 from ..core.clock import ManualClock
 from ..core.errors import UnknownJob
 from ..core.journal import Exchange
+from ..scenarios.masking import masked_settings, masked_yaml
 from .admin_jobs import MAX_LOG_PAGE
 from .answers import json_answer
 from .dashboard_pages import MAX_JOB_ROWS, MAX_JOURNAL_ROWS, job_page, jobs_page, journal_page, scenario_page
@@ -122,22 +124,15 @@ async def _journal(request: web.Request) -> web.Response:
 async def _scenario(request: web.Request) -> web.Response:
     mock = mock_of(request)
     scenario = mock.scenario
+    text = await asyncio.to_thread(masked_yaml, scenario.text)  # a 1 MiB text takes a second
     shown = {"name": scenario.name, "description": scenario.description, "origin": scenario.origin,
-             "yaml": scenario.text}  # fmt: skip
-    settings = {name: _setting(value) for name, value in _settings_shown(mock.settings).items()}
+             "yaml": text}  # fmt: skip
+    fields = {f.name: getattr(mock.settings, f.name) for f in dataclasses.fields(mock.settings)}
+    settings = {name: _setting(value) for name, value in masked_settings(fields).items()}
     faults = [f"{', '.join(sorted(f.endpoints))}: {f.label()}, {f.when.describe()}" for f in scenario.faults]
     page = scenario_page(shown, settings, faults, clock=_clock_text(mock),
                          manual=isinstance(mock.clock, ManualClock))  # fmt: skip
     return _html(page)
-
-
-def _settings_shown(settings: Any) -> dict[str, Any]:
-    """A settings object's fields, secrets masked (the page may be on a shared screen)."""
-    fields = {f.name: getattr(settings, f.name) for f in dataclasses.fields(settings)}
-    for secret in ("users", "tokens", "admin_token"):
-        if fields.get(secret):
-            fields[secret] = "(set; not shown)"
-    return fields
 
 
 def _setting(value: Any) -> str:
