@@ -86,6 +86,10 @@ def test_an_anchor_elsewhere_is_masked_where_it_is_written_and_its_alias_kept() 
     assert masked_yaml(text) == (
         'description: &pw "(not shown 1)"\nsettings: {users: {admin: *pw}, tokens: {*pw : dev}}\n'
     )
+    both = f"description: d\nsettings: {{tokens: {{&t {TOKEN}: dev}}}}\nadmin: {{token: *t}}\n"
+    parse_scenario(both)  # one node, a key first and a value then: still a numbered key
+    shown = 'description: d\nsettings: {tokens: {&t "(not shown 1)": dev}}\nadmin: {token: *t}\n'
+    assert masked_yaml(both) == shown
 
 
 def test_text_without_secrets_is_unchanged_and_unreadable_text_is_not_shown() -> None:

@@ -93,17 +93,17 @@ def _secret_spans(text: str) -> set[tuple[int, int, bool]]:
         root = loader.get_single_node()
     finally:
         loader.dispose()
-    found = {(id(node), is_key): node for node, is_key in _secret_nodes(root)}  # an alias: one node
+    found = list(_secret_nodes(root))
     if not found:
         return set()
     # A node's start mark includes its anchor and tag; the scalar token's marks are its own text.
     tokens = yaml.scan(text, Loader=_loader())
     starts = {t.end_mark.index: t.start_mark.index for t in tokens if type(t).__name__ == "ScalarToken"}
     spans: dict[tuple[int, int], bool] = {}
-    for (_, is_key), node in found.items():
+    for node, is_key in found:
         end = node.end_mark.index
         start = starts.get(end, node.start_mark.index) if node.id == "scalar" else node.start_mark.index
-        spans[start, end] = spans.get((start, end), False) or is_key  # one node, a key and a value
+        spans[start, end] = spans.get((start, end), False) or is_key  # an alias: one node, met twice
     return {(start, end, is_key) for (start, end), is_key in spans.items()}
 
 
