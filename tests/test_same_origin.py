@@ -152,3 +152,17 @@ async def test_the_banners_and_the_readmes_curl_lines_work(api: ApiClient) -> No
     assert (await curl("-X", "POST", f"{base}/reset")).endswith(" 200") and not api.mock.engine.jobs()
     refused = await curl("-X", "POST", "-H", "Origin: http://localhost:3000", f"{base}/reset")
     assert refused.endswith(" 403") and "Origin" in refused
+
+
+@pytest.mark.parametrize(
+    ("host", "origin"),
+    [
+        ("localhost", "http://localhost:80"),
+        ("localhost:80", "http://localhost"),
+        ("LocalHost.", "http://localhost."),
+    ],
+)
+async def test_one_origin_written_two_ways_is_one_origin(api: ApiClient, host: str, origin: str) -> None:
+    """A browser leaves out the default port and writes the host in lowercase; a Host need not."""
+    status, body = await reset(api, {"Host": host, "Origin": origin})
+    assert status == 200, body
