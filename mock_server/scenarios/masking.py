@@ -17,9 +17,10 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import yaml
+if TYPE_CHECKING:
+    import yaml
 
 __all__ = ["MASK", "SECRETS", "UNREADABLE", "YAML_MASK", "Secret", "masked_settings", "masked_yaml"]
 
@@ -63,6 +64,8 @@ def masked_yaml(text: str) -> str:
     for line. About a second for a 1 MiB scenario: call it off the event loop."""
     if not text:
         return text
+    import yaml  # PyYAML loads with the first scenario: the embedded default, which has no text, needs none
+
     try:
         spans = sorted(_secret_spans(text))
     except (yaml.YAMLError, RecursionError, ValueError):
@@ -82,6 +85,8 @@ def masked_yaml(text: str) -> str:
 
 
 def _loader() -> type[yaml.SafeLoader]:
+    import yaml
+
     loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # ten times faster
     return loader
 
@@ -96,6 +101,8 @@ def _secret_spans(text: str) -> set[tuple[int, int, bool]]:
     found = list(_secret_nodes(root))
     if not found:
         return set()
+    import yaml
+
     # A node's start mark includes its anchor and tag; the scalar token's marks are its own text.
     tokens = yaml.scan(text, Loader=_loader())
     starts = {t.end_mark.index: t.start_mark.index for t in tokens if type(t).__name__ == "ScalarToken"}
