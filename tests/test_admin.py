@@ -147,7 +147,8 @@ async def test_odd_admin_input_is_a_400(make_api: MakeApi, path: str, kwargs: di
 
 
 def test_loopback_hosts_written_other_ways_are_loopback() -> None:
-    from mock_server.http.admin import _loopback_host, from_loopback
+    from mock_server.http.origins import from_loopback
+    from mock_server.http.origins import loopback_host as _loopback_host
 
     assert from_loopback("::ffff:127.0.0.1")  # an IPv4 client of a server bound to "::"
     assert not from_loopback("::ffff:10.0.0.1")

@@ -19,13 +19,14 @@ import pytest
 from mock_server import Settings
 from mock_server.api.operations import BASE_PATH
 from mock_server.core.job import StartRequest
-from mock_server.http.dashboard import MAX_EVENT_STREAMS
+from mock_server.http.dashboard import EventStreams
 from mock_server.http.dashboard_pages import MAX_JOURNAL_ROWS
 
 from .conftest import ApiClient, MakeApi
 from .test_cli import serving
 
 UI = "/__admin/ui/"
+SLOTS = EventStreams().slots
 SCRIPT = "<script>alert('pwned')</script>"
 
 
@@ -207,14 +208,14 @@ async def test_the_pages_keep_the_admin_guard(make_api: MakeApi) -> None:
         assert answer.status == 200
 
 
-async def read_event(stream: aiohttp.StreamReader) -> dict[str, Any]:
-    """The next ``state`` event's data."""
+async def read_event(stream: aiohttp.StreamReader, wanted: str = "state") -> dict[str, Any]:
+    """The next ``wanted`` event's data."""
     event = None
     while True:
         line = (await asyncio.wait_for(stream.readline(), 5)).decode().rstrip("\n")
         if line.startswith("event: "):
             event = line[7:]
-        elif line.startswith("data: ") and event == "state":
+        elif line.startswith("data: ") and event == wanted:
             return dict(json.loads(line[6:]))
 
 
@@ -233,15 +234,21 @@ async def test_the_event_stream_sends_each_change(api: ApiClient) -> None:
 
 
 async def test_event_streams_are_capped_and_end_at_shutdown(api: ApiClient) -> None:
-    streams = [await api.http.get("/__admin/events") for _ in range(MAX_EVENT_STREAMS)]
+    streams = [await api.http.get("/__admin/events") for _ in range(SLOTS)]
     for stream in streams:
         await read_event(stream.content)
-    async with api.http.get("/__admin/events") as refused:
-        assert refused.status == 503 and refused.headers["Retry-After"] == "5"
+    async with api.http.get("/__admin/events") as refused:  # told to come back, as a browser can be
+        assert refused.status == 200 and refused.headers["Content-Type"] == "text/event-stream"
+        assert f"{SLOTS} event streams are open" in (await read_event(refused.content, "busy"))["message"]
     streams.pop().close()
-    await asyncio.sleep(0.6)  # the server notices the closed one at its next write
-    again = await api.http.get("/__admin/events")
-    assert again.status == 200
+    deadline = time.monotonic() + 5  # the server notices the closed one at its next tick
+    while True:
+        again = await api.http.get("/__admin/events")
+        if (await again.content.readline(), await again.content.readline()) == (b"retry: 2000\n", b"\n"):
+            break  # a stream of its own, not the busy answer
+        again.close()
+        assert time.monotonic() < deadline, "the closed stream still holds its place"
+        await asyncio.sleep(0.05)
     await api.http.app.shutdown()  # what a SIGTERM runs: every stream ends
     for stream in [*streams, again]:
         await asyncio.wait_for(stream.content.read(), 5)  # returns once the stream has ended
@@ -267,21 +274,23 @@ def test_a_closed_tab_frees_its_event_stream_at_once_on_the_dev_server() -> None
     with serving("--clock", "manual") as (_, base, _):
         url = urllib.parse.urlsplit(base)
 
-        def open_stream() -> int:
+        def open_stream() -> str:
+            """The first event of a new stream: ``state``, or ``busy`` when every place is taken."""
             connection = http.client.HTTPConnection(url.hostname or "", url.port, timeout=10)
             connections.append(connection)
             connection.request("GET", "/__admin/events")
             answer = connection.getresponse()
-            if answer.status != 200:
-                answer.read()
-            return answer.status
+            assert answer.status == 200
+            while not (line := answer.readline().decode()).startswith("event: "):
+                pass
+            return line.removeprefix("event: ").strip()
 
         try:
-            assert [open_stream() for _ in range(MAX_EVENT_STREAMS)] == [200] * MAX_EVENT_STREAMS
-            assert open_stream() == 503
+            assert [open_stream() for _ in range(SLOTS)] == ["state"] * SLOTS
+            assert open_stream() == "busy"
             connections[0].close()  # a tab closed
             began = time.monotonic()
-            while open_stream() != 200:
+            while open_stream() != "state":
                 assert time.monotonic() - began < 3, "the closed tab's stream still holds its place"
                 time.sleep(0.1)
         finally:

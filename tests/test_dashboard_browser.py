@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import http.client
 import json
 import os
 import shutil
 import threading
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,7 +26,9 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from mock_server import ManualClock, create_app
 from mock_server.api.operations import BASE_PATH
+from mock_server.http.dashboard import EVENT_STREAMS, EventStreams
 
 from .test_cli import serving
 
@@ -206,12 +210,10 @@ def test_the_page_keeps_working_after_a_scenario_reload(server: Server, browser:
     shoot(browser, "jobs-after-reload")
 
 
-class PrefixProxy:
-    """A reverse proxy that serves the mock under ``/mock/`` (as nginx or a team's gateway would),
-    streaming every answer as it comes (the event stream included), in a thread of its own."""
+class InThread:
+    """An aiohttp app served on 127.0.0.1 at ``url`` by an event loop in a thread of its own."""
 
-    def __init__(self, upstream: str) -> None:
-        self.upstream = upstream
+    def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
         started = threading.Event()
         self.thread = threading.Thread(target=self._run, args=(started,), daemon=True)
@@ -224,14 +226,53 @@ class PrefixProxy:
         started.set()
         self.loop.run_forever()
 
+    def app(self) -> web.Application:
+        raise NotImplementedError
+
     async def _open(self) -> None:
-        app = web.Application()
-        app.router.add_route("*", "/mock/{tail:.*}", self._forward)
-        self.runner = web.AppRunner(app, shutdown_timeout=1.0)  # an event stream may still be open
+        self.runner = web.AppRunner(self.app(), shutdown_timeout=1.0)  # an event stream may still be open
         await self.runner.setup()
         await web.TCPSite(self.runner, "127.0.0.1", 0).start()
-        self.url = f"http://127.0.0.1:{self.runner.addresses[0][1]}/mock"
+        self.url = f"http://127.0.0.1:{self.runner.addresses[0][1]}"
+
+    async def _close(self) -> None:
+        await self.runner.cleanup()
+
+    def stop(self) -> None:
+        async def close() -> None:
+            await self._close()
+            left = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in left:  # a stream still being forwarded
+                task.cancel()
+            await asyncio.gather(*left, return_exceptions=True)
+
+        asyncio.run_coroutine_threadsafe(close(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.loop.close()
+
+
+class PrefixProxy(InThread):
+    """A reverse proxy that serves the mock under ``/mock/`` (as nginx or a team's gateway would),
+    streaming every answer as it comes (the event stream included)."""
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream
+        super().__init__()
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_route("*", "/mock/{tail:.*}", self._forward)
+        return app
+
+    async def _open(self) -> None:
+        await super()._open()
+        self.url += "/mock"
         self.session = aiohttp.ClientSession(auto_decompress=False)
+
+    async def _close(self) -> None:
+        await self.session.close()
+        await super()._close()
 
     async def _forward(self, request: web.Request) -> web.StreamResponse:
         target = f"{self.upstream}/{request.match_info['tail']}"
@@ -249,20 +290,6 @@ class PrefixProxy:
                 await response.write(chunk)
             await response.write_eof()
             return response
-
-    def stop(self) -> None:
-        async def close() -> None:
-            await self.session.close()
-            await self.runner.cleanup()
-            left = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-            for task in left:  # a stream still being forwarded
-                task.cancel()
-            await asyncio.gather(*left, return_exceptions=True)
-
-        asyncio.run_coroutine_threadsafe(close(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-        self.loop.close()
 
 
 def test_the_dashboard_works_behind_a_reverse_proxy_under_a_prefix(
@@ -285,3 +312,87 @@ def test_the_dashboard_works_behind_a_reverse_proxy_under_a_prefix(
     finally:
         browser.get("about:blank")  # closes the page's event stream
         proxy.stop()
+
+
+class SmallMock(InThread):
+    """The mock with a manual clock and the event streams' limits given, in a thread of its own."""
+
+    def __init__(self, **limits: Any) -> None:
+        self.limits = limits
+        super().__init__()
+
+    def app(self) -> web.Application:
+        app = create_app(clock=ManualClock())
+        app[EVENT_STREAMS] = EventStreams(**self.limits)
+        return app
+
+
+def test_a_tab_with_no_place_says_so_and_comes_back_when_one_is_free(browser: webdriver.Chrome) -> None:
+    """The server answers a tab beyond the slots with a 200 stream that says so and sets when to
+    retry: the page shows why it is not live, and the browser reconnects by itself."""
+    mock = SmallMock(slots=1, busy_retry_ms=300)
+    holder = http.client.HTTPConnection("127.0.0.1", urllib.parse.urlsplit(mock.url).port, timeout=10)
+    try:
+        holder.request("GET", "/__admin/events")  # another tab holds the one place
+        assert holder.getresponse().readline() == b"retry: 2000\n"
+        browser.get(mock.url + "/__admin/ui/")
+        wait_for(browser, "the page to say it waits",
+                 lambda d: d.find_element(By.ID, "live").text == "waiting for a place")  # fmt: skip
+        assert "1 event streams are open already" in browser.find_element(By.ID, "message").text
+        shoot(browser, "jobs-waiting-for-a-place")
+        holder.close()  # that tab is closed: the browser's next try gets the place
+        live(browser)
+        assert browser.find_element(By.ID, "message").text == ""
+    finally:
+        holder.close()
+        browser.get("about:blank")  # closes the page's event stream
+        mock.stop()
+
+
+RESET = """
+const [url, mode, done] = arguments;
+fetch(url, {method: "POST", mode: mode, headers: {"Content-Type": "text/plain"}, body: "{}"})
+  .then((answer) => done(answer.type === "opaque" ? "sent" : answer.status), (error) => done(String(error)));
+"""
+
+
+FORM = """
+const form = document.createElement("form");
+Object.assign(form, {method: "POST", enctype: "text/plain", action: arguments[0]});
+document.body.appendChild(form);
+form.submit();
+"""
+
+
+class OtherSite(InThread):
+    """A page of another origin on this machine (another port), with no CSP of the mock's."""
+
+    def app(self) -> web.Application:
+        async def page(request: web.Request) -> web.Response:
+            return web.Response(
+                text="<!doctype html><title>another site</title><p>hello</p>", content_type="text/html"
+            )
+
+        app = web.Application()
+        app.router.add_get("/", page)
+        return app
+
+
+def test_a_page_of_another_origin_cannot_change_the_mock(server: Server, browser: webdriver.Chrome) -> None:
+    """What Chromium sends for a page on another port of this machine is refused, by fetch or by a
+    form; the same request from the mock's own page is served."""
+    other = OtherSite()
+    try:
+        server.start()
+        browser.get(other.url + "/")
+        assert browser.execute_async_script(RESET, server.url + "/__admin/reset", "no-cors") == "sent"
+        browser.execute_script(FORM, server.url + "/__admin/reset")
+        wait_for(browser, "the form's answer", lambda d: d.current_url == server.url + "/__admin/reset")
+        assert "Sec-Fetch-Site is 'same-site'" in browser.find_element(By.TAG_NAME, "body").text
+        assert len(server.call("GET", "/__admin/jobs", api=False)[1]["jobs"]) == 1  # nothing was reset
+        browser.get(server.url + "/__admin/ui/")
+        assert browser.execute_async_script(RESET, server.url + "/__admin/reset", "same-origin") == 200
+        assert server.call("GET", "/__admin/jobs", api=False)[1]["jobs"] == []
+    finally:
+        browser.get("about:blank")
+        other.stop()

@@ -3,20 +3,19 @@
 An aiohttp sub-application whose guard is a middleware: loopback only, unless ``admin_token`` is
 set (then the header ``X-Admin-Token`` must carry it, from any address); ``admin_enabled: false``
 switches the API off (404). A loopback-only request must also name a loopback host (``Host``, and
-the authority of an absolute-form target) and, when it has an ``Origin``, a loopback origin: a web
-page on another site cannot reach it, even through DNS rebinding. These routes are the mock's own,
-not AEM's: they are not checked against the contract and not kept in the journal.
+the authority of an absolute-form target) and, when it has an ``Origin``, a loopback origin; one
+that changes something must also prove it was not sent for a page of another origin
+(:mod:`.origins` says how): a web page on another site, or on another port of this machine, cannot
+drive it, even through DNS rebinding. These routes are the mock's own, not AEM's: they are not
+checked against the contract and not kept in the journal.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hmac
-import ipaddress
 import json
 import logging
-import re
-import urllib.parse
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -25,12 +24,14 @@ from ..api.operations import OPERATION_NAMES, OPERATIONS
 from ..core.clock import MAX_ADVANCE_S, ManualClock
 from ..core.errors import ScenarioError, ScenarioSuperseded, SettingError
 from ..core.journal import Exchange
+from ..scenarios.masking import masked_yaml
 from ..scenarios.reading import load_scenario, parse_scenario, shipped_scenarios
 from ..scenarios.scenario import MAX_BYTES as MAX_SCENARIO_BYTES
 from ..scenarios.scenario import Scenario
 from .admin_jobs import JOB_ROUTES
 from .answers import json_answer
 from .dashboard import UI_ROUTES
+from .origins import cross_site_request, foreign_request, from_loopback
 from .runtime import mock_of
 
 __all__ = ["ADMIN_PATH", "admin_app", "exchanges_answer", "foreign_request", "from_loopback", "json_answer"]
@@ -41,58 +42,9 @@ ADMIN_PATH = "/__admin"
 #: The most an admin request body may hold: a scenario document, or far less for the others.
 _MAX_SMALL_BODY = 4096
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-#: A Host header or an origin's authority: a name or a bracketed IPv6 address, then a port.
-_AUTHORITY = re.compile(r"(?:\[(?P<ip6>[0-9A-Fa-f:.]+)\]|(?P<name>[A-Za-z0-9.-]+))(?::[0-9]{1,5})?")
 
 
 # --- the guard --------------------------------------------------------------------------------------
-
-
-def from_loopback(address: str | None) -> bool:
-    try:
-        ip = ipaddress.ip_address(address.split("%")[0]) if address else None
-    except ValueError:
-        return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped  # an IPv4 client of a server bound to "::"
-    return ip is not None and ip.is_loopback
-
-
-def _loopback_host(value: str) -> bool:
-    """True for exactly ``localhost`` (or ``*.localhost``), a 127.x.x.x address or ``[::1]``,
-    with or without a port; anything else, ``[::1]evil.com`` included, is not."""
-    match = _AUTHORITY.fullmatch(value.strip())
-    if match is None:
-        return False
-    if match["ip6"] is not None:
-        return from_loopback(match["ip6"])
-    host = match["name"].lower().rstrip(".")  # "localhost." is the same name, fully qualified
-    return host == "localhost" or host.endswith(".localhost") or from_loopback(host)
-
-
-def _loopback_origin(origin: str) -> bool:
-    """An ``Origin`` of a page served from this machine: http(s), no user part, no path."""
-    parts = urllib.parse.urlsplit(origin.strip())
-    return (
-        parts.scheme in ("http", "https")
-        and "@" not in parts.netloc
-        and not (parts.path or parts.query or parts.fragment)
-        and _loopback_host(parts.netloc)
-    )
-
-
-def foreign_request(request: web.Request) -> str | None:
-    """Why a loopback-only admin request looks like it came from elsewhere, if it does."""
-    host = request.headers.get("Host", "")
-    if not _loopback_host(host):
-        return f"the Host header {host[:100]!r} is not a loopback name (a DNS-rebinding page?)"
-    target = request.host  # the authority of an absolute-form target, when there is one
-    if not _loopback_host(target):
-        return f"the request target names the host {target[:100]!r}, not a loopback one"
-    origin = request.headers.get("Origin")
-    if origin is not None and not _loopback_origin(origin):
-        return f"the request comes from the web page {origin[:100]!r}"
-    return None
 
 
 @web.middleware
@@ -108,7 +60,7 @@ async def _guard(request: web.Request, handler: _Handler) -> web.StreamResponse:
             return json_answer(401, "the admin API needs the header 'X-Admin-Token'")
     elif not from_loopback(request.remote):
         return json_answer(403, "the admin API answers loopback only; set admin.token to open it wider")
-    elif (reason := foreign_request(request)) is not None:
+    elif (reason := foreign_request(request) or cross_site_request(request)) is not None:
         return json_answer(403, f"admin request refused: {reason}")
     try:
         return await handler(request)
@@ -173,10 +125,12 @@ async def _index(request: web.Request) -> web.Response:
 
 
 async def _get_scenario(request: web.Request) -> web.Response:
+    """The active scenario, its YAML as written but with its secrets masked (passwords, tokens)."""
     scenario = mock_of(request).scenario
+    shown = await asyncio.to_thread(masked_yaml, scenario.text)  # a 1 MiB text takes a second
     return web.json_response(
         {"name": scenario.name, "description": scenario.description, "origin": scenario.origin,
-         "yaml": scenario.text}
+         "yaml": shown}
     )  # fmt: skip
 
 

@@ -2,10 +2,11 @@
 and the clock. Routes of the admin app, so the admin guard (loopback, token) covers them.
 
 The pages are rendered here (:mod:`.dashboard_pages`); the live part is a server-sent event stream
-at ``/__admin/events`` that ``app.js`` reads. Every action the page takes (cancel, resume, move the
-clock) goes through the JSON admin API. The stream sends a snapshot when it changes and a comment
-line every 15 s (proxies close silent connections), at most :data:`MAX_EVENT_STREAMS` at a time,
-and ends at once when the server shuts down. Nothing here runs on the API's own requests.
+at ``/__admin/events`` that ``app.js`` reads: a :func:`snapshot` whenever it changes, through
+:mod:`.events` (at most 16 streams, each bounded in time, all ended at shutdown). Every action the
+page takes (cancel, resume, move the clock) goes through the JSON admin API. The scenario's secrets
+are masked in its YAML and its settings alike (:mod:`~mock_server.scenarios.masking`). Nothing here
+runs on the API's own requests.
 """
 
 from __future__ import annotations
@@ -14,8 +15,6 @@ import asyncio
 import dataclasses
 import datetime as dt
 import json
-import math
-import time
 from collections.abc import Mapping
 from importlib import resources
 from typing import Any
@@ -27,28 +26,22 @@ from ..api.payloads import job_payload
 from ..core.clock import ManualClock
 from ..core.errors import UnknownJob
 from ..core.journal import Exchange
+from ..scenarios.masking import masked_settings, masked_yaml
 from .admin_jobs import MAX_LOG_PAGE
 from .answers import json_answer
 from .dashboard_pages import MAX_JOB_ROWS, MAX_JOURNAL_ROWS, job_page, jobs_page, journal_page, scenario_page
+from .events import EVENT_STREAMS, EVENTS_STOPPING, EventStreams, stop_event_streams
 from .runtime import Mock, mock_of
 
 __all__ = [
     "EVENTS_STOPPING",
     "EVENT_STREAMS",
-    "MAX_EVENT_STREAMS",
     "UI_ROUTES",
     "EventStreams",
     "snapshot",
     "stop_event_streams",
 ]
 
-#: How many event streams may be open at once; another is answered 503.
-MAX_EVENT_STREAMS = 16
-#: Set at shutdown: every event stream ends.
-EVENTS_STOPPING: web.AppKey[asyncio.Event] = web.AppKey("events_stopping")
-EVENT_STREAMS: web.AppKey[EventStreams] = web.AppKey("event_streams")
-_TICK_S = 0.25
-_HEARTBEAT_S = 15.0
 _CSP = "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 _HEADERS = {
     "Content-Security-Policy": _CSP,
@@ -122,22 +115,15 @@ async def _journal(request: web.Request) -> web.Response:
 async def _scenario(request: web.Request) -> web.Response:
     mock = mock_of(request)
     scenario = mock.scenario
+    text = await asyncio.to_thread(masked_yaml, scenario.text)  # a 1 MiB text takes a second
     shown = {"name": scenario.name, "description": scenario.description, "origin": scenario.origin,
-             "yaml": scenario.text}  # fmt: skip
-    settings = {name: _setting(value) for name, value in _settings_shown(mock.settings).items()}
+             "yaml": text}  # fmt: skip
+    fields = {f.name: getattr(mock.settings, f.name) for f in dataclasses.fields(mock.settings)}
+    settings = {name: _setting(value) for name, value in masked_settings(fields).items()}
     faults = [f"{', '.join(sorted(f.endpoints))}: {f.label()}, {f.when.describe()}" for f in scenario.faults]
     page = scenario_page(shown, settings, faults, clock=_clock_text(mock),
                          manual=isinstance(mock.clock, ManualClock))  # fmt: skip
     return _html(page)
-
-
-def _settings_shown(settings: Any) -> dict[str, Any]:
-    """A settings object's fields, secrets masked (the page may be on a shared screen)."""
-    fields = {f.name: getattr(settings, f.name) for f in dataclasses.fields(settings)}
-    for secret in ("users", "tokens", "admin_token"):
-        if fields.get(secret):
-            fields[secret] = "(set; not shown)"
-    return fields
 
 
 def _setting(value: Any) -> str:
@@ -176,60 +162,11 @@ def snapshot(mock: Mock) -> dict[str, Any]:
     }
 
 
-@dataclasses.dataclass
-class EventStreams:
-    """The open event streams, and the snapshot they share: made at most once a tick, however many
-    tabs are open (a snapshot of 200 jobs costs about a millisecond)."""
-
-    open: set[web.StreamResponse] = dataclasses.field(default_factory=set)
-    _made_at: float = -math.inf
-    _text: str = ""
-
-    def state(self, mock: Mock) -> str:
-        now = time.monotonic()
-        if now - self._made_at >= _TICK_S / 2:
-            self._text, self._made_at = json.dumps(snapshot(mock), separators=(",", ":")), now
-        return self._text
-
-
 async def _events(request: web.Request) -> web.StreamResponse:
-    """Server-sent events: ``state`` with :func:`snapshot` whenever it changes."""
+    """Server-sent events: ``state`` with :func:`snapshot` whenever it changes (:mod:`.events`)."""
+    mock = mock_of(request)
     streams = request.config_dict[EVENT_STREAMS]
-    stopping = request.config_dict[EVENTS_STOPPING]
-    if len(streams.open) >= MAX_EVENT_STREAMS:
-        return json_answer(503, f"{MAX_EVENT_STREAMS} event streams are open already; close a dashboard tab",
-                           headers={"Retry-After": "5"})  # fmt: skip
-    response = web.StreamResponse(headers={**_HEADERS, "Content-Type": "text/event-stream",
-                                           "X-Accel-Buffering": "no"})  # fmt: skip
-    await response.prepare(request)
-    streams.open.add(response)
-    last, quiet = "", 0.0
-    try:
-        await response.write(b"retry: 2000\n\n")
-        while not stopping.is_set():
-            if request.transport is None or request.transport.is_closing():
-                break  # the tab was closed: its place is free now, not at the next write
-            state = streams.state(mock_of(request))
-            if state != last:
-                await response.write(f"event: state\ndata: {state}\n\n".encode())
-                last, quiet = state, 0.0
-            elif quiet >= _HEARTBEAT_S:
-                await response.write(b": still here\n\n")
-                quiet = 0.0
-            try:
-                await asyncio.wait_for(stopping.wait(), _TICK_S)
-            except TimeoutError:
-                quiet += _TICK_S
-    except (ConnectionResetError, ConnectionError):
-        pass  # the tab was closed while we wrote
-    finally:
-        streams.open.discard(response)
-    return response
-
-
-async def stop_event_streams(app: web.Application) -> None:
-    """On shutdown: every event stream ends now, so that the server stops at once."""
-    app[EVENTS_STOPPING].set()
+    return await streams.serve(request, lambda: json.dumps(snapshot(mock), separators=(",", ":")))
 
 
 UI_ROUTES = [

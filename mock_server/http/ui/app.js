@@ -131,12 +131,26 @@
     }
   });
 
+  // Live once a state arrives (not on "open": a stream with no place opens too). When every place
+  // is taken, the server says so in a "busy" event and ends the stream; the browser comes back
+  // after the stream's "retry:" delay, and the page says meanwhile why it is not live.
   if (window.EventSource) {
     const live = byId("live");
     const events = new EventSource(admin + "events");
-    events.addEventListener("state", (event) => { show(JSON.parse(event.data)); });
-    events.addEventListener("open", () => { live.textContent = "live"; });
-    events.addEventListener("error", () => { live.textContent = "reconnecting…"; });
+    let waiting = false;
+    events.addEventListener("state", (event) => {
+      live.textContent = "live";
+      if (waiting) { waiting = false; say(""); }
+      show(JSON.parse(event.data));
+    });
+    events.addEventListener("busy", (event) => {
+      let message = event.data;
+      try { message = JSON.parse(event.data).message; } catch (error) { /* shown as sent */ }
+      waiting = true;
+      live.textContent = "waiting for a place";
+      say(message);
+    });
+    events.addEventListener("error", () => { if (!waiting) { live.textContent = "reconnecting…"; } });
     window.addEventListener("pagehide", () => events.close());
   }
 })();
