@@ -114,8 +114,9 @@ def check_answer(
         return Violations.of(found)  # no JSON to check (a redirect, the log ZIP)
     encoding = next((v for k, v in answer.headers if k.lower() == "content-encoding"), "")
     data, cut = decode_body(answer.body, encoding)
-    if data is None or cut or answer.size > len(answer.body):
-        message = f"the {operation.name} answer is not checked: it is larger than {MAX_BODY_BYTES} bytes"
+    unchecked = _why_unchecked(answer, encoding, data is None, cut)
+    if unchecked is not None or data is None:
+        message = f"the {operation.name} answer is not checked: {unchecked}"
         found.append(Violation("body:/", message, "a JSON body", None, severity="warning"))
         return Violations.of(found)
     try:
@@ -128,6 +129,17 @@ def check_answer(
         return Violations.of(found)
     errors, unknown = contract.check_answer(schema, payload, integral_floats)
     return Violations.of(found) + errors + unknown
+
+
+def _why_unchecked(answer: TapeResponse, encoding: str, undecodable: bool, cut: bool) -> str | None:
+    if answer.size > len(answer.body):
+        return (f"the proxy kept {len(answer.body)} of its {answer.size} bytes (at most {MAX_BODY_BYTES} of "
+                "one answer, and max_kept_bytes of all the answers in flight)")  # fmt: skip
+    if undecodable:
+        return f"its Content-Encoding {encoding[:40]!r} is not gzip or deflate, or does not decode"
+    if cut:
+        return f"inflated, it is larger than {MAX_BODY_BYTES} bytes"
+    return None
 
 
 def masked(violations: tuple[Violation, ...]) -> tuple[Violation, ...]:
