@@ -158,10 +158,14 @@ async def _cut_exchanges(app: web.Application) -> None:
     then cut them: a stuck upstream or a slow client must not hold the stop (aiohttp would wait
     twice its shutdown timeout)."""
     proxy = app[PROXY]
-    if proxy.in_flight:
-        _, cut = await asyncio.wait(set(proxy.in_flight), timeout=proxy.stop_grace)
-        for task in cut:
-            task.cancel()
+    if not proxy.in_flight:
+        return
+    _, cut = await asyncio.wait(set(proxy.in_flight), timeout=proxy.stop_grace)
+    for task in cut:
+        task.cancel()
+    if cut:  # said where the user looks: these are in neither the journal nor the tape
+        log.warning("stopping: cut %d exchange(s) still in flight after the %g s grace; they are not "
+                    "journaled or recorded", len(cut), proxy.stop_grace)  # fmt: skip
 
 
 @web.middleware
