@@ -25,10 +25,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import logging
 import time
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import aiohttp
 from aiohttp import web
@@ -40,7 +42,7 @@ from ..core.errors import MAX_SHOWN, NO_VIOLATIONS, Violation, Violations
 from ..core.journal import Exchange, Journal
 from ..core.settings import Settings
 from ..recording.redaction import redact_query
-from ..recording.tape import Recorder, TapeRequest, public_origin
+from ..recording.tape import Recorder, TapeRequest, TapeResponse, public_origin
 
 # The admin API's helpers, so that the proxy's journal has the mock's shapes and loopback guard.
 from .admin import ADMIN_PATH, exchanges_answer, foreign_request, from_loopback, json_answer
@@ -68,6 +70,10 @@ DEFAULT_STOP_GRACE_S = 2.0
 #: The request bodies aiohttp inflates before the handler reads them (and refuses when it cannot).
 _INFLATED = frozenset({"gzip", "deflate", "br", "zstd"})
 _ROUTES = {(op.method, op.path): op for op in OPERATIONS}
+#: A body larger than this is checked in the worker thread: checking 8 MiB of JSON that breaks its
+#: schema takes most of a second, which would stall every other client on the loop.
+_CHECKED_ON_LOOP_BYTES = 64 * 1024
+T = TypeVar("T")
 
 
 @dataclasses.dataclass(slots=True)
@@ -86,6 +92,9 @@ class Proxy:
     budget: Budget = dataclasses.field(default_factory=lambda: Budget(DEFAULT_MAX_KEPT_BYTES))
     stop_grace: float = DEFAULT_STOP_GRACE_S
     session: aiohttp.ClientSession | None = None
+    worker: ThreadPoolExecutor | None = None
+    """One thread for the slow work: checking large bodies, and every write to the tape (one
+    thread, so the tape's lines keep the order the exchanges ended in)."""
     in_flight: set[asyncio.Task[Any]] = dataclasses.field(default_factory=set)
     """The tasks of the exchanges under way, cut at a stop once ``stop_grace`` is over."""
 
@@ -141,16 +150,25 @@ def proxy_app(
 
 
 async def _session(app: web.Application) -> AsyncIterator[None]:
-    """One client session for the app's life. No cookie jar: one client's cookies must never be
-    sent with another's requests. No decompression: the client gets the bytes the author sent.
-    No proxy from the environment (``trust_env`` is off): the upstream is called directly."""
+    """One client session and one worker thread for the app's life. No cookie jar: one client's
+    cookies must never be sent with another's requests. No decompression: the client gets the bytes
+    the author sent. No proxy from the environment (``trust_env`` is off): the upstream is called
+    directly. The worker finishes what it was given (the tape's last lines) before the app ends."""
     proxy = app[PROXY]
     timeout = aiohttp.ClientTimeout(total=proxy.timeout)
     jar = aiohttp.DummyCookieJar()
-    async with aiohttp.ClientSession(timeout=timeout, cookie_jar=jar, auto_decompress=False) as session:
-        proxy.session = session
-        yield
-    proxy.session = None
+    proxy.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="aem-guides-mock-proxy")
+    try:
+        async with aiohttp.ClientSession(timeout=timeout, cookie_jar=jar, auto_decompress=False) as session:
+            proxy.session = session
+            yield
+    finally:
+        proxy.session = None
+        proxy.worker.shutdown(wait=True)
+
+
+async def _in_worker(proxy: Proxy, function: Callable[..., T], *args: Any) -> T:
+    return await asyncio.get_running_loop().run_in_executor(proxy.worker, functools.partial(function, *args))
 
 
 async def _cut_exchanges(app: web.Application) -> None:
@@ -184,21 +202,27 @@ async def _bounds(request: web.Request, handler: Any) -> web.StreamResponse:
 
 
 async def _forward(request: web.Request) -> web.StreamResponse:
-    """The pipeline, top to bottom: read -> check the request -> forward, streaming the answer back
-    -> check the answer -> journal -> record. Nothing is refused for breaking the contract."""
+    """The exchange runs in a task of its own, shielded: a runner that cancels a handler whose client
+    left (aiohttp's test server does) must not cut its journaling and recording short; only a stop
+    cuts it (:func:`_cut_exchanges`)."""
     proxy = request.app[PROXY]
+    exchange = asyncio.create_task(_exchange(proxy, request))
+    proxy.in_flight.add(exchange)
+    exchange.add_done_callback(proxy.in_flight.discard)
+    return await asyncio.shield(exchange)
+
+
+async def _exchange(proxy: Proxy, request: web.Request) -> web.StreamResponse:
     lease = proxy.budget.lease()
-    task = asyncio.current_task()
-    assert task is not None
-    proxy.in_flight.add(task)
     try:
-        return await _exchange(proxy, request, lease)
+        return await _pipeline(proxy, request, lease)
     finally:
-        proxy.in_flight.discard(task)
         lease.release()
 
 
-async def _exchange(proxy: Proxy, request: web.Request, lease: Lease) -> web.StreamResponse:
+async def _pipeline(proxy: Proxy, request: web.Request, lease: Lease) -> web.StreamResponse:
+    """The pipeline, top to bottom: read -> check the request -> forward, streaming the answer back
+    -> check the answer -> journal -> record. Nothing is refused for breaking the contract."""
     at_ms = proxy.recorder.stamp() if proxy.recorder is not None else 0
     operation = _ROUTES.get(("GET" if request.method == "HEAD" else request.method, request.path))
     try:
@@ -209,7 +233,11 @@ async def _exchange(proxy: Proxy, request: web.Request, lease: Lease) -> web.Str
     encoding = request.headers.get("Content-Encoding", "")
     inflated = encoding.isascii() and encoding.lower() in _INFLATED  # then it goes on as it is now
     sent = [(k, v) for k, v in request.headers.items() if not (inflated and k.lower() == "content-encoding")]
-    request_errors, warnings = check_request(proxy.contract, operation, request, sent, body)
+    checked = (proxy.contract, operation, request, sent, body)
+    if len(body) > _CHECKED_ON_LOOP_BYTES:
+        request_errors, warnings = await _in_worker(proxy, check_request, *checked)
+    else:
+        request_errors, warnings = check_request(*checked)
     began = time.monotonic()
     relay = Relay(request, lease)
     assert proxy.session is not None, "the proxy app is not running"
@@ -241,15 +269,24 @@ async def _exchange(proxy: Proxy, request: web.Request, lease: Lease) -> web.Str
         request.protocol.force_close()
         return response
     answer = dataclasses.replace(answer, elapsed_ms=int((time.monotonic() - began) * 1000))
-    found = check_answer(proxy.contract, operation, request.method, answer)
+    judged = (proxy.contract, operation, request.method, answer)
+    big = len(answer.body) > _CHECKED_ON_LOOP_BYTES
+    found = await _in_worker(proxy, check_answer, *judged) if big else check_answer(*judged)
     _journal(proxy, request, answer.status, operation, (request_errors, warnings), found)
     if proxy.recorder is not None:
         taped = TapeRequest(request.method, request.path, request.rel_url.raw_query_string, sent, body)
-        try:
-            proxy.recorder.record(operation.name if operation else None, taped, answer, at_ms)
-        except OSError as error:  # the answer is sent; the tape misses this exchange
-            log.error("could not record %s %s on the tape: %s", request.method, request.path, error)
+        await _in_worker(proxy, _record, proxy.recorder, operation, taped, answer, at_ms)
     return response
+
+
+def _record(
+    recorder: Recorder, operation: Operation | None, request: TapeRequest, answer: TapeResponse, at_ms: int
+) -> None:
+    """Write one exchange to the tape (in the worker thread)."""
+    try:
+        recorder.record(operation.name if operation else None, request, answer, at_ms)
+    except OSError as error:  # the answer is sent; the tape misses this exchange
+        log.error("could not record %s %s on the tape: %s", request.method, request.path, error)
 
 
 def _as_found(violation: Violation) -> tuple[Violations, Violations]:
