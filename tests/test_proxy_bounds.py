@@ -8,9 +8,11 @@ import asyncio
 import gzip
 import json
 import logging
+import threading
 import zlib
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -18,6 +20,9 @@ from aiohttp.test_utils import TestServer
 
 from mock_server.api.operations import BASE_PATH
 from mock_server.core.journal import Exchange
+from mock_server.http import proxy as proxy_module
+from mock_server.http.proxy import PROXY, proxy_app
+from mock_server.http.proxy_checks import check_answer
 from mock_server.recording.tape import Recorder
 
 from .proxy_support import FakeAuthor, json_of, open_raw, proxy_on_socket, raw_exchange, status_of, until
@@ -268,3 +273,59 @@ async def test_an_upstream_that_breaks_off_mid_answer_cuts_the_clients_answer_sh
     assert len(answer.partition(b"\r\n\r\n")[2]) == 101  # and then the connection closed: a cut-off answer
     [broke] = only(proxy.journal).response_violations
     assert broke.message.startswith("the answer broke off after 101 bytes")
+
+
+# --- the event loop and the limits themselves -----------------------------------------------------------
+
+
+async def test_a_large_answer_is_checked_in_the_worker_thread_a_small_one_on_the_loop(
+    aiohttp_server: MakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    page = {"lines": ["x" * 100] * 1000, "offset": 0, "limit": 1000, "hasMore": False}  # about 100 KB
+    fake = FakeAuthor({f"{BASE_PATH}/logs": (200, page)})
+    upstream = f"http://127.0.0.1:{(await aiohttp_server(fake.app())).port}"
+    checked_in: list[str] = []
+
+    def spy(*args: Any) -> Any:
+        checked_in.append(threading.current_thread().name)
+        return check_answer(*args)
+
+    monkeypatch.setattr(proxy_module, "check_answer", spy)
+    async with proxy_on_socket(upstream) as (url, _):
+        for target in (f"{BASE_PATH}/history", f"{BASE_PATH}/logs?processingId=p-1"):
+            answer = await raw_exchange(
+                url, f"GET {target} HTTP/1.1\r\nHost: p\r\nConnection: close\r\n\r\n".encode()
+            )
+            assert status_of(answer) == 200
+    assert checked_in[0] == threading.current_thread().name  # the loop's
+    assert checked_in[1].startswith("aem-guides-mock-proxy")
+
+
+@pytest.mark.parametrize(
+    ("bound", "value"),
+    [("timeout", 0), ("body_timeout", -1.0), ("body_timeout", float("nan")), ("stop_grace", -1.0),
+     ("max_body_bytes", -1), ("max_kept_bytes", 0)],
+)  # fmt: skip
+def test_a_bad_bound_is_refused_by_name(bound: str, value: float) -> None:
+    bounds: dict[str, Any] = {bound: value}
+    with pytest.raises(ValueError, match=f"^{bound} must be"):
+        proxy_app("http://127.0.0.1:4502", **bounds)
+
+
+async def test_a_runner_that_cancels_the_handler_of_a_client_that_left_does_not_lose_the_exchange(
+    aiohttp_server: MakeServer,
+) -> None:
+    """aiohttp's test server cancels a handler whose client goes away; the exchange goes on in its
+    own task and is journaled all the same."""
+    upstream = Streaming(1_000_000, first=100_000)
+    base = f"http://127.0.0.1:{(await aiohttp_server(upstream.app())).port}"
+    app = proxy_app(base)
+    server = await aiohttp_server(app)  # handler_cancellation=True
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write(f"GET {DOWNLOAD}?processingId=p-1 HTTP/1.1\r\nHost: proxy\r\n\r\n".encode())
+    await reader.readexactly(1000)
+    writer.transport.abort()
+    await until(lambda: upstream.started == 1, "the upstream's answer begun")
+    upstream.go.set()
+    await until(lambda: len(app[PROXY].journal) == 1, "the exchange journaled")
+    assert only(app[PROXY].journal).warnings[0].keyword == "clientLeft"

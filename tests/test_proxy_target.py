@@ -122,3 +122,9 @@ def test_the_upstream_url_is_the_upstreams_origin_and_the_targets_path_and_query
     assert url.origin() == base.origin()
     path, _, query = target.partition("#")[0].partition("?")
     assert url.raw_path == base.raw_path.rstrip("/") + path and url.raw_query_string == query
+
+
+@pytest.mark.parametrize("target", ["m://evil.example/x", "t://x/", "http://evil.example:1/", "*"])
+def test_a_target_that_is_not_a_path_is_never_joined_to_the_upstream(target: str) -> None:
+    with pytest.raises(ValueError, match="is not a path"):
+        upstream_url(URL("http://aem.corp.co"), target)

@@ -45,6 +45,8 @@ def upstream_url(upstream: URL, target: str) -> URL:
     """``upstream`` with the path (appended to its own) and query of ``target``, an origin-form
     target (``/path?query``) as sent, its escapes kept: ``//host/x``, ``/@host`` or ``/%2F%2Fhost``
     are paths on the upstream, like any other."""
+    if not target.startswith("/"):  # refused before it comes here (see proxy_intake): never followed
+        raise ValueError(f"the target {target[:40]!r} is not a path; only a path is joined to the upstream")
     path, _, query = target.partition("#")[0].partition("?")
     return URL.build(
         scheme=upstream.scheme,
