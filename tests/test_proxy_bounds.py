@@ -156,12 +156,15 @@ async def test_an_admin_request_with_a_body_is_answered_and_the_body_never_read(
 
 class Streaming:
     """An upstream whose download sends ``size`` bytes of JSON: the first ``first`` at once, the rest
-    once :attr:`go` is set."""
+    once the gate of its answer (numbered in the order they began) is open."""
 
     def __init__(self, size: int, first: int) -> None:
         self.size, self.first = size, first
-        self.go = asyncio.Event()
         self.started = 0
+        self._gates: dict[int, asyncio.Event] = {}
+
+    def gate(self, number: int) -> asyncio.Event:
+        return self._gates.setdefault(number, asyncio.Event())
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -174,8 +177,8 @@ class Streaming:
         response.content_length = len(body)
         await response.prepare(request)
         await response.write(body[: self.first])
-        self.started += 1
-        await self.go.wait()
+        number, self.started = self.started, self.started + 1
+        await self.gate(number).wait()
         await response.write(body[self.first :])
         return response
 
@@ -188,16 +191,20 @@ async def test_the_answers_kept_share_one_budget_and_past_it_are_kept_truncated(
     recorder = Recorder(tmp_path / "tape", base)
     async with proxy_on_socket(base, max_kept_bytes=100_000, recorder=recorder) as (url, proxy):
         target = f"GET {DOWNLOAD}?processingId=p-1 HTTP/1.1\r\nHost: proxy\r\nConnection: close\r\n\r\n"
-        first, second = (asyncio.create_task(raw_exchange(url, target.encode())) for _ in range(2))
-        await until(lambda: upstream.started == 2 and proxy.budget.used == 100_000, "both answers begun")
-        upstream.go.set()
+        first = asyncio.create_task(raw_exchange(url, target.encode()))
+        await until(lambda: upstream.started == 1 and proxy.budget.used == 80_000, "the first answer begun")
+        second = asyncio.create_task(raw_exchange(url, target.encode()))
+        await until(lambda: upstream.started == 2 and proxy.budget.used == 100_000, "the second begun")
+        upstream.gate(0).set()  # the first ends and gives its 80,000 back...
+        await until(lambda: proxy.budget.used == 20_000, "the first answer's bytes given back")
+        upstream.gate(1).set()  # ...which the second, kept truncated already, must not take: no gaps
         answers = await asyncio.gather(first, second)
         assert proxy.budget.used == 0
     recorder.close()
     for answer in answers:  # the clients get every byte
         assert status_of(answer) == 200 and len(answer.partition(b"\r\n\r\n")[2]) == 300_000
     notes = sorted(e.response_violations[0].message for e in proxy.journal)
-    assert "the proxy kept 20000 of its 300000 bytes" in notes[0]  # what the first left of the budget
+    assert "the proxy kept 20000 of its 300000 bytes" in notes[0]  # what the first left over
     assert "the proxy kept 80000 of its 300000 bytes" in notes[1]
     taped = [json.loads(line) for line in (tmp_path / "tape" / "tape.jsonl").read_text().splitlines()[1:]]
     assert [line["response"]["body"] for line in taped] == [None, None]
@@ -228,7 +235,7 @@ async def test_a_client_that_goes_away_mid_answer_is_journaled_and_nothing_is_ta
         await reader.readexactly(1000)  # the answer has begun
         writer.transport.abort()  # and the client is gone
         await until(lambda: upstream.started == 1, "the upstream's answer begun")
-        upstream.go.set()
+        upstream.gate(0).set()
         await until(lambda: len(proxy.journal) == 1, "the exchange journaled")
     assert recorder.close().exchanges == 0  # the tape holds whole exchanges only
     journaled = only(proxy.journal)
@@ -326,6 +333,6 @@ async def test_a_runner_that_cancels_the_handler_of_a_client_that_left_does_not_
     await reader.readexactly(1000)
     writer.transport.abort()
     await until(lambda: upstream.started == 1, "the upstream's answer begun")
-    upstream.go.set()
+    upstream.gate(0).set()
     await until(lambda: len(app[PROXY].journal) == 1, "the exchange journaled")
     assert only(app[PROXY].journal).warnings[0].keyword == "clientLeft"
