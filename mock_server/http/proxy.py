@@ -14,7 +14,8 @@ only (a target that is not a path is a 400, see :mod:`.proxy_intake`); a request
 whole within ``body_timeout`` (408) and hold at most ``max_body_bytes``, inflated (413); the bodies
 kept in memory for the checks and the tape share ``max_kept_bytes`` (:mod:`.proxy_relay`); an
 exchange ends within ``timeout``. The connection guard (header timeout, connection cap) is the
-runner's: :func:`~..server.start_site` gives it to the proxy as to the mock.
+runner's: :func:`~..server.start_site` gives it to the proxy as to the mock. A body over 64 KiB is
+checked, and every exchange is taped, in one worker thread: the loop serves the others meanwhile.
 
 Every exchange is journaled, refused or cut short ones too: a client that goes away mid-answer is
 a warning saying after how many bytes. The tape holds whole exchanges only: one whose answer did
