@@ -240,8 +240,12 @@ def _add_proxy_parser(commands: argparse._SubParsersAction[argparse.ArgumentPars
 
 
 def _proxy(args: argparse.Namespace) -> int:
-    """Serve the proxy until SIGINT, SIGTERM or SIGHUP; then close the recording and audit it: exit 1
-    (and no recording left) when a secret leaked into it."""
+    """Serve the proxy until SIGINT, SIGTERM or SIGHUP; then close the recording and audit it.
+
+    A stop gives the exchanges in flight 2 s to end and cuts the rest (one warning line says how
+    many), so the proxy is gone within about 2 s of the signal plus the audit. Exit 0 after a stop;
+    1 when a secret leaked into the recording (which is deleted); 2 when it cannot start (a bad
+    flag, a recording directory in use, a port taken)."""
     import asyncio
     import signal
 

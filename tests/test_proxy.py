@@ -30,6 +30,8 @@ from mock_server.api.operations import BASE_PATH
 from mock_server.http.proxy import proxy_app
 from mock_server.recording.tape import REDACTED, Recorder, SecretLeaked
 
+from .proxy_support import FakeAuthor
+
 MakeServer = Callable[[web.Application], Awaitable[TestServer]]
 MakeClient = Callable[..., Awaitable[TestClient[Any, Any]]]
 #: How long a test waits for an answer: a body cut short fails the test instead of hanging it.
@@ -47,29 +49,6 @@ def url_of(server: TestServer) -> str:
 
 def tape_lines(directory: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in (directory / "tape.jsonl").read_text("utf-8").splitlines()]
-
-
-class FakeAuthor:
-    """A tiny upstream: answers ``answers[path]`` (status, JSON) or ``{}``, and keeps what it got."""
-
-    def __init__(self, answers: dict[str, tuple[int, Any]], headers: dict[str, str] | None = None) -> None:
-        self.answers = answers
-        self.headers = headers or {}
-        self.seen: list[tuple[str, str, dict[str, str], bytes]] = []
-
-    def app(self) -> web.Application:
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self.handle)
-        return app
-
-    async def handle(self, request: web.Request) -> web.Response:
-        self.seen.append((request.method, request.path_qs, dict(request.headers), await request.read()))
-        status, body = self.answers.get(request.path, (200, {}))
-        if callable(body):
-            body = body(request)
-        if isinstance(body, web.Response):
-            return body
-        return web.json_response(body, status=status, headers=self.headers)
 
 
 async def test_a_job_through_the_proxy_arrives_unchanged_and_is_taped(

@@ -112,6 +112,17 @@ def test_an_answer_too_large_to_check_says_so() -> None:
     assert warning.severity == "warning" and "not checked" in warning.message
 
 
+def test_an_answer_kept_whole_but_larger_than_the_proxy_checks_is_not_parsed() -> None:
+    """A valid answer just over the cap: checking it would hold every other client up."""
+
+    def page(lines: int) -> dict[str, Any]:
+        return {"lines": ["x" * 1000] * lines, "offset": 0, "limit": lines, "hasMore": False}
+
+    assert not check_answer(CONTRACT, OP["logs"], "GET", answer(200, page(10)))  # a valid page
+    (warning,) = check_answer(CONTRACT, OP["logs"], "GET", answer(200, page(1100)))  # 1.1 MB
+    assert "larger than 1048576 bytes (inflated)" in warning.message
+
+
 def test_an_undocumented_key_is_a_warning_and_a_missing_one_an_error() -> None:
     history: dict[str, Any] = {"executionHistory": [], "nextPage": 2}
     found = check_answer(CONTRACT, OP["history"], "GET", answer(200, history))

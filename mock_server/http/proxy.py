@@ -8,19 +8,33 @@ undocumented key is a warning, not an error: a newer author may add keys, and a 
 ignores them. The answer goes to the client as it came: status, headers but the hop-by-hop ones,
 the body's very bytes (compressed ones too), streamed. An upstream that cannot be reached is a 502
 (one that does not answer in time a 504) with the mock's error body.
+
+It is held to the mock's bounds (each a keyword of :func:`proxy_app`): it talks to its upstream
+only (a target that is not a path is a 400, see :mod:`.proxy_intake`); a request body must come
+whole within ``body_timeout`` (408) and hold at most ``max_body_bytes``, inflated (413); the bodies
+kept in memory for the checks and the tape share ``max_kept_bytes`` (:mod:`.proxy_relay`); an
+exchange ends within ``timeout``. The connection guard (header timeout, connection cap) is the
+runner's: :func:`~..server.start_site` gives it to the proxy as to the mock. A body over 64 KiB is
+checked, and every exchange is taped, in one worker thread: the loop serves the others meanwhile.
+
+Every exchange is journaled, refused or cut short ones too: a client that goes away mid-answer is
+a warning saying after how many bytes. The tape holds whole exchanges only: one whose answer did
+not reach its end (the upstream broke off, the client left, a timeout) is journaled, never taped.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import functools
 import logging
 import time
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import aiohttp
 from aiohttp import web
-from multidict import CIMultiDict
 from yarl import URL
 
 from ..api.operations import OPERATIONS, Operation
@@ -29,42 +43,65 @@ from ..core.errors import MAX_SHOWN, NO_VIOLATIONS, Violation, Violations
 from ..core.journal import Exchange, Journal
 from ..core.settings import Settings
 from ..recording.redaction import redact_query
-from ..recording.tape import MAX_BODY_BYTES, Recorder, TapeRequest, TapeResponse, public_origin
+from ..recording.tape import Recorder, TapeRequest, TapeResponse, public_origin
 
 # The admin API's helpers, so that the proxy's journal has the mock's shapes and loopback guard.
 from .admin import ADMIN_PATH, exchanges_answer, foreign_request, from_loopback, json_answer
 from .proxy_checks import check_answer, check_request, masked
+from .proxy_intake import (
+    DEFAULT_BODY_TIMEOUT_S,
+    DEFAULT_MAX_BODY_BYTES,
+    Refused,
+    read_body,
+    refusal_answer,
+    send_and_close,
+    target_refusal,
+)
+from .proxy_relay import DEFAULT_MAX_KEPT_BYTES, HOP_BY_HOP, Budget, Lease, Relay, upstream_url
 
-__all__ = ["DEFAULT_TIMEOUT_S", "HOP_BY_HOP", "PROXY", "Proxy", "proxy_app"]
+__all__ = ["DEFAULT_BODY_TIMEOUT_S", "DEFAULT_MAX_BODY_BYTES", "DEFAULT_MAX_KEPT_BYTES", "DEFAULT_TIMEOUT_S"]
+__all__ += ["DEFAULT_STOP_GRACE_S", "HOP_BY_HOP", "PROXY", "Proxy", "proxy_app"]
 
 log = logging.getLogger("aem_guides_mock")
 
+#: How long one exchange may take, the answer's body included.
 DEFAULT_TIMEOUT_S = 30.0
-#: Headers about one connection, not the message (RFC 9110 §7.6.1): never forwarded.
-HOP_BY_HOP = frozenset(
-    {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
-     "trailers", "transfer-encoding", "upgrade"}
-)  # fmt: skip
-#: A request body larger than this is refused by aiohttp (413); an author's are a few hundred bytes.
-_MAX_REQUEST_BYTES = 16 * 1024 * 1024
-#: Headers the client library would add on its own: the upstream gets the client's, or none.
-_AUTO_HEADERS = ("Accept", "Accept-Encoding", "User-Agent", "Content-Type")
+#: How long a stop lets the exchanges in flight end before it cuts them (as the mock's downloads).
+DEFAULT_STOP_GRACE_S = 2.0
 #: The request bodies aiohttp inflates before the handler reads them (and refuses when it cannot).
 _INFLATED = frozenset({"gzip", "deflate", "br", "zstd"})
 _ROUTES = {(op.method, op.path): op for op in OPERATIONS}
+#: A body larger than this is checked in the worker thread: checking 8 MiB of JSON that breaks its
+#: schema takes most of a second, which would stall every other client on the loop.
+_CHECKED_ON_LOOP_BYTES = 64 * 1024
+T = TypeVar("T")
 
 
 @dataclasses.dataclass(slots=True)
 class Proxy:
-    """What a proxy app holds: where it forwards to, the checks, the journal and the recorder."""
+    """What a proxy app holds: where it forwards to, its limits, the checks, the journal and the
+    recorder."""
 
     upstream: str
-    """The base URL requests are forwarded under (their path and query appended)."""
+    """The base URL requests are forwarded under (their path and query joined to it)."""
     contract: Contract
     journal: Journal
     recorder: Recorder | None = None
     timeout: float = DEFAULT_TIMEOUT_S
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    body_timeout: float = DEFAULT_BODY_TIMEOUT_S
+    budget: Budget = dataclasses.field(default_factory=lambda: Budget(DEFAULT_MAX_KEPT_BYTES))
+    stop_grace: float = DEFAULT_STOP_GRACE_S
     session: aiohttp.ClientSession | None = None
+    worker: ThreadPoolExecutor | None = None
+    """One thread for the slow work: checking large bodies, and every write to the tape (one
+    thread, so the tape's lines keep the order the exchanges ended in)."""
+    in_flight: set[asyncio.Task[Any]] = dataclasses.field(default_factory=set)
+    """The tasks of the exchanges under way, cut at a stop once ``stop_grace`` is over."""
+
+    @property
+    def base(self) -> URL:
+        return URL(self.upstream)
 
 
 PROXY = web.AppKey("proxy", Proxy)
@@ -76,15 +113,35 @@ def proxy_app(
     recorder: Recorder | None = None,
     timeout: float = DEFAULT_TIMEOUT_S,
     settings: Settings | None = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    body_timeout: float = DEFAULT_BODY_TIMEOUT_S,
+    max_kept_bytes: int = DEFAULT_MAX_KEPT_BYTES,
+    stop_grace: float = DEFAULT_STOP_GRACE_S,
 ) -> web.Application:
     """The proxy to ``upstream`` (an http(s) URL, no credentials) as an aiohttp application; it
     checks against the contract of ``settings`` (default: the mock's defaults) and writes every
-    exchange to ``recorder``, if given (closing it, and so its audit, is the caller's)."""
+    exchange to ``recorder``, if given (closing it, and so its audit, is the caller's).
+
+    Its bounds: an exchange ends within ``timeout`` seconds (30); a request body arrives whole
+    within ``body_timeout`` seconds (10) and holds at most ``max_body_bytes`` (1 MiB), inflated;
+    the bodies kept in memory for the checks and the tape take at most ``max_kept_bytes`` (32 MiB)
+    for all exchanges in flight. When the app stops, the exchanges in flight have ``stop_grace``
+    seconds (2) to end; then they are cut (their clients' connections closed, nothing journaled or
+    taped). A ValueError names a bad bound."""
     public_origin(upstream)  # a ValueError for anything but an http(s) URL without credentials
-    proxy = Proxy(upstream.rstrip("/"), Contract(settings or Settings()), Journal(), recorder, timeout)
-    app = web.Application(client_max_size=_MAX_REQUEST_BYTES)
+    for name, value in (("timeout", timeout), ("body_timeout", body_timeout), ("stop_grace", stop_grace)):
+        if not 0 <= value < float("inf") or (value == 0 and name != "stop_grace"):
+            raise ValueError(f"{name} must be a positive number of seconds, not {value!r}")
+    if max_body_bytes < 0:
+        raise ValueError(f"max_body_bytes must be 0 or more, not {max_body_bytes!r}")
+    contract = Contract(settings or Settings())
+    proxy = Proxy(upstream.rstrip("/"), contract, Journal(), recorder, timeout, max_body_bytes, body_timeout,
+                  Budget(max_kept_bytes), stop_grace)  # fmt: skip
+    # aiohttp's own cap stays out of the way: read_body refuses with the mock's error body.
+    app = web.Application(client_max_size=max_body_bytes + 1, middlewares=[_bounds])
     app[PROXY] = proxy
     app.cleanup_ctx.append(_session)
+    app.on_shutdown.append(_cut_exchanges)
     admin = web.Application(middlewares=[_guard])
     admin.router.add_get("/journal", _every_exchange)
     admin.router.add_get("/violations", _violations)
@@ -94,46 +151,107 @@ def proxy_app(
 
 
 async def _session(app: web.Application) -> AsyncIterator[None]:
-    """One client session for the app's life. No cookie jar: one client's cookies must never be
-    sent with another's requests. No decompression: the client gets the bytes the author sent."""
+    """One client session and one worker thread for the app's life. No cookie jar: one client's
+    cookies must never be sent with another's requests. No decompression: the client gets the bytes
+    the author sent. No proxy from the environment (``trust_env`` is off): the upstream is called
+    directly. The worker finishes what it was given (the tape's last lines) before the app ends."""
     proxy = app[PROXY]
     timeout = aiohttp.ClientTimeout(total=proxy.timeout)
     jar = aiohttp.DummyCookieJar()
-    async with aiohttp.ClientSession(timeout=timeout, cookie_jar=jar, auto_decompress=False) as session:
-        proxy.session = session
-        yield
-    proxy.session = None
+    proxy.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="aem-guides-mock-proxy")
+    try:
+        async with aiohttp.ClientSession(timeout=timeout, cookie_jar=jar, auto_decompress=False) as session:
+            proxy.session = session
+            yield
+    finally:
+        proxy.session = None
+        proxy.worker.shutdown(wait=True)
+
+
+async def _in_worker(proxy: Proxy, function: Callable[..., T], *args: Any) -> T:
+    return await asyncio.get_running_loop().run_in_executor(proxy.worker, functools.partial(function, *args))
+
+
+async def _cut_exchanges(app: web.Application) -> None:
+    """At a stop (the listener closed already), let the exchanges in flight end within the grace,
+    then cut them: a stuck upstream or a slow client must not hold the stop (aiohttp would wait
+    twice its shutdown timeout)."""
+    proxy = app[PROXY]
+    if not proxy.in_flight:
+        return
+    _, cut = await asyncio.wait(set(proxy.in_flight), timeout=proxy.stop_grace)
+    for task in cut:
+        task.cancel()
+    if cut:  # said where the user looks: these are in neither the journal nor the tape
+        log.warning("stopping: cut %d exchange(s) still in flight after the %g s grace; they are not "
+                    "journaled or recorded", len(cut), proxy.stop_grace)  # fmt: skip
+
+
+@web.middleware
+async def _bounds(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Before any route, the admin API's too: a target that is not a path is refused. After any
+    route: a body left unread is never read, the connection closed instead."""
+    proxy = request.config_dict[PROXY]
+    refused = target_refusal(request, proxy.upstream)
+    if refused is not None:
+        _journal(proxy, request, refused.status, None, _as_found(refused.violation), NO_VIOLATIONS)
+        return await refusal_answer(request, refused)
+    response: web.StreamResponse = await handler(request)
+    if response.prepared or request.content.is_eof():
+        return response
+    return await send_and_close(request, response)
 
 
 async def _forward(request: web.Request) -> web.StreamResponse:
+    """The exchange runs in a task of its own, shielded: a runner that cancels a handler whose client
+    left (aiohttp's test server does) must not cut its journaling and recording short; only a stop
+    cuts it (:func:`_cut_exchanges`)."""
+    proxy = request.app[PROXY]
+    exchange = asyncio.create_task(_exchange(proxy, request))
+    proxy.in_flight.add(exchange)
+    exchange.add_done_callback(proxy.in_flight.discard)
+    return await asyncio.shield(exchange)
+
+
+async def _exchange(proxy: Proxy, request: web.Request) -> web.StreamResponse:
+    lease = proxy.budget.lease()
+    try:
+        return await _pipeline(proxy, request, lease)
+    finally:
+        lease.release()
+
+
+async def _pipeline(proxy: Proxy, request: web.Request, lease: Lease) -> web.StreamResponse:
     """The pipeline, top to bottom: read -> check the request -> forward, streaming the answer back
     -> check the answer -> journal -> record. Nothing is refused for breaking the contract."""
-    proxy = request.app[PROXY]
     at_ms = proxy.recorder.stamp() if proxy.recorder is not None else 0
     operation = _ROUTES.get(("GET" if request.method == "HEAD" else request.method, request.path))
-    encoding = request.headers.get("Content-Encoding", "")
     try:
-        body = await request.read()
-    except web.RequestPayloadError as error:  # aiohttp inflates a compressed body, or fails to
-        message = f"the body is not what 'Content-Encoding: {encoding[:40]}' says ({error}); fix either"
-        wrong = Violation("header:Content-Encoding", message, "a body its Content-Encoding describes")
-        _journal(proxy, request, 400, operation, (Violations.of([wrong]), NO_VIOLATIONS), NO_VIOLATIONS)
-        refused = json_answer(400, message, path=request.path[:MAX_SHOWN])
-        refused.force_close()  # the rest of the body cannot be read: the connection is done
-        return refused
+        body = await read_body(request, limit=proxy.max_body_bytes, timeout=proxy.body_timeout, lease=lease)
+    except Refused as refused:
+        _journal(proxy, request, refused.status, operation, _as_found(refused.violation), NO_VIOLATIONS)
+        return await refusal_answer(request, refused)
+    encoding = request.headers.get("Content-Encoding", "")
     inflated = encoding.isascii() and encoding.lower() in _INFLATED  # then it goes on as it is now
     sent = [(k, v) for k, v in request.headers.items() if not (inflated and k.lower() == "content-encoding")]
-    request_errors, warnings = check_request(proxy.contract, operation, request, sent, body)
+    checked = (proxy.contract, operation, request, sent, body)
+    if len(body) > _CHECKED_ON_LOOP_BYTES:
+        request_errors, warnings = await _in_worker(proxy, check_request, *checked)
+    else:
+        request_errors, warnings = check_request(*checked)
     began = time.monotonic()
-    relay = _Relay(request)
+    relay = Relay(request, lease)
+    assert proxy.session is not None, "the proxy app is not running"
+    url = upstream_url(proxy.base, request.raw_path)
     try:
-        answer = await relay.forward(proxy, sent, body)
-    except (aiohttp.ClientError, TimeoutError) as error:
+        answer = await relay.forward(proxy.session, url, sent, body, proxy.timeout)
+    except (aiohttp.ClientError, OSError) as error:  # TimeoutError and ConnectionError are OSErrors
         if relay.response is not None:  # the status went out already: all left is to cut it short
-            broke = Violation("body:/", f"the answer broke off after {relay.size} bytes: {error!r}"[:300],
+            broke = Violation("body:/", f"the answer broke off after {relay.sent} bytes: {error!r}"[:300],
                               "a whole body")  # fmt: skip
             _journal(proxy, request, relay.response.status, operation, (request_errors, warnings), [broke])
-            raise  # aiohttp closes the connection: the client sees a cut-off answer, not a short one
+            request.protocol.force_close()  # the client sees a cut-off answer, not a short one
+            return relay.response
         status, what = (
             (504, f"did not answer within {proxy.timeout:g} s")
             if isinstance(error, TimeoutError)
@@ -142,56 +260,40 @@ async def _forward(request: web.Request) -> web.StreamResponse:
         message = f"the upstream {proxy.upstream} {what}; is it running, and is --upstream right?"
         _journal(proxy, request, status, operation, (request_errors, warnings), NO_VIOLATIONS)
         return json_answer(status, message, path=request.path[:MAX_SHOWN])
+    response = relay.response
+    assert response is not None
+    if answer is None:  # the client left mid-answer: journaled, not taped (the tape holds whole exchanges)
+        left = Violation("connection", relay.client_left or "", "the whole answer read", relay.sent,
+                         keyword="clientLeft", severity="warning")  # fmt: skip
+        noted = (request_errors, warnings + Violations.of([left]))
+        _journal(proxy, request, response.status, operation, noted, NO_VIOLATIONS)
+        request.protocol.force_close()
+        return response
     answer = dataclasses.replace(answer, elapsed_ms=int((time.monotonic() - began) * 1000))
-    found = check_answer(proxy.contract, operation, request.method, answer)
+    judged = (proxy.contract, operation, request.method, answer)
+    big = len(answer.body) > _CHECKED_ON_LOOP_BYTES
+    found = await _in_worker(proxy, check_answer, *judged) if big else check_answer(*judged)
     _journal(proxy, request, answer.status, operation, (request_errors, warnings), found)
     if proxy.recorder is not None:
         taped = TapeRequest(request.method, request.path, request.rel_url.raw_query_string, sent, body)
-        try:
-            proxy.recorder.record(operation.name if operation else None, taped, answer, at_ms)
-        except OSError as error:  # the answer is sent; the tape misses this exchange
-            log.error("could not record %s %s on the tape: %s", request.method, request.path, error)
-    assert relay.response is not None
-    return relay.response
+        await _in_worker(proxy, _record, proxy.recorder, operation, taped, answer, at_ms)
+    return response
 
 
-class _Relay:
-    """One request forwarded, its answer streamed back as it comes; the first bytes kept."""
+def _record(
+    recorder: Recorder, operation: Operation | None, request: TapeRequest, answer: TapeResponse, at_ms: int
+) -> None:
+    """Write one exchange to the tape (in the worker thread)."""
+    try:
+        recorder.record(operation.name if operation else None, request, answer, at_ms)
+    except OSError as error:  # the answer is sent; the tape misses this exchange
+        log.error("could not record %s %s on the tape: %s", request.method, request.path, error)
 
-    def __init__(self, request: web.Request) -> None:
-        self.request = request
-        self.response: web.StreamResponse | None = None
-        self.size = 0
 
-    async def forward(self, proxy: Proxy, sent: list[tuple[str, str]], body: bytes) -> TapeResponse:
-        request = self.request
-        named = {token.strip().lower() for token in request.headers.get("Connection", "").split(",")}
-        dropped = HOP_BY_HOP | named | {"host", "content-length"}  # aiohttp sets Host and the length
-        headers = CIMultiDict((k, v) for k, v in sent if k.lower() not in dropped)
-        assert proxy.session is not None, "the proxy app is not running"
-        async with proxy.session.request(
-            request.method,
-            URL(proxy.upstream + request.raw_path, encoded=True),  # the path and query as sent
-            headers=headers,
-            data=body or None,
-            allow_redirects=False,
-            skip_auto_headers=_AUTO_HEADERS,
-        ) as answer:
-            response = web.StreamResponse(status=answer.status, reason=answer.reason)
-            for name, value in answer.headers.items():
-                if name.lower() not in HOP_BY_HOP | {"content-length"}:
-                    response.headers.add(name, value)
-            if answer.content_length is not None and request.method != "HEAD":
-                response.content_length = answer.content_length
-            self.response = response
-            await response.prepare(request)
-            kept = bytearray()
-            async for chunk in answer.content.iter_chunked(64 * 1024):
-                await response.write(chunk)
-                self.size += len(chunk)
-                kept += chunk[: MAX_BODY_BYTES + 1 - len(kept)]
-            await response.write_eof()
-            return TapeResponse(answer.status, list(answer.headers.items()), bytes(kept), self.size)
+def _as_found(violation: Violation) -> tuple[Violations, Violations]:
+    """A refusal's violation as the request's errors, or its warnings."""
+    listed = Violations.of([violation])
+    return (listed, NO_VIOLATIONS) if violation.severity == "error" else (NO_VIOLATIONS, listed)
 
 
 def _journal(

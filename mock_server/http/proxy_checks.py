@@ -21,11 +21,15 @@ from ..recording.redaction import REDACTED, looks_secret
 from ..recording.tape import MAX_BODY_BYTES, TapeResponse, decode_body
 from .bodies import ABSENT, READ_AS_JSON, id_from_query
 
-__all__ = ["check_answer", "check_request", "masked"]
+__all__ = ["MAX_CHECKED_ANSWER_BYTES", "check_answer", "check_request", "masked"]
 
 _PATHS = {op.path: sorted(o.method for o in OPERATIONS if o.path == op.path) for op in OPERATIONS}
-#: The most of a request body that is checked (aiohttp refuses larger ones before).
+#: The most of a request body that is checked (the proxy refuses larger ones before).
 _MAX_CHECKED_BYTES = 16 * 1024 * 1024
+#: The largest answer (inflated) that is checked. Parsing and validating hold the interpreter, and so
+#: every other client, some 10 ms per MiB, and one piece at a time; no AEM Guides answer but the log
+#: ZIP (not JSON) comes near this.
+MAX_CHECKED_ANSWER_BYTES = 1024 * 1024
 
 
 def check_request(
@@ -113,9 +117,10 @@ def check_answer(
                                                and media in operation.media_types):  # fmt: skip
         return Violations.of(found)  # no JSON to check (a redirect, the log ZIP)
     encoding = next((v for k, v in answer.headers if k.lower() == "content-encoding"), "")
-    data, cut = decode_body(answer.body, encoding)
-    if data is None or cut or answer.size > len(answer.body):
-        message = f"the {operation.name} answer is not checked: it is larger than {MAX_BODY_BYTES} bytes"
+    data, cut = decode_body(answer.body, encoding, MAX_CHECKED_ANSWER_BYTES)
+    unchecked = _why_unchecked(answer, encoding, data is None, cut)
+    if unchecked is not None or data is None:
+        message = f"the {operation.name} answer is not checked: {unchecked}"
         found.append(Violation("body:/", message, "a JSON body", None, severity="warning"))
         return Violations.of(found)
     try:
@@ -128,6 +133,18 @@ def check_answer(
         return Violations.of(found)
     errors, unknown = contract.check_answer(schema, payload, integral_floats)
     return Violations.of(found) + errors + unknown
+
+
+def _why_unchecked(answer: TapeResponse, encoding: str, undecodable: bool, cut: bool) -> str | None:
+    if answer.size > len(answer.body):
+        return (f"the proxy kept {len(answer.body)} of its {answer.size} bytes (at most {MAX_BODY_BYTES} of "
+                "one answer, and max_kept_bytes of all the answers in flight)")  # fmt: skip
+    if undecodable:
+        return f"its Content-Encoding {encoding[:40]!r} is not gzip or deflate, or does not decode"
+    if cut:
+        return (f"it is larger than {MAX_CHECKED_ANSWER_BYTES} bytes (inflated), more than the proxy checks "
+                "without holding up its other clients")  # fmt: skip
+    return None
 
 
 def masked(violations: tuple[Violation, ...]) -> tuple[Violation, ...]:

@@ -1,0 +1,138 @@
+"""What the proxy takes in of a request before it forwards it: the target, and the body within its
+bounds. Everything wrong is a :class:`Refused` that says what and where, answered with the mock's
+error body (:func:`refusal_answer`) on a connection that is then closed.
+
+* The target must be in origin form (``/path?query``): the proxy forwards to its upstream and
+  nowhere else, so an absolute-form target (``GET http://host/… HTTP/1.1``), an authority-form one
+  (``CONNECT host:443``) or ``*`` is refused with 400, never followed.
+* The body must arrive whole within ``body_timeout`` seconds (else 408) and hold at most
+  ``max_body_bytes`` (else 413: refused from its ``Content-Length`` before a byte is read, or cut
+  off as soon as it is larger). aiohttp inflates a gzip or deflate body as it is read, in steps of
+  at most 256 KiB, so the cap holds for the inflated bytes: a bomb is refused once the cap is
+  passed, never inflated whole.
+* The bytes held count against the proxy's :class:`~.proxy_relay.Budget`: with no room left the
+  request is refused with 503 rather than held.
+
+A refused request's unread rest is never read: after the answer the connection is closed, where
+aiohttp would otherwise read ("linger" over) it for up to 10 s, inflating a compressed one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+
+from ..core.errors import MAX_SHOWN, Violation
+from .answers import json_answer
+from .proxy_relay import Lease
+
+__all__ = ["DEFAULT_BODY_TIMEOUT_S", "DEFAULT_MAX_BODY_BYTES", "Refused", "read_body", "refusal_answer"]
+__all__ += ["send_and_close", "target_refusal"]
+
+#: An AEM Guides API body is a few hundred bytes; the mock's ``max_body_bytes`` is the same.
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+#: As the mock's ``body_timeout_ms``.
+DEFAULT_BODY_TIMEOUT_S = 10.0
+_EXAMPLE = "GET /bin/guides/v1/assets/process/history HTTP/1.1"
+
+
+class Refused(Exception):
+    """A request the proxy does not forward: the status and the violation that says why."""
+
+    def __init__(self, status: int, violation: Violation, headers: dict[str, str] | None = None) -> None:
+        super().__init__(violation.message)
+        self.status = status
+        self.violation = violation
+        self.headers = headers or {}
+
+
+def target_refusal(request: web.Request, upstream: str) -> Refused | None:
+    """Why the request's target is not one to forward (None when it is a path): the proxy must
+    never be steered to another host than ``upstream``, which it names."""
+    target = request.raw_path
+    if request.method == "CONNECT":
+        message = (f"CONNECT is not served: this proxy is no tunnel, it forwards requests to its upstream "
+                   f"{upstream} only; send each request to its path, such as '{_EXAMPLE}'")  # fmt: skip
+        return Refused(400, Violation("method", message, "a method of the API, not CONNECT", "CONNECT"))
+    if target.startswith("/"):
+        return None
+    # An absolute target is not echoed: it may carry user:password@, and the violation is journaled.
+    what = "is in absolute form (scheme://host/path)" if "://" in target else f"{target[:40]!r} is not a path"
+    message = (f"the request target {what}: this proxy forwards to its upstream {upstream} only; "
+               f"send the path and query alone, such as '{_EXAMPLE}'")  # fmt: skip
+    return Refused(400, Violation("target", message, "a path starting with /", None))
+
+
+async def read_body(request: web.Request, *, limit: int, timeout: float, lease: Lease) -> bytes:
+    """The whole body (inflated, if aiohttp inflates its Content-Encoding), or :class:`Refused`."""
+    if request.content_length is not None and request.content_length > limit:
+        raise _too_large(limit, request.content_length)
+    raw = bytearray()
+    try:
+        async with asyncio.timeout(timeout):
+            async for chunk in request.content.iter_chunked(64 * 1024):
+                if len(raw) + len(chunk) > limit:
+                    raise _too_large(limit)
+                if lease.take(len(chunk)) < len(chunk):
+                    raise _no_room(lease)
+                raw += chunk
+    except TimeoutError:
+        message = (f"the request body did not arrive whole within {timeout:g} s (body_timeout); "
+                   f"{len(raw)} bytes came; send it at once")  # fmt: skip
+        late = Violation("body:/", message, f"a body within {timeout:g} s", None, severity="warning")
+        raise Refused(408, late) from None
+    except ConnectionError:  # the client went away mid-body: the answer will find no one
+        message = f"the client closed the connection after {len(raw)} bytes of the body"
+        raise Refused(400, Violation("body:/", message, "a whole body", None, severity="warning")) from None
+    except web.RequestPayloadError as error:  # a body that is not what its headers say
+        encoding = request.headers.get("Content-Encoding", "")
+        if encoding:
+            message = (f"the body is not what 'Content-Encoding: {encoding[:40]}' says ({error}); send it "
+                       "encoded that way, or leave the header out")  # fmt: skip
+            wrong = Violation("header:Content-Encoding", message, "a body its Content-Encoding describes",
+                              encoding[:40])  # fmt: skip
+            raise Refused(400, wrong) from None
+        message = f"the body could not be read ({error}); check its Content-Length or chunked framing"
+        raise Refused(400, Violation("body:/", message, "a body framed as its headers say", None)) from None
+    return bytes(raw)
+
+
+def _too_large(limit: int, declared: int | None = None) -> Refused:
+    size = f"its Content-Length says {declared}" if declared is not None else "more came"
+    message = (f"the request body is larger than {limit} bytes (max_body_bytes; {size}, counted "
+               "inflated); an AEM Guides request is a few hundred bytes: send less")  # fmt: skip
+    return Refused(413, Violation("body:/", message, f"at most {limit} bytes", declared))
+
+
+def _no_room(lease: Lease) -> Refused:
+    total = lease.budget.total
+    message = (f"the proxy holds {total} bytes of bodies in memory already (max_kept_bytes), the most "
+               "it keeps at once; retry in a moment")  # fmt: skip
+    full = Violation("body:/", message, "room in the proxy's memory budget", None, severity="warning")
+    return Refused(503, full, {"Retry-After": "1"})
+
+
+async def refusal_answer(request: web.Request, refused: Refused) -> web.StreamResponse:
+    """Send the mock's error body for ``refused``, then close the connection: whatever is left of
+    the request body is never read (nor inflated)."""
+    violation = refused.violation
+    response = json_answer(
+        refused.status, violation.message, refused.headers,
+        path=request.path[:MAX_SHOWN], violations=[violation.to_json()],
+    )  # fmt: skip
+    return await send_and_close(request, response)
+
+
+async def send_and_close(request: web.Request, response: web.StreamResponse) -> web.StreamResponse:
+    """Send ``response``, then close the connection: the request body's unread rest is never read.
+    Closing the response alone would not do: aiohttp reads ("lingers" over) an unread body for up to
+    10 s after the answer, and inflates a compressed one as it goes."""
+    response.force_close()  # says "Connection: close"
+    try:
+        await response.prepare(request)
+        await response.write_eof()
+    except ConnectionError:  # the client is gone already: nobody to tell
+        pass
+    request.protocol.force_close()
+    return response
