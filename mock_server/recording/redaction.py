@@ -8,8 +8,8 @@ Which names carry a secret is the rule of :mod:`.secrets` (``password``, ``token
   at the JSON pointers a recorder is given (``--redact``) too; and the text of every string is
   redacted as text is (below): ``{"message": "login with password=hunter2 failed"}``.
 - Query strings and form (urlencoded) bodies: ``password=…``, ``sig=…``.
-- Path parameters of a path segment: ``/a;jsessionid=…``, ``/b;key=…/c`` (up to the next ``;`` or
-  ``/``: the path a tape keeps is decoded, so a value's encoded ``/`` ends it early).
+- Path parameters: ``/a;jsessionid=…``, ``/b;key=…/c``: the value and all the path that follows it
+  (the path a tape keeps is decoded: a ``/`` or ``;`` of the value cannot be told from the path's).
 - Multipart form data: the content of a part whose ``name`` is secret-named (``j_password``); the
   text of the other parts is redacted as text is; the structure is kept byte for byte.
 - Text: ``password=…``, ``"token": "…"``, ``'key': '…'``, ``pwd: …``, ``Authorization: Basic …``,
@@ -36,12 +36,14 @@ __all__ = ["REDACTED", "Secrets", "looks_secret", "redact_document", "redact_loc
 __all__ += ["redact_path", "redact_pointer", "redact_query", "redact_text"]
 
 _NAME = r"[A-Za-z_][\w.-]{0,99}"
-_SCHEME = r"(?:(?i:basic|bearer|digest|negotiate|token)[ \t]+)?"
-_PAIR = re.compile(
-    rf"""(?<![\w.-])(?P<q>["']?)(?P<name>{_NAME})(?P=q)[ \t]*[=:][ \t]*"""
-    r"""(?:"(?P<dq>(?:[^"\\\n]|\\.){1,4096})"|'(?P<sq>[^'\n]{1,4096})'"""
-    rf"""|(?P<bare>{_SCHEME}[^\s"'&;,<>{{}}\[\]]{{1,4096}}))"""
+#: A name, then ``=`` or ``:``; only what follows a secret name is read as a value, so that
+#: ``failed: password=…`` finds the password after the name ``failed``.
+_KEY = re.compile(rf"""(?<![\w.-])(?P<q>["']?)(?P<name>{_NAME})(?P=q)[ \t]*[=:][ \t]*""")
+_VALUE = re.compile(
+    r""""(?P<dq>(?:[^"\\\n]|\\.){1,4096})"|'(?P<sq>[^'\n]{1,4096})'"""
+    r"""|(?P<bare>(?P<scheme>(?i:basic|bearer|digest|negotiate|token)[ \t]+)?[^\s"'&;,<>{}\[\]]{1,4096})"""
 )
+_PARAMETER = re.compile(r";([^;/=]{1,100})=")
 _ELEMENT = re.compile(rf"<(?P<name>{_NAME})>(?P<value>[^<]{{1,4096}})</(?P=name)>")
 _PART_NAME = re.compile(r'(?im)^content-disposition:[^\r\n]*?;\s*name\s*=\s*(?:"([^"\r\n]*)"|([^\s;]+))')
 _BOUNDARY = re.compile(r'(?i);\s*boundary\s*=\s*(?:"([^"]{1,200})"|([^\s;"]{1,200}))')
@@ -72,21 +74,21 @@ def redact_query(
 
 
 def redact_path(path: str, secrets: Secrets, names: SecretNames = DEFAULT_NAMES) -> str:
-    """``path`` with the value of each secret-named path parameter (``;jsessionid=…``) redacted."""
+    """``path`` with the value of its first secret-named path parameter (``;jsessionid=…``) redacted,
+    and all that follows it: the path a tape keeps is decoded, where a ``/`` or ``;`` of the value
+    cannot be told from the path's."""
     if ";" not in path:
         return path
-    segments = []
-    for segment in path.split("/"):
-        head, *parameters = segment.split(";")
-        for index, parameter in enumerate(parameters):
-            name, equals, value = parameter.partition("=")
-            if equals and value and value != REDACTED and names(urllib.parse.unquote(name)):
-                kind = f"the value of the path parameter {name[:100]!r}"
-                secrets.add(value, kind)
-                secrets.add(urllib.parse.unquote(value), kind)
-                parameters[index] = f"{name}={REDACTED}"
-        segments.append(";".join([head, *parameters]))
-    return "/".join(segments)
+    for parameter in _PARAMETER.finditer(path):
+        value = path[parameter.end() :]
+        if not value or value == REDACTED or not names(urllib.parse.unquote(parameter[1])):
+            continue
+        kind = f"the value of the path parameter {parameter[1][:100]!r}"
+        for form in (value, re.split("[;/]", value)[0]):  # all of it, and its first segment alone
+            secrets.add(form, kind)
+            secrets.add(urllib.parse.unquote(form), kind)
+        return path[: parameter.end()] + REDACTED
+    return path
 
 
 def redact_text(
@@ -94,25 +96,10 @@ def redact_text(
 ) -> str:
     """``text`` with the value of each secret-named pair (``password=…``, ``"token": "…"``) and
     element (``<password>…</password>``) redacted."""
-    if "=" not in text and ":" not in text and "</" not in text:  # most strings: no pair to look at
+    if "=" in text or ":" in text:  # most strings of an API's answers hold neither: nothing to do
+        text = _pairs(text, secrets, names, where)
+    if "</" not in text:
         return text
-
-    def pair(match: re.Match[str]) -> str:
-        name = match["name"]
-        if not names(name):
-            return match[0]
-        group = next(g for g in ("dq", "sq", "bare") if match[g] is not None)
-        value = match[group]
-        if value == REDACTED:
-            return match[0]
-        kind = f"a value named {name[:100]!r} in the text of {where}"
-        secrets.add(value, kind)
-        if group == "dq" and "\\" in value:
-            secrets.add(_unescaped(value), kind)
-        elif group == "bare" and "%" in value:
-            secrets.add(urllib.parse.unquote_plus(value), kind)
-        start, end = match.span(group)
-        return match[0][: start - match.start()] + REDACTED + match[0][end - match.start() :]
 
     def element(match: re.Match[str]) -> str:
         if not names(match["name"]) or match["value"] == REDACTED:
@@ -120,8 +107,32 @@ def redact_text(
         secrets.add(match["value"], f"the element <{match['name'][:100]}> in the text of {where}")
         return f"<{match['name']}>{REDACTED}</{match['name']}>"
 
-    text = _PAIR.sub(pair, text)
-    return _ELEMENT.sub(element, text) if "</" in text else text
+    return _ELEMENT.sub(element, text)
+
+
+def _pairs(text: str, secrets: Secrets, names: SecretNames, where: str) -> str:
+    out: list[str] = []
+    done = 0
+    for key in _KEY.finditer(text):
+        if key.start() < done or not names(key["name"]):
+            continue
+        value = _VALUE.match(text, key.end())
+        if value is None:
+            continue
+        group = "dq" if value["dq"] is not None else "sq" if value["sq"] is not None else "bare"
+        if (found := value[group]) == REDACTED:
+            continue
+        kind = f"a value named {key['name'][:100]!r} in the text of {where}"
+        secrets.add(found, kind)
+        if group == "dq" and "\\" in found:
+            secrets.add(_unescaped(found), kind)
+        elif group == "bare" and value["scheme"]:
+            secrets.add(found[len(value["scheme"]) :], kind)  # the credentials alone, too
+        elif group == "bare" and "%" in found:
+            secrets.add(urllib.parse.unquote_plus(found), kind)
+        out += (text[done : value.start(group)], REDACTED)
+        done = value.end(group)
+    return "".join(out) + text[done:] if out else text
 
 
 def _unescaped(value: str) -> str:

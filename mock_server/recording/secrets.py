@@ -37,8 +37,8 @@ import binascii
 import functools
 import json
 import re
-import urllib.parse
 from collections.abc import Iterable
+from urllib.parse import quote, quote_plus
 
 __all__ = ["MAX_NEEDLE_BYTES", "MAX_SECRETS", "MAX_SECRET_CHARS", "MIN_SECRET_CHARS", "REDACTED"]
 __all__ += ["SECRET_WORDS", "SHORT_NAMES", "SecretNames", "Secrets", "collect_header", "looks_secret"]
@@ -106,15 +106,18 @@ def looks_secret(name: str) -> bool:
 def needle_forms(value: str) -> set[bytes]:
     """The bytes ``value`` can take in a tape: UTF-8, JSON-escaped (with and without
     ``ensure_ascii``), URL-encoded (``%20`` and ``+`` for spaces; ``/`` kept or encoded)."""
-    forms = {
-        value,
-        json.dumps(value)[1:-1],
-        json.dumps(value, ensure_ascii=False)[1:-1],
-        urllib.parse.quote(value, safe=""),
-        urllib.parse.quote_plus(value, safe=""),
-        urllib.parse.quote(value),
-    }
-    return {form.encode("utf-8", "surrogatepass") for form in forms}
+    raw = _encoded(value)
+    texts = {json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]}
+    quoted = {quote(raw, safe=""), quote_plus(raw, safe=""), quote(raw)}
+    return {raw, *map(_encoded, texts), *(form.encode("ascii") for form in quoted)}
+
+
+def _encoded(text: str) -> bytes:
+    """UTF-8; a byte that was not UTF-8 (decoded as ``surrogateescape``) as that byte again."""
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a lone surrogate from JSON's \ud800: no byte of its own
+        return text.encode("utf-8", "surrogatepass")
 
 
 class Secrets:
