@@ -206,6 +206,11 @@ def _(s: str, n: str, p: list[Any]) -> Exchange:
     )
 
 
+@placement("a Location echoing the Basic password URL-encoded", DELETED)
+def _(s: str, n: str, p: list[Any]) -> Exchange:
+    return request(headers=[("Authorization", basic(s))]), answer(headers=[JSON, ("Location", f"/x?u={quote(s)}")])
+
+
 @placement("a log ZIP echoing the cookie", DELETED)
 def _(s: str, n: str, p: list[Any]) -> Exchange:
     log = zipped_log(f"cookie {quote(s)}")
