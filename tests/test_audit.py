@@ -51,7 +51,7 @@ def test_the_audit_finds_a_secret_however_many_came_before(tmp_path: Path) -> No
     """The regression: 10,001 secret-looking values filled the old audit's list, and a real Basic
     password an upstream echoed stayed in the tape with exit 0."""
     password = secrets.token_hex(10)
-    recorder = Recorder(tmp_path / "t", UPSTREAM, secrets=Secrets(limit=20_000))
+    recorder = Recorder(tmp_path / "t", UPSTREAM, secrets=Secrets(limit=20_000, max_needles=20_000))
     flood(recorder, 10_001)
     echo(recorder, password)
     assert recorder.stopped is None and len(recorder.secrets) > 10_001
@@ -64,17 +64,17 @@ def test_the_audit_finds_a_secret_however_many_came_before(tmp_path: Path) -> No
 
 def test_past_its_cap_the_recorder_stops_before_it_writes_what_it_cannot_audit(tmp_path: Path) -> None:
     password = secrets.token_hex(10)
-    recorder = Recorder(tmp_path / "t", UPSTREAM)  # the default cap, 8,192 secrets
+    recorder = Recorder(tmp_path / "t", UPSTREAM)  # the default cap, 4,096 secrets
     flood(recorder, 10_001)
     echo(recorder, password)
     assert (
         recorder.stopped is not None and "more distinct secrets than the recorder keeps" in recorder.stopped
     )
     audit = recorder.close()  # nothing unchecked was written: the audit passes
-    assert audit.exchanges == 81 and audit.secrets == 8192 and audit.unchecked > 0
+    assert audit.exchanges == 40 and audit.secrets == 4096 and audit.unchecked > 0
     assert "more distinct secrets" in audit.summary()
     assert password.encode() not in bytes_of(tmp_path / "t")
-    assert len((tmp_path / "t" / "tape.jsonl").read_text().splitlines()) == 82  # the header, 81 whole lines
+    assert len((tmp_path / "t" / "tape.jsonl").read_text().splitlines()) == 41  # the header, 40 whole lines
 
 
 def test_the_exchange_that_passes_the_cap_leaves_no_side_file(tmp_path: Path) -> None:
@@ -91,6 +91,10 @@ def test_secrets_are_capped_by_count_and_by_the_bytes_looked_for() -> None:
     by_count = Secrets(limit=2)
     assert by_count.add("first", "k") and by_count.add("second", "k") and by_count.add("first", "k")
     assert not by_count.add("third", "k") and by_count.dropped == 1 and len(by_count) == 2
+    by_needles = Secrets(max_needles=4)
+    assert by_needles.add("plain", "k") and by_needles.add("ab cd", "k")  # 1 form, then 3 (%20 and +)
+    assert not by_needles.add("more", "k") and by_needles.dropped == 1
+    assert len(by_needles.needles()) == 4
     by_bytes = Secrets(max_bytes=40)
     assert by_bytes.add("a" * 20, "k") and not by_bytes.add("b" * 21, "k") and by_bytes.dropped == 1
     assert by_bytes.add("abc", "k") and by_bytes.add("[redacted]", "k") and len(by_bytes) == 1  # no needles

@@ -172,6 +172,11 @@ def _(s: str, n: str, p: list[Any]) -> Exchange:
     return request(), answer(f"error; {n}: {s}".encode(), [TEXT])
 
 
+@placement("a text body in colour (a side file), name=value")
+def _(s: str, n: str, p: list[Any]) -> Exchange:
+    return request(), answer(f"\x1b[31merror: {n}={quote_plus(s)}\x1b[0m".encode(), [TEXT])
+
+
 @placement('a text body, "name": "value"')
 def _(s: str, n: str, p: list[Any]) -> Exchange:
     return request(), answer(f'<pre>{{"{n}": {json.dumps(s)}}}</pre>'.encode(), [HTML])
@@ -208,7 +213,8 @@ def _(s: str, n: str, p: list[Any]) -> Exchange:
 
 @placement("a Location echoing the Basic password URL-encoded", DELETED)
 def _(s: str, n: str, p: list[Any]) -> Exchange:
-    return request(headers=[("Authorization", basic(s))]), answer(headers=[JSON, ("Location", f"/x?u={quote(s)}")])
+    location = ("Location", f"/x?u={quote(s)}")
+    return request(headers=[("Authorization", basic(s))]), answer(headers=[JSON, location])
 
 
 @placement("a log ZIP echoing the cookie", DELETED)

@@ -14,7 +14,8 @@ Which names carry a secret is the rule of :mod:`.secrets` (``password``, ``token
   text of the other parts is redacted as text is; the structure is kept byte for byte.
 - Text: ``password=…``, ``"token": "…"``, ``'key': '…'``, ``pwd: …``, ``Authorization: Basic …``,
   ``<password>…</password>``: a secret-named name, ``=`` or ``:``, then a quoted value, or a bare
-  one up to a space or one of ``&;,"'<>{}[]``.
+  one up to a space or one of ``&;,"'<>{}[]``. Free text is prose too (``key: Processing``), so a
+  value found there is remembered only when it looks like a credential (:func:`_remember`).
 - A ``Location`` (any URL a recorder keeps): its user info is dropped (the password remembered), its
   path parameters, query and fragment redacted.
 
@@ -104,7 +105,7 @@ def redact_text(
     def element(match: re.Match[str]) -> str:
         if not names(match["name"]) or match["value"] == REDACTED:
             return match[0]
-        secrets.add(match["value"], f"the element <{match['name'][:100]}> in the text of {where}")
+        _remember(secrets, match["value"], f"the element <{match['name'][:100]}> in the text of {where}")
         return f"<{match['name']}>{REDACTED}</{match['name']}>"
 
     return _ELEMENT.sub(element, text)
@@ -123,16 +124,24 @@ def _pairs(text: str, secrets: Secrets, names: SecretNames, where: str) -> str:
         if (found := value[group]) == REDACTED:
             continue
         kind = f"a value named {key['name'][:100]!r} in the text of {where}"
-        secrets.add(found, kind)
+        _remember(secrets, found, kind)
         if group == "dq" and "\\" in found:
-            secrets.add(_unescaped(found), kind)
+            _remember(secrets, _unescaped(found), kind)
         elif group == "bare" and value["scheme"]:
-            secrets.add(found[len(value["scheme"]) :], kind)  # the credentials alone, too
+            _remember(secrets, found[len(value["scheme"]) :], kind)  # the credentials alone, too
         elif group == "bare" and "%" in found:
-            secrets.add(urllib.parse.unquote_plus(found), kind)
+            _remember(secrets, urllib.parse.unquote_plus(found), kind)
         out += (text[done : value.start(group)], REDACTED)
         done = value.end(group)
     return "".join(out) + text[done:] if out else text
+
+
+def _remember(secrets: Secrets, value: str, kind: str) -> None:
+    """Remember a value found in free text when it looks like a credential (8 characters or more,
+    with one that is not a letter, or 16 or more): prose has pairs too (``key: Processing``), and a
+    common word remembered would fail the audit of every tape that holds it elsewhere."""
+    if len(value) >= 16 or (len(value) >= 8 and not value.isalpha()):
+        secrets.add(value, kind)
 
 
 def _unescaped(value: str) -> str:

@@ -20,11 +20,14 @@ that. ``credentials`` is no secret word on purpose: it names an object whose fie
 are redacted by their own names, and its user name is kept.
 
 **The secrets.** :class:`Secrets` holds each secret value seen (in memory only, never written) with
-the kind of secret it is, so that the audit names what leaked without showing it. It is a hash set
-with a cap on the number of distinct secrets (:data:`MAX_SECRETS`) and on the bytes of the forms
-the audit looks for (:data:`MAX_NEEDLE_BYTES`): the cap bounds the recorder's memory and the audit's
-time. Past it a secret is refused (``add`` answers False, ``dropped`` counts it) and the recorder
-stops writing: no exchange whose secrets the audit does not know is ever written (it fails closed).
+the kind of secret it is, so that the audit names what leaked without showing it, and the hash set
+of the byte forms (needles) the audit looks for. There is no list to fill that would silently stop
+the audit from looking: every secret kept is looked for. What is bounded is how many are kept, at
+most :data:`MAX_SECRETS` distinct secrets and :data:`MAX_NEEDLES` distinct needles (of
+:data:`MAX_NEEDLE_BYTES` in all): the caps bound the recorder's memory and the audit's time, which
+grows with the needles (bench/bench_audit.py). Past a cap a secret is refused (``add`` answers
+False, ``dropped`` counts it) and the recorder stops writing: no exchange holding a secret the audit
+does not look for is ever written (it fails closed, never open).
 
 Each secret is looked for in every form it can take in a tape's bytes (:func:`needle_forms`): as
 UTF-8, JSON-escaped with and without ``ensure_ascii``, and URL-encoded. No aiohttp.
@@ -40,18 +43,27 @@ import re
 from collections.abc import Iterable
 from urllib.parse import quote, quote_plus
 
-__all__ = ["MAX_NEEDLE_BYTES", "MAX_SECRETS", "MAX_SECRET_CHARS", "MIN_SECRET_CHARS", "REDACTED"]
+__all__ = [
+    "MAX_NEEDLES",
+    "MAX_NEEDLE_BYTES",
+    "MAX_SECRETS",
+    "MAX_SECRET_CHARS",
+    "MIN_SECRET_CHARS",
+    "REDACTED",
+]
 __all__ += ["SECRET_WORDS", "SHORT_NAMES", "SecretNames", "Secrets", "collect_header", "looks_secret"]
 __all__ += ["needle_forms"]
 
 REDACTED = "[redacted]"
-#: The most distinct secrets a recorder remembers; past it, it stops recording (fails closed). The
-#: audit's time grows with the number of secrets it looks for: with 8,192 random hex secrets against
-#: a 256 MiB tape of random hex (the worst case measured) it takes ~5 s on one core of the CI machine;
-#: with the secrets of a real recording, well under 2 s (bench/bench_audit.py).
-MAX_SECRETS = 8192
-#: The most bytes of forms looked for (each secret's, :func:`needle_forms`): bounds the automaton.
-MAX_NEEDLE_BYTES = 8 * 1024 * 1024
+#: The most distinct secrets a recorder keeps; past it, it stops recording (fails closed).
+MAX_SECRETS = 4096
+#: The most distinct needles (byte forms of the secrets, 1 to 6 each) the audit looks for. The audit's
+#: worst case grows with them: 4,096 random hex needles against a 256 MiB tape of random hex take
+#: ~3 s of CPU on an idle core of this machine and ~5 s with every core busy; the needles of a real
+#: recording against a tape of the API's answers, under 1 s (bench/bench_audit.py).
+MAX_NEEDLES = 4096
+#: The most bytes of needles: bounds the automaton the audit builds.
+MAX_NEEDLE_BYTES = 4 * 1024 * 1024
 #: Shorter values are not looked for: "abc" turns up everywhere by chance.
 MIN_SECRET_CHARS = 4
 #: A longer secret is looked for by its first characters (a leak of the whole holds them too).
@@ -121,15 +133,20 @@ def _encoded(text: str) -> bytes:
 
 
 class Secrets:
-    """The secret values seen, each with the first kind it was seen as; at most ``limit`` of them and
-    ``max_bytes`` of their forms. One refused makes ``dropped`` positive: the recorder stops."""
+    """The secret values seen, each with the first kind it was seen as, and the needles to look for:
+    at most ``limit`` secrets, ``max_needles`` needles and ``max_bytes`` bytes of them. One refused
+    makes ``dropped`` positive: the recorder stops."""
 
-    def __init__(self, limit: int = MAX_SECRETS, max_bytes: int = MAX_NEEDLE_BYTES) -> None:
+    def __init__(
+        self, limit: int = MAX_SECRETS, max_needles: int = MAX_NEEDLES, max_bytes: int = MAX_NEEDLE_BYTES
+    ) -> None:
         self.limit = limit
+        self.max_needles = max_needles
         self.max_bytes = max_bytes
         self.dropped = 0
         self.needle_bytes = 0
         self._kinds: dict[str, str] = {}
+        self._needles: dict[bytes, str] = {}
 
     def add(self, value: str, kind: str) -> bool:
         """Remember ``value``; False when it had to be refused (past a cap). Values too short to
@@ -139,12 +156,18 @@ class Secrets:
         value = value[:MAX_SECRET_CHARS]
         if value in self._kinds:
             return True
-        size = sum(map(len, needle_forms(value)))
-        if len(self._kinds) >= self.limit or self.needle_bytes + size > self.max_bytes:
+        new = needle_forms(value) - self._needles.keys()
+        size = sum(map(len, new))
+        if (
+            len(self._kinds) >= self.limit
+            or len(self._needles) + len(new) > self.max_needles
+            or self.needle_bytes + size > self.max_bytes
+        ):
             self.dropped += 1
             return False
-        self.needle_bytes += size
         self._kinds[value] = kind
+        self._needles.update(dict.fromkeys(new, kind))
+        self.needle_bytes += size
         return True
 
     def __len__(self) -> int:
@@ -155,11 +178,7 @@ class Secrets:
 
     def needles(self) -> dict[bytes, str]:
         """The bytes to look for, each form of each secret (:func:`needle_forms`), with its kind."""
-        found: dict[bytes, str] = {}
-        for value, kind in self._kinds.items():
-            for form in needle_forms(value):
-                found.setdefault(form, kind)
-        return found
+        return dict(self._needles)
 
 
 def collect_header(name: str, value: str, secrets: Secrets, side: str) -> bool:

@@ -18,10 +18,11 @@ such as the log ZIP). Tapes are made to be committed beside the tests, so secret
 
 A Basic user name is not a secret here: an author echoes it in every job's ``createdBy``. Pure: no
 aiohttp (the proxy hands plain values over). Bounded, and closed when a bound is reached: the
-recorder keeps at most :data:`.secrets.MAX_SECRETS` secrets and stops writing (``stopped`` says
-why) at the first exchange with one more, so nothing the audit does not look for is ever written;
-at most :data:`MAX_BODY_BYTES` of one body and ``max_tape_bytes`` in all are kept; a side file the
-audit could not look through whole (a ZIP cut short, past the audit's limits) is left out.
+recorder keeps at most :data:`.secrets.MAX_SECRETS` secrets (:data:`.secrets.MAX_NEEDLES` forms of
+them) and stops writing (``stopped`` says why) at the first exchange with one more, so nothing the
+audit does not look for is ever written; at most :data:`MAX_BODY_BYTES` of one body and
+``max_tape_bytes`` in all are kept; a side file the audit could not look through whole (a ZIP cut
+short, past the audit's limits) is left out.
 """
 
 from __future__ import annotations
@@ -238,8 +239,8 @@ class Recorder:
         if self.secrets.dropped:  # a secret the audit would not look for: nothing of it is written
             self.stopped = (
                 f"recording stopped after {self.exchanges - 1} exchange(s): the next held more distinct "
-                f"secrets than the recorder keeps ({self.secrets.limit}, or {self.secrets.max_bytes} "
-                "bytes of them) for its audit; the later exchanges were forwarded, not recorded"
+                f"secrets than the recorder keeps for its audit ({self.secrets.limit} secrets, "
+                f"{self.secrets.max_needles} forms of them); the later exchanges were forwarded, not recorded"
             )
         elif not self._write(line, reserve=True):
             self.stopped = (
@@ -342,6 +343,8 @@ class Recorder:
         problem, inflates = side_file_problem(data, cut, self._inflated_left)
         if problem is not None:
             return {"body": None, "note": f"not recorded: {problem}"}
+        if media != "multipart/form-data" and not data.startswith((b"PK", b"\x1f\x8b")):
+            data = _redacted_side_file(data, self.secrets, self.names, where)
         name = f"bodies/{self.exchanges:04d}-{side}{_EXTENSIONS.get(media, '.bin')}"
         if self._written + len(data) > self.max_tape_bytes:  # the line that names it would not fit either
             return {"body": None, "note": f"not recorded: {len(data)} bytes would take the tape past its cap"}
@@ -360,6 +363,15 @@ class Recorder:
 
     def _remember(self, value: str, kind: str) -> None:
         self.secrets.add(value, kind)
+
+
+def _redacted_side_file(data: bytes, secrets: Secrets, names: SecretNames, where: str) -> bytes:
+    """Text with a control character (a log in colour) redacted as text; other bytes as they came."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data
+    return redact_text(text, secrets, names, where).encode("utf-8")
 
 
 def _text(data: bytes) -> str | None:
