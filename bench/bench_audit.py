@@ -1,6 +1,6 @@
 """The tape's audit at stop: its time on a 256 MiB tape and the recorder's memory, old code and new.
 
-    .venv/bin/python bench/bench_audit.py [--mib 256] [--secrets 4092] [--old DIR [--old-mib 32]]
+    .venv/bin/python bench/bench_audit.py [--mib 256] [--secrets 2044] [--old DIR [--old-mib 32]]
 
 Each case runs in its own process (``PYTHONPATH`` set to the checkout measured), which records
 exchanges whose queries carry ``--secrets`` distinct secrets (plus 4 of Basic credentials), fills the
@@ -123,7 +123,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mib", type=int, default=256, help="the tape's size (default 256 MiB)")
     parser.add_argument(
-        "--secrets", type=int, default=4092, help="distinct secrets (default 4092: the cap, less 4 for Basic)"
+        "--secrets", type=int, default=2044, help="distinct secrets (default 2044: the cap, less 4 for Basic)"
     )
     parser.add_argument("--old", type=Path, metavar="DIR", help="a checkout of the code before, measured too")
     parser.add_argument(

@@ -64,17 +64,17 @@ def test_the_audit_finds_a_secret_however_many_came_before(tmp_path: Path) -> No
 
 def test_past_its_cap_the_recorder_stops_before_it_writes_what_it_cannot_audit(tmp_path: Path) -> None:
     password = secrets.token_hex(10)
-    recorder = Recorder(tmp_path / "t", UPSTREAM)  # the default cap, 4,096 secrets
+    recorder = Recorder(tmp_path / "t", UPSTREAM)  # the default cap, 2,048 secrets
     flood(recorder, 10_001)
     echo(recorder, password)
     assert (
         recorder.stopped is not None and "more distinct secrets than the recorder keeps" in recorder.stopped
     )
     audit = recorder.close()  # nothing unchecked was written: the audit passes
-    assert audit.exchanges == 40 and audit.secrets == 4096 and audit.unchecked > 0
+    assert audit.exchanges == 20 and audit.secrets == 2048 and audit.unchecked > 0
     assert "more distinct secrets" in audit.summary()
     assert password.encode() not in bytes_of(tmp_path / "t")
-    assert len((tmp_path / "t" / "tape.jsonl").read_text().splitlines()) == 41  # the header, 40 whole lines
+    assert len((tmp_path / "t" / "tape.jsonl").read_text().splitlines()) == 21  # the header, 20 whole lines
 
 
 def test_the_exchange_that_passes_the_cap_leaves_no_side_file(tmp_path: Path) -> None:

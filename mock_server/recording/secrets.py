@@ -55,13 +55,15 @@ __all__ += ["SECRET_WORDS", "SHORT_NAMES", "SecretNames", "Secrets", "collect_he
 __all__ += ["needle_forms"]
 
 REDACTED = "[redacted]"
-#: The most distinct secrets a recorder keeps; past it, it stops recording (fails closed).
-MAX_SECRETS = 4096
-#: The most distinct needles (byte forms of the secrets, 1 to 6 each) the audit looks for. The audit's
-#: worst case grows with them: 4,096 random hex needles against a 256 MiB tape of random hex take
-#: ~3 s of CPU on an idle core of this machine and ~5 s with every core busy; the needles of a real
-#: recording against a tape of the API's answers, under 1 s (bench/bench_audit.py).
-MAX_NEEDLES = 4096
+#: The most distinct secrets a recorder keeps; past it, it stops recording (fails closed). A real
+#: recording holds tens (the Basic credentials, a session cookie, a CSRF token per few jobs).
+MAX_SECRETS = 2048
+#: The most distinct needles (the byte forms of the secrets, 1 to 6 each) the audit looks for. Its
+#: worst case grows with them: against a 256 MiB tape of random hex, random hex needles take 3.2 s
+#: of CPU (1,024 needles), 4.3 s (2,048), 5.4 s (3,072), 6.5 s (4,096) on this 2-core machine with
+#: every core busy (bench/bench_audit.py --case adversarial); the needles of a real recording against
+#: a tape of the API's answers, under 2 s. 2,048 keeps the worst case within 5 s.
+MAX_NEEDLES = 2048
 #: The most bytes of needles: bounds the automaton the audit builds.
 MAX_NEEDLE_BYTES = 4 * 1024 * 1024
 #: Shorter values are not looked for: "abc" turns up everywhere by chance.
