@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from mock_server.recording import audit
-from mock_server.recording.audit import leaks, side_file_problem
+from mock_server.recording.audit import Allowance, leaks, side_file_problem
 from mock_server.recording.secrets import Secrets
 from mock_server.recording.tape import Recorder, SecretLeaked, TapeRequest, TapeResponse
 
@@ -175,10 +175,13 @@ def test_a_side_file_the_audit_could_not_look_through_is_not_kept(
     assert not (tmp_path / "t" / "bodies").exists()
 
 
-def test_an_honest_log_zip_passes_and_is_charged_to_the_inflate_budget() -> None:
+def test_an_honest_log_zip_passes_and_is_charged_to_what_the_audit_inflates_in_all() -> None:
     data = zipped({"p1.log": b"2026-02-26 08:59:10:755: INFO: [ASSET_PROCESSING] done\n" * 500})
-    assert side_file_problem(data, False, 10**9) == (None, 27_500)
-    assert side_file_problem(data, False, 1000)[0] is not None  # past what is left of the budget
+    assert side_file_problem(data, False, Allowance(10**6, 5)) == (None, Allowance(10**6 - 27_500, 4))
+    assert "past the" in str(side_file_problem(data, False, Allowance(1000, 5))[0])  # the bytes left
+    assert "past the" in str(side_file_problem(data, False, Allowance(10**6, 0))[0])  # the members left
+    gzipped = gzip.compress(b"line\n" * 100)
+    assert side_file_problem(gzipped, False, Allowance(10**6, 5)) == (None, Allowance(10**6 - 500, 5))
 
 
 def test_a_needle_is_found_across_the_boundary_of_two_reads(

@@ -27,7 +27,8 @@ from typing import IO
 
 import ahocorasick_rs
 
-__all__ = ["MAX_INFLATED", "MAX_MEMBERS", "MAX_RATIO", "Findings", "gunzip", "leaks", "side_file_problem"]
+__all__ = ["MAX_INFLATED", "MAX_MEMBERS", "MAX_RATIO", "Allowance", "Findings", "gunzip", "leaks"]
+__all__ += ["side_file_problem"]
 
 #: A chunk read at once: the matches of one chunk are listed (a few MiB at worst), then dropped.
 _CHUNK = 1024 * 1024
@@ -176,41 +177,52 @@ def gunzip(compressed: Iterable[bytes]) -> Iterator[bytes]:
         yield tail
 
 
-def side_file_problem(data: bytes, cut: bool, inflated_left: int) -> tuple[str | None, int]:
+@dataclass(frozen=True, slots=True)
+class Allowance:
+    """What the side files kept so far leave of the audit's limits on inflating."""
+
+    inflated: int = MAX_INFLATED
+    members: int = MAX_MEMBERS
+
+
+def side_file_problem(data: bytes, cut: bool, left: Allowance) -> tuple[str | None, Allowance]:
     """Why the audit could not look through ``data`` whole, were it kept as a side file (a ZIP cut
-    short, one it cannot read or past its limits, a gzip stream that does not inflate), or None; and
-    the bytes the audit will inflate from it, which must fit in ``inflated_left``."""
+    short, one it cannot read or past what is ``left`` of its limits, a gzip stream that does not
+    inflate), or None; and what is left of the limits once it is kept."""
     buffer = io.BytesIO(data)
     if data.startswith(b"PK\x03\x04") or zipfile.is_zipfile(buffer):
-        return ("a ZIP cut short (its members cannot be read)", 0) if cut else _zip(buffer, inflated_left)
+        return ("a ZIP cut short (its members cannot be read)", left) if cut else _zip(buffer, left)
     if data.startswith(_GZIP):
         size = 0
         try:
             for chunk in gunzip([data]):
                 size += len(chunk)
-                if size > min(inflated_left, _RATIO_FREE + MAX_RATIO * len(data)):
-                    return f"gzip data that inflates past the audit's limits ({size} bytes and more)", 0
+                if size > min(left.inflated, _RATIO_FREE + MAX_RATIO * len(data)):
+                    return f"gzip data that inflates past the audit's limits ({size} bytes and more)", left
         except zlib.error:
-            return "gzip data that does not inflate", 0
-        return None, size
-    return None, 0
+            return "gzip data that does not inflate", left
+        return None, Allowance(left.inflated - size, left.members)
+    return None, left
 
 
-def _zip(buffer: io.BytesIO, inflated_left: int) -> tuple[str | None, int]:
+def _zip(buffer: io.BytesIO, left: Allowance) -> tuple[str | None, Allowance]:
     try:
         with zipfile.ZipFile(buffer) as archive:
             infos = archive.infolist()
     except _UNREADABLE as error:
-        return f"a ZIP that does not open ({type(error).__name__})", 0
+        return f"a ZIP that does not open ({type(error).__name__})", left
     declared = sum(info.file_size for info in infos)
-    if len(infos) > MAX_MEMBERS:
-        return f"a ZIP of {len(infos)} members (the audit looks through {MAX_MEMBERS})", 0
     if any(info.flag_bits & 0x1 for info in infos):
-        return "a ZIP with an encrypted member (the audit cannot look into it)", 0
+        return "a ZIP with an encrypted member (the audit cannot look into it)", left
     if any(info.compress_type not in _READ for info in infos):
-        return "a ZIP compressed in a way Python does not read", 0
+        return "a ZIP compressed in a way Python does not read", left
     if any(info.file_size > _RATIO_FREE + MAX_RATIO * info.compress_size for info in infos):
-        return f"a ZIP whose member inflates more than {MAX_RATIO} times its size", 0
-    if declared > inflated_left:
-        return f"a ZIP that inflates to {declared} bytes, past what is left of the audit's {MAX_INFLATED}", 0
-    return None, declared
+        return f"a ZIP whose member inflates more than {MAX_RATIO} times its size", left
+    if len(infos) > left.members:
+        return f"a ZIP of {len(infos)} members, past the {MAX_MEMBERS} the audit looks through in all", left
+    if declared > left.inflated:
+        return (
+            f"a ZIP that inflates to {declared} bytes, past the {MAX_INFLATED} the audit inflates in all",
+            left,
+        )
+    return None, Allowance(left.inflated - declared, left.members - len(infos))

@@ -41,7 +41,7 @@ from typing import IO, Any
 
 from ..contract.fastpath import reject_constant
 from ..core.errors import MockError
-from .audit import MAX_INFLATED, leaks, side_file_problem
+from .audit import Allowance, leaks, side_file_problem
 from .redaction import (
     redact_document,
     redact_location,
@@ -197,7 +197,7 @@ class Recorder:
         """Why no more exchanges are written (the tape reached ``max_tape_bytes``, or the recorder
         saw more secrets than it keeps); None while recording."""
         self._written = 0
-        self._inflated_left = MAX_INFLATED  # what the audit will inflate from the side files kept
+        self._allowance = Allowance()  # what the side files kept leave of the audit's limits on inflating
         self._clock = clock
         self._origin: float | None = None
         self._result: Audit | SecretLeaked | None = None
@@ -225,7 +225,7 @@ class Recorder:
         if self.stopped is not None:
             return
         self.exchanges += 1
-        inflated_left = self._inflated_left
+        allowance = self._allowance
         query = redact_query(request.query, self.secrets, self.names)
         path = redact_path(request.path, self.secrets, self.names)
         sent = self._message(request.headers, request.body, len(request.body), "request")
@@ -250,7 +250,7 @@ class Recorder:
         else:
             return
         self.exchanges -= 1
-        self._inflated_left = inflated_left
+        self._allowance = allowance
         for side in ("request", "response"):  # its side files go with it: the tape holds whole exchanges
             if isinstance(name := line[side].get("body_file"), str):
                 self._written -= self._unlink(self.directory / name)
@@ -340,7 +340,7 @@ class Recorder:
             elif media != "multipart/form-data":  # its parts were redacted one by one
                 text = redact_text(text, self.secrets, self.names, where)
             return {"body": None, "body_text": text, **note}
-        problem, inflates = side_file_problem(data, cut, self._inflated_left)
+        problem, allowance = side_file_problem(data, cut, self._allowance)
         if problem is not None:
             return {"body": None, "note": f"not recorded: {problem}"}
         if media != "multipart/form-data" and not data.startswith((b"PK", b"\x1f\x8b")):
@@ -351,7 +351,7 @@ class Recorder:
         (self.directory / "bodies").mkdir(exist_ok=True)
         (self.directory / name).write_bytes(data)
         self._written += len(data)
-        self._inflated_left -= inflates
+        self._allowance = allowance
         return {"body": None, "body_file": name, **note}
 
     def _redact(self, document: Any, side: str) -> Any:
