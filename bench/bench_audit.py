@@ -12,8 +12,11 @@ peak RSS. Two tapes:
 - adversarial: the secrets are random hex, the tape is random hex: every byte keeps the automaton
   deep in its states (the worst case measured for Aho-Corasick).
 
-Targets (the new code): the audit within 5 s on a 256 MiB tape in both cases, and a peak RSS within
-200 MB. ``--old DIR`` measures a checkout of the code before (``git worktree add DIR b0b5eaa``) on
+Targets (the new code): the audit within 5 s of CPU on a 256 MiB tape in both cases, and a peak RSS
+within 200 MB. The wall time is printed too; the target is on CPU time because this machine's two
+cores are shared, where the wall time says more about the neighbours than about the audit.
+
+``--old DIR`` measures a checkout of the code before (``git worktree add DIR b0b5eaa``) on
 ``--old-mib`` MiB, scaled to ``--mib`` (its scan is one ``in`` per needle per chunk: linear in the
 size), since at full size it takes minutes. Exits 1 when a target is missed, unless ``--no-fail``.
 """
@@ -139,20 +142,20 @@ def main() -> int:
     missed = False
     for case in args.case or ["realistic", "adversarial"]:
         new = run(ROOT, case, args.mib, args.secrets)
-        ok = new["audit_s"] <= TARGET_S and new["peak_rss_mb"] <= TARGET_RSS_MB
+        ok = new["cpu_s"] <= TARGET_S and new["peak_rss_mb"] <= TARGET_RSS_MB
         missed |= not ok
-        print(f"{case:12} new: audit {new['audit_s']:6.2f} s on {args.mib} MiB with {new['secrets']} secrets "
-              f"(target <= {TARGET_S:g} s; {new['cpu_s']:.2f} s of CPU), "
+        print(f"{case:12} new: audit {new['cpu_s']:5.2f} s of CPU (target <= {TARGET_S:g} s; "
+              f"{new['audit_s']:.2f} s wall) on {args.mib} MiB with {new['secrets']} secrets, "
               f"peak RSS {new['peak_rss_mb']:5.0f} MB "
               f"(target <= {TARGET_RSS_MB:g}; {new['rss_before_mb']:.0f} MB before the audit) "
               f"{'ok' if ok else 'MISSED'}", flush=True)  # fmt: skip
         if args.old:
             old = run(args.old, case, args.old_mib, args.secrets)
-            scaled = old["audit_s"] * args.mib / args.old_mib
-            print(f"{'':12} old: audit {old['audit_s']:6.2f} s on {args.old_mib} MiB with {old['secrets']} "
-                  f"secrets -> {scaled:6.1f} s scaled to {args.mib} MiB, "
-                  f"peak RSS {old['peak_rss_mb']:5.0f} MB "
-                  f"({scaled / new['audit_s']:.0f}x the new)", flush=True)  # fmt: skip
+            scaled = old["cpu_s"] * args.mib / args.old_mib
+            print(f"{'':12} old: audit {old['cpu_s']:5.2f} s of CPU on {args.old_mib} MiB with "
+                  f"{old['secrets']} secrets -> {scaled:6.1f} s scaled to {args.mib} MiB, "
+                  f"peak RSS {old['peak_rss_mb']:5.0f} MB ({scaled / new['cpu_s']:.0f}x the new)",
+                  flush=True)  # fmt: skip
     return 1 if missed and not args.no_fail else 0
 
 
