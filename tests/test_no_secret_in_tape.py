@@ -146,6 +146,11 @@ def _(s: str, n: str, p: list[Any]) -> Exchange:
     return request(), answer(json.dumps(nest(p, {n: [s]}), ensure_ascii=False).encode())
 
 
+@placement("an answer that is JSON but for a NaN (kept as text), at depth")
+def _(s: str, n: str, p: list[Any]) -> Exchange:
+    return request(), answer(json.dumps(nest(p, {n: {"value": [s]}, "eta": float("nan")})).encode())
+
+
 @placement("a gzipped answer's JSON body")
 def _(s: str, n: str, p: list[Any]) -> Exchange:
     return request(), answer(gzip.compress(json.dumps({n: s}).encode()), [JSON, ("Content-Encoding", "gzip")])

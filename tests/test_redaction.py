@@ -117,6 +117,7 @@ def test_path_parameters_are_redacted() -> None:
             "xml-pw11",
         ),
         ("see http://h/x?a=1&sig=abcd1234 or", f"see http://h/x?a=1&sig={R} or", "abcd1234"),
+        ('{"token": {"v": ["tok-12345", "]"]}, "n": NaN}', f'{{"token": {R}, "n": NaN}}', "tok-12345"),
     ],
 )
 def test_text_bodies_redact_secret_named_pairs(text: str, redacted: str, secret: str) -> None:

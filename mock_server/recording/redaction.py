@@ -13,9 +13,10 @@ Which names carry a secret is the rule of :mod:`.secrets` (``password``, ``token
 - Multipart form data: the content of a part whose ``name`` is secret-named (``j_password``); the
   text of the other parts is redacted as text is; the structure is kept byte for byte.
 - Text: ``password=…``, ``"token": "…"``, ``'key': '…'``, ``pwd: …``, ``Authorization: Basic …``,
-  ``<password>…</password>``: a secret-named name, ``=`` or ``:``, then a quoted value, or a bare
-  one up to a space or one of ``&;,"'<>{}[]``. Free text is prose too (``key: Processing``), so a
-  value found there is remembered only when it looks like a credential (:func:`_remember`).
+  ``<password>…</password>``: a secret-named name, ``=`` or ``:``, then a quoted value, an object or
+  an array (to its closing bracket), or a bare one up to a space or one of ``&;,"'<>{}[]``. Free
+  text is prose too (``key: Processing``), so a value found there is remembered only when it looks
+  like a credential (:func:`_remember`).
 - A ``Location`` (any URL a recorder keeps): its user info is dropped (the password remembered), its
   path parameters, query and fragment redacted.
 
@@ -44,6 +45,8 @@ _VALUE = re.compile(
     r""""(?P<dq>(?:[^"\\\n]|\\.){1,4096})"|'(?P<sq>[^'\n]{1,4096})'"""
     r"""|(?P<bare>(?P<scheme>(?i:basic|bearer|digest|negotiate|token)[ \t]+)?[^\s"'&;,<>{}\[\]]{1,4096})"""
 )
+_BRACKETS = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]]')
+_QUOTED = re.compile(r'"((?:[^"\\\n]|\\.){1,4096})"')
 _PARAMETER = re.compile(r";([^;/=]{1,100})=")
 _ELEMENT = re.compile(rf"<(?P<name>{_NAME})>(?P<value>[^<]{{1,4096}})</(?P=name)>")
 _PART_NAME = re.compile(r'(?im)^content-disposition:[^\r\n]*?;\s*name\s*=\s*(?:"([^"\r\n]*)"|([^\s;]+))')
@@ -117,13 +120,20 @@ def _pairs(text: str, secrets: Secrets, names: SecretNames, where: str) -> str:
     for key in _KEY.finditer(text):
         if key.start() < done or not names(key["name"]):
             continue
+        kind = f"a value named {key['name'][:100]!r} in the text of {where}"
+        if text.startswith(("{", "["), key.end()):  # an object or array: all of it, as in JSON bodies
+            end = _closing(text, key.end())
+            for leaf in _QUOTED.findall(text, key.end(), end):
+                _remember(secrets, leaf, kind)
+            out += (text[done : key.end()], REDACTED)
+            done = end
+            continue
         value = _VALUE.match(text, key.end())
         if value is None:
             continue
         group = "dq" if value["dq"] is not None else "sq" if value["sq"] is not None else "bare"
         if (found := value[group]) == REDACTED:
             continue
-        kind = f"a value named {key['name'][:100]!r} in the text of {where}"
         _remember(secrets, found, kind)
         if group == "dq" and "\\" in found:
             _remember(secrets, _unescaped(found), kind)
@@ -134,6 +144,20 @@ def _pairs(text: str, secrets: Secrets, names: SecretNames, where: str) -> str:
         out += (text[done : value.start(group)], REDACTED)
         done = value.end(group)
     return "".join(out) + text[done:] if out else text
+
+
+def _closing(text: str, start: int) -> int:
+    """Where the object or array that opens at ``start`` closes (brackets in strings do not count),
+    or the end of ``text``: what cannot be told apart is redacted whole."""
+    depth = 0
+    for token in _BRACKETS.finditer(text, start):
+        if token[0] in "{[":
+            depth += 1
+        elif token[0] in "}]":
+            depth -= 1
+            if depth == 0:
+                return token.end()
+    return len(text)
 
 
 def _remember(secrets: Secrets, value: str, kind: str) -> None:
