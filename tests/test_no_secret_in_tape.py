@@ -222,6 +222,18 @@ def _(s: str, n: str, p: list[Any]) -> Exchange:
     return request(headers=[("Authorization", basic(s))]), answer(headers=[JSON, location])
 
 
+@placement("an error page echoing the CSRF token HTML-escaped", DELETED)
+def _(s: str, n: str, p: list[Any]) -> Exchange:
+    page = f"<html><body>Bad token {html.escape(s)} was sent</body></html>"
+    return request(headers=[("CSRF-Token", s)]), answer(page.encode(), [HTML])
+
+
+@placement("a redirect whose next URL carries the secret, encoded")
+def _(s: str, n: str, p: list[Any]) -> Exchange:
+    inner = f"/x?a=1&{quote_plus(n)}={quote_plus(s)}"
+    return request(), answer(headers=[JSON, ("Location", f"/login?next={quote_plus(inner)}")])
+
+
 @placement("a log ZIP echoing the cookie", DELETED)
 def _(s: str, n: str, p: list[Any]) -> Exchange:
     log = zipped_log(f"cookie {quote(s)}")

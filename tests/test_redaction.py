@@ -89,6 +89,11 @@ def test_query_strings_and_forms_redact_secret_named_parameters() -> None:
         f"processingId=p1&pass={R}&pwd={R}&passwd={R}&sessionid={R}&sig={R}&keywords=kw&key=&x"
     )
     assert {"a+b1", "a b1", "c%2Fd1", "c/d1", "e1ee", "s1ss", "g1gg"} <= set(seen._kinds)
+    assert redact_query("a=1;token=t0k3n-one;b=2", seen) == f"a=1;token={R};b=2"  # ; between them too
+    nested = "next=%2Fbin%2Fx%3Fa%3D1%26access_token%3Dtok-in-next-1&lang=en"
+    assert redact_query(nested, seen) == f"next=/bin/x?a=1&access_token={R}&lang=en"
+    assert "tok-in-next-1" in seen
+    assert redact_query("path=%2Fcontent%2Fdam%3Ax", seen) == "path=%2Fcontent%2Fdam%3Ax"  # as sent
 
 
 def test_path_parameters_are_redacted() -> None:
@@ -118,6 +123,7 @@ def test_path_parameters_are_redacted() -> None:
         ),
         ("see http://h/x?a=1&sig=abcd1234 or", f"see http://h/x?a=1&sig={R} or", "abcd1234"),
         ('{"token": {"v": ["tok-12345", "]"]}, "n": NaN}', f'{{"token": {R}, "n": NaN}}', "tok-12345"),
+        ('{:password => "ruby-pw-1", :u => 1}', f'{{:password => "{R}", :u => 1}}', "ruby-pw-1"),
     ],
 )
 def test_text_bodies_redact_secret_named_pairs(text: str, redacted: str, secret: str) -> None:
@@ -180,7 +186,7 @@ def test_a_location_loses_its_user_info_and_secret_parameters() -> None:
 def test_each_secret_is_looked_for_in_every_form() -> None:
     assert needle_forms('pä ss/"w') == {
         'pä ss/"w'.encode(), b'p\\u00e4 ss/\\"w', 'pä ss/\\"w'.encode(), b"p%C3%A4%20ss%2F%22w",
-        b"p%C3%A4+ss%2F%22w", b"p%C3%A4%20ss/%22w",
+        b"p%C3%A4+ss%2F%22w", b"p%C3%A4%20ss/%22w", "pä ss/&quot;w".encode(), b"p\\u00e4 ss/&quot;w",
     }  # fmt: skip
 
 

@@ -40,13 +40,14 @@ __all__ += ["redact_path", "redact_pointer", "redact_query", "redact_text"]
 _NAME = r"[A-Za-z_][\w.-]{0,99}"
 #: A name, then ``=`` or ``:``; only what follows a secret name is read as a value, so that
 #: ``failed: password=…`` finds the password after the name ``failed``.
-_KEY = re.compile(rf"""(?<![\w.-])(?P<q>["']?)(?P<name>{_NAME})(?P=q)[ \t]*[=:][ \t]*""")
+_KEY = re.compile(rf"""(?<![\w.-])(?P<q>["']?)(?P<name>{_NAME})(?P=q)[ \t]*(?:=>|[=:])[ \t]*""")
 _VALUE = re.compile(
     r""""(?P<dq>(?:[^"\\\n]|\\.){1,4096})"|'(?P<sq>[^'\n]{1,4096})'"""
     r"""|(?P<bare>(?P<scheme>(?i:basic|bearer|digest|negotiate|token)[ \t]+)?[^\s"'&;,<>{}\[\]]{1,4096})"""
 )
 _BRACKETS = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]]')
 _QUOTED = re.compile(r'"((?:[^"\\\n]|\\.){1,4096})"')
+_SEPARATED = re.compile("([&;])")
 _PARAMETER = re.compile(r";([^;/=]{1,100})=")
 _ELEMENT = re.compile(rf"<(?P<name>{_NAME})>(?P<value>[^<]{{1,4096}})</(?P=name)>")
 _PART_NAME = re.compile(r'(?im)^content-disposition:[^\r\n]*?;\s*name\s*=\s*(?:"([^"\r\n]*)"|([^\s;]+))')
@@ -59,22 +60,28 @@ def redact_query(
     names: SecretNames = DEFAULT_NAMES,
     what: str = "query parameter",
 ) -> str:
-    """``query`` (raw, or a form body) with the value of each secret-named parameter ``[redacted]``;
-    the values go to ``secrets``, both as sent and decoded."""
+    """``query`` (raw, or a form body; ``&`` or ``;`` between parameters) with the value of each
+    secret-named parameter ``[redacted]``, and the pairs inside the others' values (``next=/x?token=…``
+    encoded) too; the values go to ``secrets``, both as sent and decoded."""
     if not query:
         return query
-    parts = []
-    for part in query.split("&"):
-        name, equals, value = part.partition("=")
+    seen = secrets if secrets is not None else Secrets()
+    parts = _SEPARATED.split(query)
+    for index in range(0, len(parts), 2):  # the odd ones are the separators
+        name, equals, value = parts[index].partition("=")
+        if not (equals and value and value != REDACTED):
+            continue
         decoded = urllib.parse.unquote_plus(name)
-        if equals and value and value != REDACTED and names(decoded):
-            if secrets is not None:
-                kind = f"the value of the {what} {decoded[:100]!r}"
-                secrets.add(value, kind)
-                secrets.add(urllib.parse.unquote_plus(value), kind)
-            part = f"{name}={REDACTED}"
-        parts.append(part)
-    return "&".join(parts)
+        if names(decoded):
+            kind = f"the value of the {what} {decoded[:100]!r}"
+            seen.add(value, kind)
+            seen.add(urllib.parse.unquote_plus(value), kind)
+            parts[index] = f"{name}={REDACTED}"
+        elif "%3D" in value.upper() or "%3A" in value.upper():  # a URL or query, encoded, inside
+            inner = urllib.parse.unquote_plus(value)
+            if (redacted := redact_text(inner, seen, names, f"the {what} {decoded[:100]!r}")) != inner:
+                parts[index] = f"{name}={urllib.parse.quote_plus(redacted, safe='/:?=&[]')}"
+    return "".join(parts)
 
 
 def redact_path(path: str, secrets: Secrets, names: SecretNames = DEFAULT_NAMES) -> str:

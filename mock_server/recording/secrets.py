@@ -30,7 +30,7 @@ False, ``dropped`` counts it) and the recorder stops writing: no exchange holdin
 does not look for is ever written (it fails closed, never open).
 
 Each secret is looked for in every form it can take in a tape's bytes (:func:`needle_forms`): as
-UTF-8, JSON-escaped with and without ``ensure_ascii``, and URL-encoded. No aiohttp.
+UTF-8, JSON-escaped with and without ``ensure_ascii``, URL-encoded and HTML-escaped. No aiohttp.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+import html
 import json
 import re
 from collections.abc import Iterable
@@ -58,7 +59,7 @@ REDACTED = "[redacted]"
 #: The most distinct secrets a recorder keeps; past it, it stops recording (fails closed). A real
 #: recording holds tens (the Basic credentials, a session cookie, a CSRF token per few jobs).
 MAX_SECRETS = 2048
-#: The most distinct needles (the byte forms of the secrets, 1 to 6 each) the audit looks for. Its
+#: The most distinct needles (the byte forms of the secrets, 1 to 9 each) the audit looks for. Its
 #: worst case grows with them: against a 256 MiB tape of random hex, random hex needles take 3.2 s
 #: of CPU (1,024 needles), 4.3 s (2,048), 5.4 s (3,072), 6.5 s (4,096) on this 2-core machine with
 #: every core busy (bench/bench_audit.py --case adversarial); the needles of a real recording against
@@ -119,9 +120,14 @@ def looks_secret(name: str) -> bool:
 
 def needle_forms(value: str) -> set[bytes]:
     """The bytes ``value`` can take in a tape: UTF-8, JSON-escaped (with and without
-    ``ensure_ascii``), URL-encoded (``%20`` and ``+`` for spaces; ``/`` kept or encoded)."""
+    ``ensure_ascii``), URL-encoded (``%20`` and ``+`` for spaces; ``/`` kept or encoded), and
+    HTML-escaped (an error page that echoes a request)."""
     raw = _encoded(value)
-    texts = {json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]}
+    texts = {
+        form
+        for text in (value, html.escape(value))  # and what is JSON-escaped of an escaped page
+        for form in (text, json.dumps(text)[1:-1], json.dumps(text, ensure_ascii=False)[1:-1])
+    }
     quoted = {quote(raw, safe=""), quote_plus(raw, safe=""), quote(raw)}
     return {raw, *map(_encoded, texts), *(form.encode("ascii") for form in quoted)}
 
