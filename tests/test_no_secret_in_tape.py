@@ -182,6 +182,12 @@ def _(s: str, n: str, p: list[Any]) -> Exchange:
     return request(), answer(f"\x1b[31merror: {n}={quote_plus(s)}\x1b[0m".encode(), [TEXT])
 
 
+@placement("a binary body (a side file) with a name=value in it")
+def _(s: str, n: str, p: list[Any]) -> Exchange:
+    body = b"\x00\xff\xfe" + f"{n}={quote_plus(s)}".encode() + b"\x00\x81"
+    return request(), answer(body, [("Content-Type", "application/octet-stream")])
+
+
 @placement('a text body, "name": "value"')
 def _(s: str, n: str, p: list[Any]) -> Exchange:
     return request(), answer(f'<pre>{{"{n}": {json.dumps(s)}}}</pre>'.encode(), [HTML])

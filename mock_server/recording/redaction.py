@@ -34,8 +34,8 @@ from typing import Any
 
 from .secrets import DEFAULT_NAMES, REDACTED, SecretNames, Secrets, looks_secret
 
-__all__ = ["REDACTED", "Secrets", "looks_secret", "redact_document", "redact_location", "redact_multipart"]
-__all__ += ["redact_path", "redact_pointer", "redact_query", "redact_text"]
+__all__ = ["REDACTED", "Secrets", "looks_secret", "redact_bytes", "redact_document", "redact_location"]
+__all__ += ["redact_multipart", "redact_path", "redact_pointer", "redact_query", "redact_text"]
 
 _NAME = r"[A-Za-z_][\w.-]{0,99}"
 #: A name, then ``=`` or ``:``; only what follows a secret name is read as a value, so that
@@ -270,10 +270,10 @@ def redact_multipart(body: bytes, content_type: str, secrets: Secrets, names: Se
             secrets.add(_decoded(piece[start:end]), f"the form part {name[:100]!r} of {where}")
             content = REDACTED.encode()
         else:
-            content = _redacted_bytes(piece[start:end], secrets, names, where)
+            content = redact_bytes(piece[start:end], secrets, names, where)
         pieces[index] = piece[:start] + content + piece[end:]
-    pieces[0] = _redacted_bytes(pieces[0], secrets, names, where)  # the preamble and the epilogue
-    pieces[-1] = _redacted_bytes(pieces[-1], secrets, names, where)
+    pieces[0] = redact_bytes(pieces[0], secrets, names, where)  # the preamble and the epilogue
+    pieces[-1] = redact_bytes(pieces[-1], secrets, names, where)
     return delimiter.join(pieces)
 
 
@@ -282,8 +282,11 @@ def _decoded(data: bytes) -> str:
     return data.decode("utf-8", "surrogateescape")
 
 
-def _redacted_bytes(data: bytes, secrets: Secrets, names: SecretNames, where: str) -> bytes:
-    """``data`` redacted as text, its other bytes (binary or not UTF-8) left as they were."""
+def redact_bytes(
+    data: bytes, secrets: Secrets, names: SecretNames = DEFAULT_NAMES, where: str = "a body"
+) -> bytes:
+    """``data`` redacted as text (:func:`redact_text`), its other bytes (binary, or not UTF-8) left as
+    they were: a pair in a binary body is redacted too."""
     return redact_text(_decoded(data), secrets, names, where).encode("utf-8", "surrogateescape")
 
 

@@ -43,6 +43,7 @@ from ..contract.fastpath import reject_constant
 from ..core.errors import MockError
 from .audit import Allowance, leaks, side_file_problem
 from .redaction import (
+    redact_bytes,
     redact_document,
     redact_location,
     redact_multipart,
@@ -343,8 +344,8 @@ class Recorder:
         problem, allowance = side_file_problem(data, cut, self._allowance)
         if problem is not None:
             return {"body": None, "note": f"not recorded: {problem}"}
-        if media != "multipart/form-data" and not data.startswith((b"PK", b"\x1f\x8b")):
-            data = _redacted_side_file(data, self.secrets, self.names, where)
+        if media != "multipart/form-data" and not data.startswith((b"PK", b"\x1f\x8b")):  # not compressed
+            data = redact_bytes(data, self.secrets, self.names, where)  # a log in colour, a pair in binary
         name = f"bodies/{self.exchanges:04d}-{side}{_EXTENSIONS.get(media, '.bin')}"
         if self._written + len(data) > self.max_tape_bytes:  # the line that names it would not fit either
             return {"body": None, "note": f"not recorded: {len(data)} bytes would take the tape past its cap"}
@@ -363,15 +364,6 @@ class Recorder:
 
     def _remember(self, value: str, kind: str) -> None:
         self.secrets.add(value, kind)
-
-
-def _redacted_side_file(data: bytes, secrets: Secrets, names: SecretNames, where: str) -> bytes:
-    """Text with a control character (a log in colour) redacted as text; other bytes as they came."""
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data
-    return redact_text(text, secrets, names, where).encode("utf-8")
 
 
 def _text(data: bytes) -> str | None:
