@@ -19,6 +19,13 @@ The API's own fields (``processingId``, ``path``, ``excludedPaths``, ``filter``,
 that. ``credentials`` is no secret word on purpose: it names an object whose fields (``password``)
 are redacted by their own names, and its user name is kept.
 
+**The credentials the proxy saw** are secrets whatever their names: the values of the headers
+``Authorization``, ``Proxy-Authorization``, ``Cookie``, ``Set-Cookie``, ``CSRF-Token`` and of every
+secret-named header, the password (and ``user:password``) of Basic credentials, Bearer tokens, each
+cookie's value (:func:`collect_header`). They are written as ``[redacted]`` where they were, and
+looked for everywhere else: an answer that echoes one in a field no name marks (``createdBy``,
+``comments``) fails the audit, which deletes the tape (the Basic user name is no secret).
+
 **The secrets.** :class:`Secrets` holds each secret value seen (in memory only, never written) with
 the kind of secret it is, so that the audit names what leaked without showing it, and the hash set
 of the byte forms (needles) the audit looks for. There is no list to fill that would silently stop
