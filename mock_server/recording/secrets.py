@@ -68,9 +68,9 @@ REDACTED = "[redacted]"
 MAX_SECRETS = 2048
 #: The most distinct needles (the byte forms of the secrets, 1 to 9 each) the audit looks for. Its
 #: worst case grows with them: against a 256 MiB tape of random hex, random hex needles take 3.2 s
-#: of CPU (1,024 needles), 4.3 s (2,048), 5.4 s (3,072), 6.5 s (4,096) on this 2-core machine with
-#: every core busy (bench/bench_audit.py --case adversarial); the needles of a real recording against
-#: a tape of the API's answers, under 2 s. 2,048 keeps the worst case within 5 s.
+#: of CPU (1,024 needles), 4.3 to 4.9 s (2,048), 5.4 s (3,072), 6.5 s (4,096) on this 2-core machine
+#: with both cores busy with other work (bench/bench_audit.py --case adversarial); the needles of a
+#: real recording against a tape of the API's answers, 1.4 s. 2,048 keeps the worst case within 5 s.
 MAX_NEEDLES = 2048
 #: The most bytes of needles: bounds the automaton the audit builds.
 MAX_NEEDLE_BYTES = 4 * 1024 * 1024
