@@ -15,7 +15,9 @@ from typing import Any
 
 import pytest
 
-from mock_server.recording.redaction import Secrets, _found, redact_query
+from mock_server.recording.audit import _Finder
+from mock_server.recording.redaction import redact_query
+from mock_server.recording.secrets import Secrets
 from mock_server.recording.tape import (
     REDACTED,
     Recorder,
@@ -118,8 +120,8 @@ def test_large_bodies_are_cut_with_a_note_and_json_ones_left_out(tmp_path: Path)
 
 def test_compressed_bodies_are_inflated_then_redacted(tmp_path: Path) -> None:
     secret = secrets.token_hex(12)
-    recorder = Recorder(tmp_path / "t", UPSTREAM, ["/token", "/auth/password"])
-    gzip_body = gzip.compress(json.dumps({"path": "/p", "auth": {"password": secret}}).encode())
+    recorder = Recorder(tmp_path / "t", UPSTREAM, ["/token", "/login/password"])
+    gzip_body = gzip.compress(json.dumps({"path": "/p", "login": {"password": secret}}).encode())
     exchange(recorder, gzip_body, headers=[JSON, ("Content-Encoding", "gzip")])
     exchange(recorder, answer=zlib.compress(b'{"token": "' + secret.encode() + b'"}'),
              answer_headers=[JSON, ("Content-Encoding", "deflate")])  # fmt: skip
@@ -127,7 +129,7 @@ def test_compressed_bodies_are_inflated_then_redacted(tmp_path: Path) -> None:
     exchange(recorder, b"whatever", headers=[JSON, ("Content-Encoding", "br")])
     recorder.close()
     _, gzipped, deflated, broken, brotli = lines(tmp_path / "t")
-    assert gzipped["request"]["body"] == {"path": "/p", "auth": {"password": REDACTED}}
+    assert gzipped["request"]["body"] == {"path": "/p", "login": {"password": REDACTED}}
     assert deflated["response"]["body"] == {"token": REDACTED}
     for line in (broken, brotli):
         assert line["request"]["body"] is None and "does not decode" in line["request"]["note"]
@@ -181,7 +183,7 @@ def test_the_audit_deletes_a_recording_that_leaks_and_never_shows_the_secret(tmp
 
 def test_the_audit_finds_a_secret_split_between_two_chunks() -> None:
     needles = {b"secret-1": "a kind", b"other-22": "another"}
-    assert _found(iter([b"....sec", b"ret-1...."]), needles) == ["a kind"]
+    assert _Finder(needles).found(iter([b"....sec", b"ret-1...."])) == ["a kind"]
 
 
 def test_the_audit_finds_json_escaped_secrets_and_secrets_inside_zips(tmp_path: Path) -> None:

@@ -1,183 +1,308 @@
-"""Which values of a message are secret, how they are redacted, and the audit that looks for them.
+"""Redaction: each secret-named value of a message written as ``[redacted]``, and remembered.
 
-The recorder writes ``[redacted]`` where a secret was and remembers the secret itself (in memory
-only) with the kind of secret it is, so that the audit (:func:`leaks`) can look for it in every file
-written and name what leaked without showing it. No aiohttp.
+Which names carry a secret is the rule of :mod:`.secrets` (``password``, ``token``, ``pwd``,
+``sig``…). It is applied wherever a message can carry a named value:
+
+- JSON bodies, at any depth: the whole value of a secret-named key becomes ``[redacted]`` (every
+  string leaf under it is remembered; ``null`` and booleans are kept: they hide nothing); the values
+  at the JSON pointers a recorder is given (``--redact``) too; and the text of every string is
+  redacted as text is (below): ``{"message": "login with password=hunter2 failed"}``.
+- Query strings and form (urlencoded) bodies: ``password=…``, ``sig=…``.
+- Path parameters: ``/a;jsessionid=…``, ``/b;key=…/c``: the value and all the path that follows it
+  (the path a tape keeps is decoded: a ``/`` or ``;`` of the value cannot be told from the path's).
+- Multipart form data: the content of a part whose ``name`` is secret-named (``j_password``); the
+  text of the other parts is redacted as text is; the structure is kept byte for byte.
+- Text: ``password=…``, ``"token": "…"``, ``'key': '…'``, ``pwd: …``, ``Authorization: Basic …``,
+  ``<password>…</password>``: a secret-named name, ``=`` or ``:``, then a quoted value, an object or
+  an array (to its closing bracket), or a bare one up to a space or one of ``&;,"'<>{}[]``. Free
+  text is prose too (``key: Processing``), so a value found there is remembered only when it looks
+  like a credential (:func:`_remember`).
+- A ``Location`` (any URL a recorder keeps): its user info is dropped (the password remembered), its
+  path parameters, query and fragment redacted.
+
+Every value redacted is remembered by :class:`.secrets.Secrets` for the audit (:mod:`.audit`).
+No aiohttp.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
+import re
 import urllib.parse
-import zipfile
-import zlib
-from collections.abc import Iterator, Mapping
-from pathlib import Path
+from collections.abc import Callable, Iterator
+from typing import Any
 
-__all__ = ["MAX_SECRETS", "MIN_SECRET_CHARS", "REDACTED", "Secrets", "collect_header", "looks_secret"]
-__all__ += ["leaks", "redact_query"]
+from .secrets import DEFAULT_NAMES, REDACTED, SecretNames, Secrets, looks_secret
 
-REDACTED = "[redacted]"
-#: The most secrets remembered; those seen beyond are still redacted, but not looked for by the audit.
-MAX_SECRETS = 10_000
-#: Shorter values are not looked for: "abc" turns up everywhere by chance.
-MIN_SECRET_CHARS = 4
-#: A longer secret is looked for by its first characters (a leak of the whole holds them too).
-MAX_SECRET_CHARS = 4096
-_SECRET_HEADERS = frozenset(
-    {"authorization", "proxy-authorization", "cookie", "set-cookie", "csrf-token", "x-csrf-token"}
+__all__ = ["REDACTED", "Secrets", "looks_secret", "redact_bytes", "redact_document", "redact_location"]
+__all__ += ["redact_multipart", "redact_path", "redact_pointer", "redact_query", "redact_text"]
+
+_NAME = r"[A-Za-z_][\w.-]{0,99}"
+#: A name, then ``=`` or ``:``; only what follows a secret name is read as a value, so that
+#: ``failed: password=…`` finds the password after the name ``failed``.
+_KEY = re.compile(rf"""(?<![\w.-])(?P<q>["']?)(?P<name>{_NAME})(?P=q)[ \t]*(?:=>|[=:])[ \t]*""")
+_VALUE = re.compile(
+    r""""(?P<dq>(?:[^"\\\n]|\\.){1,4096})"|'(?P<sq>[^'\n]{1,4096})'"""
+    r"""|(?P<bare>(?P<scheme>(?i:basic|bearer|digest|negotiate|token)[ \t]+)?[^\s"'&;,<>{}\[\]]{1,4096})"""
 )
-#: Headers whose names hold a secret-looking word but whose values are no secrets (a realm).
-_PUBLIC_HEADERS = frozenset({"www-authenticate", "proxy-authenticate", "content-type"})
-_SECRET_WORDS = ("token", "password", "secret", "key", "csrf", "auth")
-_CHUNK = 16 * 1024 * 1024
-_MAX_INFLATED = 64 * 1024 * 1024  # of one ZIP's members, looked through by the audit
+_BRACKETS = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]]')
+_QUOTED = re.compile(r'"((?:[^"\\\n]|\\.){1,4096})"')
+_SEPARATED = re.compile("([&;])")
+_PARAMETER = re.compile(r";([^;/=]{1,100})=")
+_ELEMENT = re.compile(rf"<(?P<name>{_NAME})>(?P<value>[^<]{{1,4096}})</(?P=name)>")
+_PART_NAME = re.compile(r'(?im)^content-disposition:[^\r\n]*?;\s*name\s*=\s*(?:"([^"\r\n]*)"|([^\s;]+))')
+_BOUNDARY = re.compile(r'(?i);\s*boundary\s*=\s*(?:"([^"]{1,200})"|([^\s;"]{1,200}))')
 
 
-def looks_secret(name: str) -> bool:
-    """Whether a query parameter or header of this name likely carries a secret (its name holds
-    token, password, secret, key, csrf or auth, in any case)."""
-    lower = name.lower()
-    return any(word in lower for word in _SECRET_WORDS)
-
-
-class Secrets:
-    """The secret values seen, each with the first kind it was seen as; at most ``limit``."""
-
-    def __init__(self, limit: int = MAX_SECRETS) -> None:
-        self.limit = limit
-        self.dropped = 0
-        self._kinds: dict[str, str] = {}
-
-    def add(self, value: str, kind: str) -> None:
-        if len(value) < MIN_SECRET_CHARS:
-            return
-        value = value[:MAX_SECRET_CHARS]
-        if value in self._kinds:
-            return
-        if len(self._kinds) >= self.limit:
-            self.dropped += 1
-            return
-        self._kinds[value] = kind
-
-    def __len__(self) -> int:
-        return len(self._kinds)
-
-    def needles(self) -> dict[bytes, str]:
-        """The bytes to look for, each secret as written raw and JSON-escaped, with its kind."""
-        found: dict[bytes, str] = {}
-        for value, kind in self._kinds.items():
-            for form in (value, json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]):
-                found.setdefault(form.encode("utf-8", "surrogatepass"), kind)
-        return found
-
-
-def collect_header(name: str, value: str, secrets: Secrets, side: str) -> bool:
-    """Remember the secrets of the header ``name`` (lower case) of a ``side`` ("request" or
-    "response"); True when it is a secret header, to be written as ``[redacted]``."""
-    if name in _PUBLIC_HEADERS or not (name in _SECRET_HEADERS or looks_secret(name)):
-        return False
-    where = f"the {side} header {name}"
-    secrets.add(value, f"the value of {where}")
-    if name in ("authorization", "proxy-authorization"):
-        scheme, _, credentials = value.strip().partition(" ")
-        credentials = credentials.strip()
-        if scheme.lower() == "bearer":
-            secrets.add(credentials, f"the Bearer token of {where}")
-        elif scheme.lower() == "basic":
-            _basic(credentials, where, secrets)
-        secrets.add(credentials, f"the credentials of {where}")  # another scheme's; Basic's base64
-    elif name == "cookie":
-        for cookie in value.split(";"):
-            cookie_name, _, cookie_value = cookie.strip().partition("=")
-            secrets.add(cookie_value.strip('"'), f"the value of cookie {cookie_name[:100]!r} ({where})")
-    elif name == "set-cookie":
-        cookie_name, _, rest = value.partition("=")
-        cookie_value = rest.partition(";")[0].strip().strip('"')
-        secrets.add(cookie_value, f"the value of cookie {cookie_name.strip()[:100]!r} ({where})")
-    return True
-
-
-def _basic(credentials: str, where: str, secrets: Secrets) -> None:
-    """The ``user:password`` pair and the password of Basic credentials (the user name is none: an
-    author echoes it in ``createdBy``)."""
-    try:
-        pair = base64.b64decode(credentials, validate=True).decode("utf-8")
-    except (binascii.Error, ValueError):
-        return
-    user, _, password = pair.partition(":")
-    secrets.add(pair, f"the user:password pair of the HTTP Basic credentials ({where})")
-    same = "; it is the user name, which an author echoes in `createdBy`: record with another"
-    same = same if password == user else ""
-    secrets.add(password, f"the password of the HTTP Basic credentials ({where}{same})")
-
-
-def redact_query(query: str, secrets: Secrets | None = None) -> str:
-    """``query`` (raw, or a form body) with the value of each secret-looking parameter ``[redacted]``;
-    the values go to ``secrets``, both as sent and decoded."""
+def redact_query(
+    query: str,
+    secrets: Secrets | None = None,
+    names: SecretNames = DEFAULT_NAMES,
+    what: str = "query parameter",
+) -> str:
+    """``query`` (raw, or a form body; ``&`` or ``;`` between parameters) with the value of each
+    secret-named parameter ``[redacted]``, and the pairs inside the others' values (``next=/x?token=…``
+    encoded) too; the values go to ``secrets``, both as sent and decoded."""
     if not query:
         return query
-    parts = []
-    for part in query.split("&"):
-        name, equals, value = part.partition("=")
-        decoded = urllib.parse.unquote_plus(name)
-        if equals and value and looks_secret(decoded):
-            if secrets is not None:
-                kind = f"the value of the query parameter {decoded[:100]!r}"
-                secrets.add(value, kind)
-                secrets.add(urllib.parse.unquote_plus(value), kind)
-            part = f"{name}={REDACTED}"
-        parts.append(part)
-    return "&".join(parts)
-
-
-# --- the audit ---------------------------------------------------------------------------------------
-
-
-def leaks(directory: Path, needles: Mapping[bytes, str]) -> list[str]:
-    """Each kind of secret found, with the file (and ZIP member) it is in."""
-    found: list[str] = []
-    for path in sorted(directory.rglob("*")):
-        if not path.is_file() or not needles:
+    seen = secrets if secrets is not None else Secrets()
+    parts = _SEPARATED.split(query)
+    for index in range(0, len(parts), 2):  # the odd ones are the separators
+        name, equals, value = parts[index].partition("=")
+        if not (equals and value and value != REDACTED):
             continue
-        name = path.relative_to(directory).as_posix().removesuffix(".partial")
-        with path.open("rb") as file:
-            found += [f"{kind} in {name}" for kind in _found(iter(lambda: file.read(_CHUNK), b""), needles)]
-        if zipfile.is_zipfile(path):  # a compressed member hides its bytes from the scan above
-            for member, chunks in _members(path):
-                found += [f"{kind} in {name} ({member[:100]})" for kind in _found(chunks, needles)]
-    return list(dict.fromkeys(found))
+        decoded = urllib.parse.unquote_plus(name)
+        if names(decoded):
+            kind = f"the value of the {what} {decoded[:100]!r}"
+            seen.add(value, kind)
+            seen.add(urllib.parse.unquote_plus(value), kind)
+            parts[index] = f"{name}={REDACTED}"
+        elif "%3D" in value.upper() or "%3A" in value.upper():  # a URL or query, encoded, inside
+            inner = urllib.parse.unquote_plus(value)
+            if (redacted := redact_text(inner, seen, names, f"the {what} {decoded[:100]!r}")) != inner:
+                parts[index] = f"{name}={urllib.parse.quote_plus(redacted, safe='/:?=&[]')}"
+    return "".join(parts)
 
 
-def _found(chunks: Iterator[bytes], needles: Mapping[bytes, str]) -> list[str]:
-    """The kinds of the needles found in the stream of ``chunks`` (overlapped: none is missed)."""
-    left = dict(needles)
-    overlap = max(map(len, left)) - 1
-    kinds: list[str] = []
-    tail = b""
-    for chunk in chunks:
-        window = tail + chunk
-        for needle in [n for n in left if n in window]:
-            kinds.append(left.pop(needle))
-        tail = window[len(window) - overlap :] if overlap else b""
-        if not left:
-            break
-    return kinds
+def redact_path(path: str, secrets: Secrets, names: SecretNames = DEFAULT_NAMES) -> str:
+    """``path`` with the value of its first secret-named path parameter (``;jsessionid=…``) redacted,
+    and all that follows it: the path a tape keeps is decoded, where a ``/`` or ``;`` of the value
+    cannot be told from the path's."""
+    if ";" not in path:
+        return path
+    for parameter in _PARAMETER.finditer(path):
+        value = path[parameter.end() :]
+        if not value or value == REDACTED or not names(urllib.parse.unquote(parameter[1])):
+            continue
+        kind = f"the value of the path parameter {parameter[1][:100]!r}"
+        for form in (value, re.split("[;/]", value)[0]):  # all of it, and its first segment alone
+            secrets.add(form, kind)
+            secrets.add(urllib.parse.unquote(form), kind)
+        return path[: parameter.end()] + REDACTED
+    return path
 
 
-def _members(path: Path) -> Iterator[tuple[str, Iterator[bytes]]]:
-    """Each member of the ZIP at ``path``, inflated in chunks, at most :data:`_MAX_INFLATED` in all."""
-    budget = _MAX_INFLATED
+def redact_text(
+    text: str, secrets: Secrets, names: SecretNames = DEFAULT_NAMES, where: str = "a body"
+) -> str:
+    """``text`` with the value of each secret-named pair (``password=…``, ``"token": "…"``) and
+    element (``<password>…</password>``) redacted."""
+    if "=" in text or ":" in text:  # most strings of an API's answers hold neither: nothing to do
+        text = _pairs(text, secrets, names, where)
+    if "</" not in text:
+        return text
+
+    def element(match: re.Match[str]) -> str:
+        if not names(match["name"]) or match["value"] == REDACTED:
+            return match[0]
+        _remember(secrets, match["value"], f"the element <{match['name'][:100]}> in the text of {where}")
+        return f"<{match['name']}>{REDACTED}</{match['name']}>"
+
+    return _ELEMENT.sub(element, text)
+
+
+def _pairs(text: str, secrets: Secrets, names: SecretNames, where: str) -> str:
+    out: list[str] = []
+    done = 0
+    for key in _KEY.finditer(text):
+        if key.start() < done or not names(key["name"]):
+            continue
+        kind = f"a value named {key['name'][:100]!r} in the text of {where}"
+        if text.startswith(("{", "["), key.end()):  # an object or array: all of it, as in JSON bodies
+            end = _closing(text, key.end())
+            for leaf in _QUOTED.findall(text, key.end(), end):
+                _remember(secrets, leaf, kind)
+            out += (text[done : key.end()], REDACTED)
+            done = end
+            continue
+        value = _VALUE.match(text, key.end())
+        if value is None:
+            continue
+        group = "dq" if value["dq"] is not None else "sq" if value["sq"] is not None else "bare"
+        if (found := value[group]) == REDACTED:
+            continue
+        _remember(secrets, found, kind)
+        if group == "dq" and "\\" in found:
+            _remember(secrets, _unescaped(found), kind)
+        elif group == "bare" and value["scheme"]:
+            _remember(secrets, found[len(value["scheme"]) :], kind)  # the credentials alone, too
+        elif group == "bare" and "%" in found:
+            _remember(secrets, urllib.parse.unquote_plus(found), kind)
+        out += (text[done : value.start(group)], REDACTED)
+        done = value.end(group)
+    return "".join(out) + text[done:] if out else text
+
+
+def _closing(text: str, start: int) -> int:
+    """Where the object or array that opens at ``start`` closes (brackets in strings do not count),
+    or the end of ``text``: what cannot be told apart is redacted whole."""
+    depth = 0
+    for token in _BRACKETS.finditer(text, start):
+        if token[0] in "{[":
+            depth += 1
+        elif token[0] in "}]":
+            depth -= 1
+            if depth == 0:
+                return token.end()
+    return len(text)
+
+
+def _remember(secrets: Secrets, value: str, kind: str) -> None:
+    """Remember a value found in free text when it looks like a credential (8 characters or more,
+    with one that is not a letter, or 16 or more): prose has pairs too (``key: Processing``), and a
+    common word remembered would fail the audit of every tape that holds it elsewhere."""
+    if len(value) >= 16 or (len(value) >= 8 and not value.isalpha()):
+        secrets.add(value, kind)
+
+
+def _unescaped(value: str) -> str:
+    """A JSON string's content undone of its escapes (as written, when they are not JSON's)."""
     try:
-        with zipfile.ZipFile(path) as archive:
-            for info in archive.infolist():
-                with archive.open(info) as member:
-                    chunks: list[bytes] = []
-                    while budget > 0 and (chunk := member.read(min(_CHUNK, budget))):
-                        budget -= len(chunk)
-                        chunks.append(chunk)
-                yield info.filename, iter(chunks)
-    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError, zlib.error):
-        return  # not a ZIP after all, or one the scan of its bytes above has to do for
+        decoded = json.loads(f'"{value}"')
+    except ValueError:
+        return value
+    return decoded if isinstance(decoded, str) else value
+
+
+def redact_document(
+    document: Any, secrets: Secrets, names: SecretNames = DEFAULT_NAMES, where: str = "a body"
+) -> Any:
+    """``document`` (parsed JSON, changed in place) with the value of each secret-named key redacted
+    at any depth, and the text of every other string redacted as :func:`redact_text` does. Walked
+    without recursion: a document nested as deep as the parser allows is no error here."""
+    if isinstance(document, str):
+        return redact_text(document, secrets, names, where)
+    stack: list[Any] = [document]
+    while stack:
+        container = stack.pop()
+        items: Iterator[tuple[Any, Any]] = (
+            iter(list(container.items())) if isinstance(container, dict) else enumerate(container)
+        )
+        for key, value in items:
+            if isinstance(key, str) and names(key) and not (value is None or isinstance(value, bool)):
+                for leaf in _strings(value):
+                    secrets.add(leaf, f"the value named {key[:100]!r} in {where}")
+                container[key] = REDACTED
+            elif isinstance(value, str):
+                container[key] = redact_text(value, secrets, names, where)
+            elif isinstance(value, dict | list):
+                stack.append(value)
+    return document
+
+
+def redact_pointer(document: Any, pointer: tuple[str, ...], remember: Callable[[str], object]) -> Any:
+    """``document`` (changed in place) with what lies at ``pointer`` (``*`` matching any key or
+    index) redacted; each string under it goes to ``remember``."""
+    return _at(document, pointer, remember)
+
+
+def _at(document: Any, rest: tuple[str, ...], remember: Callable[[str], object]) -> Any:
+    if not rest:
+        for leaf in _strings(document):
+            remember(leaf)
+        return REDACTED
+    key, tail = rest[0], rest[1:]
+    if isinstance(document, dict):
+        for name in list(document) if key == "*" else [key] if key in document else []:
+            document[name] = _at(document[name], tail, remember)
+    elif isinstance(document, list):
+        wanted = range(len(document)) if key == "*" else [int(key)] if key.isdigit() else []
+        for index in (i for i in wanted if i < len(document)):
+            document[index] = _at(document[index], tail, remember)
+    return document
+
+
+def _strings(value: Any) -> Iterator[str]:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            yield item
+        elif isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+def redact_multipart(body: bytes, content_type: str, secrets: Secrets, names: SecretNames = DEFAULT_NAMES,
+                     where: str = "a body") -> bytes | None:  # fmt: skip
+    """A ``multipart/form-data`` body with the content of each secret-named part redacted and the
+    text of the others redacted as text; None when it does not parse (what it hides is unknown)."""
+    found = _BOUNDARY.search(content_type)
+    if found is None:
+        return None
+    delimiter = b"--" + (found[1] or found[2]).encode("latin-1")
+    pieces = body.split(delimiter)
+    if len(pieces) < 3 or not pieces[-1].startswith(b"--"):  # no part, or no closing delimiter
+        return None
+    for index in range(1, len(pieces) - 1):
+        piece = pieces[index]
+        cut, sep = piece.find(b"\r\n\r\n"), 4
+        if cut < 0:  # bare LFs: lenient, as servers are
+            cut, sep = piece.find(b"\n\n"), 2
+        if cut < 0:
+            return None
+        start = cut + sep
+        end = len(piece) - (2 if piece.endswith(b"\r\n") else 1 if piece.endswith(b"\n") else 0)
+        named = _PART_NAME.search(piece[:cut].decode("latin-1"))
+        name = (named[1] if named[1] is not None else named[2]) if named else ""
+        if name and names(name):
+            secrets.add(_decoded(piece[start:end]), f"the form part {name[:100]!r} of {where}")
+            content = REDACTED.encode()
+        else:
+            content = redact_bytes(piece[start:end], secrets, names, where)
+        pieces[index] = piece[:start] + content + piece[end:]
+    pieces[0] = redact_bytes(pieces[0], secrets, names, where)  # the preamble and the epilogue
+    pieces[-1] = redact_bytes(pieces[-1], secrets, names, where)
+    return delimiter.join(pieces)
+
+
+def _decoded(data: bytes) -> str:
+    """Text of ``data``: UTF-8, and bytes that are not kept as they were (``surrogateescape``)."""
+    return data.decode("utf-8", "surrogateescape")
+
+
+def redact_bytes(
+    data: bytes, secrets: Secrets, names: SecretNames = DEFAULT_NAMES, where: str = "a body"
+) -> bytes:
+    """``data`` redacted as text (:func:`redact_text`), its other bytes (binary, or not UTF-8) left as
+    they were: a pair in a binary body is redacted too."""
+    return redact_text(_decoded(data), secrets, names, where).encode("utf-8", "surrogateescape")
+
+
+def redact_location(value: str, secrets: Secrets, names: SecretNames = DEFAULT_NAMES) -> str:
+    """A URL (a ``Location``) without user info, its path parameters, query and fragment redacted."""
+    parts = urllib.parse.urlsplit(value)
+    if not (parts.query or parts.fragment or ";" in parts.path or "@" in parts.netloc):
+        return value
+    if parts.password:
+        secrets.add(parts.password, "the password in a Location header")
+        secrets.add(urllib.parse.unquote(parts.password), "the password in a Location header")
+    return urllib.parse.urlunsplit(
+        parts._replace(
+            netloc=parts.netloc.rpartition("@")[2],
+            path=redact_path(parts.path, secrets, names),
+            query=redact_query(parts.query, secrets, names),
+            fragment=redact_query(parts.fragment, secrets, names, "fragment parameter"),
+        )
+    )

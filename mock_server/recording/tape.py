@@ -5,35 +5,54 @@ per line, the format :mod:`.to_scenario` reads) and ``bodies/`` (one file per bo
 such as the log ZIP). Tapes are made to be committed beside the tests, so secrets are kept out twice:
 
 1. As it is written: of the headers only a few are kept, credentials, cookies and CSRF tokens as
-   ``[redacted]``; query parameters whose names look secret and JSON values at the redacted pointers
-   become ``[redacted]``; a compressed body (gzip, deflate) is inflated first: nothing hides in it.
+   ``[redacted]``; every value whose name carries a secret (the rule of :mod:`.secrets`: ``password``,
+   ``token``, ``pwd``, ``sig``…) becomes ``[redacted]`` in JSON bodies at any depth, in query strings,
+   path parameters, form, multipart and text bodies, and so do the JSON values at the redacted
+   pointers (:mod:`.redaction`); a compressed body (gzip, deflate) is inflated first: nothing hides in it.
 2. When recording stops, :meth:`Recorder.close` looks for every secret the recorder saw (header
    values, the password inside Basic credentials, Bearer tokens, cookie values, redacted values) in
-   every byte it wrote, raw and JSON-escaped. One find deletes the whole directory: a tape that leaked
-   is never left on disk. Until then the tape is ``tape.jsonl.partial``: a proxy killed before its
-   audit leaves no ``tape.jsonl`` behind.
+   every byte it wrote, raw, JSON-escaped and URL-encoded, ZIP members and gzip files inflated
+   (:mod:`.audit`). One find deletes the whole directory: a tape that leaked is never left on disk.
+   Until then the tape is ``tape.jsonl.partial``: a proxy killed before its audit leaves no
+   ``tape.jsonl`` behind.
 
 A Basic user name is not a secret here: an author echoes it in every job's ``createdBy``. Pure: no
-aiohttp (the proxy hands plain values over). Bounded: at most :data:`.redaction.MAX_SECRETS` secrets and
-:data:`MAX_BODY_BYTES` of one body are kept.
+aiohttp (the proxy hands plain values over). Bounded, and closed when a bound is reached: the
+recorder keeps at most :data:`.secrets.MAX_SECRETS` secrets (:data:`.secrets.MAX_NEEDLES` forms of
+them) and stops writing (``stopped`` says why) at the first exchange with one more, so nothing the
+audit does not look for is ever written; at most :data:`MAX_BODY_BYTES` of one body and
+``max_tape_bytes`` in all are kept; a side file the audit could not look through whole (a ZIP cut
+short, past the audit's limits) is left out.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import shutil
 import time
 import urllib.parse
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 from ..contract.fastpath import reject_constant
 from ..core.errors import MockError
-from .redaction import REDACTED, Secrets, collect_header, leaks, redact_query
+from .audit import Allowance, leaks, side_file_problem
+from .redaction import (
+    redact_bytes,
+    redact_document,
+    redact_location,
+    redact_multipart,
+    redact_path,
+    redact_pointer,
+    redact_query,
+    redact_text,
+)
+from .secrets import REDACTED, SecretNames, Secrets, collect_header
 
 __all__ = ["DEFAULT_POINTERS", "MAX_BODY_BYTES", "MAX_TAPE_BYTES", "REDACTED", "TAPE_NAME", "Audit"]
 __all__ += ["Recorder"]
@@ -59,12 +78,18 @@ class SecretLeaked(RecordingError):
     """The audit found a secret in what the recorder wrote; the directory is deleted. ``leaks`` names
     each kind of secret and the file it was in, never the secret."""
 
-    def __init__(self, directory: Path, leaks: Sequence[str], deleted: bool = True) -> None:
+    def __init__(
+        self, directory: Path, leaks: Sequence[str], deleted: bool = True, unread: Sequence[str] = ()
+    ) -> None:
         self.leaks = tuple(leaks)
+        self.unread = tuple(unread)
+        """The files the audit could not look through whole (it fails closed on them), and why."""
         gone = "it was deleted" if deleted else "DELETE IT BY HAND: it could not be deleted"
+        what = f"leaked {len(leaks)} secret(s)"
+        what += f" and holds {len(unread)} file(s) the audit could not look through" if unread else ""
         super().__init__(
-            f"the recording in {directory} leaked {len(leaks)} secret(s), so {gone}:\n"
-            + "".join(f"  - {leak}\n" for leak in leaks)
+            f"the recording in {directory} {what}, so {gone}:\n"
+            + "".join(f"  - {leak}\n" for leak in (*leaks, *unread))
             + "An answer carried a value the client sent as a credential: redact the field that carries "
             "it (--redact /json/pointer), or record with credentials an answer does not echo."
         )
@@ -98,14 +123,14 @@ class Audit:
     exchanges: int
     secrets: int
     unchecked: int
-    """Secrets seen beyond :data:`.redaction.MAX_SECRETS`: redacted, but not looked for."""
+    """Secrets refused past :data:`.secrets.MAX_SECRETS`: the exchanges that held them were not
+    written (``stopped`` says so), so nothing unchecked is in the tape."""
     stopped: str | None = None
     """Why the recorder stopped writing before the proxy stopped (the tape's cap), if it did."""
 
     def summary(self) -> str:
         text = f"{self.exchanges} exchange(s) in {self.directory / TAPE_NAME}, "
         text += f"audited: none of {self.secrets} secret(s) in it"
-        text += f" ({self.unchecked} more not looked for: past the cap)" if self.unchecked else ""
         return text + (f"; {self.stopped}" if self.stopped else "")
 
 
@@ -147,7 +172,8 @@ def decode_body(raw: bytes, encoding: str, limit: int = MAX_BODY_BYTES) -> tuple
 
 class Recorder:
     """Writes exchanges to a tape in ``directory`` (created; it must not exist or be empty, since a
-    leak deletes it whole), redacting the values at ``pointers`` of every JSON body besides."""
+    leak deletes it whole), redacting every value whose name carries a secret (the documented names
+    and ``names``) and the values at ``pointers`` of every JSON body besides."""
 
     def __init__(
         self,
@@ -155,6 +181,7 @@ class Recorder:
         upstream: str,
         pointers: Iterable[str] = DEFAULT_POINTERS,
         *,
+        names: Iterable[str] = (),
         max_body_bytes: int = MAX_BODY_BYTES,
         max_tape_bytes: int = MAX_TAPE_BYTES,
         secrets: Secrets | None = None,
@@ -162,13 +189,16 @@ class Recorder:
     ) -> None:
         self.directory = directory
         self.pointers = tuple(dict.fromkeys(parse_pointer(p) for p in pointers))
-        self.secrets = secrets or Secrets()
+        self.names = SecretNames(names)
+        self.secrets = secrets if secrets is not None else Secrets()
         self.max_body_bytes = max_body_bytes
         self.max_tape_bytes = max_tape_bytes
         self.exchanges = 0
         self.stopped: str | None = None
-        """Why no more exchanges are written (the tape reached ``max_tape_bytes``); None while recording."""
+        """Why no more exchanges are written (the tape reached ``max_tape_bytes``, or the recorder
+        saw more secrets than it keeps); None while recording."""
         self._written = 0
+        self._allowance = Allowance()  # what the side files kept leave of the audit's limits on inflating
         self._clock = clock
         self._origin: float | None = None
         self._result: Audit | SecretLeaked | None = None
@@ -196,34 +226,47 @@ class Recorder:
         if self.stopped is not None:
             return
         self.exchanges += 1
-        query = redact_query(request.query, self.secrets)
+        allowance = self._allowance
+        query = redact_query(request.query, self.secrets, self.names)
+        path = redact_path(request.path, self.secrets, self.names)
         sent = self._message(request.headers, request.body, len(request.body), "request")
         answered = self._message(response.headers, response.body, response.size, "response")
         line: dict[str, Any] = {
             "at_ms": at_ms,
             "operation": operation,
-            "request": {"method": request.method, "path": request.path, "query": query, **sent},
+            "request": {"method": request.method, "path": path, "query": query, **sent},
             "response": {"status": response.status, **answered, "elapsed_ms": response.elapsed_ms},
         }  # fmt: skip
-        if not self._write(line, reserve=True):
-            self.exchanges -= 1
-            for side in ("request", "response"):  # its side files go with it: the tape holds whole exchanges
-                if isinstance(name := line[side].get("body_file"), str):
-                    self._written -= self._unlink(self.directory / name)
+        if self.secrets.dropped:  # a secret the audit would not look for: nothing of it is written
             self.stopped = (
-                f"recording stopped after {self.exchanges} exchange(s): the tape reached its cap of "
+                f"recording stopped after {self.exchanges - 1} exchange(s): the next held more distinct "
+                f"secrets than the recorder keeps for its audit ({self.secrets.limit} secrets, "
+                f"{self.secrets.max_needles} forms of them); the later exchanges were forwarded, not recorded"
+            )
+        elif not self._write(line, reserve=True):
+            self.stopped = (
+                f"recording stopped after {self.exchanges - 1} exchange(s): the tape reached its cap of "
                 f"{self.max_tape_bytes} bytes (--max-tape); the later exchanges were forwarded, not recorded"
             )
+        else:
+            return
+        self.exchanges -= 1
+        self._allowance = allowance
+        for side in ("request", "response"):  # its side files go with it: the tape holds whole exchanges
+            if isinstance(name := line[side].get("body_file"), str):
+                self._written -= self._unlink(self.directory / name)
 
     def close(self) -> Audit:
         """Close the tape and audit it: :class:`SecretLeaked` (the directory deleted) if a secret
-        the recorder saw is in any file it wrote. Closing again answers the same."""
+        the recorder saw is in any file it wrote, or a file could not be looked through. Closing
+        again answers the same."""
         if self._result is None:
             self._file.close()
             found = leaks(self.directory, self.secrets.needles())
             if found:
                 shutil.rmtree(self.directory, ignore_errors=True)
-                self._result = SecretLeaked(self.directory, found, deleted=not self.directory.exists())
+                deleted = not self.directory.exists()
+                self._result = SecretLeaked(self.directory, found.leaks, deleted, found.unread)
             else:
                 self._partial.replace(self.directory / TAPE_NAME)
                 secrets = self.secrets
@@ -253,6 +296,7 @@ class Recorder:
     def _message(self, pairs: Sequence[tuple[str, str]], raw: bytes, size: int, side: str) -> dict[str, Any]:
         headers: dict[str, str] = {}
         encoding = ""
+        content_type = ""
         for name, value in pairs:
             name = name.lower()
             if name == "content-encoding":
@@ -260,9 +304,10 @@ class Recorder:
             if collect_header(name, value, self.secrets, side):
                 headers[name] = REDACTED
             elif name in _KEPT_HEADERS:
-                kept = _redact_location(value, self.secrets) if name == "location" else value
+                content_type = value if name == "content-type" else content_type
+                kept = redact_location(value, self.secrets, self.names) if name == "location" else value
                 headers[name] = f"{headers[name]}, {kept}" if name in headers else kept
-        return {"headers": headers, **self._body(raw, size, encoding, headers.get("content-type", ""), side)}
+        return {"headers": headers, **self._body(raw, size, encoding, content_type, side)}
 
     def _body(self, raw: bytes, size: int, encoding: str, content_type: str, side: str) -> dict[str, Any]:
         if not raw:
@@ -273,6 +318,12 @@ class Recorder:
         cut = cut or size > len(raw)
         note = {"note": f"truncated: the first {len(data)} bytes of the body are kept"} if cut else {}
         media = content_type.partition(";")[0].strip().lower()
+        where = f"the {side} body"
+        if media == "multipart/form-data":
+            data = redact_multipart(data, content_type, self.secrets, self.names, where)
+            if data is None:
+                return {"body": None, "note": "not recorded: a multipart body that does not parse (a part "
+                        "that cannot be told apart may hold a secret)"}  # fmt: skip
         text = _text(data)
         if text is not None and not cut:
             try:
@@ -280,40 +331,39 @@ class Recorder:
             except (ValueError, RecursionError):
                 pass
             else:
-                for pointer in self.pointers:
-                    document = self._redact(document, pointer, pointer, side)
-                return {"body": document}
+                return {"body": self._redact(document, side)}
         if text is not None and cut and (media.endswith("json") or text.lstrip()[:1] in ("{", "[")):
             return {"body": None, "note": "not recorded: a JSON body larger than the recorder keeps "
                     "(redacting it needs it whole)"}  # fmt: skip
         if text is not None:
             if media == "application/x-www-form-urlencoded":
-                text = redact_query(text, self.secrets)
+                text = redact_query(text, self.secrets, self.names, "form field")
+            elif media != "multipart/form-data":  # its parts were redacted one by one
+                text = redact_text(text, self.secrets, self.names, where)
             return {"body": None, "body_text": text, **note}
+        problem, allowance = side_file_problem(data, cut, self._allowance)
+        if problem is not None:
+            return {"body": None, "note": f"not recorded: {problem}"}
+        if media != "multipart/form-data" and not data.startswith((b"PK", b"\x1f\x8b")):  # not compressed
+            data = redact_bytes(data, self.secrets, self.names, where)  # a log in colour, a pair in binary
         name = f"bodies/{self.exchanges:04d}-{side}{_EXTENSIONS.get(media, '.bin')}"
         if self._written + len(data) > self.max_tape_bytes:  # the line that names it would not fit either
             return {"body": None, "note": f"not recorded: {len(data)} bytes would take the tape past its cap"}
         (self.directory / "bodies").mkdir(exist_ok=True)
         (self.directory / name).write_bytes(data)
         self._written += len(data)
+        self._allowance = allowance
         return {"body": None, "body_file": name, **note}
 
-    def _redact(self, value: Any, rest: tuple[str, ...], pointer: tuple[str, ...], side: str) -> Any:
-        """``value`` with what lies at ``rest`` (the tail of ``pointer``) redacted."""
-        if not rest:
+    def _redact(self, document: Any, side: str) -> Any:
+        """A JSON body with the values at the pointers, then those of secret names, redacted."""
+        for pointer in self.pointers:
             kind = f"the {side} body's value at /{'/'.join(pointer)}"
-            for leaf in _strings(value):
-                self.secrets.add(leaf, kind)
-            return REDACTED
-        key, tail = rest[0], rest[1:]
-        if isinstance(value, dict):
-            for name in list(value) if key == "*" else [key] if key in value else []:
-                value[name] = self._redact(value[name], tail, pointer, side)
-        elif isinstance(value, list):
-            wanted = range(len(value)) if key == "*" else [int(key)] if key.isdigit() else []
-            for index in (i for i in wanted if i < len(value)):
-                value[index] = self._redact(value[index], tail, pointer, side)
-        return value
+            document = redact_pointer(document, pointer, functools.partial(self._remember, kind=kind))
+        return redact_document(document, self.secrets, self.names, f"the {side} body")
+
+    def _remember(self, value: str, kind: str) -> None:
+        self.secrets.add(value, kind)
 
 
 def _text(data: bytes) -> str | None:
@@ -322,25 +372,3 @@ def _text(data: bytes) -> str | None:
     except UnicodeDecodeError:
         return None
     return None if _CONTROL.search(text) else text
-
-
-def _strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _strings(item)
-
-
-def _redact_location(value: str, secrets: Secrets) -> str:
-    """A ``Location`` (or any kept header) without user info or secret-looking query values."""
-    parts = urllib.parse.urlsplit(value)
-    if not parts.query and "@" not in parts.netloc:
-        return value
-    if parts.password:
-        secrets.add(parts.password, "the password in a Location header")
-    netloc = parts.netloc.rpartition("@")[2]
-    return urllib.parse.urlunsplit(parts._replace(netloc=netloc, query=redact_query(parts.query, secrets)))

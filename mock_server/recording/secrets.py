@@ -1,0 +1,236 @@
+"""Which names carry a secret, and the secrets a recorder saw, remembered for the audit.
+
+**The names.** A field, parameter, header, cookie or form part carries a secret when its name,
+compared case-insensitively with ``-``, ``_``, ``.`` and spaces left out, is
+
+- one of the short names :data:`SHORT_NAMES` (``pass``, ``pwd``, ``pw``, ``sig``, ``key``, ``sid``,
+  ``auth``, ``jwt``, ``otp``, ``session``), whole, or as its last word after a ``-``, ``_`` or ``.``
+  (``x-key``, ``db_pass``, ``x-functions-key``); a short name never matches inside a word:
+  ``keywords``, ``bypass``, ``passed``, ``author`` and ``design`` carry no secret;
+- or holds one of the words :data:`SECRET_WORDS` anywhere (``password``, ``passwd``, ``passphrase``,
+  ``token``, ``secret``, ``apikey``, ``accesskey``, ``privatekey``, ``authkey``, ``sessionkey``,
+  ``sessionid``, ``sessid``, ``csrf``, ``xsrf``, ``signature``, ``authorization``, ``cookie``):
+  ``j_password``, ``userPassword``, ``access_token``, ``client_secret``, ``x-api-key``,
+  ``JSESSIONID``, ``PHPSESSID``, ``X-CSRF-Token``;
+- or is one of the extra names a recorder is given (``names=``), compared as a short name.
+
+The API's own fields (``processingId``, ``path``, ``excludedPaths``, ``filter``, ``type``,
+``createdBy``, ``status``, ``fileTypes``, ``offset``, ``lines``…) match none of these; a test holds
+that. ``credentials`` is no secret word on purpose: it names an object whose fields (``password``)
+are redacted by their own names, and its user name is kept.
+
+**The credentials the proxy saw** are secrets whatever their names: the values of the headers
+``Authorization``, ``Proxy-Authorization``, ``Cookie``, ``Set-Cookie``, ``CSRF-Token`` and of every
+secret-named header, the password (and ``user:password``) of Basic credentials, Bearer tokens, each
+cookie's value (:func:`collect_header`). They are written as ``[redacted]`` where they were, and
+looked for everywhere else: an answer that echoes one in a field no name marks (``createdBy``,
+``comments``) fails the audit, which deletes the tape (the Basic user name is no secret).
+
+**The secrets.** :class:`Secrets` holds each secret value seen (in memory only, never written) with
+the kind of secret it is, so that the audit names what leaked without showing it, and the hash set
+of the byte forms (needles) the audit looks for. There is no list to fill that would silently stop
+the audit from looking: every secret kept is looked for. What is bounded is how many are kept, at
+most :data:`MAX_SECRETS` distinct secrets and :data:`MAX_NEEDLES` distinct needles (of
+:data:`MAX_NEEDLE_BYTES` in all): the caps bound the recorder's memory and the audit's time, which
+grows with the needles (bench/bench_audit.py). Past a cap a secret is refused (``add`` answers
+False, ``dropped`` counts it) and the recorder stops writing: no exchange holding a secret the audit
+does not look for is ever written (it fails closed, never open).
+
+Each secret is looked for in every form it can take in a tape's bytes (:func:`needle_forms`): as
+UTF-8, JSON-escaped with and without ``ensure_ascii``, URL-encoded and HTML-escaped. No aiohttp.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import html
+import json
+import re
+from collections.abc import Iterable
+from urllib.parse import quote, quote_plus
+
+__all__ = [
+    "MAX_NEEDLES",
+    "MAX_NEEDLE_BYTES",
+    "MAX_SECRETS",
+    "MAX_SECRET_CHARS",
+    "MIN_SECRET_CHARS",
+    "REDACTED",
+]
+__all__ += ["SECRET_WORDS", "SHORT_NAMES", "SecretNames", "Secrets", "collect_header", "looks_secret"]
+__all__ += ["needle_forms"]
+
+REDACTED = "[redacted]"
+#: The most distinct secrets a recorder keeps; past it, it stops recording (fails closed). A real
+#: recording holds tens (the Basic credentials, a session cookie, a CSRF token per few jobs).
+MAX_SECRETS = 2048
+#: The most distinct needles (the byte forms of the secrets, 1 to 9 each) the audit looks for. Its
+#: worst case grows with them: against a 256 MiB tape of random hex, random hex needles take 3.2 s
+#: of CPU (1,024 needles), 4.3 to 4.9 s (2,048), 5.4 s (3,072), 6.5 s (4,096) on this 2-core machine
+#: with both cores busy with other work (bench/bench_audit.py --case adversarial); the needles of a
+#: real recording against a tape of the API's answers, 1.4 s. 2,048 keeps the worst case within 5 s.
+MAX_NEEDLES = 2048
+#: The most bytes of needles: bounds the automaton the audit builds.
+MAX_NEEDLE_BYTES = 4 * 1024 * 1024
+#: Shorter values are not looked for: "abc" turns up everywhere by chance.
+MIN_SECRET_CHARS = 4
+#: A longer secret is looked for by its first characters (a leak of the whole holds them too).
+MAX_SECRET_CHARS = 256
+
+SHORT_NAMES = frozenset({"pass", "pwd", "pw", "sig", "key", "sid", "auth", "jwt", "otp", "session"})
+SECRET_WORDS = (
+    "password", "passwd", "passphrase", "token", "secret", "apikey", "accesskey", "privatekey",
+    "authkey", "sessionkey", "sessionid", "sessid", "csrf", "xsrf", "signature", "authorization",
+    "cookie",
+)  # fmt: skip
+_SECRET_HEADERS = frozenset(
+    {"authorization", "proxy-authorization", "cookie", "set-cookie", "csrf-token", "x-csrf-token"}
+)
+#: Headers whose names hold a secret-looking word but whose values are no secrets (a realm).
+_PUBLIC_HEADERS = frozenset({"www-authenticate", "proxy-authenticate", "content-type"})
+_SEPARATORS = str.maketrans("", "", "-_. ")
+_WORDS = re.compile(r"[-_.]")
+_WORD_PATTERN = re.compile("|".join(SECRET_WORDS))
+
+
+@functools.lru_cache(maxsize=8192)  # an API's names repeat: each is judged once
+def _judged(name: str, extra: frozenset[str]) -> bool:
+    lower = name.lower()
+    squeezed = lower.translate(_SEPARATORS)
+    if squeezed in SHORT_NAMES or squeezed in extra or _WORD_PATTERN.search(squeezed):
+        return True
+    last = _WORDS.split(lower)[-1]
+    return last != lower and (last in SHORT_NAMES or last in extra)
+
+
+class SecretNames:
+    """The rule of the module's docstring, with ``extra`` names compared as short names."""
+
+    def __init__(self, extra: Iterable[str] = ()) -> None:
+        self.extra = frozenset(name.lower().translate(_SEPARATORS) for name in extra)
+
+    def __call__(self, name: str) -> bool:
+        """Whether a field or parameter called ``name`` carries a secret."""
+        return _judged(name[:200], self.extra)
+
+
+#: The documented names, with no extra ones.
+DEFAULT_NAMES = SecretNames()
+
+
+def looks_secret(name: str) -> bool:
+    """Whether a field, parameter or header called ``name`` carries a secret (the documented names)."""
+    return DEFAULT_NAMES(name)
+
+
+def needle_forms(value: str) -> set[bytes]:
+    """The bytes ``value`` can take in a tape: UTF-8, JSON-escaped (with and without
+    ``ensure_ascii``), URL-encoded (``%20`` and ``+`` for spaces; ``/`` kept or encoded), and
+    HTML-escaped (an error page that echoes a request)."""
+    raw = _encoded(value)
+    texts = {
+        form
+        for text in (value, html.escape(value))  # and what is JSON-escaped of an escaped page
+        for form in (text, json.dumps(text)[1:-1], json.dumps(text, ensure_ascii=False)[1:-1])
+    }
+    quoted = {quote(raw, safe=""), quote_plus(raw, safe=""), quote(raw)}
+    return {raw, *map(_encoded, texts), *(form.encode("ascii") for form in quoted)}
+
+
+def _encoded(text: str) -> bytes:
+    """UTF-8; a byte that was not UTF-8 (decoded as ``surrogateescape``) as that byte again."""
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a lone surrogate from JSON's \ud800: no byte of its own
+        return text.encode("utf-8", "surrogatepass")
+
+
+class Secrets:
+    """The secret values seen, each with the first kind it was seen as, and the needles to look for:
+    at most ``limit`` secrets, ``max_needles`` needles and ``max_bytes`` bytes of them. One refused
+    makes ``dropped`` positive: the recorder stops."""
+
+    def __init__(
+        self, limit: int = MAX_SECRETS, max_needles: int = MAX_NEEDLES, max_bytes: int = MAX_NEEDLE_BYTES
+    ) -> None:
+        self.limit = limit
+        self.max_needles = max_needles
+        self.max_bytes = max_bytes
+        self.dropped = 0
+        self.needle_bytes = 0
+        self._kinds: dict[str, str] = {}
+        self._needles: dict[bytes, str] = {}
+
+    def add(self, value: str, kind: str) -> bool:
+        """Remember ``value``; False when it had to be refused (past a cap). Values too short to
+        look for, and those ``[redacted]`` holds, are not secrets the audit could tell apart."""
+        if len(value) < MIN_SECRET_CHARS or value in REDACTED:
+            return True
+        value = value[:MAX_SECRET_CHARS]
+        if value in self._kinds:
+            return True
+        new = needle_forms(value) - self._needles.keys()
+        size = sum(map(len, new))
+        if (
+            len(self._kinds) >= self.limit
+            or len(self._needles) + len(new) > self.max_needles
+            or self.needle_bytes + size > self.max_bytes
+        ):
+            self.dropped += 1
+            return False
+        self._kinds[value] = kind
+        self._needles.update(dict.fromkeys(new, kind))
+        self.needle_bytes += size
+        return True
+
+    def __len__(self) -> int:
+        return len(self._kinds)
+
+    def __contains__(self, value: object) -> bool:
+        return isinstance(value, str) and value[:MAX_SECRET_CHARS] in self._kinds
+
+    def needles(self) -> dict[bytes, str]:
+        """The bytes to look for, each form of each secret (:func:`needle_forms`), with its kind."""
+        return dict(self._needles)
+
+
+def collect_header(name: str, value: str, secrets: Secrets, side: str) -> bool:
+    """Remember the secrets of the header ``name`` (lower case) of a ``side`` ("request" or
+    "response"); True when it is a secret header, to be written as ``[redacted]``."""
+    if name in _PUBLIC_HEADERS or not (name in _SECRET_HEADERS or looks_secret(name)):
+        return False
+    where = f"the {side} header {name}"
+    secrets.add(value, f"the value of {where}")
+    if name in ("authorization", "proxy-authorization"):
+        scheme, _, credentials = value.strip().partition(" ")
+        credentials = credentials.strip()
+        if scheme.lower() == "bearer":
+            secrets.add(credentials, f"the Bearer token of {where}")
+        elif scheme.lower() == "basic":
+            _basic(credentials, where, secrets)
+        secrets.add(credentials, f"the credentials of {where}")  # another scheme's; Basic's base64
+    elif name == "cookie":
+        for cookie in value.split(";"):
+            cookie_name, _, cookie_value = cookie.strip().partition("=")
+            secrets.add(cookie_value.strip('"'), f"the value of cookie {cookie_name[:100]!r} ({where})")
+    elif name == "set-cookie":
+        cookie_name, _, rest = value.partition("=")
+        cookie_value = rest.partition(";")[0].strip().strip('"')
+        secrets.add(cookie_value, f"the value of cookie {cookie_name.strip()[:100]!r} ({where})")
+    return True
+
+
+def _basic(credentials: str, where: str, secrets: Secrets) -> None:
+    """The ``user:password`` pair and the password of Basic credentials (the user name is none: an
+    author echoes it in ``createdBy``)."""
+    try:
+        pair = base64.b64decode(credentials, validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return
+    user, _, password = pair.partition(":")
+    secrets.add(pair, f"the user:password pair of the HTTP Basic credentials ({where})")
+    same = "; it is the user name, which an author echoes in `createdBy`: record with another"
+    same = same if password == user else ""
+    secrets.add(password, f"the password of the HTTP Basic credentials ({where}{same})")
