@@ -4,7 +4,7 @@ aem-guides-mock serve [--host H] [--port P] [--speed F] [--clock real|manual|per
                       [--scenario NAME|PATH [--watch]] [--ready-file PATH] [--verbose]
 aem-guides-mock check [--strict] FILE...
 aem-guides-mock scenarios
-aem-guides-mock proxy --upstream URL [--host H] [--port P] [--record DIR [--redact POINTER]...]
+aem-guides-mock proxy --upstream URL [--host H] [--port P] [--record DIR [--redact POINTER|NAME]...]
                       [--ready-file PATH]
 aem-guides-mock scenario-from TAPE -o FILE [--force]
 """
@@ -191,7 +191,7 @@ def _scenario_from(tape: str, output: Path, force: bool) -> int:
 
 
 def _add_proxy_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from .recording.tape import DEFAULT_POINTERS, MAX_TAPE_BYTES, parse_pointer, public_origin
+    from .recording.tape import DEFAULT_POINTERS, MAX_TAPE_BYTES, public_origin
 
     def checked(check: Callable[[str], object]) -> Callable[[str], str]:
         def argument(text: str) -> str:
@@ -225,10 +225,11 @@ def _add_proxy_parser(commands: argparse._SubParsersAction[argparse.ArgumentPars
         "--redact",
         action="append",
         default=[],
-        type=checked(parse_pointer),
-        metavar="POINTER",
-        help="also redact the JSON value at POINTER in every body (repeatable; always: "
-        f"{', '.join(DEFAULT_POINTERS)})",
+        type=_redacted,
+        metavar="POINTER|NAME",
+        help="also redact the JSON value at POINTER (/a/b) in every body, or every value of a field, "
+        "parameter or header called NAME, as the documented secret names are (repeatable; always: "
+        f"{', '.join(DEFAULT_POINTERS)} and those names)",
     )
     proxy.add_argument(
         "--max-tape", type=_mebibytes, default=MAX_TAPE_BYTES // 2**20, metavar="MIB",
@@ -237,6 +238,23 @@ def _add_proxy_parser(commands: argparse._SubParsersAction[argparse.ArgumentPars
     )  # fmt: skip
     proxy.add_argument("--ready-file", type=Path, metavar="PATH",
                        help="write the base URL to PATH once the proxy accepts connections")  # fmt: skip
+
+
+def _redacted(text: str) -> str:
+    """A JSON pointer (``/auth/password``) or a field name (``x-my-secret``), as ``--redact`` takes."""
+    from .recording.tape import parse_pointer
+
+    try:
+        if text.startswith("/"):
+            parse_pointer(text)
+        elif not (text.strip() and len(text) <= 200 and text.isprintable()) or set(text) & set('=&;,"\\'):
+            raise ValueError(
+                f"{text[:100]!r} is no JSON pointer (such as /auth/password) nor a field name (such as "
+                "x-my-secret: printable, at most 200 characters, without = & ; , or quotes)"
+            )
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
 
 
 def _proxy(args: argparse.Namespace) -> int:
@@ -257,9 +275,10 @@ def _proxy(args: argparse.Namespace) -> int:
     if ready is not None:  # stale from an earlier run: never left behind
         ready.unlink(missing_ok=True)
     try:
-        pointers = [*DEFAULT_POINTERS, *args.redact]
+        pointers = [*DEFAULT_POINTERS, *(given for given in args.redact if given.startswith("/"))]
+        names = [given for given in args.redact if not given.startswith("/")]
         recorder = (
-            Recorder(args.record, args.upstream, pointers, max_tape_bytes=args.max_tape * 2**20)
+            Recorder(args.record, args.upstream, pointers, names=names, max_tape_bytes=args.max_tape * 2**20)
             if args.record
             else None
         )

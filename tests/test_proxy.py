@@ -279,12 +279,15 @@ async def test_an_unreachable_author_is_a_502_and_a_slow_one_a_504(
 # --- the command ---------------------------------------------------------------------------------------
 
 
-def run_proxy(upstream: str, record: Path, tmp_path: Path, drive: Callable[[str], None]) -> tuple[int, str]:
-    """Run ``aem-guides-mock proxy``, call ``drive(url)``, stop it with SIGTERM: exit status, stderr."""
+def run_proxy(
+    upstream: str, record: Path, tmp_path: Path, drive: Callable[[str], None], *flags: str
+) -> tuple[int, str]:
+    """Run ``aem-guides-mock proxy`` (with ``flags``), call ``drive(url)``, stop it with SIGTERM: exit
+    status, stderr."""
     ready = tmp_path / "ready"
     process = subprocess.Popen(
         [sys.executable, "-m", "mock_server", "proxy", "--upstream", upstream, "--port", "0",
-         "--record", str(record), "--ready-file", str(ready)],
+         "--record", str(record), "--ready-file", str(ready), *flags],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
@@ -326,6 +329,26 @@ def test_the_command_records_until_sigterm_and_audits(tmp_path: Path) -> None:
     assert [line.get("operation") for line in tape_lines(tmp_path / "tape")] == [None, "start", "status"]
 
 
+def test_redact_takes_a_field_name_as_well_as_a_pointer(tmp_path: Path) -> None:
+    password, team = secrets.token_hex(8), secrets.token_hex(8)
+
+    def drive(url: str) -> None:
+        status = urllib.request.Request(
+            f"{url}{BASE_PATH}/history?teamCode={team}", headers={"Authorization": basic("admin", password)}
+        )
+        with urllib.request.urlopen(status) as answered:
+            assert answered.status == 200
+
+    with MockServer(overrides={"users": {"admin": password}}) as mock:
+        for name, flags in (("plain", ()), ("named", ("--redact", "team-code"))):
+            status, stderr = run_proxy(mock.url, tmp_path / name, tmp_path, drive, *flags)
+            assert status == 0, stderr
+    assert tape_lines(tmp_path / "plain")[1]["request"]["query"] == f"teamCode={team}"  # no documented name
+    assert tape_lines(tmp_path / "named")[1]["request"]["query"] == "teamCode=[redacted]"
+    written = b"".join(f.read_bytes() for f in (tmp_path / "named").rglob("*") if f.is_file())
+    assert team.encode() not in written
+
+
 def test_the_command_exits_1_and_deletes_a_recording_that_leaked(tmp_path: Path) -> None:
     with MockServer() as mock:  # admin:admin: the password comes back as `createdBy`
         status, stderr = run_proxy(mock.url, tmp_path / "tape", tmp_path, start_and_poll(mock.headers))
@@ -350,7 +373,8 @@ def no_serving(monkeypatch: pytest.MonkeyPatch) -> None:
     [
         (["--upstream", "ftp://author"], "expected an http(s) URL"),
         (["--upstream", "http://admin:admin@author"], "leave them out"),
-        (["--upstream", "http://author", "--redact", "token"], "is no JSON pointer"),
+        (["--upstream", "http://author", "--redact", "token=1"], "is no JSON pointer"),
+        (["--upstream", "http://author", "--redact", "x\ty"], "nor a field name"),
     ],
 )
 def test_bad_flags_are_explained(
