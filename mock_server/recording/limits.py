@@ -48,7 +48,7 @@ class JsonCaps:
     max_depth: int = 64
     """Levels of arrays and objects, one inside the other."""
     max_values: int = 200_000
-    """Values and members (an upper bound: commas and opening brackets outside strings, plus one)."""
+    """Values: arrays, objects, strings, numbers and literals (an object's keys are not counted)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,12 +68,16 @@ class ZipCaps:
 # --- JSON ------------------------------------------------------------------------------------------------
 
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)  # a JSON string, escapes and all
+_SPACE = b" \t\r\n"
 _NOT_BRACKETS = bytes(sorted(set(range(256)) - set(b"[]{}")))
 _STEPS = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")  # +1 and -1 as signed bytes
 
 
 def _values(raw: bytes) -> int:
-    return raw.count(b",") + raw.count(b"[") + raw.count(b"{") + 1
+    """An upper bound of the values in ``raw``: one, and one more for each comma and each container
+    (its first value). Exact once strings and spaces are left out, and empty containers with them."""
+    empty = raw.count(b"{}") + raw.count(b"[]")
+    return raw.count(b",") + raw.count(b"[") + raw.count(b"{") - empty + 1
 
 
 def json_depth(raw: bytes) -> int:
@@ -88,9 +92,9 @@ def measure(raw: bytes, caps: JsonCaps) -> None:
     values, openers = _values(raw), raw.count(b"[") + raw.count(b"{")
     if values <= caps.max_values and openers <= caps.max_depth:
         return  # the usual answer: three counts in C, nothing more
-    stripped = _STRING.sub(b"", raw)
+    stripped = _STRING.sub(b"", raw).translate(None, _SPACE)
     if (values := _values(stripped)) > caps.max_values:
-        raise LimitError(f"it holds about {values} JSON values; at most {caps.max_values} are read", "values")
+        raise LimitError(f"it holds {values} JSON values; at most {caps.max_values} are read", "values")
     if (depth := json_depth(stripped)) > caps.max_depth:
         raise LimitError(f"it nests {depth} levels deep; at most {caps.max_depth} are read", "depth")
 
