@@ -8,7 +8,7 @@ never by a Python loop over its bytes (:func:`loads`).
 A ZIP is opened only once its end record shows few members and a small central directory (``zipfile``
 parses the whole directory when it opens one); each member is then read as a stream, within its
 declared size (``zipfile`` yields no more), a ratio of inflated to compressed bytes and a total, and
-split into lines no longer than a cap (:func:`zip_lines`). Pure: no aiohttp.
+split into lines no longer than a cap (:func:`open_zip`, :func:`member_lines`). Pure: no aiohttp.
 """
 
 from __future__ import annotations
@@ -20,12 +20,14 @@ import re
 import struct
 import zipfile
 from collections.abc import Generator, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO, Any, Literal
 
 from ..contract.fastpath import reject_constant
 
-__all__ = ["JsonCaps", "LimitError", "ZipCaps", "json_depth", "loads", "split_lines", "zip_lines"]
+__all__ = ["JsonCaps", "LimitError", "ZipCaps", "json_depth", "loads", "measure", "member_lines", "open_zip"]
+__all__ += ["split_lines", "zip_lines"]
 
 Cap = Literal["depth", "values", "members", "ratio", "inflated", "line"]
 
@@ -113,10 +115,10 @@ def loads(raw: bytes, caps: JsonCaps | None = None) -> Any:
 _BREAKS = "\r\n\v\f\x1c\x1d\x1e\x85\u2028\u2029"  # what str.splitlines cuts at
 
 
-def split_lines(chunks: Iterable[bytes], max_line: int) -> Iterator[str]:
-    """The lines of a UTF-8 stream (undecodable bytes replaced) as ``str.splitlines`` cuts them, one
-    chunk at a time; :class:`LimitError` for a line longer than ``max_line`` characters."""
-    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+def split_lines(chunks: Iterable[bytes], max_line: int, errors: str = "replace") -> Iterator[str]:
+    """The lines of a UTF-8 stream as ``str.splitlines`` cuts them, one chunk at a time (undecodable
+    bytes as ``errors`` says); :class:`LimitError` for a line longer than ``max_line`` characters."""
+    decoder = codecs.getincrementaldecoder("utf-8")(errors=errors)
     pending = ""
     for chunk in itertools.chain(chunks, [None]):
         pending += decoder.decode(chunk or b"", final=chunk is None)
@@ -158,15 +160,11 @@ def _directory(file: IO[bytes]) -> tuple[int, int]:
     return members, directory
 
 
-def zip_lines(
-    file: IO[bytes], caps: ZipCaps | None = None, wanted: str = "", chunk: int = 64 * 1024
-) -> Generator[tuple[str, str], None, None]:
-    """``(member name, line)`` for every line of the members of the ZIP in ``file`` (a seekable binary
-    file) whose names end with ``wanted``, in order, read as streams within ``caps``.
-
-    :class:`LimitError` names the cap a ZIP is over (checked before a byte is inflated, from its
-    declared sizes); ``zipfile.BadZipFile`` and ``zlib.error`` say it is broken.
-    """
+@contextmanager
+def open_zip(file: IO[bytes], caps: ZipCaps | None = None) -> Iterator[zipfile.ZipFile]:
+    """The ZIP in ``file`` (seekable, binary), opened once its end record shows at most
+    ``caps.max_members`` members in a central directory of at most 1 KiB each; :class:`LimitError`
+    otherwise, ``zipfile.BadZipFile`` for what is not a ZIP."""
     caps = caps or ZipCaps()
     members, directory = _directory(file)
     if members > caps.max_members or directory > caps.max_members * 1024:
@@ -177,25 +175,47 @@ def zip_lines(
         )
     file.seek(0)
     with zipfile.ZipFile(file) as archive:
-        chosen = [info for info in archive.infolist() if info.filename.endswith(wanted)]
-        total = 0
-        for info in chosen:
-            ratio = info.file_size / max(1, info.compress_size)
-            if ratio > caps.max_ratio:
-                raise LimitError(
-                    f"member {info.filename[:80]!r} inflates {ratio:.0f} to 1 ({info.file_size} bytes "
-                    f"from {info.compress_size}); at most {caps.max_ratio} to 1 is read",
-                    "ratio",
-                )
-            if (total := total + info.file_size) > caps.max_inflated:
-                raise LimitError(
-                    f"its members inflate to {total} bytes or more; at most {caps.max_inflated} are read",
-                    "inflated",
-                )
-        for info in chosen:
-            with archive.open(info) as member:
-                for line in split_lines(_blocks(member, chunk), caps.max_line):
-                    yield info.filename, line
+        yield archive
+
+
+def member_lines(
+    archive: zipfile.ZipFile,
+    members: list[zipfile.ZipInfo],
+    caps: ZipCaps | None = None,
+    errors: str = "replace",
+    chunk: int = 64 * 1024,
+) -> Generator[tuple[str, str], None, None]:
+    """``(member name, line)`` for every line of ``members``, in order, each read as a stream.
+
+    :class:`LimitError` names the cap they are over, checked from their declared sizes before a byte
+    is inflated (``zipfile`` yields no more than a member declares); ``zipfile.BadZipFile``,
+    ``zlib.error`` and ``EOFError`` say a member is broken; ``errors="strict"`` makes a byte that is
+    not UTF-8 a UnicodeDecodeError.
+    """
+    caps, total = caps or ZipCaps(), 0
+    for info in members:
+        ratio = info.file_size / max(1, info.compress_size)
+        if ratio > caps.max_ratio:
+            raise LimitError(
+                f"member {info.filename[:80]!r} inflates {ratio:.0f} to 1 ({info.file_size} bytes "
+                f"from {info.compress_size}); at most {caps.max_ratio} to 1 is read",
+                "ratio",
+            )
+        if (total := total + info.file_size) > caps.max_inflated:
+            raise LimitError(
+                f"its members inflate to {total} bytes or more; at most {caps.max_inflated} are read",
+                "inflated",
+            )
+    for info in members:
+        with archive.open(info) as member:
+            for line in split_lines(_blocks(member, chunk), caps.max_line, errors):
+                yield info.filename, line
+
+
+def zip_lines(file: IO[bytes], caps: ZipCaps | None = None) -> Generator[tuple[str, str], None, None]:
+    """``(member name, line)`` of every member of the ZIP in ``file``, within ``caps``."""
+    with open_zip(file, caps) as archive:
+        yield from member_lines(archive, archive.infolist(), caps)
 
 
 def _blocks(stream: IO[bytes], size: int) -> Iterator[bytes]:
