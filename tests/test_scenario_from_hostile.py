@@ -315,3 +315,9 @@ def test_a_scenario_is_written_whole_or_not_at_all(tmp_path: Path) -> None:
     assert output.read_text() == "name: kept\n" and leftovers(tmp_path) == []
     write_whole(output, "name: new\n")
     assert output.read_text() == "name: new\n" and output.stat().st_mode & 0o777 == 0o640
+    umask = os.umask(0o027)
+    try:
+        write_whole(tmp_path / "new.yaml", "name: new\n")  # a new file: as open() would make it
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "new.yaml").stat().st_mode & 0o777 == 0o640

@@ -7,7 +7,7 @@ import contextlib
 import json
 import os
 import re
-import tempfile
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -51,22 +51,30 @@ def listed(key: str, items: list[Item], indent: str = "") -> list[str]:
 
 def write_whole(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` whole or not at all: to a temporary file beside it, renamed over it
-    at the end (an existing file keeps its permissions; a new one gets the umask's). Whatever fails,
-    no partial file is left and what was at ``path`` is untouched; the OSError says why."""
+    at the end (an existing file keeps its permissions; a new one gets the umask's, as ``open`` would
+    give it). Whatever fails, no partial file is left and what was at ``path`` is untouched; the
+    OSError says why."""
     data = text.encode("utf-8")  # before any file exists: a text that cannot be written leaves none
     try:
-        mode = path.stat().st_mode & 0o7777
+        mode: int | None = path.stat().st_mode & 0o7777
     except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        mode = 0o666 & ~umask
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+        mode = None
+    for _ in range(100):  # O_EXCL: a name no other writer holds
+        temporary = path.parent / f".{path.name}.{secrets.token_hex(4)}.partial"
+        try:
+            handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies
+            break
+        except FileExistsError:
+            continue
+    else:
+        raise FileExistsError(f"no free temporary name beside {path}")
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(data)
             out.flush()
             os.fsync(out.fileno())
-        os.chmod(temporary, mode)
+        if mode is not None:
+            os.chmod(temporary, mode)
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -40,12 +40,13 @@ async def verify(
     strict: bool = False,
     *,
     report: Report | None = None,
+    began: float | None = None,
 ) -> Report:
     """Run the plan against the author at ``url`` within ``options.timeout_s``; the report's
     ``exit_code`` says how it went. Never raises but a cancellation: whatever goes wrong is a setup
     error in the report (``report``, when given, is filled as the run goes: an interrupted run keeps
-    what it found)."""
-    began = time.monotonic()
+    what it found). ``began``: the ``time.monotonic()`` the timeout counts from (now by default)."""
+    began = time.monotonic() if began is None else began
     report = Report(url, options.profile, strict) if report is None else report
     try:
         target = Target(

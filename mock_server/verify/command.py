@@ -12,6 +12,7 @@ import asyncio
 import os
 import re
 import sys
+import time
 from pathlib import Path
 
 from . import Credentials, Options, Report, describe_plan, pace_scenario, verify
@@ -83,8 +84,8 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         type=_duration,
         default=600.0,
         metavar="DURATION",
-        help="a hard limit on the whole run, every request included (default 10m): the steps stop a "
-        "tenth of it (5 s at most) before, which goes to cancelling the jobs they started",
+        help="a hard limit on the whole command from its start, every request included (default 10m): "
+        "the steps stop a tenth of it (5 s at most) before, which goes to cancelling the jobs they started",
     )
     cmd.add_argument(
         "--poll", type=_duration, default=1.0, metavar="DURATION", help="status poll interval (default 1s)"
@@ -127,9 +128,11 @@ def run(args: argparse.Namespace) -> int:
         for why in unwritable:
             print(f"aem-guides-mock verify: {why}; nothing was sent", file=sys.stderr)
         return 3
-    report = Report(args.target, options.profile, args.strict)
+    report, began = Report(args.target, options.profile, args.strict), time.monotonic() - _process_age()
     try:
-        asyncio.run(verify(args.target, credentials, options, args.rate, args.strict, report=report))
+        asyncio.run(
+            verify(args.target, credentials, options, args.rate, args.strict, report=report, began=began)
+        )
     except KeyboardInterrupt:  # the jobs started were cancelled on the way out, within the timeout
         report.add("setup error", "plan", "interrupted (Ctrl-C): the plan did not run to its end")
     print(report.summary())
@@ -150,6 +153,17 @@ def run(args: argparse.Namespace) -> int:
                   file=sys.stderr)  # fmt: skip
             status = 3
     return status
+
+
+def _process_age() -> float:
+    """Seconds since this process started (from /proc), so that --timeout counts from the command's
+    start, the interpreter's and the imports' time included; 0 where /proc does not say."""
+    try:
+        ticks = int(Path("/proc/self/stat").read_text().rpartition(")")[2].split()[19])  # starttime
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0.0
+    return min(max(0.0, uptime - ticks / os.sysconf("SC_CLK_TCK")), 60.0)  # a sane age, whatever /proc says
 
 
 def _unwritable(path: str) -> str | None:
