@@ -14,7 +14,7 @@ wrote to stderr is searched for "Traceback". The hostile authors run in this pro
 3. scenario-from /dev/stdin, fed 257 MiB (past the 256 MiB cap) through a pipe.
 4. verify --timeout 10s, an author that accepts connections and never answers.
 5. verify --timeout 10s, an author that answers until a job is started, then never again.
-6. verify --profile readonly, an author whose log pages say hasMore forever (1,000 lines of 200 bytes each).
+6. verify --profile readonly, an author whose log pages say hasMore forever (100 lines of 200 bytes each).
 
 Targets: RSS < 150 MB every time; verify exits within --timeout + 1 s; no "Traceback" in any stderr.
 Exits 1 when a target is missed, unless ``--no-fail`` is given. Run it as a script, not with ``python -m``.
@@ -263,7 +263,7 @@ def endless_logs() -> web.Application:
             return web.json_response({"executionHistory": [ended]})
         if request.path.endswith("/logs"):
             offset = int(request.query.get("offset", "0"))
-            page = {"lines": [line] * 1000, "offset": offset, "limit": 1000, "hasMore": True}
+            page = {"lines": [line] * 100, "offset": offset, "limit": 100, "hasMore": True}  # 20 KB
             return web.Response(text=json.dumps(page), content_type="application/json")
         if request.path.endswith("/status"):
             return web.json_response({"status": 404}, status=404)
@@ -319,7 +319,7 @@ def measure(number: int, checkout: Path, work: Path, max_memory: int) -> Row:
     with author(endless_logs) as url:
         argv = ["verify", "--target", url, "--profile", "readonly", "--timeout", "120s", "--rate", "1000/s"]
         ran = run(argv, deadline=180)
-    return rss_row(6, "verify, an endless hasMore (pages of 1,000 lines)", ran, "exit 3, the cap said")
+    return rss_row(6, "verify, an endless hasMore (pages of 100 lines)", ran, "exit 3, the cap said")
 
 
 def main() -> int:

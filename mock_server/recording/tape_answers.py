@@ -54,7 +54,7 @@ class Seen:
             return
         why = f"the upstream answered {status} to an unknown id ({ex.operation}, line {ex.line})"
         known = self._seen.get("unknown_id_status")
-        if known is None or (status == 404 and known[0] != 404):
+        if known is None or status == 404:  # listed where the first showed it, said as the last
             self._seen["unknown_id_status"] = (status, why, known[2] if known else ex.line)
 
     def _first(self, key: str, value: Any, why: str, line: int) -> None:

@@ -21,9 +21,9 @@ from pathlib import PurePosixPath
 
 from ..core.repository import ALL_TYPES, is_within
 from .scenario_yaml import Item, comment_line, flow, listed
-from .tape_answers import Faults, Seen, Setting
+from .tape_answers import ID_OPERATIONS, Faults, Seen, Setting
 from .tape_jobs import Caps, Job, Jobs, Log
-from .tape_reader import Tape, TapeError
+from .tape_reader import Lines, Tape, TapeError
 
 __all__ = ["Caps", "Generated", "scenario_from_tape"]
 
@@ -51,13 +51,16 @@ def scenario_from_tape(tape: Tape, caps: Caps | None = None) -> Generated:
     """The scenario the tape shows, as YAML with a comment on where each part came from; what the
     ``caps`` left out is said in the notes. TapeError names the line of an answer of another shape."""
     reading, seen, faulted, exchanges, line = Jobs(tape, caps or Caps()), Seen(), Faults(), 0, 0
+    again = Lines()  # what the second pass reads: downloads, and refusals of an id
     try:
         for ex in tape.exchanges():
             exchanges, line = exchanges + 1, ex.line
             reading.read(ex)
             seen.read(ex)
             faulted.read(ex)
-        for ex in tape.exchanges():
+            if ex.operation == "download" or (ex.operation in ID_OPERATIONS and ex.response["status"] >= 400):
+                again.add(ex.line)
+        for ex in tape.exchanges(only=again):
             line = ex.line
             reading.read_download(ex)
             seen.read_unknown(ex, reading.jobs)

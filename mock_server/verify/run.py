@@ -39,10 +39,10 @@ class Options:
     """How deep an answer's JSON may nest (64) and how many values it may hold (200,000)."""
     zip: ZipCaps = field(default_factory=lambda: ZipCaps(max_line=MAX_ANSWER))
     """Members (16), ratio (200 to 1), inflated bytes (64 MiB) and line length of the log's ZIP."""
-    max_log_lines: int = 200_000
-    """Lines of a job's log paged and kept (a log of 200,000 assets; some 40 MB)."""
-    max_log_bytes: int = 32 * 1024 * 1024
-    """Characters of a job's log paged and kept."""
+    max_log_lines: int = 100_000
+    """Lines of a job's log paged and kept: a job of 100,000 assets, more than a sandbox holds."""
+    max_log_bytes: int = 16 * 1024 * 1024
+    """Characters of a job's log paged and kept (some 20 MB as Python strings)."""
 
     @property
     def cleanup_s(self) -> float:
