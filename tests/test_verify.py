@@ -22,13 +22,24 @@ from mock_server.api.operations import BASE_PATH
 from mock_server.cli import main
 from mock_server.core.job import StartRequest
 from mock_server.http.runtime import MOCK
-from mock_server.scenarios.reading import shipped_scenarios
+from mock_server.scenarios.reading import parse_scenario, shipped_scenarios
 from mock_server.verify import PLAN, Credentials, Options, Report, verify
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Drift = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
 SANDBOX = "/content/dam/22858"
 STATUS = f"{BASE_PATH}/status"
+#: The default DAM, each job on the sandbox held WAITING until its first status poll: cancel-resume's
+#: cancel, sent before one, always finds its job running (at speed 20 a job of 7 assets takes 75 ms,
+#: and a loaded machine can take longer than that between a start and the next request).
+HELD = parse_scenario(f"""
+name: default-held
+description: "The default DAM; a job on the sandbox waits for its first status poll."
+repository: {{base: default}}
+jobs:
+  - match: {{path: "{SANDBOX}"}}
+    wait: {{polls: 1}}
+""")
 
 
 async def run_verify(
@@ -38,7 +49,8 @@ async def run_verify(
 ) -> tuple[Report, web.Application]:  # fmt: skip
     """Verify the mock (``overrides``: its settings) behind ``drift``; ``options``: verify's, by name."""
     app = create_app(
-        scenario=load_scenario(scenario), overrides={"speed": speed, "clock": "real", **overrides}
+        scenario=HELD if scenario == "default" else load_scenario(scenario),
+        overrides={"speed": speed, "clock": "real", **overrides},
     )
     if drift is not None:
         app.middlewares.append(web.middleware(drift))  # type: ignore[arg-type]  # its Protocol names the parameters
@@ -342,7 +354,7 @@ async def test_the_command_writes_reports_without_the_password(
     import asyncio
 
     secret = "pw-9f3k2-verify"
-    app = create_app(overrides={"speed": 20, "clock": "real", "users": {"verifier": secret}})
+    app = create_app(scenario=HELD, overrides={"speed": 20, "clock": "real", "users": {"verifier": secret}})
     async with TestServer(app) as server:
         url = str(server.make_url("")).rstrip("/")
         monkeypatch.setenv("AEM_PASSWORD", secret)
