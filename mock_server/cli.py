@@ -18,6 +18,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from . import __version__
 from .core.errors import ScenarioError, SettingError
@@ -161,23 +162,40 @@ def _check(files: Sequence[str], strict: bool) -> int:
     return 1 if warnings and strict else 0
 
 
-def _scenario_from(tape: str, output: Path, force: bool) -> int:
+def _scenario_from(tape: str, output: Path, force: bool, **caps: Any) -> int:
     """Write the scenario the tape shows (exit 2 for an unusable tape or an existing FILE), then run
-    ``check`` on it: exit 1 with its report if the result does not load."""
-    from .recording.tape_reader import TapeError, read_tape
+    ``check`` on it: exit 1 with its report if the result does not load.
+
+    The file is written whole or not at all (a temporary file beside it, renamed at the end): a tape
+    that fails, whatever the failure, leaves no file and an existing FILE (``--force``) untouched.
+    ``caps``: what :func:`~.recording.tape_reader.open_tape` takes (``max_bytes``…) and ``caps``
+    (a :class:`~.recording.tape_jobs.Caps`), for tests that need small ones.
+    """
+    from .recording.scenario_yaml import write_whole
+    from .recording.tape_reader import TapeError, open_tape
     from .recording.to_scenario import scenario_from_tape
+
+    def shown(text: object) -> str:  # a file name that is not UTF-8 (lone surrogates) printed as escapes
+        encoding = sys.stdout.encoding or "utf-8"
+        return str(text).encode(encoding, "backslashreplace").decode(encoding)
 
     if output.exists() and not force:
         print(f"aem-guides-mock: {output} exists; pass --force to overwrite it", file=sys.stderr)
         return 2
+    jobs_caps = {"caps": caps.pop("caps")} if "caps" in caps else {}
     try:
-        generated = scenario_from_tape(read_tape(tape))
-        output.write_text(generated.text, encoding="utf-8")
+        with open_tape(tape, **caps) as opened:
+            generated = scenario_from_tape(opened, **jobs_caps)
+        write_whole(output, generated.text)
     except TapeError as error:
         print(f"aem-guides-mock: {error}", file=sys.stderr)
         return 2
     except OSError as error:
-        print(f"aem-guides-mock: cannot write {output}: {error.strerror}", file=sys.stderr)
+        print(f"aem-guides-mock: cannot write {output}: {error.strerror or error}", file=sys.stderr)
+        return 2
+    except Exception as error:  # a bug of ours, not a traceback: said, and nothing written
+        print(f"aem-guides-mock: scenario-from failed on {tape} ({type(error).__name__}: {error}); "
+              f"nothing was written. Please report it with the tape", file=sys.stderr)  # fmt: skip
         return 2
     try:  # what `check` does: load it as `serve` would, and say what would never happen
         warnings = Mock(read_file(output), environ=os.environ).warnings
@@ -186,7 +204,7 @@ def _scenario_from(tape: str, output: Path, force: bool) -> int:
         return 1
     for warning in warnings:
         print(warning, file=sys.stderr)
-    print(f"wrote {output} from {tape}: {generated.summary()}")
+    print(shown(f"wrote {output} from {tape}: {generated.summary()}"))
     return 0
 
 

@@ -1,12 +1,17 @@
-"""The YAML ``scenario-from`` writes: flow values a human can edit, comments a tape cannot break."""
+"""The YAML ``scenario-from`` writes: flow values a human can edit, comments a tape cannot break, and
+a file that is whole or not there (:func:`write_whole`)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
+import secrets
+from pathlib import Path
 from typing import Any
 
-__all__ = ["Item", "comment_line", "flow", "listed"]
+__all__ = ["Item", "comment_line", "flow", "listed", "write_whole"]
 
 Item = tuple[Any, str]  # a value, and where it came from (the comment above it)
 _WHY = {
@@ -31,8 +36,9 @@ def flow(value: Any) -> str:
 
 
 def comment_line(text: str) -> str:
-    """One line of comment: a tape's text must not break out of it into the YAML."""
-    return " ".join(text.split())
+    """One line of comment: a tape's text must not break out of it into the YAML, and a file name
+    that is not UTF-8 (its bytes kept as lone surrogates) is written with ``\\udcXX`` escapes."""
+    return " ".join(text.encode("utf-8", "backslashreplace").decode("utf-8").split())
 
 
 def listed(key: str, items: list[Item], indent: str = "") -> list[str]:
@@ -41,3 +47,36 @@ def listed(key: str, items: list[Item], indent: str = "") -> list[str]:
     for value, comment in items:
         out += [f"{indent}  # {comment_line(comment)}"] * bool(comment) + [f"{indent}  - {flow(value)}"]
     return out
+
+
+def write_whole(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` whole or not at all: to a temporary file beside it, renamed over it
+    at the end (an existing file keeps its permissions; a new one gets the umask's, as ``open`` would
+    give it). Whatever fails, no partial file is left and what was at ``path`` is untouched; the
+    OSError says why."""
+    data = text.encode("utf-8")  # before any file exists: a text that cannot be written leaves none
+    try:
+        mode: int | None = path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        mode = None
+    for _ in range(100):  # O_EXCL: a name no other writer holds
+        temporary = path.parent / f".{path.name}.{secrets.token_hex(4)}.partial"
+        try:
+            handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the umask applies
+            break
+        except FileExistsError:
+            continue
+    else:
+        raise FileExistsError(f"no free temporary name beside {path}")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        if mode is not None:
+            os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise

@@ -1,13 +1,19 @@
 """``aem-guides-mock verify``: check a real AEM Guides author against the mock's contract.
 
-The plan (:mod:`.plan`) runs against the author (:mod:`.target`) and its findings (:mod:`.findings`)
-make the exit code: 0 clean, 1 a violation (or, with ``--strict``, an undocumented finding), 3 a
-setup error (the plan could not run).
+The plan (:mod:`.plan`, with the log's steps in :mod:`.logs`) runs against the author (:mod:`.target`)
+and its findings (:mod:`.findings`) make the exit code: 0 clean, 1 a violation (or, with ``--strict``,
+an undocumented finding), 3 a setup error (the plan could not run, or verify could not read an answer).
+
+``--timeout`` bounds the whole run by the clock, every request included: the steps stop at the timeout
+less :attr:`Options.cleanup_s` (a tenth of it, 5 s at most), and that last part goes to cancelling the
+jobs the plan started and that have not ended; a job it could not cancel in time is a setup error that
+names it. What verify reads of an answer is capped too (:class:`Options`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 from .findings import EXIT_CODES, Finding, Report
 from .plan import PLAN, Options, run_plan
@@ -27,12 +33,30 @@ __all__ = [
 
 
 async def verify(
-    url: str, credentials: Credentials, options: Options, rate: float = 5.0, strict: bool = False
+    url: str,
+    credentials: Credentials,
+    options: Options,
+    rate: float = 5.0,
+    strict: bool = False,
+    *,
+    report: Report | None = None,
+    began: float | None = None,
 ) -> Report:
-    """Run the plan against the author at ``url``; the report's ``exit_code`` says how it went."""
-    report = Report(url, options.profile, strict)
-    async with Target(url, credentials, rate, timeout_s=min(30.0, options.timeout_s)) as target:
-        await run_plan(target, report, options)
+    """Run the plan against the author at ``url`` within ``options.timeout_s``; the report's
+    ``exit_code`` says how it went. Never raises but a cancellation: whatever goes wrong is a setup
+    error in the report (``report``, when given, is filled as the run goes: an interrupted run keeps
+    what it found). ``began``: the ``time.monotonic()`` the timeout counts from (now by default)."""
+    began = time.monotonic() if began is None else began
+    report = Report(url, options.profile, strict) if report is None else report
+    try:
+        target = Target(
+            url, credentials, rate, timeout_s=min(30.0, options.timeout_s), max_answer=options.max_answer,
+            max_download=options.max_download, json_caps=options.json,
+        )  # fmt: skip
+        async with target:
+            await run_plan(target, report, options, began)
+    except Exception as error:  # the URL, the HTTP client: a finding, not a traceback
+        report.add("setup error", "plan", f"verify could not run: {type(error).__name__}: {error}")
     return report
 
 
@@ -42,7 +66,10 @@ def describe_plan(url: str, options: Options) -> str:
     for number, (name, what, readonly) in enumerate(PLAN, 1):
         runs = readonly or options.profile != "readonly"
         lines.append(f"  {number:2}. {name}: {what}" + ("" if runs else "  [skipped: readonly]"))
-    lines.append("  then: cancel every job the plan started that has not ended")
+    lines.append(
+        "  then: cancel every job the plan started that has not ended (in the last "
+        f"{options.cleanup_s:g} s of --timeout {options.timeout_s:g} s)"
+    )
     return "\n".join(lines)
 
 

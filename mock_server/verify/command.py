@@ -1,4 +1,9 @@
-"""The ``verify`` subcommand's flags, and how they become a run (kept out of cli.py's way)."""
+"""The ``verify`` subcommand's flags, and how they become a run (kept out of cli.py's way).
+
+The run always ends in its report: the text summary on stdout and every ``--report`` file, whatever
+went wrong (an interrupt included), with exit 3 for a plan that could not run. A report that cannot be
+written is said on stderr and makes the exit 3; its folder is checked before anything is sent.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,10 @@ import asyncio
 import os
 import re
 import sys
+import time
 from pathlib import Path
 
-from . import Credentials, Options, describe_plan, pace_scenario, verify
+from . import Credentials, Options, Report, describe_plan, pace_scenario, verify
 
 __all__ = ["add_parser", "run"]
 
@@ -78,7 +84,8 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         type=_duration,
         default=600.0,
         metavar="DURATION",
-        help="give the whole plan this long (default 10m)",
+        help="a hard limit on the whole command from its start, every request included (default 10m): "
+        "the steps stop a tenth of it (5 s at most) before, which goes to cancelling the jobs they started",
     )
     cmd.add_argument(
         "--poll", type=_duration, default=1.0, metavar="DURATION", help="status poll interval (default 1s)"
@@ -114,10 +121,63 @@ def run(args: argparse.Namespace) -> int:
         credentials = Credentials(args.user, password, args.password_env)
     else:
         credentials = Credentials()
-    report = asyncio.run(verify(args.target, credentials, options, args.rate, args.strict))
+    unwritable = [why for spec in args.report if (why := _unwritable(spec.partition("=")[2]))]
+    if args.emit_settings is not None and (why := _unwritable(str(args.emit_settings))):
+        unwritable.append(why)
+    if unwritable:
+        for why in unwritable:
+            print(f"aem-guides-mock verify: {why}; nothing was sent", file=sys.stderr)
+        return 3
+    report, began = Report(args.target, options.profile, args.strict), time.monotonic() - _process_age()
+    try:
+        asyncio.run(
+            verify(args.target, credentials, options, args.rate, args.strict, report=report, began=began)
+        )
+    except KeyboardInterrupt:  # the jobs started were cancelled on the way out, within the timeout
+        report.add("setup error", "plan", "interrupted (Ctrl-C): the plan did not run to its end")
     print(report.summary())
+    status = report.exit_code
     for spec in args.report:
-        report.write(spec)
+        try:
+            report.write(spec)
+        except OSError as error:
+            kind, _, path = spec.partition("=")
+            print(f"aem-guides-mock verify: cannot write the {kind} report {path}: {error.strerror or error}",
+                  file=sys.stderr)  # fmt: skip
+            status = 3
     if args.emit_settings is not None and report.pace:
-        args.emit_settings.write_text(pace_scenario(report), encoding="utf-8")
-    return report.exit_code
+        try:
+            args.emit_settings.write_text(pace_scenario(report), encoding="utf-8")
+        except OSError as error:
+            print(f"aem-guides-mock verify: cannot write {args.emit_settings}: {error.strerror or error}",
+                  file=sys.stderr)  # fmt: skip
+            status = 3
+    return status
+
+
+def _process_age() -> float:
+    """Seconds since this process started, when it was started as ``aem-guides-mock verify`` (from
+    /proc): then --timeout counts from the command's start, the interpreter's and the imports' time
+    included. 0 in a process started for something else (a test run calling ``main``), or where /proc
+    does not say."""
+    if sys.argv[1:2] != ["verify"]:
+        return 0.0
+    try:
+        ticks = int(Path("/proc/self/stat").read_text().rpartition(")")[2].split()[19])  # starttime
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0.0
+    return min(max(0.0, uptime - ticks / os.sysconf("SC_CLK_TCK")), 10.0)  # a sane age, whatever /proc says
+
+
+def _unwritable(path: str) -> str | None:
+    """Why a report cannot be written at ``path`` (checked before the run: not after ten minutes)."""
+    file = Path(path)
+    folder = file.parent
+    if file.is_dir():
+        return f"cannot write a report to {path}: it is a folder"
+    if not folder.is_dir():
+        return f"cannot write a report to {path}: the folder {folder} does not exist"
+    if not os.access(folder, os.W_OK | os.X_OK) or (file.exists() and not os.access(file, os.W_OK)):
+        return f"cannot write a report to {path}: permission denied"
+    return None

@@ -7,12 +7,17 @@
 - **not exercised**: a step of the plan that did not run (the profile forbids it, or the author
   did not allow it), reported so that a green run says what it did not check.
 - **setup error**: the plan could not run (unreachable, credentials refused, the sandbox refused,
-  the job did not end in time). Exit 3, whatever else was found: never 0 for a plan that did not run.
+  the job did not end in time, an answer verify could not read whole or within its caps). Exit 3,
+  whatever else was found: never 0 for a plan that did not run.
+
+Whatever an author answers, the reports can be written: a finding's text keeps no lone surrogate (it
+becomes ``\\udXXX``), and the JUnit XML no character XML 1.0 forbids (it becomes ``\\xNN``).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
@@ -24,6 +29,7 @@ Kind = Literal["violation", "undocumented", "not exercised", "setup error"]
 EXIT_CODES = {"ok": 0, "violation": 1, "setup error": 3}
 _MAX_FINDINGS = 200
 _MAX_EXCERPT = 300
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # what XML 1.0 cannot hold
 
 
 @dataclass(frozen=True)
@@ -61,7 +67,9 @@ class Report:
         if len(self.findings) >= _MAX_FINDINGS:
             self.dropped += 1
             return
-        self.findings.append(Finding(kind, step, rule, request, _cut(excerpt), curl))
+        self.findings.append(
+            Finding(kind, step, _text(rule), _text(request), _cut(_text(excerpt)), _text(curl))
+        )
         if kind in ("violation", "setup error") or (kind == "undocumented" and self.strict):
             self.steps[step] = "failed"
         elif kind == "not exercised" and self.steps.get(step) != "failed":
@@ -97,7 +105,7 @@ class Report:
         for finding in self.findings:
             lines.append("  " + finding.line())
             if finding.excerpt:
-                lines.append(f"      answer: {finding.excerpt}")
+                lines.append(f"      answer: {_xml(finding.excerpt)}")  # no terminal escapes either
             if finding.curl:
                 lines.append(f"      repeat: {finding.curl}")
         if self.dropped:
@@ -119,7 +127,7 @@ class Report:
     def to_junit(self) -> bytes:
         """One test case per step; a violation or setup error fails it, not exercised skips it."""
         suite = ET.Element(
-            "testsuite", name=f"aem-guides-mock verify {self.target}", tests=str(len(self.steps))
+            "testsuite", name=_xml(f"aem-guides-mock verify {self.target}"), tests=str(len(self.steps))
         )
         failures = skipped = 0
         for step, outcome in self.steps.items():
@@ -127,23 +135,33 @@ class Report:
             mine = [f for f in self.findings if f.step == step]
             if outcome == "failed":
                 failures += 1
-                failure = ET.SubElement(case, "failure", message=mine[0].rule if mine else "failed")
-                failure.text = "\n".join(f"{f.line()}\n  {f.excerpt}\n  {f.curl}" for f in mine)
+                failure = ET.SubElement(case, "failure", message=_xml(mine[0].rule) if mine else "failed")
+                failure.text = _xml("\n".join(f"{f.line()}\n  {f.excerpt}\n  {f.curl}" for f in mine))
             elif outcome == "not exercised":
                 skipped += 1
-                ET.SubElement(case, "skipped", message=mine[0].rule if mine else "not exercised")
+                ET.SubElement(case, "skipped", message=_xml(mine[0].rule) if mine else "not exercised")
             elif mine:  # undocumented, not strict
-                ET.SubElement(case, "system-out").text = "\n".join(f.line() for f in mine)
+                ET.SubElement(case, "system-out").text = _xml("\n".join(f.line() for f in mine))
         suite.set("failures", str(failures))
         suite.set("skipped", str(skipped))
         return bytes(ET.tostring(suite, encoding="utf-8", xml_declaration=True))
 
     def write(self, spec: str) -> None:
-        """Write the report ``json=FILE`` or ``junit=FILE``."""
+        """Write the report ``json=FILE`` or ``junit=FILE``; an OSError says why it could not be."""
         kind, _, path = spec.partition("=")
         data = json.dumps(self.to_json(), indent=2).encode() if kind == "json" else self.to_junit()
         with open(path, "wb") as out:
             out.write(data)
+
+
+def _text(text: str) -> str:
+    """``text`` as UTF-8 can hold it: a lone surrogate (from an answer's JSON) as its escape."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _xml(text: str) -> str:
+    """``text`` as XML 1.0 can hold it: a control character (from a ZIP's excerpt) as its escape."""
+    return _NOT_XML.sub(lambda m: f"\\x{ord(m[0]):02x}", text)
 
 
 def _cut(text: str) -> str:

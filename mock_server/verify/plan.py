@@ -9,22 +9,20 @@ started are cancelled when it stops, whatever happened.
 from __future__ import annotations
 
 import asyncio
-import io
+import datetime as dt
 import itertools
 import re
 import statistics
 import time
 import uuid
-import zipfile
-from dataclasses import dataclass
 from typing import Any
 
-from ..api.operations import BASE_PATH, OPERATIONS, SYSTEM_STATUS_PATH
+from ..api.operations import BASE_PATH, SYSTEM_STATUS_PATH
 from ..contract.lifecycle import ENDED, check_step
-from ..contract.validation import Contract
-from ..core.settings import Settings
-from .findings import Kind, Report
-from .target import Answer, SetupError, Target
+from .findings import Report
+from .logs import ASSET, download, logs
+from .run import Options, Run
+from .target import SetupError, Target
 
 __all__ = ["PLAN", "Options", "run_plan"]
 
@@ -44,94 +42,51 @@ PLAN: tuple[tuple[str, str, bool], ...] = (
     ("unknown-id", f"GET {BASE_PATH}/status?processingId=<unknown>: 400 or 404", True),
     ("bad-input", f"POST {BASE_PATH} without a path: 400", False),
 )
-#: Each operation's path, from the mock's own table of operations.
-_PATH = {op.name: op.path for op in OPERATIONS}
-_ASSET = re.compile(r"Processing asset \[(\d+)/(\d+)\]")
 _STAMP = re.compile(r"^(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}):(\d{3})")
 
 
-@dataclass(frozen=True)
-class Options:
-    sandbox: str = "/content/dam"
-    profile: str = "safe"
-    poll_s: float = 1.0
-    page: int = 7  # small pages: several of them, and boundaries inside the log
-    timeout_s: float = 600.0
-
-
-class _Run:
-    def __init__(self, target: Target, report: Report, options: Options):
-        self.target, self.report, self.options = target, report, options
-        self.contract = Contract(Settings())
-        self.started: list[str] = []
-        self.deadline = time.monotonic() + options.timeout_s
-
-    async def call(self, step: str, schema: str | None, method: str, path: str, **kwargs: Any) -> Answer:
-        answer = await self.target.call(method, path, **kwargs)
-        if answer.status in (401, 403):
-            raise SetupError(f"{answer.request}: {answer.status}: the credentials were refused")
-        if schema is not None and answer.status == 200:
-            self.check(step, schema, answer)
-        return answer
-
-    def check(self, step: str, schema: str, answer: Answer) -> Any:
-        payload = answer.json()
-        if payload is None:
-            self.report.add(
-                "violation",
-                step,
-                f"the answer is not JSON ({answer.content_type})",
-                answer.request,
-                answer.excerpt(),
-                answer.curl,
-            )
-            return None
-        for v in self.contract.check_response(schema, answer.body, None):
-            undocumented = v.keyword == "additionalProperties" or (
-                v.keyword == "enum" and "status" in v.where
-            )
-            kind: Kind = "undocumented" if undocumented else "violation"
-            self.report.add(
-                kind, step, f"{v.where}: {v.message}", answer.request, answer.excerpt(), answer.curl
-            )
-        return payload
-
-    def expect(self, step: str, ok: bool, rule: str, answer: Answer) -> bool:
-        if not ok:
-            self.report.add("violation", step, rule, answer.request, answer.excerpt(), answer.curl)
-        return ok
-
-    def skip(self, step: str, why: str) -> None:
-        self.report.add("not exercised", step, why)
-
-
-async def run_plan(target: Target, report: Report, options: Options) -> None:
-    """Run the plan, recording into ``report``; cancels the jobs it started before it returns."""
-    run = _Run(target, report, options)
+async def run_plan(target: Target, report: Report, options: Options, began: float | None = None) -> None:
+    """Run the plan, recording into ``report``, within ``options.timeout_s`` from ``began`` (a
+    ``time.monotonic()``; now by default), every request included: the steps stop at the timeout less
+    :attr:`~.Options.cleanup_s`, which goes to cancelling the jobs they started and that have not
+    ended. Whatever goes wrong becomes a finding; nothing is raised but a cancellation."""
+    began = time.monotonic() if began is None else began
+    steps_end, end = began + options.timeout_s - options.cleanup_s, began + options.timeout_s
+    run = Run(target, report, options, deadline=steps_end)
     for name, _, _ in PLAN:
         report.steps[name] = "pending"
     try:
-        await _steps(run)
+        async with asyncio.timeout(max(0.0, steps_end - time.monotonic())):
+            await _steps(run)
     except SetupError as error:
-        report.add("setup error", _current(report), str(error))
+        report.add("setup error", _current(run), str(error))
     except TimeoutError:
         report.add(
             "setup error",
-            _current(report),
-            f"the plan did not end within {options.timeout_s:g} s (--timeout)",
+            _current(run),
+            f"the plan did not end within {options.timeout_s:g} s (--timeout; its steps get "
+            f"{options.timeout_s - options.cleanup_s:g} s, the clean-up the last {options.cleanup_s:g} s)",
+        )
+    except Exception as error:  # an answer verify did not foresee, or a bug: a finding, not a traceback
+        report.add(
+            "setup error",
+            _current(run),
+            f"verify stopped: {type(error).__name__}: {error} (a bug of verify's: please report it)",
         )
     finally:
         for name, outcome in list(report.steps.items()):
             if outcome == "pending":
                 report.steps[name] = "not exercised"
-        await _clean_up(run)
+        await _clean_up(run, end)
 
 
-def _current(report: Report) -> str:
-    return next((n for n, outcome in report.steps.items() if outcome == "pending"), "plan")
+def _current(run: Run) -> str:
+    """The step the plan stopped in: that of its last request, else the first that did not run."""
+    pending = (n for n, outcome in run.report.steps.items() if outcome == "pending")
+    return run.step or next(pending, "plan")
 
 
-async def _steps(run: _Run) -> None:
+async def _steps(run: Run) -> None:
     r, base = run.report, BASE_PATH
     await run.call("system-status", "system-status.response", "GET", SYSTEM_STATUS_PATH)
     r.ran("system-status")
@@ -150,7 +105,7 @@ async def _steps(run: _Run) -> None:
     if run.options.profile == "readonly":
         ended = _newest_ended(listed.json())
         if ended is not None:
-            await _download(run, ended, await _logs(run, ended))
+            await download(run, ended, await logs(run, ended))
         else:
             for name in ("logs", "tail", "download"):
                 run.skip(name, "history lists no ended job whose log the readonly profile could read")
@@ -167,8 +122,8 @@ async def _steps(run: _Run) -> None:
     r.ran("start")
     job = await _follow(run, "follow", pid)
     r.ran("follow")
-    lines = await _logs(run, pid)
-    await _download(run, pid, lines)
+    lines = await logs(run, pid)
+    await download(run, pid, lines)
     history = await run.call("history-has-job", "history.response", "GET", f"{base}/history")
     ids = [
         j.get("processingId")
@@ -182,7 +137,7 @@ async def _steps(run: _Run) -> None:
         run.expect("status-after-end", False, rule, again)
     r.ran("status-after-end")
     await _cancel_resume(run)
-    r.pace.update(_pace(lines))
+    r.pace.update(_pace(lines or []))
 
 
 def _newest_ended(history: Any) -> str | None:
@@ -194,7 +149,7 @@ def _newest_ended(history: Any) -> str | None:
     return None
 
 
-async def _start(run: _Run, step: str) -> str | None:
+async def _start(run: Run, step: str) -> str | None:
     body = {"path": run.options.sandbox, "type": "ASSET_PROCESSING"}
     answer = await run.call(step, "start.response", "POST", BASE_PATH, body=body)
     if answer.status >= 500:
@@ -211,7 +166,7 @@ async def _start(run: _Run, step: str) -> str | None:
 
 
 async def _follow(
-    run: _Run, step: str, pid: str, before: dict[str, Any] | None = None, acted: str | None = None
+    run: Run, step: str, pid: str, before: dict[str, Any] | None = None, acted: str | None = None
 ) -> dict[str, Any]:
     """Poll until the job ends; every answer checked against the schema and the previous one."""
     while True:
@@ -232,82 +187,7 @@ async def _follow(
         await asyncio.sleep(run.options.poll_s)
 
 
-async def _logs(run: _Run, pid: str) -> list[str]:
-    step, page, lines = "logs", run.options.page, list[str]()
-    while True:
-        if time.monotonic() > run.deadline:  # a log that never ends, or one too long to page in time
-            raise TimeoutError
-        query = {"processingId": pid, "offset": len(lines), "limit": page}
-        answer = await run.call(step, "logs.response", "GET", f"{BASE_PATH}/logs", query=query)
-        got = answer.json() or {}
-        if answer.status != 200 or not isinstance(got.get("lines"), list):
-            run.expect(step, False, f"a log page answers {answer.status}", answer)
-            return lines
-        run.expect(step, got.get("offset") == len(lines), f"the page echoes offset {len(lines)}", answer)
-        lines += got["lines"]
-        if not got.get("hasMore") or not got["lines"] or len(lines) > 1_000_000:
-            break
-    whole = await run.call(
-        step,
-        "logs.response",
-        "GET",
-        f"{BASE_PATH}/logs",
-        query={"processingId": pid, "offset": 0, "limit": 500},
-    )
-    one = (whole.json() or {}).get("lines", [])
-    if len(lines) <= 500:
-        run.expect(
-            step,
-            one == lines,
-            f"the {len(lines)} lines paged by {page} are the lines of one page of "
-            f"{len(one)} (a gap or a duplicate between pages)",
-            whole,
-        )
-    numbers = [int(m.group(1)) for line in lines if (m := _ASSET.search(line))]
-    repeats = [n for a, n in itertools.pairwise(numbers) if n <= a]
-    run.expect(step, not repeats, f"asset lines repeat or go back at asset {repeats[:1]}", whole)
-    run.report.ran(step)
-    tail = await run.call(
-        "tail", "logs.response", "GET", f"{BASE_PATH}/logs", query={"processingId": pid, "tail": 3}
-    )
-    got = tail.json() or {}
-    run.expect(
-        "tail", got.get("lines") == lines[-3:], "tail=3 answers the last 3 lines of the paged log", tail
-    )
-    run.expect("tail", got.get("hasMore") is False, "a tail answer has hasMore false", tail)
-    run.report.ran("tail")
-    return lines
-
-
-async def _download(run: _Run, pid: str, lines: list[str]) -> None:
-    answer = await run.call(
-        "download",
-        None,
-        "GET",
-        _PATH["download"],
-        query={"processingId": pid},
-        accept="application/zip",
-    )
-    if not run.expect("download", answer.status == 200, f"the download answers {answer.status}", answer):
-        return
-    try:
-        with zipfile.ZipFile(io.BytesIO(answer.body)) as archive:
-            names = [n for n in archive.namelist() if n.endswith(".log")]
-            text = archive.read(names[0]).decode("utf-8") if names else ""
-    except (zipfile.BadZipFile, UnicodeDecodeError, KeyError) as error:
-        run.expect("download", False, f"the download is not a ZIP of a UTF-8 log ({error})", answer)
-        return
-    run.expect("download", bool(names), "the ZIP holds a .log file", answer)
-    run.expect(
-        "download",
-        text.splitlines() == lines,
-        f"the ZIP's log ({len(text.splitlines())} lines) is the paged log ({len(lines)} lines)",
-        answer,
-    )
-    run.report.ran("download")
-
-
-async def _cancel_resume(run: _Run) -> None:
+async def _cancel_resume(run: Run) -> None:
     step = "cancel-resume"
     pid = await _start(run, step)
     if pid is None:
@@ -327,15 +207,28 @@ async def _cancel_resume(run: _Run) -> None:
     run.report.ran(step)
 
 
-async def _clean_up(run: _Run) -> None:
-    """Cancel what the plan started and has not ended: a verify run leaves the author as it was."""
-    for pid in run.started:
-        try:
-            status = await run.target.call("GET", f"{BASE_PATH}/status", query={"processingId": pid})
-            if (status.json() or {}).get("status") not in ENDED:
-                await run.target.call("POST", f"{BASE_PATH}/cancel", body={"processingId": pid})
-        except SetupError:
-            pass
+async def _clean_up(run: Run, end: float) -> None:
+    """Cancel what the plan started and has not ended, by ``end``: a verify run leaves the author as it
+    was, or says which jobs may still run."""
+    left = list(run.started)
+    try:
+        async with asyncio.timeout(max(0.0, end - time.monotonic())):
+            while left:
+                pid = left[0]
+                try:
+                    status = await run.target.call("GET", f"{BASE_PATH}/status", query={"processingId": pid})
+                    if (status.json() or {}).get("status") not in ENDED:
+                        await run.target.call("POST", f"{BASE_PATH}/cancel", body={"processingId": pid})
+                except SetupError:
+                    pass
+                left.pop(0)
+    except TimeoutError:
+        run.report.add(
+            "setup error",
+            "clean-up",
+            f"the job(s) {', '.join(left)} may still run: the timeout came before verify could cancel "
+            f"them; cancel them with POST {BASE_PATH}/cancel",
+        )
 
 
 def _pace(lines: list[str]) -> dict[str, int]:
@@ -345,14 +238,15 @@ def _pace(lines: list[str]) -> dict[str, int]:
         m = _STAMP.match(line)
         if not m:
             return None
-        from datetime import UTC, datetime
-
-        moment = datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+        try:
+            moment = dt.datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S").replace(tzinfo=dt.UTC)
+        except ValueError:  # 2026-13-45: a line of another shape
+            return None
         return int(moment.timestamp() * 1000) + int(m.group(2))
 
     started = next((stamp(x) for x in lines if "job started" in x), None)
     counted = next((stamp(x) for x in lines if "Counting completed" in x), None)
-    assets = [t for x in lines if _ASSET.search(x) and (t := stamp(x)) is not None]
+    assets = [t for x in lines if ASSET.search(x) and (t := stamp(x)) is not None]
     pace: dict[str, int] = {}
     if started is not None and counted is not None:
         pace["counting_ms"] = max(0, counted - started)

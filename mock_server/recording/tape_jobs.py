@@ -1,0 +1,319 @@
+"""What each job of a tape did, read in streaming passes into state of a bounded size.
+
+:meth:`Jobs.read` follows every job by its processingId, one exchange at a time: its start (the path
+and the filter), a summary of its status answers (the first FAILED and the first CANCELLED, the first
+and last IN_PROGRESS, the last, the most assets counted), and its log lines by position, from the pages
+read. :meth:`Jobs.read_download` adds the logs downloaded as ZIPs, in a second pass (a whole log wins
+over pages). Nothing else of an exchange is kept, so memory does not grow with the tape: at most
+:attr:`Caps.max_jobs` jobs, :attr:`Caps.max_log_lines` lines a job and :attr:`Caps.max_log_bytes` of
+lines in all; what is left out becomes a note. An answer of another shape than the contract's is a
+:class:`~.tape_reader.TapeError` naming its line and field.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import struct
+import zipfile
+import zlib
+from contextlib import closing
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+
+from ..core.repository import normalize_path
+from ..core.settings import STATUSES
+from .limits import LimitError, ZipCaps, zip_lines
+from .tape_reader import Exchange, Tape, TapeError
+
+__all__ = ["Caps", "Job", "Jobs", "Log", "State", "request_ids"]
+
+_LINE = re.compile(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d):(\d{3}): \w+: \[[^\]]*\] (.*)")
+# Counts of 19 digits or more are no counts a job makes (and int() refuses 4,300 digits): other shapes
+_ASSET = re.compile(r"Processing asset \[(\d{1,18})/(\d{1,18})\] (.+) \[type=([^\]]+)\]")
+_COUNTED = re.compile(r"Counting completed \[totalFiles=(\d{1,18})\]")
+_FAILED = "Bulk processing job failed: "
+_COUNTS = ("triggeredCount", "startedAt", "completedAt")
+_COMMENTS = 2000  # characters of a status answer's comments kept: a scenario's comment, not a log
+
+
+@dataclass(frozen=True, slots=True)
+class Caps:
+    """What ``scenario-from`` keeps of a tape; the defaults hold a long recording session."""
+
+    max_jobs: int = 1000
+    """Jobs followed (by processingId); answers about later ones are counted, not read."""
+    max_log_lines: int = 50_000
+    """Log lines kept a job (positions 0 to this): more than a scenario can list the assets of."""
+    max_log_bytes: int = 16 * 1024 * 1024
+    """Characters of log lines kept, all jobs together."""
+    max_body_file: int = 16 * 1024 * 1024
+    """Bytes of one body file (the recorder writes 8 MiB at most)."""
+    zip: ZipCaps = field(default_factory=ZipCaps)
+    """How a downloaded log's ZIP is read."""
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    """What a scenario needs of one status answer about a job."""
+
+    at: int
+    name: Any  # the status as answered
+    canonical: str  # the mock's name for it
+    triggered: int
+    total: int
+    calculation: Any
+    comments: str
+    started: int
+    completed: int
+
+
+@dataclass
+class Job:
+    """One processingId: its start, a summary of the answers about it, and its log by position."""
+
+    id: str
+    nth: int = 0  # the nth accepted start of the tape (what a scenario's `match: nth` counts)
+    path: str = ""
+    file_types: list[str] = field(default_factory=list)  # the start's filter
+    excluded: list[str] = field(default_factory=list)
+    created_filter: bool = False  # the start filtered on creation times
+    names: dict[str, Any] = field(default_factory=dict)  # canonical status -> the name answered
+    failed: State | None = None  # the first FAILED answer
+    cancelled: State | None = None  # the first CANCELLED answer
+    first_running: tuple[int, int] | None = None  # (at, triggeredCount) of the first IN_PROGRESS
+    last_running: tuple[int, int] | None = None  # and of the last
+    last: State | None = None
+    stopped: bool = False  # an answer said FAILED or CANCELLED
+    most: int | None = None  # the most assets an answer counted
+    lines: dict[int, str] = field(default_factory=dict)
+    cancelled_at: int | None = None
+
+    def saw(self, state: State) -> None:
+        self.names[state.canonical] = state.name
+        if state.canonical == "FAILED" and self.failed is None:
+            self.failed = state
+        if state.canonical == "CANCELLED" and self.cancelled is None:
+            self.cancelled = state
+        if state.canonical == "IN_PROGRESS":
+            self.first_running = self.first_running or (state.at, state.triggered)
+            self.last_running = (state.at, state.triggered)
+        self.stopped = self.stopped or state.canonical in ("FAILED", "CANCELLED")
+        self.last = state
+        self.most = state.total if self.most is None else max(self.most, state.total)
+
+
+def canonical(state: dict[str, Any]) -> str:
+    """The mock's name for a job's status: its own name, else read from its flags (§3.17)."""
+    name = str(state.get("status"))
+    if name in STATUSES:
+        return name
+    if state.get("cancellable"):
+        return "IN_PROGRESS" if state.get("startedAt") else "WAITING"
+    if state.get("restartable") or not state.get("resumable"):
+        return "SUCCESS"
+    return "FAILED" if state.get("comments") else "CANCELLED"
+
+
+def request_ids(exchange: Exchange) -> tuple[dict[str, str], str | None]:
+    """The query's parameters, and the processingId the request names (in its query or its body)."""
+    query = {k: v[0] for k, v in parse_qs(exchange.request.get("query") or "").items()}
+    body = exchange.request.get("body")
+    pid = query.get("processingId") or (body.get("processingId") if isinstance(body, dict) else None)
+    return query, pid if isinstance(pid, str) else None
+
+
+def _path(value: Any) -> str:
+    """A path as the mock spells it; "" for none (nor the root: no job is started on it)."""
+    try:
+        path = normalize_path(value) if isinstance(value, str) else "/"
+    except ValueError:  # above the root
+        path = "/"
+    return "" if path == "/" else path
+
+
+def _int(value: Any, key: str, where: str) -> int:
+    if type(value) is not int:
+        raise TapeError(f"{where}: `{key}` of a job must be an integer, got {str(value)[:40]!r}")
+    return value
+
+
+def _state(answer: dict[str, Any], at: int, where: str) -> State:
+    """A status answer as the scenario needs it; TapeError names the field of another shape."""
+    counts = answer.get("migrationSet")
+    if not isinstance(counts, dict):
+        raise TapeError(f"{where}: `migrationSet` of job {answer['processingId'][:80]} must be an object")
+    if not isinstance(status := answer.get("status"), str):
+        raise TapeError(f"{where}: `status` of job {answer['processingId'][:80]} must be a string")
+    comments = answer.get("comments")
+    if comments is not None and not isinstance(comments, str):
+        raise TapeError(f"{where}: `comments` of job {answer['processingId'][:80]} must be a string")
+    done, started, completed = (_int(answer.get(key), key, where) for key in _COUNTS)
+    total = _int(counts.get("totalFiles"), "totalFiles", where)
+    calculation, kept = counts.get("calculationStatus"), (comments or "")[:_COMMENTS]
+    return State(at, status, canonical(answer), done, total, calculation, kept, started, completed)
+
+
+class Jobs:
+    """Every job a tape shows, by processingId, read in two passes (:meth:`read`, then
+    :meth:`read_download`) within ``caps``."""
+
+    def __init__(self, tape: Tape, caps: Caps) -> None:
+        self.tape, self.caps = tape, caps
+        self.jobs: dict[str, Job] = {}
+        self.eta_units: set[str] = set()
+        self.starts = 0
+        self.untracked = 0  # answers about jobs past max_jobs
+        self.dropped: dict[str, int] = {}  # job id -> log lines not kept
+        self.cut: list[str] = []  # notes on ZIPs read in part
+        self._log_bytes = 0
+
+    def _job(self, pid: str, nth: int = 0) -> Job | None:
+        """The job ``pid``, followed from now on if the cap allows it (None: it does not)."""
+        job = self.jobs.get(pid)
+        if job is None and len(self.jobs) < self.caps.max_jobs:
+            job = self.jobs[pid] = Job(pid, nth)
+        self.untracked += job is None
+        return job
+
+    def read(self, ex: Exchange) -> None:
+        """The first pass: starts, status answers, cancels and log pages."""
+        (query, pid), body, answer = request_ids(ex), ex.request.get("body"), ex.response.get("body")
+        if ex.response["status"] != 200 or not isinstance(answer, dict):
+            return
+        where = f"{self.tape.path}:{ex.line}"
+        if ex.operation in ("start", "restart") and isinstance(answer.get("processingId"), str):
+            self.starts += 1
+            started = self._job(answer["processingId"], self.starts)
+            if started is not None and isinstance(body, dict) and ex.operation == "start":
+                self._start(started, body, where)
+            elif started is not None and pid in self.jobs:
+                started.path = self.jobs[pid].path
+        if ex.operation in ("status", "cancel", "resume", "history"):
+            states = answer.get("executionHistory", []) if ex.operation == "history" else [answer]
+            if not isinstance(states, list):
+                raise TapeError(f"{where}: `executionHistory` must be an array")
+            for given in states:
+                if isinstance(given, dict) and isinstance(given.get("processingId"), str):
+                    self._saw(given, ex.at_ms, where)
+        job = self.jobs.get(pid) if pid is not None else None
+        if job is None:
+            return
+        if ex.operation == "cancel":
+            job.cancelled_at = ex.at_ms
+        elif ex.operation == "logs" and isinstance(answer.get("lines"), list):
+            offset = answer.get("offset", query.get("offset", 0))
+            try:
+                offset = int(offset)
+            except (TypeError, ValueError):
+                shown = str(offset)[:40]
+                raise TapeError(f"{where}: a log page's `offset` must be an integer, got {shown!r}") from None
+            for index, line in enumerate(answer["lines"]):
+                self._keep(job, offset + index, str(line))
+
+    def _start(self, job: Job, body: dict[str, Any], where: str) -> None:
+        job.path = _path(body.get("path"))
+        given, excluded = body.get("filter") or {}, body.get("excludedPaths") or []
+        if not isinstance(given, dict):
+            raise TapeError(f"{where}: `filter` of a start must be an object, got {str(given)[:40]!r}")
+        types = given.get("fileTypes") or []
+        if not isinstance(types, list) or not all(isinstance(t, str) for t in types):
+            raise TapeError(f"{where}: `filter.fileTypes` of a start must be an array of strings")
+        if not isinstance(excluded, list):
+            raise TapeError(f"{where}: `excludedPaths` of a start must be an array")
+        job.file_types = types[:32]
+        job.excluded = [str(p)[:1024].rstrip("/") for p in excluded[:1000]]
+        job.created_filter = bool({"startTime", "endTime"} & set(given))
+
+    def _saw(self, given: dict[str, Any], at: int, where: str) -> None:
+        job = self._job(given["processingId"])
+        if job is None:
+            return
+        state = _state(given, at, where)
+        job.saw(state)
+        job.path = job.path or _path(given.get("path"))
+        eta = given.get("eta")
+        if isinstance(eta, dict) and eta.get("unit") in ("MINUTES", "HOURS"):
+            self.eta_units.add(eta["unit"])
+
+    def _keep(self, job: Job, index: int, line: str) -> bool:
+        """Keep line ``index`` of ``job``'s log if the caps allow it; False when they do not."""
+        before = job.lines.get(index)
+        grows = len(line) - (len(before) if before is not None else 0)
+        if not 0 <= index < self.caps.max_log_lines or self._log_bytes + grows > self.caps.max_log_bytes:
+            self.dropped[job.id] = self.dropped.get(job.id, 0) + 1
+            return False
+        job.lines[index] = line
+        self._log_bytes += grows
+        return True
+
+    def read_download(self, ex: Exchange) -> None:
+        """The second pass: a downloaded log's lines, from the ZIP the tape keeps beside it."""
+        pid = request_ids(ex)[1]
+        if ex.operation == "download" and ex.response["status"] == 200 and pid in self.jobs:
+            assert pid is not None
+            self._download(self.jobs[pid], ex)
+
+    def _download(self, job: Job, ex: Exchange) -> None:
+        """The ZIP's lines (a body file inside the tape's folder only, a regular file, not too big)."""
+        name, where = ex.response.get("body_file"), f"{self.tape.path}:{ex.line}"
+        if name is None:
+            return
+        try:
+            base = self.tape.path.parent.resolve()
+            file = (base / name).resolve()
+            if not file.is_relative_to(base) or not file.is_file() or not zipfile.is_zipfile(file):
+                return
+            if (size := file.stat().st_size) > self.caps.max_body_file:
+                raise TapeError(f"{where}: body_file {name}: {size} bytes; a tape's body file may hold "
+                                f"{self.caps.max_body_file} at most")  # fmt: skip
+            with file.open("rb") as stream, closing(zip_lines(stream, self.caps.zip)) as lines:
+                for index, (_, line) in enumerate(lines):
+                    if not self._keep(job, index, line):  # the rest would not be kept either
+                        self.cut.append(f"job {job.id}: its log in {name} was read to line {index} only")
+                        break
+        except (OSError, RuntimeError, ValueError, EOFError, NotImplementedError, struct.error,
+                zipfile.BadZipFile, zlib.error) as error:  # fmt: skip
+            if isinstance(error, TapeError):
+                raise
+            about = f"{error} (a cap of scenario-from)" if isinstance(error, LimitError) else error
+            raise TapeError(f"{where}: body_file {name}: {about}") from None
+
+
+@dataclass
+class Log:
+    """What one job's log lines say: when it started and was counted, its assets, its failure."""
+
+    started: int | None = None
+    counted: int | None = None
+    total: int = 0
+    assets: dict[int, tuple[str, str]] = field(default_factory=dict)  # by 1-based index
+    gaps: list[int] = field(default_factory=list)  # ms from an asset's line back to the line before
+    failure: tuple[int, str] | None = None  # assets done before it, its text
+
+    @classmethod
+    def of(cls, lines: dict[int, str]) -> Log:
+        log, before = cls(), (0, "")
+        for _, line in sorted(lines.items()):
+            if not (m := _LINE.fullmatch(line)):
+                continue  # a frame of a stack trace, or a line of another shape
+            try:
+                moment = dt.datetime.fromisoformat(m[1]).replace(tzinfo=dt.UTC)
+            except ValueError:  # 2026-13-45: no moment, a line of another shape
+                continue
+            at, text = int(moment.timestamp()) * 1000 + int(m[2]), m[3]
+            if text.startswith("Bulk processing job started") and log.started is None:
+                log.started = at
+            elif (counted := _COUNTED.match(text)) and log.counted is None:
+                log.counted, log.total = at, int(counted[1])
+            elif asset := _ASSET.fullmatch(text):
+                index, log.total = int(asset[1]), max(log.total, int(asset[2]))
+                log.assets[index] = (asset[3], asset[4])
+                previous = _ASSET.fullmatch(before[1])
+                if (previous and int(previous[1]) == index - 1) or _COUNTED.match(before[1]):
+                    log.gaps.append(at - before[0])
+            elif text.startswith(_FAILED) and log.failure is None:
+                log.failure = (max(log.assets, default=0), text.removeprefix(_FAILED))
+            before = (at, text)
+        return log

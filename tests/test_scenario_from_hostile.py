@@ -1,0 +1,324 @@
+"""``scenario-from`` against hostile tapes, written in tmp_path: a ZIP bomb as a body file, a tape of tiny
+objects, a line of too many values, a FIFO past the cap, lone surrogates, odd types. Each is refused with
+a message naming the file and line (exit 2), or read within its caps; none leaves a partial file, and an
+existing file (``--force``) stays as it was."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import threading
+import tracemalloc
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mock_server.cli import _scenario_from, main
+from mock_server.recording.limits import LimitError, ZipCaps, split_lines
+from mock_server.recording.scenario_yaml import write_whole
+from mock_server.recording.tape_jobs import Caps
+from mock_server.recording.tape_reader import open_tape
+from mock_server.recording.to_scenario import scenario_from_tape
+
+from .test_to_scenario import ASSETS, BASE, TapeWriter, job_log, state, successful_job
+
+HEADER = {"tape": "aem-guides-mock", "version": 1, "upstream": "http://aem:4502"}
+
+
+def convert(tape: Path, output: Path, *flags: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    """``scenario-from TAPE -o OUTPUT FLAGS``: its exit code and what it wrote to stderr."""
+    code = main(["scenario-from", str(tape), "-o", str(output), *flags])
+    return code, capsys.readouterr().err
+
+
+def leftovers(folder: Path) -> list[str]:
+    """Files a conversion left beside its output: a temporary one, half written."""
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
+
+
+def downloaded(tmp_path: Path, archive: bytes) -> Path:
+    """A tape whose job's log was downloaded as ``archive`` (a body file beside the tape)."""
+    tape = TapeWriter(tmp_path / "tape")
+    tape.start(0, "/content/dam/rec", "job-1")
+    tape.status(10, state("job-1", "/content/dam/rec", "SUCCESS", 7, 7))
+    tape.add(20, "download", "GET", f"{BASE}/logs/download", 200, query="processingId=job-1")
+    tape.rows[-1]["response"]["body_file"] = "bodies/0003-response.zip"
+    (tmp_path / "tape" / "bodies").mkdir(parents=True)
+    (tmp_path / "tape" / "bodies" / "0003-response.zip").write_bytes(archive)
+    return tape.write()
+
+
+def zipped(members: dict[str, str | bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in members.items():
+            archive.writestr(name, text)
+    return buffer.getvalue()
+
+
+# --- body files ----------------------------------------------------------------------------------------
+
+
+def test_a_zip_bomb_body_file_is_refused_before_it_inflates(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bomb = zipped({"job-1.log": "\n" * 4_000_000})  # 4 KB that inflate to 4 MB of empty lines
+    assert len(bomb) < 8_000
+    code, err = convert(downloaded(tmp_path, bomb), tmp_path / "s.yaml", capsys=capsys)
+    assert code == 2, err
+    assert "tape.jsonl:4: body_file bodies/0003-response.zip: member 'job-1.log' inflates" in err
+    assert "at most 200 to 1 is read" in err
+    assert not (tmp_path / "s.yaml").exists() and leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("caps", "archive", "message"),
+    [
+        (ZipCaps(max_members=2), {"a.log": "x", "b.log": "y", "c.log": "z"}, "lists 3 members"),
+        (ZipCaps(max_inflated=1000), {"a.log": "line of a log\n" * 100}, "inflate to 1400 bytes or more"),
+        (
+            ZipCaps(max_line=100),
+            {"a.log": "".join(map(str, range(9000)))},
+            "a line is longer than 100 characters",
+        ),
+    ],
+)
+def test_a_body_file_over_a_zip_cap_is_refused_naming_the_cap(
+    tmp_path: Path, caps: ZipCaps, archive: dict[str, str | bytes], message: str
+) -> None:
+    tape = downloaded(tmp_path, zipped(archive))
+    with pytest.raises(ValueError, match=rf"tape.jsonl:4: body_file .*{message}"), open_tape(tape) as opened:
+        scenario_from_tape(opened, Caps(zip=caps))
+
+
+def test_a_line_longer_than_the_cap_is_refused_before_it_is_held_whole() -> None:
+    read = 0
+
+    def chunks() -> Iterator[bytes]:
+        nonlocal read
+        for _ in range(10_000):  # 10 MB of one line
+            read += 1
+            yield b"x" * 1000
+
+    with pytest.raises(LimitError, match="a line is longer than 5000 characters"):
+        list(split_lines(chunks(), max_line=5000))
+    assert read <= 6
+
+
+def test_a_downloaded_log_is_kept_to_its_cap_and_the_rest_said(tmp_path: Path) -> None:
+    log = job_log("job-1", "/content/dam/rec", ASSETS, counting=170, pace=230)
+    with open_tape(downloaded(tmp_path, zipped({"job-1.log": "\n".join(log)}))) as opened:
+        text = scenario_from_tape(opened, Caps(max_log_lines=5)).text
+    assert "# - job job-1: its log in bodies/0003-response.zip was read to line 5 only" in text
+    assert "/content/dam/rec/guide.ditamap" in text and "/content/dam/rec/notes.md" not in text
+
+
+def test_a_body_file_that_is_a_fifo_is_not_opened(tmp_path: Path) -> None:
+    tape = downloaded(tmp_path, b"")
+    fifo = tmp_path / "tape" / "bodies" / "0003-response.zip"
+    fifo.unlink()
+    os.mkfifo(fifo)  # opening it would wait for a writer that never comes
+    with open_tape(tape) as opened:
+        assert scenario_from_tape(opened).jobs == 1
+
+
+# --- the tape's lines -----------------------------------------------------------------------------------
+
+
+def tiny_objects(path: Path, lines: int, per_line: int) -> Path:
+    """A tape of history answers of ``per_line`` empty objects each: small lines, many objects."""
+    path.mkdir()
+    row = {"at_ms": 0, "operation": "history", "request": {"method": "GET", "path": f"{BASE}/history"},
+           "response": {"status": 200, "body": {"executionHistory": [{}] * per_line}}}  # fmt: skip
+    text = json.dumps(HEADER) + "\n" + (json.dumps(row) + "\n") * lines
+    (path / "tape.jsonl").write_text(text)
+    return path
+
+
+def peak_of_conversion(tape: Path) -> int:
+    tracemalloc.start()
+    try:
+        with open_tape(tape) as opened:
+            scenario_from_tape(opened)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_tape_of_tiny_objects_costs_memory_of_one_line_not_of_the_tape(tmp_path: Path) -> None:
+    peak_of_conversion(tiny_objects(tmp_path / "warm", lines=2, per_line=1000))  # imports, caches: once
+    tape = tiny_objects(tmp_path / "tiny", lines=200, per_line=1000)  # 200 lines of 1,000 objects: 800 KB
+    size = (tape / "tape.jsonl").stat().st_size
+    peak = peak_of_conversion(tape)
+    assert peak < size, f"{peak} bytes at the peak for a tape of {size}"  # read whole: 26 times its size
+
+
+def test_a_line_of_too_many_values_is_refused_before_it_is_parsed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tape = tiny_objects(tmp_path / "many", lines=1, per_line=250_000)  # 750 KB: 20 MB once parsed
+    code, err = convert(tape, tmp_path / "s.yaml", capsys=capsys)
+    assert code == 2
+    assert "tape.jsonl:2: not JSON: too many values (it holds 250010 JSON values; at most 200000 are" in err
+    tape = tiny_objects(tmp_path / "page", lines=1, per_line=1)  # what the recorder writes: read
+    page = {"lines": ["2026-01-01 00:00:00:000: INFO: [ASSET_PROCESSING] a line, [with] {brackets}"] * 1000,
+            "offset": 0, "limit": 1000, "hasMore": False}  # fmt: skip
+    row = {"at_ms": 0, "operation": "logs", "request": {"method": "GET", "path": f"{BASE}/logs"},
+           "response": {"status": 200, "body": page}}  # fmt: skip
+    (tape / "tape.jsonl").write_text(json.dumps(HEADER) + "\n" + json.dumps(row) + "\n")
+    assert convert(tape, tmp_path / "s.yaml", capsys=capsys)[0] == 0
+
+
+def test_a_fifo_is_held_to_the_cap_as_it_is_read(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "tape.fifo"
+    os.mkfifo(path)
+    row = json.dumps({"at_ms": 0, "request": {"method": "GET", "path": "/"}, "response": {"status": 200}})
+    lines = [json.dumps(HEADER).encode() + b"\n", *[row.encode() + b"\n"] * 25_000]  # 2 MB: past 10 KB
+    wrote: list[int] = []
+
+    def write() -> None:
+        try:
+            with path.open("wb") as out:
+                for line in lines:
+                    wrote.append(out.write(line))
+        except BrokenPipeError:  # the reader stopped at its cap and closed the FIFO
+            pass
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    output = tmp_path / "s.yaml"
+    assert _scenario_from(str(path), output, False, max_bytes=10_000) == 2
+    writer.join(timeout=10)
+    assert "tape.fifo: more than 10000 bytes; a tape may hold that at most" in capsys.readouterr().err
+    assert not output.exists() and leftovers(tmp_path) == []
+    assert sum(wrote) < 1_000_000  # it stopped reading at the cap (and a pipe's buffer), not at the end
+
+
+def test_a_tape_on_stdin_is_read_twice_from_its_copy(tmp_path: Path) -> None:
+    tape = (successful_job(tmp_path) / "tape.jsonl").read_bytes()
+    output = tmp_path / "s.yaml"
+    done = subprocess.run(
+        [sys.executable, "-m", "mock_server", "scenario-from", "/dev/stdin", "-o", str(output)],
+        input=tape, capture_output=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert b"1 job(s), 7 asset(s)" in done.stdout
+    assert "/content/dam/rec/sub/glossary.xml" in output.read_text()  # from the logs: the second pass too
+
+
+# --- malformed values --------------------------------------------------------------------------------------
+
+
+def with_line(tmp_path: Path, row: dict[str, Any], *before: dict[str, Any]) -> Path:
+    folder = tmp_path / "odd"
+    folder.mkdir(exist_ok=True)
+    rows = [HEADER, *before, row]
+    (folder / "tape.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return folder
+
+
+def exchange(operation: str, answer: Any, **request: Any) -> dict[str, Any]:
+    return {"at_ms": 0, "operation": operation,
+            "request": {"method": "GET", "path": f"{BASE}/{operation}", **request},
+            "response": {"status": 200, "body": answer}}  # fmt: skip
+
+
+def start(body: dict[str, Any]) -> dict[str, Any]:
+    return {"at_ms": 0, "operation": "start", "request": {"method": "POST", "path": BASE, "body": body},
+            "response": {"status": 200, "body": {"processingId": "job-1"}}}  # fmt: skip
+
+
+START = start({"path": "/content/dam/rec"})
+GOOD = state("job-1", "/content/dam/rec", "SUCCESS", 7, 7)
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        (exchange("status", {**GOOD, "path": "/content/dam/\ud800x"}), "holds \\ud800, half of a UTF-16"),
+        (exchange("status", GOOD, query="processingId=\udfff"), "a string holds \\udfff"),
+        (exchange("status", GOOD, headers=["accept"]), "`request.headers` must be an object when given"),
+        (exchange("status", GOOD, query=5), "`request.query` must be a string when given"),
+        ({**exchange("status", GOOD), "operation": 5}, "`operation` must be a string or null, got 5"),
+        (exchange("status", {**GOOD, "triggeredCount": "7"}), "`triggeredCount` of a job must be an integer"),
+        (exchange("status", {**GOOD, "status": 3}), "`status` of job job-1 must be a string"),
+        (exchange("status", {**GOOD, "migrationSet": {"totalFiles": None}}), "`totalFiles` of a job must be"),
+        (exchange("history", {"executionHistory": {"job-1": GOOD}}), "`executionHistory` must be an array"),
+        (exchange("logs", {"lines": ["x"], "offset": "first"}, query="processingId=job-1"),
+         "a log page's `offset` must be an integer, got 'first'"),
+        (start({"path": "/x", "filter": ["DITAMAP"]}), "`filter` of a start must be an object"),
+        (start({"path": "/x", "filter": {"fileTypes": [1]}}), "`filter.fileTypes` of a start must be"),
+    ],
+)  # fmt: skip
+def test_a_malformed_value_is_refused_naming_its_line_and_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], row: dict[str, Any], message: str
+) -> None:
+    tape = with_line(tmp_path, row, START)
+    code, err = convert(tape, tmp_path / "s.yaml", capsys=capsys)
+    assert code == 2, err
+    assert "odd/tape.jsonl:3: " in err and message in err, err
+    assert "Traceback" not in err and not (tmp_path / "s.yaml").exists() and leftovers(tmp_path) == []
+
+
+def test_a_failing_conversion_with_force_leaves_the_existing_file_as_it_was(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "s.yaml"
+    output.write_text("name: kept\n")
+    tape = with_line(tmp_path, exchange("status", {**GOOD, "path": "/content/dam/\ud800"}), START)
+    code, err = convert(tape, output, "--force", capsys=capsys)
+    assert code == 2 and "a lone surrogate" in err
+    assert output.read_text() == "name: kept\n" and leftovers(tmp_path) == []
+
+
+def test_a_failed_write_leaves_no_partial_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    output = tmp_path / "s.yaml"
+    output.mkdir()  # the rename cannot put the scenario there
+    code, err = convert(successful_job(tmp_path), output, "--force", capsys=capsys)
+    assert code == 2 and f"cannot write {output}: Is a directory" in err
+    assert leftovers(tmp_path) == [] and list(output.iterdir()) == []
+
+
+def test_a_tape_whose_name_is_not_utf8_is_converted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = Path(os.fsdecode(bytes(tmp_path) + b"/rec-\xff"))  # the byte kept as a lone surrogate
+    successful_job(tmp_path).rename(folder)
+    code, err = convert(folder, tmp_path / "s.yaml", capsys=capsys)
+    assert code == 0, err
+    assert "rec-\\udcff" in (tmp_path / "s.yaml").read_text()  # the comment names it, escaped
+    assert main(["check", str(tmp_path / "s.yaml")]) == 0
+
+
+def test_jobs_past_the_cap_are_counted_in_a_note(tmp_path: Path) -> None:
+    tape = TapeWriter(tmp_path / "jobs")
+    for n in range(5):
+        tape.start(n, f"/content/dam/rec/f{n}", f"job-{n}")
+        tape.status(n, state(f"job-{n}", f"/content/dam/rec/f{n}", "SUCCESS", 1, 1))
+    with open_tape(tape.write()) as opened:
+        generated = scenario_from_tape(opened, Caps(max_jobs=2))
+    assert generated.jobs == 2
+    assert "# - 6 answer(s) about jobs past the first 2 were not read" in generated.text
+
+
+def test_a_scenario_is_written_whole_or_not_at_all(tmp_path: Path) -> None:
+    output = tmp_path / "s.yaml"
+    output.write_text("name: kept\n")
+    output.chmod(0o640)
+    with pytest.raises(UnicodeEncodeError):  # a text that cannot be written: found before a byte is
+        write_whole(output, "name: x\ndescription: \ud800\n")
+    assert output.read_text() == "name: kept\n" and leftovers(tmp_path) == []
+    write_whole(output, "name: new\n")
+    assert output.read_text() == "name: new\n" and output.stat().st_mode & 0o777 == 0o640
+    umask = os.umask(0o027)
+    try:
+        write_whole(tmp_path / "new.yaml", "name: new\n")  # a new file: as open() would make it
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "new.yaml").stat().st_mode & 0o777 == 0o640
