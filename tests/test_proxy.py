@@ -103,6 +103,23 @@ async def test_a_job_through_the_proxy_arrives_unchanged_and_is_taped(
     assert download["headers"]["content-disposition"] == f'attachment; filename="{job_id}.zip"'
 
 
+async def test_a_recording_that_reaches_its_cap_says_so_once_when_it_stops(
+    aiohttp_server: MakeServer, aiohttp_client: MakeClient, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    password = secrets.token_hex(8)
+    mock = await aiohttp_server(create_app(overrides={"users": {"admin": password}}, default_clock="manual"))
+    recorder = Recorder(tmp_path / "tape", url_of(mock), max_tape_bytes=700)
+    proxy = await aiohttp_client(proxy_app(url_of(mock), recorder=recorder), timeout=PATIENCE)
+    auth = {"Authorization": basic("admin", password)}
+    for _ in range(4):
+        async with proxy.get(f"{BASE_PATH}/history", headers=auth) as got:
+            assert got.status == 200  # forwarded whether recorded or not
+    await proxy.close()
+    said = [r.getMessage() for r in caplog.records if "recording stopped" in r.getMessage()]
+    assert len(said) == 1 and "the tape reached its cap of 700 bytes" in said[0], said
+    assert 1 <= recorder.close().exchanges < 4
+
+
 async def test_violations_of_the_client_and_of_the_author_are_journaled_not_refused(
     aiohttp_server: MakeServer, aiohttp_client: MakeClient
 ) -> None:

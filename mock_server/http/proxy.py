@@ -283,11 +283,15 @@ async def _pipeline(proxy: Proxy, request: web.Request, lease: Lease) -> web.Str
 def _record(
     recorder: Recorder, operation: Operation | None, request: TapeRequest, answer: TapeResponse, at_ms: int
 ) -> None:
-    """Write one exchange to the tape (in the worker thread)."""
+    """Write one exchange to the tape (in the worker thread); say so, once, when the recorder stops
+    writing (the tape's cap, or more secrets than the audit looks for), where the user looks."""
+    recording = recorder.stopped is None
     try:
         recorder.record(operation.name if operation else None, request, answer, at_ms)
     except OSError as error:  # the answer is sent; the tape misses this exchange
         log.error("could not record %s %s on the tape: %s", request.method, request.path, error)
+    if recording and recorder.stopped is not None:
+        log.warning("%s", recorder.stopped)
 
 
 def _as_found(violation: Violation) -> tuple[Violations, Violations]:
