@@ -450,10 +450,10 @@ def test_kept_jobs_stay_within_their_bytes() -> None:
     for _ in range(12):
         jobs.append(engine.start(StartRequest("/content/dam/22858", excluded_paths=big), "admin"))
         engine.cancel(jobs[-1].processing_id)
-        assert engine._meter.bytes <= 200_000
+        assert engine.bytes_kept <= 200_000
     kept = engine.jobs()
     assert 1 < len(kept) < 12 and kept[-1] is jobs[-1]  # the oldest went first
-    assert engine._meter.bytes == sum(j.request_bytes + j.log.bytes for j in kept)
+    assert engine.bytes_kept == sum(j.request_bytes + j.log.bytes for j in kept)
     engine2, _ = make_engine(jobs_bytes=70_000, per_asset_ms=3_600_000)
     job = engine2.start(StartRequest("/content/dam/22858"), "admin")
     refused = None
