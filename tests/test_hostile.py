@@ -396,3 +396,37 @@ def test_a_trickling_admin_body_is_cut_off_with_408() -> None:
     with MockServer(overrides={"body_timeout_ms": 300}) as server:
         head = b"PUT /__admin/scenario HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n"
         assert raw(server, head + b"description:", timeout=5).startswith(b"HTTP/1.1 408")
+
+
+def test_a_job_cancelled_and_resumed_without_end_keeps_a_bounded_log() -> None:
+    """Each cycle writes three lines and a run; past the segments a log keeps whole, they fold:
+    the job's bytes stay flat and every line stays at its number (a client pages on)."""
+    from mock_server.core.joblog import KEEP_FIRST, KEEP_LAST
+
+    with MockServer(overrides={"per_asset_ms": 3_600_000}) as server:
+        connection = http.client.HTTPConnection(*address(server), timeout=30)
+        headers = {**server.headers, "Content-Type": "application/json"}
+
+        def call(method: str, target: str, body: Any = None) -> Any:
+            connection.request(method, target, body=json.dumps(body) if body else None, headers=headers)
+            response = connection.getresponse()
+            answer = json.loads(response.read())
+            assert response.status == 200, answer
+            return answer
+
+        pid = call("POST", BASE, START)["processingId"]
+        first = call("GET", f"{BASE}/logs?processingId={pid}&offset=0&limit=5")["lines"]
+        sizes = []
+        for cycle in range(1, 801):
+            call("POST", f"{BASE}/cancel", {"processingId": pid})
+            call("POST", f"{BASE}/resume", {"processingId": pid})
+            if cycle % 400 == 0:
+                sizes.append(server.mock.engine.bytes_kept)
+        log = server.mock.engine.get(pid).log
+        assert log.segments <= KEEP_FIRST + 1 + KEEP_LAST + 256  # 3,200 written
+        assert sizes[1] <= sizes[0] + 256 * 300  # flat, but for one fold's worth of segments
+        page = call("GET", f"{BASE}/logs?processingId={pid}&offset=0&limit=5")
+        assert page["lines"][: len(first)] == first and len(log) >= 3 * 800
+        tail = call("GET", f"{BASE}/logs?processingId={pid}&tail=2")["lines"]
+        assert "resumed from checkpoint" in tail[0]  # then the count starts again
+        connection.close()

@@ -503,3 +503,18 @@ def test_the_next_system_job_is_a_change_too() -> None:
     assert engine.next_change_at() == t0 + 60_000
     clock.set(t0 + 60_000)
     assert engine.next_change_at() == t0 + 60_000 + 100  # the system job's count ends first
+
+
+def test_the_view_of_the_jobs_slices_as_a_list_does() -> None:
+    engine, _ = make_engine()
+    for _ in range(30):
+        engine.cancel(engine.start(StartRequest("/content/dam/22858"), "admin").processing_id)
+    view, jobs = engine.view(), engine.jobs()
+    assert len(view) == 30 and list(view) == jobs and list(reversed(view)) == jobs[::-1]
+    bounds = (None, -40, -30, -29, -16, -15, -1, 0, 1, 14, 15, 16, 29, 30, 40)
+    for start in bounds:
+        for stop in bounds:
+            assert view[start:stop] == jobs[start:stop], (start, stop)
+    assert view[::7] == jobs[::7] and view[0] is jobs[0] and view[-1] is jobs[-1] and view[17] is jobs[17]
+    with pytest.raises(IndexError):
+        view[30]
