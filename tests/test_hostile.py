@@ -331,6 +331,28 @@ def test_a_big_scenario_loads_while_requests_are_served(server: MockServer) -> N
     server.load_scenario("default")
 
 
+def test_a_dense_scenario_is_refused_at_the_node_cap_and_the_last_good_one_stays(server: MockServer) -> None:
+    """500,000 YAML nodes in 1 MiB, sent as is and gzipped: refused where the cap is passed (the
+    reader stops there), the scenario before stays; a gzip bomb is refused at the admin's cap."""
+    import gzip
+    import zlib
+
+    server.load_scenario("fail-midway")
+    dense = b"description: dense\nx: [" + b"0," * 520_000 + b"0]\n"
+    for body, coding in ((dense, None), (gzip.compress(dense), "gzip")):
+        headers = {"Content-Type": "application/yaml", **({"Content-Encoding": coding} if coding else {})}
+        status, _, answer = send(server, "PUT", "/__admin/scenario", body, headers)
+        assert status == 400, answer
+        (problem,) = json.loads(answer)["problems"]
+        assert problem.startswith("<admin>:2: more than 100000 YAML nodes")
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
+    bomb = b"".join([*(compressor.compress(b"\0" * (1 << 20)) for _ in range(256)), compressor.flush()])
+    status, _, answer = send(server, "PUT", "/__admin/scenario", bomb, {"Content-Encoding": "gzip"})
+    assert status == 413 and b"larger than 1048576 bytes" in answer
+    assert json.loads(send(server, "GET", "/__admin/scenario")[2])["name"] == "fail-midway"
+    server.load_scenario("default")
+
+
 # --- connections -------------------------------------------------------------------------------------
 
 
