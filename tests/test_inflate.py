@@ -202,3 +202,5 @@ async def test_an_app_served_without_its_handler_args_reads_what_aiohttp_inflate
                "Content-Encoding": "gzip"}  # fmt: skip
     async with client.post(BASE, data=gzip.compress(START, mtime=0), headers=headers) as answer:
         assert answer.status == 200, await answer.text()
+    async with client.post(BASE, data=bomb(64 * MIB), headers=headers) as answer:
+        assert answer.status == 413 and answer.headers["Connection"] == "close"  # aiohttp inflates no more

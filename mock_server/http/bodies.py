@@ -46,7 +46,7 @@ async def read_json(
     try:
         raw = await read_body(request, settings.max_body_bytes, settings.body_timeout_ms / 1000)
     except BodyTooLarge as error:
-        raise _too_large(error.limit, content_encoding(request)) from None
+        raise _too_large(error, content_encoding(request)) from None
     except TimeoutError:
         seconds = settings.body_timeout_ms / 1000
         message = f"the request body did not arrive within {seconds:g} s (body_timeout_ms); send it whole"
@@ -152,12 +152,13 @@ _BOM = b"\xef\xbb\xbf"
 READ_AS_JSON = frozenset({"text/plain", "application/x-www-form-urlencoded", "application/octet-stream"})
 
 
-def _too_large(limit: int, coding: str | None) -> Refusal:
-    """413; a compressed body's closes the connection, so that aiohttp reads (and, were it the
-    one to inflate it, inflates) none of the rest."""
-    inflated = f" once inflated from {coding}" if coding else ""
+def _too_large(error: BodyTooLarge, coding: str | None) -> Refusal:
+    """413; once the body was inflated past the cap, the connection is closed (see BodyTooLarge)."""
+    limit = error.limit
+    inflated = f" once inflated from {coding}" if error.inflated and coding else ""
     message = f"the request body is larger than {limit} bytes{inflated} (max_body_bytes); send less"
-    return Refusal(413, message, [Violation("body:/", message, f"at most {limit} bytes")], close=bool(coding))
+    violations = [Violation("body:/", message, f"at most {limit} bytes")]
+    return Refusal(413, message, violations, close=error.inflated)
 
 
 def _unreadable(error: BodyUnreadable) -> Refusal:

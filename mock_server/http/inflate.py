@@ -45,7 +45,8 @@ _FIRST_WINDOW = 64
 
 
 class BodyTooLarge(Exception):
-    """The body is longer than ``limit`` bytes, as sent or (``inflated``) once decoded."""
+    """The body is longer than ``limit`` bytes, as sent or (``inflated``) once decoded: then the
+    connection is best closed, lest aiohttp read (and, were it the one inflating, inflate) the rest."""
 
     def __init__(self, limit: int, inflated: bool) -> None:
         super().__init__(limit, inflated)
@@ -83,18 +84,21 @@ async def read_body(request: web.Request, limit: int, timeout_s: float) -> bytes
     """
     coding = content_encoding(request)
     # aiohttp's inflating reader says how much it took in (an empty body's reader has no such field)
-    if coding is not None and getattr(request.content, "total_compressed_bytes", None) is not None:
-        coding = None  # aiohttp inflates it (an app served without HANDLER_ARGS): read as it comes
+    aiohttp_inflates = (
+        coding is not None and getattr(request.content, "total_compressed_bytes", None) is not None
+    )
+    if aiohttp_inflates:  # an app served without HANDLER_ARGS: the body is read as it comes
+        coding = None
     cap = limit if coding is None else compressed_cap(limit)
     if request.content_length is not None and request.content_length > cap:
-        raise BodyTooLarge(limit, inflated=False)
+        raise BodyTooLarge(limit, inflated=aiohttp_inflates)
     raw = bytearray()
     try:
         async with asyncio.timeout(timeout_s):
             async for chunk in request.content.iter_chunked(_CHUNK):
                 raw += chunk
                 if len(raw) > cap:
-                    raise BodyTooLarge(limit, inflated=False)
+                    raise BodyTooLarge(limit, inflated=aiohttp_inflates)
     except web.RequestPayloadError as error:  # a bad chunk, or a coding aiohttp failed to decode
         raise BodyUnreadable(request.headers.get("Content-Encoding"), str(error)) from None
     if coding is None or not raw:
