@@ -22,7 +22,15 @@ answering is reported as "> T s (timed out)" and killed. Whatever the server wro
    clock moved past year 9999, a 100 MiB scenario body.
 8. Scenario load stall: the latency of history polls (every 10 ms) while a valid ~1 MiB scenario loads.
 9. Glob: a job script matching ``/**/**/**/**/**/**/**/x`` and a start on an 80-level deep path.
-10. Log after 40,000 cancel/resume cycles: a deep log page and a tail, against a fresh job's.
+10. Log after 40,000 cancel/resume cycles: a deep log page and a tail, against a fresh job's; and
+    how much the server's RSS grows per 1,000 cycles once they are under way.
+11. Gzip bombs: a start request of 1 MB that inflates to 1 GiB: its answer, the latency of history
+    polls (every 10 ms) during and after it, RSS; then SIGTERM with 4 bombs in flight: exit time.
+12. The admin API over 10,000 jobs: ``GET /__admin/jobs`` and the dashboard's jobs page, each timed,
+    while history is polled every 10 ms.
+13. Scenario PUT memory: peak RSS of a fresh server loading the worst ~1 MiB documents the reader
+    takes (row 8's assets, 100,000 nodes of job scripts and faults, deep flow mappings) or refuses
+    at its node cap (500,000 nodes of a flow list, 100,000 keys of a flow mapping).
 
 Exits 1 when a target is missed, unless ``--no-fail`` is given.
 Run it as a script (it imports ``harness`` from its own folder), not with ``python -m``.
@@ -47,6 +55,7 @@ import tempfile
 import threading
 import time
 import traceback
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
@@ -984,6 +993,7 @@ settings:
   concurrency: 2
 """
     per_cycle: list[float] = []
+    rss: list[tuple[int, float]] = []  # (cycles done, RSS) once a tenth of them are done, and at the end
     with serve("10", text) as server:
         cycled = start_job(server.port, "/content/dam/22858")
         fresh = start_job(server.port, "/content/dam/demo")
@@ -1000,11 +1010,14 @@ settings:
                     if answer.status != 200:
                         raise RuntimeError(f"{action} answered {answer.status}: {answer.body[:300]!r}")
                 per_cycle.append(time.perf_counter() - t0)
+                if len(per_cycle) == cycles // 10:
+                    rss.append((len(per_cycle), server.rss()))
                 if time.monotonic() > deadline:
                     break
         except TimeoutError:
             per_cycle.append(float("inf"))
         seconds = time.perf_counter() - began
+        rss.append((len(per_cycle), server.rss()))
         total, fresh_total = log_length(client, cycled), log_length(client, fresh)
         deep_s, deep_n = log_timings(client, cycled, f"offset={total // 2}&limit=10")
         tail_s, _ = log_timings(client, cycled, "tail=10")
@@ -1022,6 +1035,180 @@ settings:
            deep_s <= 2 * fresh_deep_s + 0.002)  # fmt: skip
     report(10, "log tail=10", f"{dur(tail_s)} vs {dur(fresh_tail_s)} on a fresh job",
            "about the same (<= 2x + 2 ms)", tail_s <= 2 * fresh_tail_s + 0.002)  # fmt: skip
+    (done_first, rss_first), (done_last, rss_last) = rss[0], rss[-1]
+    growth = (rss_last - rss_first) * 1024 / max(1, done_last - done_first) * 1000  # KB per 1,000 cycles
+    report(10, "RSS growth per 1,000 cycles", f"{growth:,.0f} KB ({mb(rss_first)} after {done_first:,} "
+           f"cycles, {mb(rss_last)} after {done_last:,})", "flat (<= 50 KB)", growth <= 50)  # fmt: skip
+
+
+# --- 11. gzip bombs ----------------------------------------------------------------------------------
+
+
+def gzip_bomb(inflated: int) -> bytes:
+    """Zeros that gzip compresses about 1,000 to 1."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
+    block = b"\0" * MIB
+    return b"".join([*(compressor.compress(block) for _ in range(inflated // MIB)), compressor.flush()])
+
+
+def send_bomb(port: int, bomb: bytes, timeout: float = 60.0) -> Answer:
+    headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
+    return once(port, "POST", BASE_PATH, bomb, headers, timeout=timeout)
+
+
+def bench_bombs(args: argparse.Namespace) -> None:
+    bomb = gzip_bomb((256 if args.quick else 1024) * MIB)
+    print(f"== 11. a gzip bomb: {len(bomb):,} bytes that inflate to {(256 if args.quick else 1024)} MiB, "
+          "POSTed as a start request while history is polled every 10 ms")  # fmt: skip
+    with serve("11/one", MANUAL) as server:
+        poller = Poller(server.port, 0.01)
+        poller.start()
+        time.sleep(0.5)
+        try:
+            answer = send_bomb(server.port, bomb)
+            status, figure = answer.status, f"{answer.status} in {dur(answer.seconds)}"
+        except (TimeoutError, OSError, http.client.HTTPException) as error:
+            status, figure = None, f"no answer ({type(error).__name__})"
+        time.sleep(2.5)  # aiohttp may go on reading (lingering) after the answer: polls catch a stall
+        worst, median, polls = poller.finish()
+        peak = server.hwm()
+    report(
+        11, "the bomb", f"{figure}; peak RSS {mb(peak)}", "413, RSS < 150 MB", status == 413 and peak < 150
+    )
+    report(11, "history polls during and after it", f"max {dur(worst)}, median {dur(median)} ({polls} polls)",
+           "<= 100 ms", worst <= 0.1)  # fmt: skip
+
+    wait = 30.0
+    with serve("11/sigterm", MANUAL) as server:
+        stopping = threading.Event()
+        answered: Counter[int | str] = Counter()
+
+        def bombard() -> None:
+            while not stopping.is_set():
+                try:
+                    answered[send_bomb(server.port, bomb, timeout=wait).status] += 1
+                except (OSError, http.client.HTTPException) as error:
+                    answered[type(error).__name__] += 1
+                    return
+
+        bombers = [threading.Thread(target=bombard, daemon=True) for _ in range(4)]
+        for bomber in bombers:
+            bomber.start()
+        time.sleep(1.0)
+        began = time.perf_counter()
+        server.process.send_signal(signal.SIGTERM)
+        try:
+            code: int | None = server.process.wait(wait)
+            seconds = time.perf_counter() - began
+        except subprocess.TimeoutExpired:
+            code, seconds = None, wait
+        stopping.set()
+        for bomber in bombers:
+            bomber.join(5)
+    seen = ", ".join(f"{n}x {what}" for what, n in answered.most_common())
+    figure = timed_out(wait) if code is None else f"exit {code} after {dur(seconds)}"
+    report(11, "SIGTERM with 4 bombs in flight", f"{figure} (the bombers saw {seen})", "exit 0 within 5 s",
+           code == 0 and seconds <= 5)  # fmt: skip
+
+
+# --- 12. the admin API over 10,000 jobs --------------------------------------------------------------
+
+
+def bench_admin_jobs(args: argparse.Namespace) -> None:
+    count = 1_000 if args.quick else 10_000
+    print(f"== 12. the admin API over {count:,} jobs (started and cancelled), while history is polled every "
+          "10 ms")  # fmt: skip
+    with serve("12", MANUAL) as server:
+        client = Client(server.port, timeout=60)
+        for _ in range(count):
+            answer = client.json(
+                "POST", BASE_PATH, {"path": "/content/dam/22858", "type": "ASSET_PROCESSING"}
+            )
+            if answer.status != 200:
+                raise RuntimeError(f"a start answered {answer.status}: {answer.body[:300]!r}")
+            client.json("POST", f"{BASE_PATH}/cancel", {"processingId": answer.json()["processingId"]})
+        poller = Poller(server.port, 0.01)
+        poller.start()
+        time.sleep(0.3)
+        timings: dict[str, list[float]] = {}
+        shown: dict[str, str] = {}
+        for _ in range(10):
+            for what, target in (
+                ("GET /__admin/jobs", f"{ADMIN}/jobs"),
+                ("GET /__admin/ui/", f"{ADMIN}/ui/"),
+            ):
+                answer = client.send("GET", target)
+                timings.setdefault(what, []).append(answer.seconds)
+                shown[what] = f"{answer.status}, {len(answer.body):,} bytes"
+        time.sleep(0.3)
+        worst, median, polls = poller.finish()
+        client.close()
+    for what, seconds in timings.items():
+        report(12, what, f"median {dur(statistics.median(seconds))}, max {dur(max(seconds))} ({shown[what]})",
+               "<= 20 ms", statistics.median(seconds) <= 0.02)  # fmt: skip
+    report(12, "history polls meanwhile", f"max {dur(worst)}, median {dur(median)} ({polls} polls)",
+           "<= 100 ms", worst <= 0.1)  # fmt: skip
+
+
+# --- 13. scenario PUT memory ---------------------------------------------------------------------------
+
+
+def filled(head: str, item: Callable[[int], str], tail: str = "", size: int = 1_040_000) -> str:
+    """``head``, then ``item(1)``, ``item(2)``… while they fit in ``size`` bytes (or it gives ""),
+    then ``tail``."""
+    parts, length = [head], len(head) + len(tail)
+    for n in itertools.count(1):
+        part = item(n)
+        if not part or length + len(part) > size:
+            break
+        parts.append(part)
+        length += len(part)
+    return "".join([*parts, tail])
+
+
+def worst_scenarios(quick: bool) -> dict[str, tuple[str, int]]:
+    """About 1 MiB each (a tenth with ``--quick``): the document and the status it should get."""
+    size = 104_000 if quick else 1_040_000
+    faults = ", ".join(["{status: 503}"] * 45)
+    deep = "{a: " * 58 + "0" + "}" * 58
+
+    def script(n: int) -> str:
+        return f"  - {{match: {{path: /content/dam/x{n}/**}}, faults: [{faults}]}}\n" if n <= 1000 else ""
+
+    def fault(n: int) -> str:
+        return f"  - {{status: 500, body: {deep}}}\n" if n <= 1000 else ""
+
+    def key(n: int) -> str:
+        return f"k{n}: 0,"
+
+    def asset(n: int) -> str:
+        return f"  - {{a: {deep}}}\n"
+
+    return {
+        "row 8's assets": (big_scenario(size), 200),
+        "1,000 job scripts, 45,000 faults": (filled('description: "jobs"\njobs:\n', script, size=size), 200),
+        "1,000 faults 60 levels deep": (filled('description: "deep"\nfaults:\n', fault, size=size), 200),
+        "a flow list of 500,000 nodes": (filled('description: "d"\nx: [', lambda n: "0,", "0]\n", size), 400),
+        "a flow mapping of 100,000 keys": (filled('description: "d"\nx: {', key, "z: 0}\n", size), 400),
+        "deep flow mappings": (filled('description: "d"\nrepository:\n  assets:\n', asset, size=size), 400),
+    }
+
+
+def bench_scenario_memory(args: argparse.Namespace) -> None:
+    print("== 13. peak RSS of a fresh server loading a ~1 MiB scenario (PUT /__admin/scenario)")
+    for what, (text, expected) in worst_scenarios(args.quick).items():
+        with serve(f"13/{what}", None) as server:
+            time.sleep(0.3)
+            idle = server.rss()
+            try:
+                answer = once(server.port, "PUT", f"{ADMIN}/scenario", text.encode(),
+                              {"Content-Type": "application/yaml"}, timeout=120)  # fmt: skip
+                status, load = answer.status, dur(answer.seconds)
+            except TimeoutError:
+                status, load = None, timed_out(120)
+            peak = server.hwm()
+        report(13, f"{what} ({len(text):,} bytes)", f"{status} in {load}; RSS {mb(idle)} -> peak {mb(peak)}",
+               f"{expected}, < 150 MB", status == expected and peak < 150)  # fmt: skip
 
 
 # --- main ----------------------------------------------------------------------------------------------
@@ -1037,6 +1224,9 @@ BENCHMARKS: dict[int, Callable[[argparse.Namespace], None]] = {
     8: bench_scenario_load,
     9: bench_glob,
     10: bench_cycles,
+    11: bench_bombs,
+    12: bench_admin_jobs,
+    13: bench_scenario_memory,
 }
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from mock_server import Settings
 from mock_server.api.operations import BASE_PATH
+from mock_server.core.job import StartRequest
 
 from .conftest import ApiClient, MakeApi
 
@@ -97,6 +98,40 @@ async def test_journal_violations_and_jobs(api: ApiClient) -> None:
     assert job["processingId"] == pid and job["script"] is None
     status, _ = await api.admin("GET", "/jobs/nope")
     assert status == 404
+
+
+async def test_the_jobs_are_answered_a_page_at_a_time(
+    api: ApiClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``?offset=&limit=``: a page of the jobs, oldest first, with their total and whether more
+    follow; only the page's jobs are worded (a page costs O(page), not O(jobs))."""
+    from mock_server.http import admin_jobs
+
+    engine = api.mock.engine
+    ids = []
+    for _ in range(1_200):
+        ids.append(engine.start(StartRequest("/content/dam/22858"), "admin").processing_id)
+        engine.cancel(ids[-1])
+    worded: list[str] = []
+    shown = admin_jobs._shown
+
+    def counted(job: Any, mock: Any) -> dict[str, Any]:
+        worded.append(job.processing_id)
+        return shown(job, mock)
+
+    monkeypatch.setattr(admin_jobs, "_shown", counted)
+    status, page = await api.admin("GET", "/jobs")
+    assert status == 200 and [j["processingId"] for j in page["jobs"]] == ids[:100]
+    assert (page["offset"], page["limit"], page["total"], page["hasMore"]) == (0, 100, 1_200, True)
+    assert worded == ids[:100]
+    status, page = await api.admin("GET", "/jobs?offset=1150&limit=500")
+    assert [j["processingId"] for j in page["jobs"]] == ids[1_150:] and page["hasMore"] is False
+    assert page["jobs"][0]["status"] == "CANCELLED" and page["jobs"][0]["script"] is None
+    status, page = await api.admin("GET", "/jobs?offset=5000")
+    assert status == 200 and page["jobs"] == [] and page["total"] == 1_200 and page["hasMore"] is False
+    for query, name in (("limit=501", "limit"), ("offset=-1", "offset"), ("limit=ten", "limit")):
+        status, body = await api.admin("GET", f"/jobs?{query}")
+        assert status == 400 and f"?{name}=" in body["message"], body
 
 
 async def test_the_admin_api_can_be_switched_off(make_api: MakeApi) -> None:

@@ -331,6 +331,28 @@ def test_a_big_scenario_loads_while_requests_are_served(server: MockServer) -> N
     server.load_scenario("default")
 
 
+def test_a_dense_scenario_is_refused_at_the_node_cap_and_the_last_good_one_stays(server: MockServer) -> None:
+    """500,000 YAML nodes in 1 MiB, sent as is and gzipped: refused where the cap is passed (the
+    reader stops there), the scenario before stays; a gzip bomb is refused at the admin's cap."""
+    import gzip
+    import zlib
+
+    server.load_scenario("fail-midway")
+    dense = b"description: dense\nx: [" + b"0," * 520_000 + b"0]\n"
+    for body, coding in ((dense, None), (gzip.compress(dense, mtime=0), "gzip")):
+        headers = {"Content-Type": "application/yaml", **({"Content-Encoding": coding} if coding else {})}
+        status, _, answer = send(server, "PUT", "/__admin/scenario", body, headers)
+        assert status == 400, answer
+        (problem,) = json.loads(answer)["problems"]
+        assert problem.startswith("<admin>:2: more than 100000 YAML nodes")
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
+    bomb = b"".join([*(compressor.compress(b"\0" * (1 << 20)) for _ in range(256)), compressor.flush()])
+    status, _, answer = send(server, "PUT", "/__admin/scenario", bomb, {"Content-Encoding": "gzip"})
+    assert status == 413 and b"larger than 1048576 bytes" in answer
+    assert json.loads(send(server, "GET", "/__admin/scenario")[2])["name"] == "fail-midway"
+    server.load_scenario("default")
+
+
 # --- connections -------------------------------------------------------------------------------------
 
 
@@ -396,3 +418,37 @@ def test_a_trickling_admin_body_is_cut_off_with_408() -> None:
     with MockServer(overrides={"body_timeout_ms": 300}) as server:
         head = b"PUT /__admin/scenario HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n"
         assert raw(server, head + b"description:", timeout=5).startswith(b"HTTP/1.1 408")
+
+
+def test_a_job_cancelled_and_resumed_without_end_keeps_a_bounded_log() -> None:
+    """Each cycle writes three lines and a run; past the segments a log keeps whole, they fold:
+    the job's bytes stay flat and every line stays at its number (a client pages on)."""
+    from mock_server.core.joblog import KEEP_FIRST, KEEP_LAST
+
+    with MockServer(overrides={"per_asset_ms": 3_600_000}) as server:
+        connection = http.client.HTTPConnection(*address(server), timeout=30)
+        headers = {**server.headers, "Content-Type": "application/json"}
+
+        def call(method: str, target: str, body: Any = None) -> Any:
+            connection.request(method, target, body=json.dumps(body) if body else None, headers=headers)
+            response = connection.getresponse()
+            answer = json.loads(response.read())
+            assert response.status == 200, answer
+            return answer
+
+        pid = call("POST", BASE, START)["processingId"]
+        first = call("GET", f"{BASE}/logs?processingId={pid}&offset=0&limit=5")["lines"]
+        sizes = []
+        for cycle in range(1, 801):
+            call("POST", f"{BASE}/cancel", {"processingId": pid})
+            call("POST", f"{BASE}/resume", {"processingId": pid})
+            if cycle % 400 == 0:
+                sizes.append(server.mock.engine.bytes_kept)
+        log = server.mock.engine.get(pid).log
+        assert log.segments <= KEEP_FIRST + 1 + KEEP_LAST + 256  # 3,200 written
+        assert sizes[1] <= sizes[0] + 256 * 300  # flat, but for one fold's worth of segments
+        page = call("GET", f"{BASE}/logs?processingId={pid}&offset=0&limit=5")
+        assert page["lines"][: len(first)] == first and len(log) >= 3 * 800
+        tail = call("GET", f"{BASE}/logs?processingId={pid}&tail=2")["lines"]
+        assert "resumed from checkpoint" in tail[0]  # then the count starts again
+        connection.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import tracemalloc
 from typing import Any
 
-from mock_server.core.joblog import JobLog, format_timestamp
+from mock_server.core.joblog import KEEP_FIRST, KEEP_LAST, JobLog, format_timestamp
 from mock_server.core.repository import AssetFilter, Repository
 
 
@@ -74,3 +74,52 @@ def test_a_page_stays_o_page_after_forty_thousand_cancel_resume_cycles() -> None
     page = job.log.page(len(job.log) - 10, 10)
     assert len(page) == 10 and page[-1].endswith("[processed=0/6]")
     assert CountingList.reads <= 20  # the segments of the page, not the 120,000 before it
+
+
+def cycled_job(cycles: int) -> tuple[Any, Any]:
+    """An engine and its one job, cancelled and resumed ``cycles`` times (four segments each)."""
+    from mock_server import JobEngine, ManualClock, Settings, StartRequest, default_repository
+
+    clock = ManualClock()
+    engine = JobEngine(default_repository(), Settings(per_asset_ms=3_600_000), clock)
+    job = engine.start(StartRequest("/content/dam/22858"), "admin")
+    clock.advance(1)
+    for _ in range(cycles):
+        clock.advance(1)
+        engine.cancel(job.processing_id)
+        engine.resume(job.processing_id)
+    return engine, job
+
+
+def test_cancel_resume_cycles_keep_the_log_bounded() -> None:
+    """Every cycle writes three lines and a run; past the kept segments they fold into one."""
+    most = KEEP_FIRST + 1 + KEEP_LAST + 256
+    engine, job = cycled_job(1_000)
+    assert job.log.segments <= most
+    settled = engine.bytes_kept
+    for _ in range(3):
+        for _ in range(1_000):
+            engine.cancel(job.processing_id)
+            engine.resume(job.processing_id)
+        assert job.log.segments <= most
+        assert engine.bytes_kept <= settled + 256 * 300  # flat, but for one fold's worth of segments
+    assert len(job.log) == 1 + 1 + 1 + 3 * 4_000  # started, counting, counted; no line is lost
+
+
+def test_line_numbers_stay_where_they_were_when_the_log_folds() -> None:
+    engine, job = cycled_job(300)  # 1,204 segments: not folded yet
+    before = list(job.log)
+    stream = job.log.lines(0, len(before))  # a download that began before the folds
+    taken = [next(stream) for _ in range(10)]
+    for _ in range(2_000):
+        engine.cancel(job.processing_id)
+        engine.resume(job.processing_id)
+    after = job.log.page(0, len(before))
+    head = 3 + 3 * (KEEP_FIRST - 4) // 4  # the lines of the first KEEP_FIRST segments: 48
+    assert after[:head] == before[:head]  # kept as written
+    assert all("Log line folded to bound memory" in line for line in after[head:])
+    assert f"[line={100 - head + 1}/" in after[100]  # the fold starts at line `head`
+    assert taken + list(stream) == before[:10] + after[10:]  # the stream went on from line 10
+    assert len(job.log) == 3 + 3 * 2_300  # no line lost
+    tail = job.log.page(len(job.log) - 3, 3)  # the last lines are kept as written
+    assert "cancelled by admin" in tail[0] and "Checkpoint saved" in tail[1] and "resumed" in tail[2]

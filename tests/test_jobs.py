@@ -450,10 +450,10 @@ def test_kept_jobs_stay_within_their_bytes() -> None:
     for _ in range(12):
         jobs.append(engine.start(StartRequest("/content/dam/22858", excluded_paths=big), "admin"))
         engine.cancel(jobs[-1].processing_id)
-        assert engine._meter.bytes <= 200_000
+        assert engine.bytes_kept <= 200_000
     kept = engine.jobs()
     assert 1 < len(kept) < 12 and kept[-1] is jobs[-1]  # the oldest went first
-    assert engine._meter.bytes == sum(j.request_bytes + j.log.bytes for j in kept)
+    assert engine.bytes_kept == sum(j.request_bytes + j.log.bytes for j in kept)
     engine2, _ = make_engine(jobs_bytes=70_000, per_asset_ms=3_600_000)
     job = engine2.start(StartRequest("/content/dam/22858"), "admin")
     refused = None
@@ -503,3 +503,18 @@ def test_the_next_system_job_is_a_change_too() -> None:
     assert engine.next_change_at() == t0 + 60_000
     clock.set(t0 + 60_000)
     assert engine.next_change_at() == t0 + 60_000 + 100  # the system job's count ends first
+
+
+def test_the_view_of_the_jobs_slices_as_a_list_does() -> None:
+    engine, _ = make_engine()
+    for _ in range(30):
+        engine.cancel(engine.start(StartRequest("/content/dam/22858"), "admin").processing_id)
+    view, jobs = engine.view(), engine.jobs()
+    assert len(view) == 30 and list(view) == jobs and list(reversed(view)) == jobs[::-1]
+    bounds = (None, -40, -30, -29, -16, -15, -1, 0, 1, 14, 15, 16, 29, 30, 40)
+    for start in bounds:
+        for stop in bounds:
+            assert view[start:stop] == jobs[start:stop], (start, stop)
+    assert view[::7] == jobs[::7] and view[0] is jobs[0] and view[-1] is jobs[-1] and view[17] is jobs[17]
+    with pytest.raises(IndexError):
+        view[30]

@@ -1,9 +1,18 @@
-"""A job's log, derived on demand.
+"""A job's log, derived on demand, in bounded memory.
 
 The log is a short list of *segments*: single lines (job started, counting done, cancelled…) and
 runs of per-asset lines, one run per stretch of processing. A run stores where it starts and how
 many assets it has covered; its lines are formatted only when a page asks for them. A page of
 ``n`` lines costs O(n + log(segments)) and the memory of a 1,000,000-asset job's log stays flat.
+
+Every cancel and resume adds segments (three lines and a run). So that a job cancelled and
+resumed a million times keeps a log of bounded size, the log keeps its first :data:`KEEP_FIRST`
+segments (the job's start, its count, its first stretches) and its last :data:`KEEP_LAST` whole;
+the segments between are *folded* into one, which remembers how many lines they held and when
+they were written, and answers each of those lines as a placeholder that says so. Line numbers
+never move: a client paging the log (``offset``) finds every line where it was, its length only
+grows, and the lines of the first and last segments are as written. A realistic job (dozens of
+cancels) never folds.
 
 Line format (UTC, colon before the milliseconds), as in a Guides job log::
 
@@ -20,10 +29,16 @@ from dataclasses import dataclass
 from .bounded import Meter
 from .repository import Selection
 
-__all__ = ["JobLog", "format_timestamp"]
+__all__ = ["KEEP_FIRST", "KEEP_LAST", "JobLog", "format_timestamp"]
 
 #: What a segment (a line, or a run of asset lines) takes beyond its text, measured: about 200 bytes.
 _SEGMENT_BYTES = 200
+#: The segments a log keeps whole at its start and at its end; those between are folded into one.
+KEEP_FIRST = 64
+KEEP_LAST = 1024
+#: Folding moves the kept segments down the list: it is done once this many more have been
+#: written, so that a segment costs O(1) however many came before it.
+_FOLD_EVERY = 256
 
 
 def format_timestamp(ms: int) -> str:
@@ -55,6 +70,40 @@ class _AssetRun:
         return self.count
 
 
+@dataclass(slots=True)
+class _Folded:
+    """``count`` lines that are no longer kept, written from ``first_ms`` to ``last_ms``."""
+
+    first_ms: int
+    last_ms: int
+    count: int
+
+    def __len__(self) -> int:
+        return self.count
+
+
+_Segment = _Line | _AssetRun | _Folded
+
+
+def _first_ms(segment: _Segment) -> int:
+    if isinstance(segment, _Line):
+        return segment.at_ms
+    return segment.start_ms if isinstance(segment, _AssetRun) else segment.first_ms
+
+
+def _last_ms(segment: _Segment) -> int:
+    if isinstance(segment, _Line):
+        return segment.at_ms
+    if isinstance(segment, _AssetRun):
+        return segment.start_ms + segment.count * segment.pace_ms
+    return segment.last_ms
+
+
+def _size(segment: _Segment) -> int:
+    """About how many bytes ``segment`` takes."""
+    return _SEGMENT_BYTES + (len(segment.text) if isinstance(segment, _Line) else 0)
+
+
 class JobLog:
     """The lines one job has written so far."""
 
@@ -65,7 +114,7 @@ class JobLog:
     ) -> None:
         self._selection = selection
         self._tag = tag
-        self._segments: list[_Line | _AssetRun] = []
+        self._segments: list[_Segment] = []
         self._starts: list[int] = []  # the line number each segment starts at, for bisection
         self._total = 0
         self._meter = Meter() if meter is None else meter
@@ -75,22 +124,42 @@ class JobLog:
     def __len__(self) -> int:
         return self._total
 
+    @property
+    def segments(self) -> int:
+        """How many segments the log keeps: at most ``KEEP_FIRST + 1 + KEEP_LAST`` and a few more."""
+        return len(self._segments)
+
     def write(self, at_ms: int, text: str, level: str | None = "INFO") -> None:
         """Append one line; its line breaks become spaces (one item per physical line). A line
         without a ``level`` is written without timestamp or level: a frame of a stack trace."""
         line = " ".join(text.splitlines())
-        self._append(_Line(at_ms, line, level), _SEGMENT_BYTES + len(line))
+        self._append(_Line(at_ms, line, level))
         self._total += 1
 
     def open_run(self, start_ms: int, first: int, pace_ms: int) -> None:
         """Start a run of per-asset lines from selection index ``first``."""
-        self._append(_AssetRun(start_ms, first, pace_ms), _SEGMENT_BYTES)
+        self._append(_AssetRun(start_ms, first, pace_ms))
 
-    def _append(self, segment: _Line | _AssetRun, size: int) -> None:
+    def _append(self, segment: _Line | _AssetRun) -> None:
         self._starts.append(self._total)
         self._segments.append(segment)
+        size = _size(segment)
         self.bytes += size
         self._meter.bytes += size
+        if len(self._segments) > KEEP_FIRST + 1 + KEEP_LAST + _FOLD_EVERY:
+            self._fold()
+
+    def _fold(self) -> None:
+        """Fold the segments between the first and the last kept ones (and the fold before) into one."""
+        begin, end = KEEP_FIRST, len(self._segments) - KEEP_LAST
+        taken = self._segments[begin:end]
+        count = sum(len(segment) for segment in taken)
+        folded = _Folded(_first_ms(taken[0]), _last_ms(taken[-1]), count)
+        freed = sum(_size(segment) for segment in taken) - _size(folded)
+        self._segments[begin:end] = [folded]
+        self._starts[begin:end] = [self._starts[begin]]
+        self.bytes -= freed
+        self._meter.bytes -= freed
 
     def grow_run(self, count: int) -> None:
         """Set how many assets the last run has covered (it only grows)."""
@@ -109,25 +178,32 @@ class JobLog:
 
     def lines(self, start: int, stop: int) -> Iterator[str]:
         """Lines ``start`` .. ``stop - 1``, formatted as they are taken; lines written after
-        the call are not included, so a stream stays consistent while the log grows."""
+        the call are not included, so a stream stays consistent while the log grows (or folds)."""
         stop = min(stop, self._total)
-        if start >= stop:
-            return
-        # The segment holding line `start`, found by bisection: a page costs O(page + log segments),
-        # however many cancel/resume cycles wrote segments before it.
-        first = max(0, bisect.bisect_right(self._starts, start) - 1)
-        for index in range(first, len(self._segments)):
-            position, segment = self._starts[index], self._segments[index]
-            if position >= stop:
+        position = start
+        while position < stop:
+            # The segment holding line `position`, found by bisection each time: a page costs
+            # O(page + log segments), and a fold made while the stream waited moves no line.
+            index = max(0, bisect.bisect_right(self._starts, position) - 1)
+            begins, segment = self._starts[index], self._segments[index]
+            lo, hi = position - begins, min(len(segment), stop - begins)
+            if hi <= lo:  # cannot happen (an empty segment is never the last one before a line)
                 return
-            size = len(segment)
-            if position + size > start:
-                lo = max(0, start - position)
-                hi = min(size, stop - position)
-                if isinstance(segment, _Line):
-                    yield self._format(segment.at_ms, segment.level, segment.text)
-                else:
-                    yield from self._asset_lines(segment, lo, hi)
+            if isinstance(segment, _Line):
+                yield self._format(segment.at_ms, segment.level, segment.text)
+            elif isinstance(segment, _AssetRun):
+                yield from self._asset_lines(segment, lo, hi)
+            else:
+                yield from self._folded_lines(segment, lo, hi)
+            position = begins + hi
+
+    def _folded_lines(self, folded: _Folded, lo: int, hi: int) -> Iterator[str]:
+        span = f"from={format_timestamp(folded.first_ms)}, to={format_timestamp(folded.last_ms)}"
+        for i in range(lo, hi):
+            yield self._format(
+                folded.first_ms, "INFO", f"Log line folded to bound memory [line={i + 1}/{folded.count}, "
+                f"{span}, kept whole: the first {KEEP_FIRST} and last {KEEP_LAST} entries]"
+            )  # fmt: skip
 
     def _asset_lines(self, run: _AssetRun, lo: int, hi: int) -> Iterator[str]:
         """Lines ``lo .. hi - 1`` of a run; the assets are walked in order, not looked up one by one."""

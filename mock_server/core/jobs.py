@@ -17,7 +17,7 @@ set): :meth:`~JobEngine._queue_up`, :meth:`~JobEngine._begin_counting`,
 :meth:`~JobEngine._begin_processing` and :meth:`~JobEngine._finish`.
 
 Every command costs O(1) in the number of jobs: the queue, the busy paths and the finished jobs are
-each kept in their own index.
+each kept in their own index (the jobs in :mod:`.jobstore`, which also reads them a page at a time).
 """
 
 from __future__ import annotations
@@ -26,17 +26,17 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from .bounded import Meter
 from .clock import Clock
 from .errors import InvalidTransition, JobConflict, JobError, QueueFull, UnknownJob
 from .job import Job, JobScript, Lifecycle, Phase, StartRequest, Status
 from .joblog import JobLog
 from .jobqueue import JobQueue
+from .jobstore import JobStore, JobsView
 from .oddities import log_extras
 from .repository import Repository, normalize_path
 from .settings import Settings
 
-__all__ = ["Job", "JobEngine", "JobScript", "Lifecycle", "Phase", "StartRequest", "Status"]
+__all__ = ["Job", "JobEngine", "JobScript", "JobsView", "Lifecycle", "Phase", "StartRequest", "Status"]
 
 #: ``createdBy`` of the system job (§3.29), as the Guides UI shows it.
 SYSTEM_USER = "System"
@@ -71,16 +71,14 @@ class JobEngine:
 
     def find(self, processing_id: str) -> Job | None:
         """The job, if there is one, without bringing it up to the clock."""
-        return self._jobs.get(processing_id)
+        return self._kept.get(processing_id)
 
     def reset(self) -> None:
         """Forget every job."""
-        self._jobs: dict[str, Job] = {}
+        self._kept = JobStore()  # every job, within max_jobs and jobs_bytes
         self._queue = JobQueue()
         self._running: list[Job] = []  # COUNTING or PROCESSING, at most `concurrency`
         self._active: dict[str, Job] = {}  # not ENDED, by path (§3.12)
-        self._finished: dict[str, None] = {}  # ENDED jobs' ids, in the order they ended
-        self._meter = Meter()  # the bytes the kept jobs take: requests and logs
         self._free: list[int] = [0] * self.settings.concurrency  # since when each idle runner is free
         self._last_start = 0  # FIFO: no job starts before the one queued ahead of it
         self._now = 0
@@ -91,7 +89,7 @@ class JobEngine:
     # --- queries
     def get(self, processing_id: str) -> Job:
         self.sync()
-        job = self._jobs.get(processing_id)
+        job = self._kept.get(processing_id)
         if job is None:
             raise UnknownJob(processing_id)
         return job
@@ -108,13 +106,22 @@ class JobEngine:
     def history(self) -> list[Job]:
         """The last ``history_size`` jobs, newest first (§3.4)."""
         self.sync()
-        newest = reversed(self._jobs.values())
+        newest = reversed(self._kept.view())
         return [job for _, job in zip(range(self.settings.history_size), newest, strict=False)]
 
     def jobs(self) -> list[Job]:
         """Every job kept, oldest first."""
+        return list(self.view())
+
+    def view(self) -> JobsView:
+        """Every job kept, oldest first, read by the slice: a page costs O(page), not O(jobs)."""
         self.sync()
-        return list(self._jobs.values())
+        return self._kept.view()
+
+    @property
+    def bytes_kept(self) -> int:
+        """About how much memory the kept jobs take (their requests and logs), against ``jobs_bytes``."""
+        return self._kept.meter.bytes
 
     def next_change_at(self) -> int | None:
         """When the next job changes phase (leaves the queue, ends counting, ends), or the next
@@ -175,7 +182,7 @@ class JobEngine:
         self, request: StartRequest, user: str, lifecycle: Lifecycle, script: int | None, at: int
     ) -> Job:
         processing_id = self._new_id()
-        while processing_id in self._jobs:
+        while processing_id in self._kept:
             processing_id = self._new_id()
         selection = self.repository.select(
             request.path, request.excluded_paths, request.asset_filter, self.settings.ignored_paths
@@ -187,14 +194,13 @@ class JobEngine:
             created_at=at,
             selection=selection,
             lifecycle=lifecycle,
-            log=JobLog(selection, meter=self._meter),
+            log=JobLog(selection, meter=self._kept.meter),
             phase_since=at,
             as_of=at,
             script=script,
             request_bytes=request.memory_bytes(),
         )
-        self._meter.bytes += job.request_bytes
-        self._jobs[processing_id] = job
+        self._kept.add(job)
         self._queue_up(job, at)
         self._forget_old_jobs()
         return job
@@ -230,11 +236,11 @@ class JobEngine:
                 "only FAILED or CANCELLED jobs can"
             )
         self._refuse_if_busy(job.request.path, "wait for it or cancel it, then resume this one")
-        del self._finished[job.processing_id]  # ours again: never forgotten to make room for itself
+        self._kept.reopened(job)
         try:
             self._refuse_if_full()
         except QueueFull:
-            self._finished[job.processing_id] = None
+            self._kept.ended(job)
             raise
         done = f"{job.triggered_count}/{job.total_files}"
         job.log.write(self._now, f"Bulk processing job resumed from checkpoint [processed={done}]")
@@ -429,7 +435,7 @@ class JobEngine:
         job.outcome = outcome
         job.comments = comment
         del self._active[job.request.path]
-        self._finished[job.processing_id] = None
+        self._kept.ended(job)
 
     # --- limits
     def _refuse_if_busy(self, path: str, advice: str) -> None:
@@ -452,20 +458,13 @@ class JobEngine:
                 "wait for some to end or cancel some, then start again"
             )
         self._forget_old_jobs()
-        if self._meter.bytes > self.settings.jobs_bytes:
+        if self.bytes_kept > self.settings.jobs_bytes:
             raise QueueFull(
-                f"the jobs kept take about {self._meter.bytes} bytes, more than jobs_bytes "
+                f"the jobs kept take about {self.bytes_kept} bytes, more than jobs_bytes "
                 f"({self.settings.jobs_bytes}), and none has finished to make room; wait for some to "
                 "end or cancel some, then try again"
             )
 
     def _forget_old_jobs(self) -> None:
         """Past ``max_jobs`` or ``jobs_bytes``, forget the jobs that finished first."""
-        settings = self.settings
-        while self._finished and (
-            len(self._jobs) > settings.max_jobs or self._meter.bytes > settings.jobs_bytes
-        ):
-            oldest = next(iter(self._finished))
-            del self._finished[oldest]
-            job = self._jobs.pop(oldest)
-            self._meter.bytes -= job.request_bytes + job.log.bytes
+        self._kept.forget_old(self.settings.max_jobs, self.settings.jobs_bytes)

@@ -31,6 +31,7 @@ from ..scenarios.scenario import Scenario
 from .admin_jobs import JOB_ROUTES
 from .answers import json_answer
 from .dashboard import UI_ROUTES
+from .inflate import BodyTooLarge, BodyUnreadable, read_body
 from .origins import cross_site_request, foreign_request, from_loopback
 from .runtime import mock_of
 
@@ -83,20 +84,15 @@ async def _guard(request: web.Request, handler: _Handler) -> web.StreamResponse:
 
 
 async def _read_body(request: web.Request, limit: int) -> bytes:
-    """The body, refused with 413 before it is read when it says it is larger than ``limit``,
-    and cut off when it turns out to be."""
-    if request.content_length is not None and request.content_length > limit:
-        raise _TooLarge(limit)
-    raw = bytearray()
-    async with asyncio.timeout(mock_of(request).settings.body_timeout_ms / 1000):  # a trickle: 408
-        try:
-            async for chunk in request.content.iter_chunked(64 * 1024):
-                raw += chunk
-                if len(raw) > limit:
-                    raise _TooLarge(limit)
-        except web.RequestPayloadError as error:  # a Content-Encoding the body does not have
-            raise _Unreadable(error) from None
-    return bytes(raw)
+    """The body, refused with 413 before it is read when it says it is larger than ``limit``, and
+    cut off when it turns out to be; a compressed one is inflated in a worker thread, at most to
+    ``limit`` (see :mod:`.inflate`). A trickle is cut off with 408 (``TimeoutError``)."""
+    try:
+        return await read_body(request, limit, mock_of(request).settings.body_timeout_ms / 1000)
+    except BodyTooLarge:
+        raise _TooLarge(limit) from None
+    except BodyUnreadable as error:  # a Content-Encoding the body does not have
+        raise _Unreadable(error.reason) from None
 
 
 class _Unreadable(Exception):

@@ -40,6 +40,7 @@ from .bodies import ABSENT, id_from_query, read_json
 from .dashboard import EVENT_STREAMS, EVENTS_STOPPING, EventStreams, stop_event_streams
 from .downloads import STREAMS, cut_downloads, cut_stream, send_stream
 from .error_pages import sling_error_page
+from .inflate import HANDLER_ARGS
 from .refusals import Refusal, error_reply
 from .runtime import DEFAULT_SCENARIO, MOCK, Mock
 
@@ -92,7 +93,7 @@ def create_app(
 
 def app_for(mock: Mock) -> web.Application:
     """An aiohttp application serving ``mock``."""
-    app = web.Application(client_max_size=_CLIENT_MAX_SIZE)
+    app = web.Application(client_max_size=_CLIENT_MAX_SIZE, handler_args=HANDLER_ARGS)
     app[MOCK] = mock
     app[STREAMS] = set()
     app.on_shutdown.append(cut_downloads)

@@ -5,7 +5,6 @@ Every way a body can be wrong is a :class:`~.refusals.Refusal` that says what is
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import urllib.parse
@@ -19,6 +18,7 @@ from ..contract.fastpath import parse_json, reject_constant
 from ..contract.wording import cut
 from ..core.errors import Violation
 from ..core.settings import Settings
+from .inflate import BodyTooLarge, BodyUnreadable, content_encoding, read_body
 from .refusals import Refusal
 
 __all__ = ["ABSENT", "READ_AS_JSON", "id_from_query", "read_json"]
@@ -38,20 +38,15 @@ async def read_json(
     such as 1.0 (see :func:`~..contract.fastpath.parse_json`), and the warnings about how it was sent
     (read as an author reads it: see docs/contract.md §4); refusals say what is wrong.
 
-    The body must arrive whole within ``body_timeout_ms``: a trickle is cut off with 408.
+    The body must arrive whole within ``body_timeout_ms``: a trickle is cut off with 408. A
+    compressed body is inflated in a worker thread, never past ``max_body_bytes`` (see :mod:`.inflate`).
     """
     if operation.body is None:
         return ABSENT, False, []
-    limit = settings.max_body_bytes
-    if request.content_length is not None and request.content_length > limit:
-        raise _too_large(limit)
-    raw = bytearray()
     try:
-        async with asyncio.timeout(settings.body_timeout_ms / 1000):
-            async for chunk in request.content.iter_chunked(64 * 1024):
-                raw += chunk
-                if len(raw) > limit:
-                    raise _too_large(limit)
+        raw = await read_body(request, settings.max_body_bytes, settings.body_timeout_ms / 1000)
+    except BodyTooLarge as error:
+        raise _too_large(error, content_encoding(request)) from None
     except TimeoutError:
         seconds = settings.body_timeout_ms / 1000
         message = f"the request body did not arrive within {seconds:g} s (body_timeout_ms); send it whole"
@@ -59,8 +54,8 @@ async def read_json(
                        breaks_contract=False, close=True) from None  # fmt: skip
     except ConnectionError:  # the client went away mid-body: there is no one to answer
         raise Refusal(400, "the client closed the connection before the body ended", close=True) from None
-    except web.RequestPayloadError as error:  # a Content-Encoding the body does not have, a bad chunk
-        raise _unreadable(request, error) from None
+    except BodyUnreadable as error:  # a Content-Encoding the body does not have, a bad chunk
+        raise _unreadable(error) from None
     if not raw:
         if operation.body_required:
             raise Refusal(
@@ -85,7 +80,7 @@ async def read_json(
                       keyword="contentType", severity="warning")
         )  # fmt: skip
     if raw.startswith(_BOM):
-        del raw[: len(_BOM)]
+        raw = raw[len(_BOM) :]
         warnings.append(
             Violation("body:/", "the body starts with a UTF-8 byte order mark: an author's JSON parser "
                       "(Jackson) skips it; leave it out", "JSON without a byte order mark", None,
@@ -124,7 +119,7 @@ _FORM_WARNING = Violation(
 )
 
 
-def _form_id(operation: Operation, content_type: str, raw: bytearray) -> dict[str, str] | None:
+def _form_id(operation: Operation, content_type: str, raw: bytes) -> dict[str, str] | None:
     """``{"processingId": …}`` from a form body (the first value, as ``getParameter`` takes it), for
     an operation that reads its id from the body; None when there is none to read."""
     if not operation.id_in_body or content_type != _FORM:
@@ -157,20 +152,24 @@ _BOM = b"\xef\xbb\xbf"
 READ_AS_JSON = frozenset({"text/plain", "application/x-www-form-urlencoded", "application/octet-stream"})
 
 
-def _too_large(limit: int) -> Refusal:
-    message = f"the request body is larger than {limit} bytes (max_body_bytes); send less"
-    return Refusal(413, message, [Violation("body:/", message, f"at most {limit} bytes")])
+def _too_large(error: BodyTooLarge, coding: str | None) -> Refusal:
+    """413; once the body was inflated past the cap, the connection is closed (see BodyTooLarge)."""
+    limit = error.limit
+    inflated = f" once inflated from {coding}" if error.inflated and coding else ""
+    message = f"the request body is larger than {limit} bytes{inflated} (max_body_bytes); send less"
+    violations = [Violation("body:/", message, f"at most {limit} bytes")]
+    return Refusal(413, message, violations, close=error.inflated)
 
 
-def _unreadable(request: web.Request, error: web.RequestPayloadError) -> Refusal:
-    encoding = request.headers.get("Content-Encoding")
+def _unreadable(error: BodyUnreadable) -> Refusal:
+    encoding = error.encoding
     if encoding:
         where, expected = "header:Content-Encoding", "a body encoded as its Content-Encoding says"
-        message = (f"the request body could not be decoded as 'Content-Encoding: {cut(encoding)}' ({error}); "
-                   "send the body encoded that way, or leave the header out")  # fmt: skip
+        message = (f"the request body could not be decoded as 'Content-Encoding: {cut(encoding)}' "
+                   f"({error.reason}); send the body encoded that way, or leave the header out")  # fmt: skip
     else:
         where, expected = "body:/", "a body framed as its headers say"
-        message = f"the request body could not be read ({error}); check its Transfer-Encoding framing"
+        message = f"the request body could not be read ({error.reason}); check its Transfer-Encoding framing"
     return Refusal(400, message, [Violation(where, message, expected, encoding)], close=True)
 
 

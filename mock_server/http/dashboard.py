@@ -66,7 +66,7 @@ async def _to_ui(request: web.Request) -> web.Response:
 
 async def _jobs(request: web.Request) -> web.Response:
     mock = mock_of(request)
-    every = mock.engine.jobs()
+    every = mock.engine.view()
     jobs = [job_payload(job, mock.settings) for job in every[-MAX_JOB_ROWS:]]  # the newest only
     page = jobs_page(jobs, clock=_clock_text(mock), scenario=mock.scenario.name, older=len(every) - len(jobs))
     return _html(page)
@@ -153,7 +153,7 @@ async def _icon(request: web.Request) -> web.Response:
 
 def snapshot(mock: Mock) -> dict[str, Any]:
     """What the pages show live: the clock, the scenario, the newest jobs."""
-    jobs = mock.engine.jobs()[-MAX_JOB_ROWS:]
+    jobs = mock.engine.view()[-MAX_JOB_ROWS:]
     return {
         "clock": _clock_text(mock),
         "scenario": mock.scenario.name,

@@ -25,6 +25,7 @@ from ..core.errors import ScenarioError
 from ..core.faults import Fault, Trigger
 from ..core.settings import STATUSES, duration_ms
 from .scenario import MAX_BYTES, MAX_FOLDERS, JobScriptSpec, Scenario
+from .warnings import LINE_KEYS
 
 __all__ = ["check_files", "load_scenario", "parse_scenario", "read_file", "scenario_dir", "shipped_scenarios"]
 
@@ -111,8 +112,13 @@ def _read(
         repository_spec=doc.get("repository", {}),
         jobs=tuple(_job(job) for job in doc.get("jobs", ())),
         faults=tuple(_fault(fault) for fault in doc.get("faults", ())),
-        lines=lines,
+        lines={path: line for path, line in lines.items() if _named(path)},
     )
+
+
+def _named(path: tuple[str | int, ...]) -> bool:
+    """True for a key path that a message about the loaded scenario may name."""
+    return all(isinstance(key, int) or key in LINE_KEYS for key in path)
 
 
 def _clock(given: Any) -> dict[str, Any]:
@@ -174,10 +180,16 @@ def _job(spec: Mapping[str, Any]) -> JobScriptSpec:
     )
 
 
+@functools.lru_cache(maxsize=1024)  # the schema lets only operation names through: few sets
+def _endpoints(named: tuple[str, ...]) -> frozenset[str]:
+    """One set for all the faults that name the same endpoints: 40,000 faults need not hold
+    40,000 copies (each set of nine names takes 728 bytes)."""
+    return frozenset(OPERATION_NAMES) if "*" in named else frozenset(named)
+
+
 def _fault(spec: Mapping[str, Any]) -> Fault:
     endpoint = spec.get("endpoint", "*")
-    named = [endpoint] if isinstance(endpoint, str) else list(endpoint)
-    endpoints = frozenset(OPERATION_NAMES) if "*" in named else frozenset(named)
+    endpoints = _endpoints((endpoint,) if isinstance(endpoint, str) else tuple(endpoint))
     ((kind, value),) = spec.get("when", {"always": True}).items()
     trigger = Trigger(kind)
     if kind in ("nth", "every", "from"):

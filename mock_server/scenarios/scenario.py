@@ -157,7 +157,8 @@ class Scenario:
     jobs: tuple[JobScriptSpec, ...] = ()
     faults: tuple[Fault, ...] = ()
     lines: Mapping[tuple[str | int, ...], int] = field(default_factory=dict, repr=False, compare=False)
-    """The line of each key path in ``text``, for messages."""
+    """The line of each key path in ``text`` that a message about the loaded scenario may name
+    (see :data:`~.warnings.LINE_KEYS`)."""
 
     def settings(self, base: Settings | None = None) -> Settings:
         """``base`` (the defaults) with the scenario's settings applied."""

@@ -11,7 +11,11 @@ from ..core.repository import Repository
 from ..core.settings import Settings
 from .scenario import Scenario
 
-__all__ = ["scenario_warnings"]
+__all__ = ["LINE_KEYS", "scenario_warnings"]
+
+#: The keys these warnings name: a loaded scenario keeps the lines of the key paths made of these
+#: and of list indexes only (a 1 MiB scenario's every value would take 20 MB of line table).
+LINE_KEYS = frozenset({"jobs", "faults", "match", "path", "endpoint", "auth", "settings", "system_job_path"})
 
 
 # --- warnings ------------------------------------------------------------------------------------

@@ -1,0 +1,111 @@
+"""The jobs the engine keeps: by id, oldest first, within their caps, and read a page at a time.
+
+Past ``max_jobs`` jobs or ``jobs_bytes`` bytes (the requests and logs of the kept jobs, counted by
+one :class:`~.bounded.Meter`), the jobs that finished first are forgotten; a job that has not
+finished is never forgotten. :meth:`JobStore.view` reads them without copying them all: the admin
+API and the dashboard show a page of 10,000 jobs at the cost of the page.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator, Sequence
+from typing import overload
+
+from .bounded import Meter
+from .job import Job
+
+__all__ = ["JobStore", "JobsView"]
+
+
+class JobsView(Sequence[Job]):
+    """The kept jobs, oldest first, costing only what is read: ``len`` is O(1), a slice of n jobs
+    O(n) in Python (the jobs before it are skipped in C, from the nearer end). A live view: read it
+    at once, before the engine moves on."""
+
+    __slots__ = ("_jobs",)
+
+    def __init__(self, jobs: dict[str, Job]) -> None:
+        self._jobs = jobs
+
+    def __len__(self) -> int:
+        return len(self._jobs)
+
+    def __iter__(self) -> Iterator[Job]:
+        return iter(self._jobs.values())
+
+    def __reversed__(self) -> Iterator[Job]:
+        return reversed(self._jobs.values())
+
+    @overload
+    def __getitem__(self, index: int) -> Job: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Job]: ...
+
+    def __getitem__(self, index: int | slice) -> Job | list[Job]:
+        size = len(self._jobs)
+        if isinstance(index, slice):
+            start, stop, step = index.indices(size)
+            if step != 1:  # no caller pages with a step: read them all
+                return list(self._jobs.values())[index]
+            return self._between(start, stop)
+        position = index + size if index < 0 else index
+        if not 0 <= position < size:
+            raise IndexError(f"job index {index} out of range ({size} jobs)")
+        return self._between(position, position + 1)[0]
+
+    def _between(self, start: int, stop: int) -> list[Job]:
+        size = len(self._jobs)
+        if stop <= start:
+            return []
+        if start < size - stop:
+            return list(itertools.islice(self._jobs.values(), start, stop))
+        newest_first = list(itertools.islice(reversed(self._jobs.values()), size - stop, size - start))
+        newest_first.reverse()
+        return newest_first
+
+
+class JobStore:
+    """The kept jobs by id, in the order they were started, and the order the finished ones ended in."""
+
+    __slots__ = ("_finished", "_jobs", "meter")
+
+    def __init__(self) -> None:
+        self._jobs: dict[str, Job] = {}
+        self._finished: dict[str, None] = {}  # ENDED jobs' ids, in the order they ended
+        self.meter = Meter()
+        """The bytes the kept jobs take: their requests and logs."""
+
+    def __len__(self) -> int:
+        return len(self._jobs)
+
+    def __contains__(self, processing_id: object) -> bool:
+        return processing_id in self._jobs
+
+    def get(self, processing_id: str) -> Job | None:
+        return self._jobs.get(processing_id)
+
+    def view(self) -> JobsView:
+        return JobsView(self._jobs)
+
+    def add(self, job: Job) -> None:
+        """Keep a new job, and count its request's bytes."""
+        self._jobs[job.processing_id] = job
+        self.meter.bytes += job.request_bytes
+
+    def ended(self, job: Job) -> None:
+        """``job`` has finished: it may be forgotten, after those that finished before it."""
+        self._finished[job.processing_id] = None
+
+    def reopened(self, job: Job) -> None:
+        """The finished ``job`` is resumed: it is never forgotten to make room for itself."""
+        del self._finished[job.processing_id]
+
+    def forget_old(self, max_jobs: int, max_bytes: int) -> None:
+        """Past ``max_jobs`` jobs or ``max_bytes`` bytes, forget the jobs that finished first."""
+        while self._finished and (len(self._jobs) > max_jobs or self.meter.bytes > max_bytes):
+            oldest = next(iter(self._finished))
+            del self._finished[oldest]
+            job = self._jobs.pop(oldest)
+            self.meter.bytes -= job.request_bytes + job.log.bytes

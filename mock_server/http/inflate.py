@@ -1,0 +1,167 @@
+"""Reading a request body whole and bounded, its ``Content-Encoding`` decoded off the event loop.
+
+Why: aiohttp inflates a compressed request body on the event loop as the handler reads it, and
+when a handler answers with part of the body unread, aiohttp lingers, reading and discarding the
+rest: it inflated a whole 1 MB gzip bomb (1 GB) on the loop, and every other client waited 1.4 s.
+So the mock's app tells aiohttp not to decompress (:data:`HANDLER_ARGS`, its ``handler_args``);
+:func:`read_body` reads the raw bytes to their end (at most a little more than the cap) and
+inflates them in a worker thread, with a hard cap: :func:`inflate` stops one byte past ``limit``.
+
+``gzip`` and ``deflate`` (a zlib stream, or the raw deflate some clients send) are decoded with
+:mod:`zlib`, concatenated members too (at most :data:`MAX_MEMBERS`); ``br`` and ``zstd`` with
+aiohttp's own decoders when their libraries are installed, refused otherwise. Any other
+``Content-Encoding`` is not decoded, as aiohttp does not decode it: the body is read as it came.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import zlib
+from collections.abc import Mapping
+from typing import Any
+
+from aiohttp import compression_utils, web
+
+__all__ = [
+    "HANDLER_ARGS",
+    "MAX_MEMBERS",
+    "BodyTooLarge",
+    "BodyUnreadable",
+    "compressed_cap",
+    "content_encoding",
+    "inflate",
+    "read_body",
+]
+
+#: The keyword arguments of aiohttp's request handler that the mock's app asks for.
+HANDLER_ARGS: Mapping[str, Any] = {"auto_decompress": False}
+#: The most concatenated gzip or deflate members one body may hold (aiohttp's own cap).
+MAX_MEMBERS = 1024
+_ENCODINGS = frozenset({"gzip", "deflate", "br", "zstd"})
+_CHUNK = 64 * 1024
+#: The first input window fed to a member's decompressor, doubled up to ``_CHUNK``: a member
+#: that ends early leaves a small ``unused_data`` to copy, so many small members cost O(body).
+_FIRST_WINDOW = 64
+
+
+class BodyTooLarge(Exception):
+    """The body is longer than ``limit`` bytes, as sent or (``inflated``) once decoded: then the
+    connection is best closed, lest aiohttp read (and, were it the one inflating, inflate) the rest."""
+
+    def __init__(self, limit: int, inflated: bool) -> None:
+        super().__init__(limit, inflated)
+        self.limit, self.inflated = limit, inflated
+
+
+class BodyUnreadable(Exception):
+    """The body is not what its headers say: ``encoding`` names the ``Content-Encoding`` it does
+    not have (None: its framing is broken); ``reason`` says what was found."""
+
+    def __init__(self, encoding: str | None, reason: str) -> None:
+        super().__init__(encoding, reason)
+        self.encoding, self.reason = encoding, reason
+
+
+def content_encoding(request: web.Request) -> str | None:
+    """The coding the body is to be decoded from, by aiohttp's rule: one of ``gzip``, ``deflate``,
+    ``br`` and ``zstd`` in any case; None for none, and for any other value."""
+    value = request.headers.get("Content-Encoding", "")
+    coding = value.lower() if value.isascii() else ""
+    return coding if coding in _ENCODINGS else None
+
+
+def compressed_cap(limit: int) -> int:
+    """The most raw bytes read of a compressed body that may inflate to at most ``limit``: a
+    deflate stream adds 5 bytes per stored block of 64 KiB, gzip's header and trailer 18 or more."""
+    return limit + limit // 100 + 4096
+
+
+async def read_body(request: web.Request, limit: int, timeout_s: float) -> bytes:
+    """The whole body, decoded from its ``Content-Encoding``, at most ``limit`` bytes.
+
+    Raises :class:`BodyTooLarge`, :class:`BodyUnreadable`, ``TimeoutError`` when the raw body did
+    not arrive within ``timeout_s``, and ``ConnectionError`` when the client left mid-body.
+    """
+    coding = content_encoding(request)
+    # aiohttp's inflating reader says how much it took in (an empty body's reader has no such field)
+    aiohttp_inflates = (
+        coding is not None and getattr(request.content, "total_compressed_bytes", None) is not None
+    )
+    if aiohttp_inflates:  # an app served without HANDLER_ARGS: the body is read as it comes
+        coding = None
+    cap = limit if coding is None else compressed_cap(limit)
+    if request.content_length is not None and request.content_length > cap:
+        raise BodyTooLarge(limit, inflated=aiohttp_inflates)
+    raw = bytearray()
+    try:
+        async with asyncio.timeout(timeout_s):
+            async for chunk in request.content.iter_chunked(_CHUNK):
+                raw += chunk
+                if len(raw) > cap:
+                    raise BodyTooLarge(limit, inflated=aiohttp_inflates)
+    except web.RequestPayloadError as error:  # a bad chunk, or a coding aiohttp failed to decode
+        raise BodyUnreadable(request.headers.get("Content-Encoding"), str(error)) from None
+    if coding is None or not raw:
+        return bytes(raw)
+    return await asyncio.to_thread(inflate, bytes(raw), coding, limit)
+
+
+def inflate(data: bytes, coding: str, limit: int) -> bytes:
+    """``data`` decoded from ``coding``; :class:`BodyTooLarge` as soon as it passes ``limit``
+    bytes (never more than ``limit + 1`` are made), :class:`BodyUnreadable` when it is not that
+    coding. Runs in a worker thread: zlib lets go of the GIL while it inflates."""
+    if not data:
+        return b""
+    try:
+        if coding in ("gzip", "deflate"):
+            return _inflate_zlib(data, coding, limit)
+        return _inflate_other(data, coding, limit)
+    except zlib.error as error:
+        raise BodyUnreadable(coding, str(error)) from None
+
+
+def _inflate_zlib(data: bytes, coding: str, limit: int) -> bytes:
+    wbits = 16 + zlib.MAX_WBITS  # gzip
+    if coding == "deflate":  # a zlib stream (RFC 1950), or raw deflate when it starts with no zlib header
+        wbits = zlib.MAX_WBITS if data[0] & 0x0F == 8 else -zlib.MAX_WBITS
+    view = memoryview(data)
+    parts: list[bytes] = []
+    made = position = members = 0
+    while position < len(view):  # one member each time round
+        members += 1
+        if members > MAX_MEMBERS:
+            raise BodyUnreadable(coding, f"more than {MAX_MEMBERS} concatenated members")
+        decoder = zlib.decompressobj(wbits)
+        window = _FIRST_WINDOW
+        while not decoder.eof:
+            if position >= len(view):
+                raise BodyUnreadable(coding, "the body ends before its compressed stream does")
+            end = min(position + window, len(view))
+            part = decoder.decompress(view[position:end], limit + 1 - made)  # never 0: unlimited
+            made += len(part)
+            if made > limit:
+                raise BodyTooLarge(limit, inflated=True)
+            parts.append(part)
+            # Short of the cap, the decoder took the whole window (or ended the member in it).
+            position = end - len(decoder.unused_data) if decoder.eof else end
+            window = min(window * 2, _CHUNK)
+    return b"".join(parts)
+
+
+def _inflate_other(data: bytes, coding: str, limit: int) -> bytes:
+    decoder: compression_utils.DecompressionBaseHandler
+    if coding == "br" and compression_utils.HAS_BROTLI:
+        decoder = compression_utils.BrotliDecompressor()
+    elif coding == "zstd" and compression_utils.HAS_ZSTD:
+        decoder = compression_utils.ZSTDDecompressor()
+    else:
+        library = "Brotli" if coding == "br" else "backports.zstd"
+        raise BodyUnreadable(coding, f"this server cannot decode {coding} (it needs {library}); "
+                                     "send gzip or deflate")  # fmt: skip
+    try:
+        made = decoder.decompress_sync(data, limit + 1)
+    except Exception as error:  # each library raises its own kind
+        raise BodyUnreadable(coding, f"not {coding}: {error}") from None
+    if len(made) > limit:
+        raise BodyTooLarge(limit, inflated=True)
+    return made
