@@ -84,8 +84,8 @@ def test_a_bomb_stops_one_byte_past_the_cap(wbits: int) -> None:
     [
         ("gzip", gzip.compress(START, mtime=0)[:-6], "ends before its compressed stream does"),
         ("deflate", zlib.compress(START)[:-3], "ends before its compressed stream does"),
-        ("gzip", gzip.compress(START, mtime=0) + b"garbage", "incorrect header check"),
-        ("gzip", START, "incorrect header check"),
+        ("gzip", gzip.compress(START, mtime=0) + b"garbage", "not gzip data"),
+        ("gzip", START, "not gzip data"),
         (
             "gzip",
             gzip.compress(b"{}", mtime=0) * (MAX_MEMBERS + 1),

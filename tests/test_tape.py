@@ -272,3 +272,12 @@ def test_the_tape_stops_at_its_cap_with_whole_exchanges_and_says_why(tmp_path: P
     assert not (tmp_path / "t" / "bodies").exists() or not any((tmp_path / "t" / "bodies").iterdir())
     assert sum(f.stat().st_size for f in (tmp_path / "t").rglob("*") if f.is_file()) <= 3100
     assert audit.exchanges == 1 and "--max-tape" in audit.summary()
+
+
+def test_a_gzip_body_of_several_members_is_decoded_whole() -> None:
+    from mock_server.recording.tape import decode_body
+
+    two = gzip.compress(b'{"a": 1, ', mtime=0) + gzip.compress(b'"b": 2}', mtime=0)
+    assert decode_body(two, "gzip") == (b'{"a": 1, "b": 2}', False)
+    assert decode_body(two, "GZIP", limit=5) == (b'{"a":', True)
+    assert decode_body(b"not gzip", "gzip") == (None, False)

@@ -7,8 +7,8 @@ So the mock's app tells aiohttp not to decompress (:data:`HANDLER_ARGS`, its ``h
 :func:`read_body` reads the raw bytes to their end (at most a little more than the cap) and
 inflates them in a worker thread, with a hard cap: :func:`inflate` stops one byte past ``limit``.
 
-``gzip`` and ``deflate`` (a zlib stream, or the raw deflate some clients send) are decoded with
-:mod:`zlib`, concatenated members too (at most :data:`MAX_MEMBERS`); ``br`` and ``zstd`` with
+``gzip`` and ``deflate`` (a zlib stream, or the raw deflate some clients send) are decoded by
+:mod:`..core.compression`, concatenated members too (at most :data:`MAX_MEMBERS`); ``br`` and ``zstd`` with
 aiohttp's own decoders when their libraries are installed, refused otherwise. Any other
 ``Content-Encoding`` is not decoded, as aiohttp does not decode it: the body is read as it came.
 """
@@ -16,11 +16,13 @@ aiohttp's own decoders when their libraries are installed, refused otherwise. An
 from __future__ import annotations
 
 import asyncio
-import zlib
 from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import compression_utils, web
+
+from ..core import compression
+from ..core.compression import MAX_MEMBERS
 
 __all__ = [
     "HANDLER_ARGS",
@@ -35,13 +37,8 @@ __all__ = [
 
 #: The keyword arguments of aiohttp's request handler that the mock's app asks for.
 HANDLER_ARGS: Mapping[str, Any] = {"auto_decompress": False}
-#: The most concatenated gzip or deflate members one body may hold (aiohttp's own cap).
-MAX_MEMBERS = 1024
 _ENCODINGS = frozenset({"gzip", "deflate", "br", "zstd"})
 _CHUNK = 64 * 1024
-#: The first input window fed to a member's decompressor, doubled up to ``_CHUNK``: a member
-#: that ends early leaves a small ``unused_data`` to copy, so many small members cost O(body).
-_FIRST_WINDOW = 64
 
 
 class BodyTooLarge(Exception):
@@ -112,40 +109,18 @@ def inflate(data: bytes, coding: str, limit: int) -> bytes:
     coding. Runs in a worker thread: zlib lets go of the GIL while it inflates."""
     if not data:
         return b""
-    try:
-        if coding in ("gzip", "deflate"):
-            return _inflate_zlib(data, coding, limit)
-        return _inflate_other(data, coding, limit)
-    except zlib.error as error:
-        raise BodyUnreadable(coding, str(error)) from None
+    if coding in ("gzip", "deflate"):
+        return _inflate_zlib(data, coding, limit)
+    return _inflate_other(data, coding, limit)
 
 
 def _inflate_zlib(data: bytes, coding: str, limit: int) -> bytes:
-    wbits = 16 + zlib.MAX_WBITS  # gzip
-    if coding == "deflate":  # a zlib stream (RFC 1950), or raw deflate when it starts with no zlib header
-        wbits = zlib.MAX_WBITS if data[0] & 0x0F == 8 else -zlib.MAX_WBITS
-    view = memoryview(data)
-    parts: list[bytes] = []
-    made = position = members = 0
-    while position < len(view):  # one member each time round
-        members += 1
-        if members > MAX_MEMBERS:
-            raise BodyUnreadable(coding, f"more than {MAX_MEMBERS} concatenated members")
-        decoder = zlib.decompressobj(wbits)
-        window = _FIRST_WINDOW
-        while not decoder.eof:
-            if position >= len(view):
-                raise BodyUnreadable(coding, "the body ends before its compressed stream does")
-            end = min(position + window, len(view))
-            part = decoder.decompress(view[position:end], limit + 1 - made)  # never 0: unlimited
-            made += len(part)
-            if made > limit:
-                raise BodyTooLarge(limit, inflated=True)
-            parts.append(part)
-            # Short of the cap, the decoder took the whole window (or ended the member in it).
-            position = end - len(decoder.unused_data) if decoder.eof else end
-            window = min(window * 2, _CHUNK)
-    return b"".join(parts)
+    try:
+        return compression.inflate(data, coding, limit)
+    except compression.TooLarge:
+        raise BodyTooLarge(limit, inflated=True) from None
+    except compression.NotInflatable as error:
+        raise BodyUnreadable(coding, str(error)) from None
 
 
 def _inflate_other(data: bytes, coding: str, limit: int) -> bytes:

@@ -27,6 +27,8 @@ from typing import IO
 
 import ahocorasick_rs
 
+from ..core.compression import NotInflatable, inflate_chunks
+
 __all__ = ["MAX_INFLATED", "MAX_MEMBERS", "MAX_RATIO", "Allowance", "Findings", "gunzip", "leaks"]
 __all__ += ["side_file_problem"]
 
@@ -162,19 +164,11 @@ def _gunzipped(path: Path, budget: _Budget) -> Iterator[bytes]:
 
 def gunzip(compressed: Iterable[bytes]) -> Iterator[bytes]:
     """The content of a gzip stream (all its members), inflated in chunks of at most 1 MiB; what
-    follows its last member is no gzip and is left (the raw read sees it)."""
-    inflater = zlib.decompressobj(31)
-    for data in compressed:
-        while data:
-            if chunk := inflater.decompress(data, _CHUNK):
-                yield chunk
-            data = inflater.unconsumed_tail
-            if inflater.eof:  # another member follows, or trailing bytes
-                data, inflater = inflater.unused_data, zlib.decompressobj(31)
-                if data and not data.startswith(_GZIP):
-                    return
-    if tail := inflater.flush():
-        yield tail
+    follows its last member and is no gzip is left (the raw read sees it)."""
+    try:
+        yield from inflate_chunks(compressed, "gzip", chunk=_CHUNK, trailing=True)
+    except NotInflatable as error:
+        raise zlib.error(str(error)) from None  # what the callers already take for "does not inflate"
 
 
 @dataclass(frozen=True, slots=True)

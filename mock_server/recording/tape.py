@@ -33,13 +33,13 @@ import re
 import shutil
 import time
 import urllib.parse
-import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 from ..contract.fastpath import reject_constant
+from ..core.compression import NotInflatable, inflate_chunks
 from ..core.errors import MockError
 from .audit import Allowance, leaks, side_file_problem
 from .redaction import (
@@ -153,21 +153,21 @@ def parse_pointer(text: str) -> tuple[str, ...]:
 
 
 def decode_body(raw: bytes, encoding: str, limit: int = MAX_BODY_BYTES) -> tuple[bytes | None, bool]:
-    """The body undone of its ``Content-Encoding`` (gzip, deflate, identity), at most ``limit``
-    bytes, and whether there was more; None when it cannot be decoded (what hides in it is unknown)."""
+    """The body undone of its ``Content-Encoding`` (gzip, every member; deflate; identity), at most
+    ``limit`` bytes, and whether there was more; None when it cannot be decoded (what hides in it is
+    unknown)."""
     encoding = encoding.strip().lower()
     if encoding in ("", "identity"):
         return raw[:limit], len(raw) > limit
-    if encoding not in ("gzip", "x-gzip", "deflate"):
+    kept = bytearray()
+    try:
+        for part in inflate_chunks([raw], encoding):  # pieces of 64 KiB: a bomb inflates no further
+            kept += part
+            if len(kept) > limit:
+                return bytes(kept[:limit]), True
+    except NotInflatable:
         return None, False
-    for wbits in (47, 15, -15) if encoding == "deflate" else (31,):  # deflate: zlib-wrapped, or bare
-        inflater = zlib.decompressobj(wbits)
-        try:
-            data = inflater.decompress(raw, limit + 1)  # bounded: a small bomb inflates no further
-        except zlib.error:
-            continue
-        return data[:limit], len(data) > limit
-    return None, False
+    return bytes(kept), False
 
 
 class Recorder:
