@@ -94,14 +94,25 @@ async def raw_author(how: str, answer: Answer = plain_author, pace_s: float = 0.
         server.close()
 
 
+#: What a loaded 2-core machine may add to ``--timeout`` before ``main`` returns (closing the session,
+#: writing the reports, a thread waiting its turn for the GIL): a bound on hanging, not a benchmark.
+MARGIN_S = 5.0
+
+
 async def verify_cli(url: str, tmp_path: Path, timeout: str, *flags: str) -> tuple[int, float]:
-    """``verify --target URL --timeout T --report json=… --report junit=…``: exit code and seconds taken."""
+    """``verify --target URL --timeout T --report json=… --report junit=…``: its exit code, and the
+    seconds from ``main``'s call to its return, in its thread (as ``--timeout`` counts: not the time the
+    thread waited to start)."""
     reports = ["--report", f"json={tmp_path / 'r.json'}", "--report", f"junit={tmp_path / 'r.xml'}"]
     argv = ["verify", "--target", url, "--timeout", timeout, "--poll", "20ms", "--rate", "1000/s",
             "--sandbox", SANDBOX, *reports, *flags]  # fmt: skip
-    began = time.monotonic()
-    code = await asyncio.to_thread(main, argv)
-    return code, time.monotonic() - began
+
+    def timed() -> tuple[int, float]:
+        began = time.monotonic()
+        code = main(argv)
+        return code, time.monotonic() - began
+
+    return await asyncio.to_thread(timed)
 
 
 def written(tmp_path: Path) -> dict[str, Any]:
@@ -145,7 +156,7 @@ async def test_the_mock_streaming_a_long_log_passes(tmp_path: Path) -> None:
 async def test_an_author_that_never_answers_is_a_setup_error_within_the_timeout(tmp_path: Path) -> None:
     async with raw_author("silent") as url:
         code, took = await verify_cli(url, tmp_path, "1s")
-    assert code == 3 and took < 1 + 2
+    assert code == 3 and took < 1 + MARGIN_S
     report = written(tmp_path)
     assert report["exitCode"] == 3
     (finding,) = report["findings"]
@@ -156,7 +167,7 @@ async def test_an_author_that_never_answers_is_a_setup_error_within_the_timeout(
 async def test_an_author_that_trickles_cannot_stretch_the_timeout(tmp_path: Path) -> None:
     async with raw_author("trickle", pace_s=1.0) as url:  # each answer whole within its own timeout
         code, took = await verify_cli(url, tmp_path, "1.5s")
-    assert code == 3 and took < 1.5 + 2
+    assert code == 3 and took < 1.5 + MARGIN_S
     report = written(tmp_path)
     assert any(f["rule"].startswith("the plan did not end within 1.5 s") for f in report["findings"])
     assert not [f for f in report["findings"] if "not JSON" in f["rule"]]  # each read whole, slow as it came
@@ -168,7 +179,7 @@ async def test_the_clean_up_is_bounded_too_and_names_the_job_it_could_not_cancel
 
     async with raw_author("trickle", started_then_silent) as url:
         code, took = await verify_cli(url, tmp_path, "2s")
-    assert code == 3 and took < 2 + 2
+    assert code == 3 and took < 2 + MARGIN_S
     rules = {f["step"]: f["rule"] for f in written(tmp_path)["findings"] if f["kind"] == "setup error"}
     assert rules["follow"].startswith("the plan did not end within 2 s")
     assert rules["clean-up"].startswith("the job(s) j may still run: the timeout came before verify")
