@@ -15,6 +15,8 @@ wrote to stderr is searched for "Traceback". The hostile authors run in this pro
 4. verify --timeout 10s, an author that accepts connections and never answers.
 5. verify --timeout 10s, an author that answers until a job is started, then never again.
 6. verify --profile readonly, an author whose log pages say hasMore forever (100 lines of 200 bytes each).
+7. scenario-from, a ~60 MB tape of 300 jobs whose log pages hold 50,000 empty lines each.
+8. scenario-from, a ~250 MB tape of 240 starts, each excluding 1,000 paths of 1,000 characters.
 
 Targets: RSS < 150 MB every time; verify exits within --timeout + 1 s; no "Traceback" in any stderr.
 Exits 1 when a target is missed, unless ``--no-fail`` is given. Run it as a script, not with ``python -m``.
@@ -173,6 +175,34 @@ def tiny_tape(folder: Path, size: int = 100 * 1000 * 1000) -> tuple[Path, int]:
     return folder, (folder / "tape.jsonl").stat().st_size
 
 
+def empty_lines_tape(folder: Path, jobs: int = 300, lines: int = 50_000) -> tuple[Path, int]:
+    """A tape of ``jobs`` jobs, each started and then paged one log page of ``lines`` empty lines: 4 bytes
+    of JSON a line, yet each kept line costs its dict entry (some 80 bytes)."""
+    folder.mkdir(parents=True)
+    page = {"lines": [""] * lines, "offset": 0, "limit": lines, "hasMore": False}
+    with (folder / "tape.jsonl").open("w") as out:
+        out.write(json.dumps(HEADER) + "\n")
+        for n in range(jobs):
+            pid = f"job-{n}"
+            out.write(exchange("start", "POST", BASE, 200, {"processingId": pid},
+                               body={"path": f"/content/dam/x{n}"}) + "\n")  # fmt: skip
+            out.write(exchange("logs", "GET", f"{BASE}/logs", 200, page, query=f"processingId={pid}") + "\n")
+    return folder, (folder / "tape.jsonl").stat().st_size
+
+
+def excluding_tape(folder: Path, jobs: int = 240) -> tuple[Path, int]:
+    """A tape of ``jobs`` starts, each excluding 1,000 paths of some 1,000 characters (the contract
+    allows 1,000 of 4,096): 1 MB a line, all of it kept once."""
+    folder.mkdir(parents=True)
+    with (folder / "tape.jsonl").open("w") as out:
+        out.write(json.dumps(HEADER) + "\n")
+        for n in range(jobs):
+            where = f"/content/dam/x{n}"
+            body = {"path": where, "excludedPaths": [f"{where}/{i:04d}" + "y" * 1000 for i in range(1000)]}
+            out.write(exchange("start", "POST", BASE, 200, {"processingId": f"job-{n}"}, body=body) + "\n")
+    return folder, (folder / "tape.jsonl").stat().st_size
+
+
 def piped(total: int) -> Iterator[bytes]:
     """A tape of ``total`` bytes, as a pipe is fed: a header, then small exchanges, 1 MiB at a time."""
     line = (
@@ -306,6 +336,16 @@ def measure(number: int, checkout: Path, work: Path, max_memory: int) -> Row:
     if number == 3:
         ran = run(["scenario-from", "/dev/stdin", "-o", str(work / "stdin.yaml")], feed=piped(257 * MIB))
         return rss_row(3, "scenario-from /dev/stdin, 257 MiB through a pipe", ran, "exit 2, the cap said")
+    if number == 7:
+        tape, size = empty_lines_tape(work / "empty")
+        ran = run(["scenario-from", str(tape), "-o", str(work / "empty.yaml")])
+        return rss_row(7, f"scenario-from, a {size / 1e6:.0f} MB tape of 300 jobs x 50,000 empty log lines",
+                       ran, "exit 0")  # fmt: skip
+    if number == 8:
+        tape, size = excluding_tape(work / "excluding")
+        ran = run(["scenario-from", str(tape), "-o", str(work / "excluding.yaml")])
+        return rss_row(8, f"scenario-from, a {size / 1e6:.0f} MB tape of starts excluding 1,000 long paths",
+                       ran, "exit 0")  # fmt: skip
     if number in (4, 5):
         make: Callable[[], Any] = silent if number == 4 else silent_after_start
         with author(make) as url:
@@ -333,7 +373,7 @@ def main() -> int:
     args = parser.parse_args()
     checkout = args.checkout.resolve()
     print(f"checkout {checkout} (mock_server from {check_checkout(checkout)})", flush=True)
-    numbers = [int(n) for n in args.only.split(",") if n] or [1, 2, 3, 4, 5, 6]
+    numbers = [int(n) for n in args.only.split(",") if n] or [1, 2, 3, 4, 5, 6, 7, 8]
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-tools-") as work:
         for number in numbers:

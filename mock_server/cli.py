@@ -26,7 +26,7 @@ from .core.settings import parse_clock
 from .http.app import create_app
 from .http.connections import raise_file_limit
 from .http.runtime import Mock
-from .scenarios.reading import load_scenario, read_file, shipped_scenarios
+from .scenarios.reading import load_scenario, parse_scenario, read_file, shipped_scenarios
 from .server import run
 from .verify import command as verify_command
 
@@ -96,8 +96,12 @@ def parser() -> argparse.ArgumentParser:
     _add_proxy_parser(commands)
     taped = commands.add_parser("scenario-from", help="write a scenario from a recorded tape, then check it")
     taped.add_argument("tape", metavar="TAPE", help="the tape's directory or its tape.jsonl")
-    taped.add_argument("-o", "--output", required=True, type=Path, metavar="FILE", help="where to write it")
-    taped.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    taped.add_argument(
+        "-o", "--output", required=True, type=Path, metavar="FILE",
+        help="where to write it: whole or not at all (a link's file is written, the link kept); a FIFO or "
+        "a device such as /dev/stdout is written as it comes, and may be left partial on an error",
+    )  # fmt: skip
+    taped.add_argument("--force", action="store_true", help="overwrite FILE if it exists (a FIFO needs none)")
     return top
 
 
@@ -167,11 +171,13 @@ def _scenario_from(tape: str, output: Path, force: bool, **caps: Any) -> int:
     ``check`` on it: exit 1 with its report if the result does not load.
 
     The file is written whole or not at all (a temporary file beside it, renamed at the end): a tape
-    that fails, whatever the failure, leaves no file and an existing FILE (``--force``) untouched.
+    that fails, whatever the failure, leaves no file and an existing FILE (``--force``) untouched. A
+    symbolic link's file is the one written. A stream (a FIFO, ``/dev/stdout``) is written directly,
+    without ``--force``, and checked from the text written; the summary then goes to stderr.
     ``caps``: what :func:`~.recording.tape_reader.open_tape` takes (``max_bytes``…) and ``caps``
     (a :class:`~.recording.tape_jobs.Caps`), for tests that need small ones.
     """
-    from .recording.scenario_yaml import write_whole
+    from .recording.scenario_yaml import is_stream, write_whole
     from .recording.tape_reader import TapeError, open_tape
     from .recording.to_scenario import scenario_from_tape
 
@@ -179,14 +185,14 @@ def _scenario_from(tape: str, output: Path, force: bool, **caps: Any) -> int:
         encoding = sys.stdout.encoding or "utf-8"
         return str(text).encode(encoding, "backslashreplace").decode(encoding)
 
-    if output.exists() and not force:
+    if output.exists() and not force and not is_stream(output):
         print(f"aem-guides-mock: {output} exists; pass --force to overwrite it", file=sys.stderr)
         return 2
     jobs_caps = {"caps": caps.pop("caps")} if "caps" in caps else {}
     try:
         with open_tape(tape, **caps) as opened:
             generated = scenario_from_tape(opened, **jobs_caps)
-        write_whole(output, generated.text)
+        whole = write_whole(output, generated.text)
     except TapeError as error:
         print(f"aem-guides-mock: {error}", file=sys.stderr)
         return 2
@@ -198,13 +204,15 @@ def _scenario_from(tape: str, output: Path, force: bool, **caps: Any) -> int:
               f"nothing was written. Please report it with the tape", file=sys.stderr)  # fmt: skip
         return 2
     try:  # what `check` does: load it as `serve` would, and say what would never happen
-        warnings = Mock(read_file(output), environ=os.environ).warnings
+        scenario = read_file(output) if whole else parse_scenario(generated.text, str(output), output.stem)
+        warnings = Mock(scenario, environ=os.environ).warnings
     except (ScenarioError, SettingError) as error:
         print(f"{error}\naem-guides-mock: {output} was written but fails the check", file=sys.stderr)
         return 1
     for warning in warnings:
         print(warning, file=sys.stderr)
-    print(shown(f"wrote {output} from {tape}: {generated.summary()}"))
+    said = shown(f"wrote {output} from {tape}: {generated.summary()}")
+    print(said, file=sys.stdout if whole else sys.stderr)  # a stream may be stdout: not into the scenario
     return 0
 
 

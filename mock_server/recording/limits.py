@@ -132,7 +132,6 @@ def split_lines(chunks: Iterable[bytes], max_line: int, errors: str = "replace")
             yield text
         if len(pending) > max_line:
             raise LimitError(f"a line is longer than {max_line} characters", "line")
-            raise LimitError(f"a line is longer than {max_line} characters", "line")
 
 
 _END = struct.Struct("<4s4H2LH")  # the end of central directory record

@@ -5,9 +5,13 @@ and the filter), a summary of its status answers (the first FAILED and the first
 and last IN_PROGRESS, the last, the most assets counted), and its log lines by position, from the pages
 read. :meth:`Jobs.read_download` adds the logs downloaded as ZIPs, in a second pass (a whole log wins
 over pages). Nothing else of an exchange is kept, so memory does not grow with the tape: at most
-:attr:`Caps.max_jobs` jobs, :attr:`Caps.max_log_lines` lines a job and :attr:`Caps.max_log_bytes` of
-lines in all; what is left out becomes a note. An answer of another shape than the contract's is a
-:class:`~.tape_reader.TapeError` naming its line and field.
+:attr:`Caps.max_jobs` jobs, :attr:`Caps.max_log_lines` lines a job, and :attr:`Caps.max_lines` lines and
+:attr:`Caps.max_log_bytes` bytes of them in all, each line charged what it takes in memory (an empty
+line too). What else a job keeps is cut to the contract's sizes (a path of 4,096 characters, a status
+name of 64, an id of 256, a failure's comments of 2,000, 1,000 excluded paths charged as its lines
+are): a tape of long strings costs no more memory than one of short strings. What is left out becomes
+a note. An answer of another shape than the contract's is a :class:`~.tape_reader.TapeError` naming
+its line and field.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import struct
+import sys
 import zipfile
 import zlib
 from contextlib import closing
@@ -27,7 +32,7 @@ from ..core.settings import STATUSES
 from .limits import LimitError, ZipCaps, zip_lines
 from .tape_reader import Exchange, Tape, TapeError
 
-__all__ = ["Caps", "Job", "Jobs", "Log", "State", "request_ids"]
+__all__ = ["LINE_ENTRY", "Caps", "Job", "Jobs", "Log", "State", "request_ids"]
 
 _LINE = re.compile(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d):(\d{3}): \w+: \[[^\]]*\] (.*)")
 # Counts of 19 digits or more are no counts a job makes (and int() refuses 4,300 digits): other shapes
@@ -35,7 +40,14 @@ _ASSET = re.compile(r"Processing asset \[(\d{1,18})/(\d{1,18})\] (.+) \[type=([^
 _COUNTED = re.compile(r"Counting completed \[totalFiles=(\d{1,18})\]")
 _FAILED = "Bulk processing job failed: "
 _COUNTS = ("triggeredCount", "startedAt", "completedAt")
-_COMMENTS = 2000  # characters of a status answer's comments kept: a scenario's comment, not a log
+_COMMENTS = 2000  # characters of a FAILED answer's comments kept: a scenario's comment, not a log
+_MAX_PATH = 4096  # characters of a path: the contract's maxLength (start.request.schema.json)
+_MAX_NAME = 64  # characters of a status name: a word, not a text
+_MAX_ID = 256  # characters of a processingId followed (the mock's are 36): an id past it is not followed
+_MAX_TYPES = 8  # file types of a start's filter kept (the contract has six), of _MAX_NAME characters
+#: Bytes a kept log line costs besides its string: its int key (28) and its dict slot and index (some 60
+#: just after the dict grows; measured 88 in all at 50,000 lines). An empty line costs this alone.
+LINE_ENTRY = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,11 +55,16 @@ class Caps:
     """What ``scenario-from`` keeps of a tape; the defaults hold a long recording session."""
 
     max_jobs: int = 1000
-    """Jobs followed (by processingId); answers about later ones are counted, not read."""
+    """Jobs followed (by processingId); answers about later ones are counted, not read (and about ids
+    longer than 256 characters: no author makes them)."""
     max_log_lines: int = 50_000
     """Log lines kept a job (positions 0 to this): more than a scenario can list the assets of."""
-    max_log_bytes: int = 16 * 1024 * 1024
-    """Characters of log lines kept, all jobs together."""
+    max_lines: int = 200_000
+    """Log lines kept, all jobs together: each costs its entry however short it is."""
+    max_log_bytes: int = 32 * 1024 * 1024
+    """Bytes the kept log lines take in memory, all jobs together: each line's string and its entry
+    (:data:`LINE_ENTRY`), some 280 bytes for a line of 130 characters. The starts' excluded paths
+    are charged here too (their strings)."""
     max_body_file: int = 16 * 1024 * 1024
     """Bytes of one body file (the recorder writes 8 MiB at most)."""
     zip: ZipCaps = field(default_factory=ZipCaps)
@@ -91,6 +108,7 @@ class Job:
     cancelled_at: int | None = None
 
     def saw(self, state: State) -> None:
+        """Sum up one status answer: only what a scenario needs of it is kept (see :func:`_state`)."""
         self.names[state.canonical] = state.name
         if state.canonical == "FAILED" and self.failed is None:
             self.failed = state
@@ -102,6 +120,12 @@ class Job:
         self.stopped = self.stopped or state.canonical in ("FAILED", "CANCELLED")
         self.last = state
         self.most = state.total if self.most is None else max(self.most, state.total)
+
+
+def _cost(line: str) -> int:
+    """The bytes a kept line takes: its string (its header, and 1, 2 or 4 bytes a character) and its
+    entry. The empty string is shared, yet charged as if it were not: a bound, not a measure."""
+    return sys.getsizeof(line) + LINE_ENTRY
 
 
 def canonical(state: dict[str, Any]) -> str:
@@ -124,8 +148,11 @@ def request_ids(exchange: Exchange) -> tuple[dict[str, str], str | None]:
     return query, pid if isinstance(pid, str) else None
 
 
-def _path(value: Any) -> str:
+def _path(value: Any, where: str) -> str:
     """A path as the mock spells it; "" for none (nor the root: no job is started on it)."""
+    if isinstance(value, str) and len(value) > _MAX_PATH:
+        raise TapeError(f"{where}: `path` of a job holds {len(value)} characters; the contract's paths hold "
+                        f"{_MAX_PATH} at most")  # fmt: skip
     try:
         path = normalize_path(value) if isinstance(value, str) else "/"
     except ValueError:  # above the root
@@ -144,15 +171,20 @@ def _state(answer: dict[str, Any], at: int, where: str) -> State:
     counts = answer.get("migrationSet")
     if not isinstance(counts, dict):
         raise TapeError(f"{where}: `migrationSet` of job {answer['processingId'][:80]} must be an object")
-    if not isinstance(status := answer.get("status"), str):
-        raise TapeError(f"{where}: `status` of job {answer['processingId'][:80]} must be a string")
+    if not isinstance(status := answer.get("status"), str) or len(status) > _MAX_NAME:
+        raise TapeError(f"{where}: `status` of job {answer['processingId'][:80]} must be a string of at "
+                        f"most {_MAX_NAME} characters, got {str(status)[:40]!r}")  # fmt: skip
     comments = answer.get("comments")
     if comments is not None and not isinstance(comments, str):
         raise TapeError(f"{where}: `comments` of job {answer['processingId'][:80]} must be a string")
     done, started, completed = (_int(answer.get(key), key, where) for key in _COUNTS)
     total = _int(counts.get("totalFiles"), "totalFiles", where)
-    calculation, kept = counts.get("calculationStatus"), (comments or "")[:_COMMENTS]
-    return State(at, status, canonical(answer), done, total, calculation, kept, started, completed)
+    # what is compared to a status name, nothing more: a value of another type or length matches none
+    calculation = counts.get("calculationStatus")
+    calculation = calculation if isinstance(calculation, str) and len(calculation) <= _MAX_NAME else None
+    named = canonical(answer)
+    kept = (comments or "")[:_COMMENTS] if named == "FAILED" else ""  # only a failure's are written
+    return State(at, status, named, done, total, calculation, kept, started, completed)
 
 
 class Jobs:
@@ -166,13 +198,15 @@ class Jobs:
         self.starts = 0
         self.untracked = 0  # answers about jobs past max_jobs
         self.dropped: dict[str, int] = {}  # job id -> log lines not kept
-        self.cut: list[str] = []  # notes on ZIPs read in part
-        self._log_bytes = 0
+        self.cut: dict[str, str] = {}  # job id -> a note on its ZIP read in part (the last one)
+        self.unkept: dict[str, int] = {}  # job id -> excluded paths not kept
+        self.kept_lines = 0  # log lines kept, all jobs together
+        self.kept_bytes = 0  # and what they take in memory (see _cost)
 
     def _job(self, pid: str, nth: int = 0) -> Job | None:
         """The job ``pid``, followed from now on if the cap allows it (None: it does not)."""
         job = self.jobs.get(pid)
-        if job is None and len(self.jobs) < self.caps.max_jobs:
+        if job is None and len(self.jobs) < self.caps.max_jobs and len(pid) <= _MAX_ID:
             job = self.jobs[pid] = Job(pid, nth)
         self.untracked += job is None
         return job
@@ -188,7 +222,7 @@ class Jobs:
             started = self._job(answer["processingId"], self.starts)
             if started is not None and isinstance(body, dict) and ex.operation == "start":
                 self._start(started, body, where)
-            elif started is not None and pid in self.jobs:
+            elif started is not None and pid in self.jobs:  # a restart: on the path of the job it restarts
                 started.path = self.jobs[pid].path
         if ex.operation in ("status", "cancel", "resume", "history"):
             states = answer.get("executionHistory", []) if ex.operation == "history" else [answer]
@@ -213,7 +247,7 @@ class Jobs:
                 self._keep(job, offset + index, str(line))
 
     def _start(self, job: Job, body: dict[str, Any], where: str) -> None:
-        job.path = _path(body.get("path"))
+        job.path = _path(body.get("path"), where)
         given, excluded = body.get("filter") or {}, body.get("excludedPaths") or []
         if not isinstance(given, dict):
             raise TapeError(f"{where}: `filter` of a start must be an object, got {str(given)[:40]!r}")
@@ -222,8 +256,16 @@ class Jobs:
             raise TapeError(f"{where}: `filter.fileTypes` of a start must be an array of strings")
         if not isinstance(excluded, list):
             raise TapeError(f"{where}: `excludedPaths` of a start must be an array")
-        job.file_types = types[:32]
-        job.excluded = [str(p)[:1024].rstrip("/") for p in excluded[:1000]]
+        job.file_types = [t for t in types if len(t) <= _MAX_NAME][:_MAX_TYPES]
+        job.excluded = []
+        for given_path in excluded[:1000]:  # the contract's maxItems
+            path = str(given_path)[:_MAX_PATH].rstrip("/")
+            cost = sys.getsizeof(path) + 8  # the string and its slot in the list
+            if self.kept_bytes + cost > self.caps.max_log_bytes:
+                self.unkept[job.id] = len(excluded[:1000]) - len(job.excluded)
+                break
+            job.excluded.append(path)
+            self.kept_bytes += cost
         job.created_filter = bool({"startTime", "endTime"} & set(given))
 
     def _saw(self, given: dict[str, Any], at: int, where: str) -> None:
@@ -232,20 +274,26 @@ class Jobs:
             return
         state = _state(given, at, where)
         job.saw(state)
-        job.path = job.path or _path(given.get("path"))
+        job.path = job.path or _path(given.get("path"), where)
         eta = given.get("eta")
         if isinstance(eta, dict) and eta.get("unit") in ("MINUTES", "HOURS"):
             self.eta_units.add(eta["unit"])
 
     def _keep(self, job: Job, index: int, line: str) -> bool:
-        """Keep line ``index`` of ``job``'s log if the caps allow it; False when they do not."""
+        """Keep line ``index`` of ``job``'s log if the caps allow it; False when they do not. A line
+        is charged what it takes in memory, not its characters: 50,000 empty lines a job are no free
+        lines (they took 1.3 GB for a 60 MB tape when they were)."""
         before = job.lines.get(index)
-        grows = len(line) - (len(before) if before is not None else 0)
-        if not 0 <= index < self.caps.max_log_lines or self._log_bytes + grows > self.caps.max_log_bytes:
+        added = before is None  # a new entry; else the line replaces one (a page read again, a ZIP)
+        grows = _cost(line) - (0 if before is None else _cost(before))
+        caps = self.caps
+        over = self.kept_lines + added > caps.max_lines or self.kept_bytes + grows > caps.max_log_bytes
+        if over or not 0 <= index < caps.max_log_lines:
             self.dropped[job.id] = self.dropped.get(job.id, 0) + 1
             return False
         job.lines[index] = line
-        self._log_bytes += grows
+        self.kept_lines += added
+        self.kept_bytes += grows
         return True
 
     def read_download(self, ex: Exchange) -> None:
@@ -271,7 +319,7 @@ class Jobs:
             with file.open("rb") as stream, closing(zip_lines(stream, self.caps.zip)) as lines:
                 for index, (_, line) in enumerate(lines):
                     if not self._keep(job, index, line):  # the rest would not be kept either
-                        self.cut.append(f"job {job.id}: its log in {name} was read to line {index} only")
+                        self.cut[job.id] = f"job {job.id}: its log in {name} was read to line {index} only"
                         break
         except (OSError, RuntimeError, ValueError, EOFError, NotImplementedError, struct.error,
                 zipfile.BadZipFile, zlib.error) as error:  # fmt: skip

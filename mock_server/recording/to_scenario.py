@@ -102,13 +102,20 @@ def scenario_from_tape(tape: Tape, caps: Caps | None = None) -> Generated:
 
 def _left_out(reading: Jobs) -> list[str]:
     """What the caps left out of the reading, as notes."""
-    caps, notes = reading.caps, list(reading.cut)
+    caps, notes = reading.caps, list(reading.cut.values())
     if reading.untracked:
-        notes.append(f"{reading.untracked} answer(s) about jobs past the first {caps.max_jobs} were not read")
+        notes.append(f"{reading.untracked} answer(s) about jobs past the first {caps.max_jobs} (or with ids "
+                     "longer than 256 characters) were not read")  # fmt: skip
     for pid, count in reading.dropped.items():
         notes.append(
             f"job {pid}: {count} log line(s) not kept (scenario-from keeps {caps.max_log_lines} a job, "
-            f"{caps.max_log_bytes} characters in all): the assets they name become placeholders"
+            f"{caps.max_lines} lines and {caps.max_log_bytes} bytes of them in all): the assets they name "
+            "become placeholders"
+        )
+    for pid, count in reading.unkept.items():
+        notes.append(
+            f"job {pid}: {count} excluded path(s) not kept (scenario-from keeps {caps.max_log_bytes} bytes "
+            "of log lines and excluded paths in all): the job is taken to process what they exclude"
         )
     return notes
 

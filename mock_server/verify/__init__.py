@@ -7,7 +7,10 @@ an undocumented finding), 3 a setup error (the plan could not run, or verify cou
 ``--timeout`` bounds the whole run by the clock, every request included: the steps stop at the timeout
 less :attr:`Options.cleanup_s` (a tenth of it, 5 s at most), and that last part goes to cancelling the
 jobs the plan started and that have not ended; a job it could not cancel in time is a setup error that
-names it. What verify reads of an answer is capped too (:class:`Options`).
+names it. A cancellation (the command's, on SIGTERM or SIGINT) is a setup error naming the step it
+stopped, and the clean-up then gets :attr:`Options.cleanup_s` from it. What verify reads of an answer
+is capped too (:class:`Options`), and an answer's fields are read only from a JSON object
+(:meth:`~.target.Answer.fields`): a list or a string where an object belongs is a violation, not a crash.
 """
 
 from __future__ import annotations

@@ -1,24 +1,36 @@
 """The ``verify`` subcommand's flags, and how they become a run (kept out of cli.py's way).
 
 The run always ends in its report: the text summary on stdout and every ``--report`` file, whatever
-went wrong (an interrupt included), with exit 3 for a plan that could not run. A report that cannot be
-written is said on stderr and makes the exit 3; its folder is checked before anything is sent.
+went wrong, with exit 3 for a plan that could not run. A report that cannot be written is said on
+stderr and makes the exit 3; its folder is checked before anything is sent.
+
+SIGTERM (a CI job cancelled) and SIGINT (Ctrl-C) stop the plan, once: it is cancelled, the jobs it
+started are cancelled within :attr:`~.Options.cleanup_s` (or named), and the report says it was
+stopped (exit 3). The plan's event loop waits for no thread when it closes (:class:`_DaemonThreads`):
+a name lookup stuck on an unresponsive DNS server cannot hold the exit past ``--timeout``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures
 import os
 import re
+import signal
 import sys
+import threading
 import time
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
 
 from . import Credentials, Options, Report, describe_plan, pace_scenario, verify
 
 __all__ = ["add_parser", "run"]
 
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)?")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
@@ -130,11 +142,14 @@ def run(args: argparse.Namespace) -> int:
         return 3
     report, began = Report(args.target, options.profile, args.strict), time.monotonic() - _process_age()
     try:
-        asyncio.run(
-            verify(args.target, credentials, options, args.rate, args.strict, report=report, began=began)
+        _run(
+            report,
+            verify(args.target, credentials, options, args.rate, args.strict, report=report, began=began),
         )
-    except KeyboardInterrupt:  # the jobs started were cancelled on the way out, within the timeout
-        report.add("setup error", "plan", "interrupted (Ctrl-C): the plan did not run to its end")
+    except KeyboardInterrupt:  # Ctrl-C before the plan's signal handlers were in place
+        report.stopped = report.stopped or "SIGINT"
+    if report.stopped and "setup error" not in report.kinds():  # stopped before the plan ran, or after
+        report.add("setup error", "plan", f"the run was stopped ({report.stopped}) before its end")
     print(report.summary())
     status = report.exit_code
     for spec in args.report:
@@ -153,6 +168,74 @@ def run(args: argparse.Namespace) -> int:
                   file=sys.stderr)  # fmt: skip
             status = 3
     return status
+
+
+def _run(report: Report, plan: Coroutine[Any, Any, Report]) -> None:
+    """Run ``plan`` on an event loop of its own whose default executor is :class:`_DaemonThreads`
+    (asyncio.run on 3.11 waits without limit for the default executor's threads), until it ends or
+    a signal stops it (:func:`_stoppable`)."""
+    with asyncio.Runner() as runner:
+        runner.get_loop().set_default_executor(_DaemonThreads())
+        runner.run(_stoppable(report, plan))
+
+
+async def _stoppable(report: Report, plan: Coroutine[Any, Any, Report]) -> None:
+    """Await ``plan``; the first SIGTERM or SIGINT cancels it and is kept as :attr:`Report.stopped`.
+    A later one does nothing: the clean-up the first one started is bounded (and a second Ctrl-C
+    would only leave jobs running). In a thread other than the main one (a test calling ``main``) no
+    handler can be set: a signal there is the process's."""
+    loop, task = asyncio.get_running_loop(), asyncio.current_task()
+    assert task is not None
+
+    def stop(name: str) -> None:
+        if not report.stopped:
+            report.stopped = name
+            task.cancel()
+
+    handled = []
+    for number in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(number, stop, number.name)
+            handled.append(number)
+        except (ValueError, RuntimeError, NotImplementedError):  # not the main thread; Windows
+            pass
+    try:
+        await plan
+    except asyncio.CancelledError:
+        if not report.stopped:  # not ours: the loop is closing
+            raise
+    finally:
+        for number in handled:
+            loop.remove_signal_handler(number)
+
+
+class _DaemonThreads(concurrent.futures.ThreadPoolExecutor):
+    """An executor that runs each call in a daemon thread of its own and whose shutdown waits for none
+    (the loop's default executor: aiohttp resolves names there, with ``getaddrinfo``). A lookup stuck on
+    an unresponsive DNS server then holds neither the loop's close (asyncio.run on 3.11 waits for the
+    default executor without limit) nor the interpreter's exit (which joins a pool's threads): the
+    report is written and the process exits within ``--timeout``, the lookup's thread abandoned."""
+
+    def submit(
+        self, fn: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs
+    ) -> concurrent.futures.Future[_T]:
+        future: concurrent.futures.Future[_T] = concurrent.futures.Future()
+
+        def call() -> None:
+            if not future.set_running_or_notify_cancel():
+                return
+            try:
+                result = fn(*args, **kwargs)
+            except BaseException as error:  # the caller's to see, as a pool's thread gives it
+                future.set_exception(error)
+            else:
+                future.set_result(result)
+
+        threading.Thread(target=call, name="verify-executor", daemon=True).start()
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Nothing to wait for, nothing queued: a call still running is abandoned with its thread."""
 
 
 def _process_age() -> float:

@@ -60,6 +60,8 @@ class Report:
     findings: list[Finding] = field(default_factory=list)
     dropped: int = 0
     pace: dict[str, int] = field(default_factory=dict)
+    stopped: str = ""
+    """The signal that stopped the run before its end (``SIGTERM``, ``SIGINT``), if one did."""
 
     def add(
         self, kind: Kind, step: str, rule: str, request: str = "", excerpt: str = "", curl: str = ""
@@ -122,6 +124,7 @@ class Report:
             "findings": [asdict(f) for f in self.findings],
             "moreFindings": self.dropped,
             "pace": self.pace,
+            "stopped": self.stopped or None,
         }
 
     def to_junit(self) -> bytes:

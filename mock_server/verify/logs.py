@@ -39,7 +39,7 @@ async def logs(run: Run, pid: str) -> list[str] | None:
             raise TimeoutError
         query = {"processingId": pid, "offset": len(lines), "limit": page}
         answer = await run.call(step, "logs.response", "GET", f"{BASE_PATH}/logs", query=query)
-        got = answer.json() or {}
+        got = answer.fields()
         if answer.status != 200 or not isinstance(got.get("lines"), list):
             run.expect(step, False, f"a log page answers {answer.status}", answer)
             return lines
@@ -69,7 +69,7 @@ async def logs(run: Run, pid: str) -> list[str] | None:
         f"{BASE_PATH}/logs",
         query={"processingId": pid, "offset": 0, "limit": 500},
     )
-    one = (whole.json() or {}).get("lines", [])
+    one = whole.fields().get("lines", [])
     if len(lines) <= 500:
         run.expect(
             step,
@@ -85,7 +85,7 @@ async def logs(run: Run, pid: str) -> list[str] | None:
     tail = await run.call(
         "tail", "logs.response", "GET", f"{BASE_PATH}/logs", query={"processingId": pid, "tail": 3}
     )
-    got = tail.json() or {}
+    got = tail.fields()
     run.expect(
         "tail", got.get("lines") == lines[-3:], "tail=3 answers the last 3 lines of the paged log", tail
     )

@@ -49,10 +49,12 @@ async def run_plan(target: Target, report: Report, options: Options, began: floa
     """Run the plan, recording into ``report``, within ``options.timeout_s`` from ``began`` (a
     ``time.monotonic()``; now by default), every request included: the steps stop at the timeout less
     :attr:`~.Options.cleanup_s`, which goes to cancelling the jobs they started and that have not
-    ended. Whatever goes wrong becomes a finding; nothing is raised but a cancellation."""
+    ended. Whatever goes wrong becomes a finding; nothing is raised but a cancellation, which is a
+    finding too (naming the step it stopped, and :attr:`.Report.stopped`): the clean-up then runs
+    within :attr:`~.Options.cleanup_s` from the cancellation, and the cancellation goes on."""
     began = time.monotonic() if began is None else began
     steps_end, end = began + options.timeout_s - options.cleanup_s, began + options.timeout_s
-    run = Run(target, report, options, deadline=steps_end)
+    run, stopped = Run(target, report, options, deadline=steps_end), False
     for name, _, _ in PLAN:
         report.steps[name] = "pending"
     try:
@@ -73,11 +75,23 @@ async def run_plan(target: Target, report: Report, options: Options, began: floa
             _current(run),
             f"verify stopped: {type(error).__name__}: {error} (a bug of verify's: please report it)",
         )
+    except asyncio.CancelledError:  # a signal (the command cancels the plan on SIGTERM and SIGINT)
+        stopped = True
+        report.add(
+            "setup error",
+            _current(run),
+            f"the run was stopped ({report.stopped or 'cancelled'}) in this step, before the plan's end; the "
+            f"jobs it started are cancelled in the next {options.cleanup_s:g} s at most (see clean-up)",
+        )
+        raise
     finally:
         for name, outcome in list(report.steps.items()):
             if outcome == "pending":
                 report.steps[name] = "not exercised"
-        await _clean_up(run, end)
+        why = "the timeout came"
+        if stopped:  # the clean-up gets its share of the timeout from the stop, not all that is left of it
+            end, why = min(end, time.monotonic() + options.cleanup_s), "the stop's clean-up time ended"
+        await _clean_up(run, end, why)
 
 
 def _current(run: Run) -> str:
@@ -103,7 +117,7 @@ async def _steps(run: Run) -> None:
     )
     r.ran("unknown-id")
     if run.options.profile == "readonly":
-        ended = _newest_ended(listed.json())
+        ended = _newest_ended(listed.fields())
         if ended is not None:
             await download(run, ended, await logs(run, ended))
         else:
@@ -125,28 +139,45 @@ async def _steps(run: Run) -> None:
     lines = await logs(run, pid)
     await download(run, pid, lines)
     history = await run.call("history-has-job", "history.response", "GET", f"{base}/history")
-    ids = [
-        j.get("processingId")
-        for j in (history.json() or {}).get("executionHistory", [])
-        if isinstance(j, dict)
-    ]
+    listed_jobs = history.fields().get("executionHistory")
+    ids = (
+        [j.get("processingId") for j in listed_jobs if isinstance(j, dict)]
+        if isinstance(listed_jobs, list)
+        else []
+    )
     run.expect("history-has-job", pid in ids, f"history lists the job {pid}", history)
     r.ran("history-has-job")
     again = await run.call("status-after-end", "job", "GET", f"{base}/status", query={"processingId": pid})
-    for rule in check_step(job, again.json() or {}):
+    for rule in _rules(job, again.fields()):
         run.expect("status-after-end", False, rule, again)
     r.ran("status-after-end")
     await _cancel_resume(run)
     r.pace.update(_pace(lines or []))
 
 
-def _newest_ended(history: Any) -> str | None:
+def _newest_ended(history: dict[str, Any]) -> str | None:
     """The id of the newest job that history lists as ended (history is newest first)."""
-    jobs = history.get("executionHistory") if isinstance(history, dict) else None
+    jobs = history.get("executionHistory")
     for job in jobs if isinstance(jobs, list) else ():
-        if isinstance(job, dict) and job.get("status") in ENDED and isinstance(job.get("processingId"), str):
+        if isinstance(job, dict) and _ended(job) and isinstance(job.get("processingId"), str):
             return str(job["processingId"])
     return None
+
+
+def _ended(job: dict[str, Any]) -> bool:
+    """Whether a status answer says its job ended (a status of another type, a list: it does not)."""
+    status = job.get("status")
+    return isinstance(status, str) and status in ENDED
+
+
+def _rules(before: dict[str, Any] | None, job: dict[str, Any], acted: str | None = None) -> list[str]:
+    """The lifecycle rules ``job`` breaks after ``before``, for statuses that are strings: one of another
+    type (which the schema check reports) is read as no status, not as a key of check_step's tables."""
+
+    def read(answer: dict[str, Any]) -> dict[str, Any]:
+        return answer if isinstance(answer.get("status"), str) else {**answer, "status": None}
+
+    return check_step(None if before is None else read(before), read(job), acted)
 
 
 async def _start(run: Run, step: str) -> str | None:
@@ -160,7 +191,10 @@ async def _start(run: Run, step: str) -> str | None:
             f"{answer.request}: the sandbox {run.options.sandbox} refused a job ({answer.status}: "
             f"{answer.excerpt()[:120]}); give --sandbox a folder with no job running"
         )
-    pid = str((answer.json() or {}).get("processingId", ""))
+    pid = answer.fields().get("processingId")
+    if not isinstance(pid, str) or not pid:  # the schema check said so: no job to follow
+        run.expect(step, False, "a start that answers 200 names its job's processingId", answer)
+        return None
     run.started.append(pid)
     return pid
 
@@ -175,10 +209,10 @@ async def _follow(
         answer = await run.call(step, "job", "GET", f"{BASE_PATH}/status", query={"processingId": pid})
         job = answer.json() if answer.status == 200 else None
         if isinstance(job, dict):
-            for rule in check_step(before, job, acted):
+            for rule in _rules(before, job, acted):
                 run.expect(step, False, rule, answer)
             before, acted = job, None
-            if job.get("status") in ENDED:
+            if _ended(job):
                 return job
         else:
             run.expect(
@@ -197,7 +231,7 @@ async def _cancel_resume(run: Run) -> None:
         run.skip(step, f"the job could not be cancelled ({cancel.status}): it may have ended first")
         await _follow(run, step, pid)
         return
-    job = await _follow(run, step, pid, cancel.json(), "cancel")
+    job = await _follow(run, step, pid, cancel.fields() or None, "cancel")
     if job.get("status") != "CANCELLED":
         run.skip(step, f"the job ended {job.get('status')} before the cancel took")
         return
@@ -207,27 +241,45 @@ async def _cancel_resume(run: Run) -> None:
     run.report.ran(step)
 
 
-async def _clean_up(run: Run, end: float) -> None:
+async def _clean_up(run: Run, end: float, why: str) -> None:
     """Cancel what the plan started and has not ended, by ``end``: a verify run leaves the author as it
-    was, or says which jobs may still run."""
-    left = list(run.started)
+    was, or says which jobs may still run. Each job on its own: what goes wrong with one (no answer,
+    an answer of another shape, a bug) names it, and the next is cancelled still. ``why``: what
+    ``end`` is, to say when it comes first."""
+    left, unsure = list(run.started), list[str]()
     try:
         async with asyncio.timeout(max(0.0, end - time.monotonic())):
             while left:
                 pid = left[0]
                 try:
                     status = await run.target.call("GET", f"{BASE_PATH}/status", query={"processingId": pid})
-                    if (status.json() or {}).get("status") not in ENDED:
-                        await run.target.call("POST", f"{BASE_PATH}/cancel", body={"processingId": pid})
-                except SetupError:
-                    pass
+                    if not _ended(status.fields()):
+                        cancel = await run.target.call(
+                            "POST", f"{BASE_PATH}/cancel", body={"processingId": pid}
+                        )
+                        if cancel.status >= 500 or cancel.status in (401, 403):
+                            unsure.append(f"{pid} (the cancel answered {cancel.status})")
+                except SetupError as error:
+                    unsure.append(f"{pid} ({error})")
+                except Exception as error:  # a bug of verify's: this job named, the next one cancelled
+                    unsure.append(f"{pid} (verify stopped: {type(error).__name__}: {error})")
                 left.pop(0)
-    except TimeoutError:
+    except (TimeoutError, asyncio.CancelledError) as error:
         run.report.add(
             "setup error",
             "clean-up",
-            f"the job(s) {', '.join(left)} may still run: the timeout came before verify could cancel "
-            f"them; cancel them with POST {BASE_PATH}/cancel",
+            f"the job(s) {', '.join(left)} may still run: "
+            + (why if isinstance(error, TimeoutError) else "verify was stopped again")
+            + f" before verify could cancel them; cancel them with POST {BASE_PATH}/cancel",
+        )
+        if isinstance(error, asyncio.CancelledError):
+            raise
+    if unsure:
+        run.report.add(
+            "setup error",
+            "clean-up",
+            f"the job(s) {'; '.join(unsure)} may still run: verify could not cancel them; cancel them "
+            f"with POST {BASE_PATH}/cancel",
         )
 
 

@@ -89,6 +89,14 @@ class Answer:
         (:meth:`limit` says which)."""
         return self._parse()[0]
 
+    def fields(self) -> dict[str, Any]:
+        """The body's JSON object, to read fields of: ``{}`` when the body is another JSON value (a
+        list, a string: the schema check says so), not JSON, or over a cap. Every read of an answer's
+        fields goes through here, so that ``["x"]`` is an answer without the field, not an
+        AttributeError."""
+        payload = self.json()
+        return payload if isinstance(payload, dict) else {}
+
     def limit(self) -> LimitError | None:
         """The cap the body's JSON is over (its depth, its values), if it is."""
         return self._parse()[1]
