@@ -13,6 +13,7 @@ import pytest
 
 from mock_server import Settings
 from mock_server.http import admin
+from mock_server.http.inflate import read_body
 from mock_server.http.runtime import DEFAULT_SCENARIO, Mock
 from mock_server.scenarios.reading import parse_scenario
 
@@ -47,11 +48,10 @@ async def test_a_put_that_waits_past_the_body_timeout_is_a_409_its_body_unread(
 ) -> None:
     api = await make_api(Settings(body_timeout_ms=200))
     read: list[Any] = []
-    real = admin.read_body
 
     async def spied(*args: Any) -> bytes:
         read.append(args)
-        return await real(*args)
+        return await read_body(*args)
 
     monkeypatch.setattr(admin, "read_body", spied)
     async with api.mock.load_turn():
@@ -92,8 +92,12 @@ async def test_a_load_of_the_hosts_own_meanwhile_wins(make_api: MakeApi) -> None
     host_loaded = threading.Event()
     own = parse_scenario("description: the host's own\n")
 
+    def load_own() -> None:
+        mock.load(own)
+        host_loaded.set()
+
     def make() -> Any:
-        loop.call_soon_threadsafe(lambda: (mock.load(own), host_loaded.set()))
+        loop.call_soon_threadsafe(load_own)
         assert host_loaded.wait(10)
         return parse_scenario("description: overtaken\n")
 
