@@ -197,6 +197,20 @@ async def test_a_page_of_jobs_reads_the_page_not_every_job(query: str, page: int
         assert worded == page and read <= most, (count, read, worded)
 
 
+async def test_the_stats_count_the_jobs_without_reading_them(
+    api: ApiClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mock_server.core.jobstore import JobsView
+
+    engine = api.mock.engine
+    started(engine, 1_000)
+    jobs = Counted((job.processing_id, job) for job in engine.view())
+    monkeypatch.setattr(engine, "view", lambda: JobsView(jobs))
+    monkeypatch.setattr(engine, "jobs", lambda: list(JobsView(jobs)))
+    status, stats = await api.admin("GET", "/stats")
+    assert status == 200 and stats["jobs"] == 1_000 and jobs.read == 0
+
+
 async def test_the_admin_api_can_be_switched_off(make_api: MakeApi) -> None:
     api = await make_api(Settings(admin_enabled=False))
     status, body = await api.admin("GET", "/journal")
