@@ -170,10 +170,10 @@ async def _load_posted(request: web.Request) -> web.Response:
         make = lambda: parse_scenario(text, "<admin>", "posted")  # noqa: E731
     try:
         scenario = await mock.load_in_thread(make)
-    except ScenarioSuperseded as error:
+    except ScenarioSuperseded as error:  # the host loaded one meanwhile (MockServer.load_scenario, a marker)
         return json_answer(
             409, "the scenario was not loaded: a later load came first", problems=error.problems
-        )  # a load of the host's own (MockServer.load_scenario, a fixture's marker)
+        )
     except ScenarioError as error:
         return json_answer(
             400, "the scenario was not loaded; the last good one stays", problems=error.problems
