@@ -31,6 +31,10 @@ answering is reported as "> T s (timed out)" and killed. Whatever the server wro
 13. Scenario PUT memory: peak RSS of a fresh server loading the worst ~1 MiB documents the reader
     takes (row 8's assets, 100,000 nodes of job scripts and faults, deep flow mappings) or refuses
     at its node cap (500,000 nodes of a flow list, 100,000 keys of a flow mapping).
+14. Scenario GETs: 6 concurrent ``GET /__admin/scenario`` (and then dashboard scenario pages) of a
+    ~1 MiB scenario with secrets (row 13's 1,000 job scripts): peak RSS and history polls meanwhile.
+15. Concurrent scenario PUTs: 4 PUTs of row 14's ~1 MiB scenario at once: their statuses, peak RSS
+    and history polls meanwhile.
 
 Exits 1 when a target is missed, unless ``--no-fail`` is given.
 Run it as a script (it imports ``harness`` from its own folder), not with ``python -m``.
@@ -1211,6 +1215,97 @@ def bench_scenario_memory(args: argparse.Namespace) -> None:
                f"{expected}, < 150 MB", status == expected and peak < 150)  # fmt: skip
 
 
+# --- 14. scenario GETs ----------------------------------------------------------------------------------
+
+
+def secret_scenario(quick: bool) -> str:
+    """Row 13's 1,000 job scripts with secrets to mask: passwords and a token (no admin token: it
+    would close the admin API to the bench's requests)."""
+    secrets = 'settings:\n  users: {admin: admin, bob: "hunter2secret"}\n  tokens: {tok-bench-1: bob}\n'
+    text, _ = worst_scenarios(quick)["1,000 job scripts, 45,000 faults"]
+    return secrets + text  # 1,000 scripts fill about 730 KB: the secrets fit below the 1 MiB cap
+
+
+def reset_peak(pid: int) -> None:
+    """Start VmHWM afresh from the current RSS (Linux's clear_refs 5): a peak measured from here on."""
+    Path(f"/proc/{pid}/clear_refs").write_text("5")
+
+
+def concurrently(count: int, send: Callable[[int], Answer]) -> tuple[list[int | str], float]:
+    """``send(n)`` for n in range(count), each in its own thread, all at once: the statuses (or the
+    errors' names) in order, and the time until the last answered."""
+    results: list[int | str] = ["no answer"] * count
+    gate = threading.Barrier(count)
+
+    def one(n: int) -> None:
+        gate.wait()
+        try:
+            results[n] = send(n).status
+        except (OSError, http.client.HTTPException) as error:
+            results[n] = type(error).__name__
+
+    began = time.perf_counter()
+    threads = [threading.Thread(target=one, args=(n,), daemon=True) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(180)
+    return results, time.perf_counter() - began
+
+
+def bench_scenario_gets(args: argparse.Namespace) -> None:
+    text = secret_scenario(args.quick)
+    print(f"== 14. 6 concurrent GET /__admin/scenario, then 6 dashboard scenario pages, of a "
+          f"{len(text):,}-byte scenario with secrets, while history is polled every 10 ms")  # fmt: skip
+    pages = {"GET /__admin/scenario": f"{ADMIN}/scenario", "GET /__admin/ui/scenario": f"{ADMIN}/ui/scenario"}
+    for what, target in pages.items():
+        with serve(f"14/{what}", text) as server:
+            time.sleep(0.5)
+            idle = server.rss()
+            reset_peak(server.pid)
+            poller = Poller(server.port, 0.01)
+            poller.start()
+            time.sleep(0.3)
+            statuses, seconds = concurrently(
+                6, lambda n, target=target: once(server.port, "GET", target, timeout=120)
+            )
+            time.sleep(0.3)
+            worst, median, polls = poller.finish()
+            peak = server.hwm()
+        seen = ", ".join(f"{n}x {status}" for status, n in Counter(statuses).most_common())
+        report(14, f"6x {what}", f"{seen} in {dur(seconds)}; RSS {mb(idle)} -> peak {mb(peak)}",
+               "200, < 150 MB", statuses == [200] * 6 and peak < 150)  # fmt: skip
+        report(14, "history polls meanwhile", f"max {dur(worst)}, median {dur(median)} ({polls} polls)",
+               "<= 100 ms", worst <= 0.1)  # fmt: skip
+
+
+# --- 15. concurrent scenario PUTs -----------------------------------------------------------------------
+
+
+def bench_scenario_puts(args: argparse.Namespace) -> None:
+    text = secret_scenario(args.quick).encode()
+    print(f"== 15. 4 concurrent PUT /__admin/scenario of {len(text):,} bytes each on a fresh server, while "
+          "history is polled every 10 ms")  # fmt: skip
+    with serve("15", None) as server:
+        time.sleep(0.5)
+        idle = server.rss()
+        poller = Poller(server.port, 0.01)
+        poller.start()
+        time.sleep(0.3)
+        headers = {"Content-Type": "application/yaml"}
+        statuses, seconds = concurrently(
+            4, lambda n: once(server.port, "PUT", f"{ADMIN}/scenario", text, headers, timeout=120)
+        )
+        time.sleep(0.3)
+        worst, median, polls = poller.finish()
+        peak = server.hwm()
+    seen = ", ".join(f"{n}x {status}" for status, n in Counter(statuses).most_common())
+    report(15, "4 concurrent 1 MiB PUTs", f"{seen} in {dur(seconds)}; RSS {mb(idle)} -> peak {mb(peak)}",
+           "each 200 or 409, < 150 MB", set(statuses) <= {200, 409} and peak < 150)  # fmt: skip
+    report(15, "history polls meanwhile", f"max {dur(worst)}, median {dur(median)} ({polls} polls)",
+           "<= 100 ms", worst <= 0.1)  # fmt: skip
+
+
 # --- main ----------------------------------------------------------------------------------------------
 
 BENCHMARKS: dict[int, Callable[[argparse.Namespace], None]] = {
@@ -1227,6 +1322,8 @@ BENCHMARKS: dict[int, Callable[[argparse.Namespace], None]] = {
     11: bench_bombs,
     12: bench_admin_jobs,
     13: bench_scenario_memory,
+    14: bench_scenario_gets,
+    15: bench_scenario_puts,
 }
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from mock_server import Settings
+from mock_server import ManualClock, Settings
 from mock_server.api.operations import BASE_PATH
 from mock_server.core.job import StartRequest
+from mock_server.http.runtime import MOCK
 
 from .conftest import ApiClient, MakeApi
 
@@ -100,38 +102,113 @@ async def test_journal_violations_and_jobs(api: ApiClient) -> None:
     assert status == 404
 
 
-async def test_the_jobs_are_answered_a_page_at_a_time(
-    api: ApiClient, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """``?offset=&limit=``: a page of the jobs, oldest first, with their total and whether more
-    follow; only the page's jobs are worded (a page costs O(page), not O(jobs))."""
-    from mock_server.http import admin_jobs
-
-    engine = api.mock.engine
+def started(engine: Any, count: int) -> list[str]:
+    """Start and cancel ``count`` jobs on ``engine``; their ids, oldest first."""
     ids = []
-    for _ in range(1_200):
+    for _ in range(count):
         ids.append(engine.start(StartRequest("/content/dam/22858"), "admin").processing_id)
         engine.cancel(ids[-1])
-    worded: list[str] = []
-    shown = admin_jobs._shown
+    return ids
 
-    def counted(job: Any, mock: Any) -> dict[str, Any]:
-        worded.append(job.processing_id)
-        return shown(job, mock)
 
-    monkeypatch.setattr(admin_jobs, "_shown", counted)
+async def test_the_jobs_are_answered_a_page_at_a_time_the_newest_by_default(api: ApiClient) -> None:
+    """Without ``offset``, the newest page (listed oldest first): the job just started is on it."""
     status, page = await api.admin("GET", "/jobs")
-    assert status == 200 and [j["processingId"] for j in page["jobs"]] == ids[:100]
-    assert (page["offset"], page["limit"], page["total"], page["hasMore"]) == (0, 100, 1_200, True)
-    assert worded == ids[:100]
+    assert status == 200 and page == {"jobs": [], "offset": 0, "limit": 100, "total": 0, "hasMore": False}
+    ids = started(api.mock.engine, 3)
+    status, page = await api.admin("GET", "/jobs")  # fewer than a page: every job
+    assert [j["processingId"] for j in page["jobs"]] == ids and page["offset"] == 0
+    ids += started(api.mock.engine, 1_197)
+    newest = await api.start()
+    status, page = await api.admin("GET", "/jobs")
+    assert [j["processingId"] for j in page["jobs"]] == [*ids[1_101:], newest]
+    assert (page["offset"], page["limit"], page["total"], page["hasMore"]) == (1_101, 100, 1_201, False)
+    status, page = await api.admin("GET", "/jobs?limit=500")
+    assert page["offset"] == 701 and page["jobs"][-1]["processingId"] == newest
+    status, page = await api.admin("GET", "/jobs?offset=0")  # the oldest page, on request
+    assert [j["processingId"] for j in page["jobs"]] == ids[:100]
+    assert (page["offset"], page["limit"], page["total"], page["hasMore"]) == (0, 100, 1_201, True)
     status, page = await api.admin("GET", "/jobs?offset=1150&limit=500")
-    assert [j["processingId"] for j in page["jobs"]] == ids[1_150:] and page["hasMore"] is False
+    assert [j["processingId"] for j in page["jobs"]] == [*ids[1_150:], newest] and page["hasMore"] is False
     assert page["jobs"][0]["status"] == "CANCELLED" and page["jobs"][0]["script"] is None
     status, page = await api.admin("GET", "/jobs?offset=5000")
-    assert status == 200 and page["jobs"] == [] and page["total"] == 1_200 and page["hasMore"] is False
+    assert status == 200 and page["jobs"] == [] and page["total"] == 1_201 and page["hasMore"] is False
     for query, name in (("limit=501", "limit"), ("offset=-1", "offset"), ("limit=ten", "limit")):
         status, body = await api.admin("GET", f"/jobs?{query}")
         assert status == 400 and f"?{name}=" in body["message"], body
+
+
+class Counted(dict[str, Any]):
+    """The engine's jobs by id, counting each job read from it (forwards or backwards)."""
+
+    read = 0
+
+    def values(self) -> Any:
+        store = self
+
+        class Values:
+            def __iter__(self) -> Iterator[Any]:
+                for job in dict.values(store):
+                    store.read += 1
+                    yield job
+
+            def __reversed__(self) -> Iterator[Any]:
+                for job in reversed(dict.values(store)):
+                    store.read += 1
+                    yield job
+
+        return Values()
+
+
+async def page_reads(count: int, query: str) -> tuple[int, int]:
+    """Over ``count`` jobs, how many jobs ``GET /__admin/jobs{query}`` reads, and how many it words."""
+    from aiohttp.test_utils import make_mocked_request
+
+    from mock_server import create_app
+    from mock_server.api.payloads import job_payload
+    from mock_server.core.jobstore import JobsView
+    from mock_server.http import admin_jobs
+
+    app = create_app(Settings(max_jobs=20_000), clock=ManualClock())
+    engine = app[MOCK].engine
+    started(engine, count)
+    jobs = Counted((job.processing_id, job) for job in engine.view())
+    worded: list[Any] = []
+
+    def payload(job: Any, settings: Any) -> Any:
+        worded.append(job)
+        return job_payload(job, settings)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(engine, "view", lambda: JobsView(jobs))
+        patch.setattr(admin_jobs, "job_payload", payload)
+        answer = await admin_jobs._jobs(make_mocked_request("GET", f"/__admin/jobs{query}", app=app))
+    assert answer.status == 200
+    return jobs.read, len(worded)
+
+
+@pytest.mark.parametrize(("query", "page", "most"), [("", 100, 100), ("?offset=0", 100, 100),
+                                                     ("?offset=500&limit=500", 500, 1_000)])  # fmt: skip
+async def test_a_page_of_jobs_reads_the_page_not_every_job(query: str, page: int, most: int) -> None:
+    """Over 1,000 jobs as over 20,000, a page reads its own jobs (and, in the middle, skips those
+    before it from the nearer end) and words only them: no list of every job is made to slice it."""
+    for count in (1_000, 20_000):
+        read, worded = await page_reads(count, query)
+        assert worded == page and read <= most, (count, read, worded)
+
+
+async def test_the_stats_count_the_jobs_without_reading_them(
+    api: ApiClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mock_server.core.jobstore import JobsView
+
+    engine = api.mock.engine
+    started(engine, 1_000)
+    jobs = Counted((job.processing_id, job) for job in engine.view())
+    monkeypatch.setattr(engine, "view", lambda: JobsView(jobs))
+    monkeypatch.setattr(engine, "jobs", lambda: list(JobsView(jobs)))
+    status, stats = await api.admin("GET", "/stats")
+    assert status == 200 and stats["jobs"] == 1_000 and jobs.read == 0
 
 
 async def test_the_admin_api_can_be_switched_off(make_api: MakeApi) -> None:

@@ -396,24 +396,6 @@ def test_a_folder_two_thousand_levels_deep_is_walked_like_any_other() -> None:
         assert {job["createdBy"] for job in server.jobs} == {"admin", "System"}
 
 
-def test_scenario_loads_take_effect_in_the_order_they_began(server: MockServer) -> None:
-    assets = "".join(f"    - {{path: /content/dam/x/a-{n}.dita, type: DITATOPIC}}\n" for n in range(15_000))
-    big = f"name: big\ndescription: big\nrepository:\n  assets:\n{assets}".encode()
-    answers: list[int] = []
-    slow = threading.Thread(
-        target=lambda: answers.append(
-            send(server, "PUT", "/__admin/scenario", big, {"Content-Type": "application/yaml"})[0]
-        )
-    )
-    slow.start()
-    time.sleep(0.1)  # the big one is being read
-    quick = send(server, "PUT", "/__admin/scenario", {"name": "fail-midway"})
-    slow.join()
-    assert quick[0] == 200 and answers == [409]  # overtaken: the later load stays
-    assert json.loads(send(server, "GET", "/__admin/scenario")[2])["name"] == "fail-midway"
-    server.load_scenario("default")
-
-
 def test_a_trickling_admin_body_is_cut_off_with_408() -> None:
     with MockServer(overrides={"body_timeout_ms": 300}) as server:
         head = b"PUT /__admin/scenario HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n"

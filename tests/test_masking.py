@@ -4,12 +4,16 @@ dashboard's scenario page and in ``GET /__admin/scenario``, and in the settings 
 from __future__ import annotations
 
 import dataclasses
+import json
+from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mock_server import Settings
-from mock_server.scenarios.masking import MASK, SECRETS, UNREADABLE, masked_settings, masked_yaml
+from mock_server.scenarios.masking import MASK, SECRETS, UNREADABLE, YAML_MASK, masked_settings, masked_yaml
 from mock_server.scenarios.reading import parse_scenario
 
 from .conftest import MakeApi
@@ -92,6 +96,43 @@ def test_an_anchor_elsewhere_is_masked_where_it_is_written_and_its_alias_kept() 
     assert masked_yaml(both) == shown
 
 
+def test_a_byte_order_mark_moves_no_mask() -> None:
+    """libyaml's marks do not count a leading BOM: every span would start one character early."""
+    text = "\ufeffsettings:\n  users:\n    admin: hunter2secret"
+    assert masked_yaml(text) == '\ufeffsettings:\n  users:\n    admin: "(not shown)"'
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "settings: {users: {admin: |2\n      pw-indented\n    }}\n",  # an indentation indicator
+        "x: &s {users: {admin: {a: {b: pw-deep}}}}\nsettings: *s\n",  # a map where a password goes
+        "settings: {users: [pw-listed]}\n",
+        f"settings: {{users: {{admin: {PASSWORD}}}}}\n---\n[",
+    ],
+    ids=["block scalar indented by an indicator", "map at a password", "list of users", "broken"],
+)
+def test_what_cannot_be_masked_surely_is_not_shown(text: str) -> None:
+    assert masked_yaml(text) == UNREADABLE
+
+
+def test_a_span_that_does_not_read_back_as_its_value_is_not_shown(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Were the marks off by a character (as a BOM made them), the check fails closed."""
+    from mock_server.scenarios import masking
+
+    monkeypatch.setattr(masking, "_after_properties", lambda text, start, end: start + 1)
+    assert masked_yaml(f"settings: {{users: {{admin: &a {PASSWORD}}}}}\n") == UNREADABLE
+
+
+def test_an_anchored_map_aliased_into_the_settings_is_masked_where_it_is_written() -> None:
+    common = f"&common {{users: {{admin: {PASSWORD}}}, tokens: {{{TOKEN}: admin}}}}"
+    text = f"description: shared\nfaults: [{{status: 500, body: {common}}}]\nsettings: *common\n"
+    parse_scenario(text)
+    shown = masked_yaml(text)
+    assert PASSWORD not in shown and TOKEN not in shown
+    assert '{users: {admin: "(not shown)"}, tokens: {"(not shown 1)": admin}}' in shown
+
+
 def test_text_without_secrets_is_unchanged_and_unreadable_text_is_not_shown() -> None:
     plain = "# nothing secret\ndescription: d\nsettings: {history_size: 2}\n"
     assert masked_yaml(plain) == plain and masked_yaml("") == ""
@@ -128,3 +169,104 @@ async def test_the_scenario_page_and_the_admin_api_never_show_a_secret(make_api:
     assert scenario["yaml"] == masked_yaml(document)
     assert "<th>users</th><td>(set; not shown)</td>" in page
     assert "<th>admin_token</th><td>(set; not shown)</td>" in page
+
+
+# --- any way a scenario may write its secrets -----------------------------------------------------------
+
+PLAIN = st.text("abcdefghjkmnpqrstuvwxyz0123456789-_", min_size=1, max_size=12)
+RICH = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc", "Zl", "Zp")), min_size=1,
+               max_size=12)  # fmt: skip
+STYLES = st.sampled_from(["plain", "single", "double", "escaped"])
+
+
+def written(value: str, style: str) -> str:
+    """``value`` as a YAML scalar in ``style`` (plain only where a plain scalar can hold it)."""
+    if style == "plain" and value.replace("-", "").replace("_", "").isalnum() and value.isascii():
+        return value
+    if style == "single":
+        return "'" + value.replace("'", "''") + "'"
+    if style == "escaped":  # every character escaped: the text holds none of it as it is
+        return '"' + "".join(f"\\u{ord(c):04x}" if ord(c) < 0x10000 else c for c in value) + '"'
+    return json.dumps(value, ensure_ascii=False)
+
+
+class Case:
+    """A scenario that sets every secret, written one way; what it should read as once masked."""
+
+    def __init__(self, draw: Any) -> None:
+        self.draw, self.written_secrets = draw, list[str]()
+        secret = st.builds(lambda s: "s3cr" + s, PLAIN | RICH)
+        token = st.builds(lambda s: "t0k" + s, PLAIN | RICH)
+        self.users = draw(
+            st.dictionaries(st.sampled_from(["admin", "bob", "ci"]), secret, min_size=1, max_size=3)
+        )
+        self.tokens = draw(st.dictionaries(token, st.sampled_from(["admin", "bob"]), min_size=1, max_size=2))
+        self.admin_token = draw(st.builds(lambda s: "adm1n-" + s + "-long", PLAIN | RICH))
+        self.anchored, self.named = draw(st.booleans()), draw(st.booleans())
+
+    def scalar(self, value: str, *, secret: bool = False) -> str:
+        text = written(value, self.draw(STYLES))
+        if secret:
+            self.written_secrets.append(text)
+        return text
+
+    def text(self) -> str:
+        users = [f"{user}: {'&pw ' if self.anchored and n == 0 else ''}{self.scalar(pw, secret=True)}"
+                 for n, (user, pw) in enumerate(self.users.items())]  # fmt: skip
+        users += ["alias: *pw"] if self.anchored else []
+        tokens = [(self.scalar(token, secret=True), user) for token, user in self.tokens.items()]
+        name = "&n team-scenario" if self.named else "team-scenario"
+        realm = "*n" if self.named else self.scalar("Team # realm: here")
+        head = f"name: {name}\ndescription: {self.scalar(DESCRIPTION)}  # a comment\n"
+        admin_token = self.scalar(self.admin_token, secret=True)
+        if self.draw(st.booleans()):  # flow style, over a few lines
+            pairs = ", ".join(f"{k}: {v}" for k, v in tokens)
+            body = (f"settings: {{history_size: 3, realm: {realm},\n  users: {{{', '.join(users)}}},\n"
+                    f"  tokens: {{{pairs}}}}}\nadmin: {{enabled: true, token: {admin_token}}}\n")  # fmt: skip
+        else:
+            explicit = self.draw(st.booleans())  # tokens as `? key` / `: value`
+            pairs = "".join(f"    ? {k}\n    : {v}\n" if explicit else f"    {k}: {v}\n" for k, v in tokens)
+            body = (f"settings:\n  history_size: 3\n  realm: {realm}\n  users:\n"
+                    + "".join(f"    {item}   # a user\n" for item in users)
+                    + f"  tokens:\n{pairs}admin:\n  enabled: true\n  token: {admin_token}\n")  # fmt: skip
+        text = "# the team's scenario\n" + head + body
+        if self.draw(st.booleans()):
+            text = text.replace("\n", "\r\n")
+        return ("\ufeff" if self.draw(st.booleans()) else "") + text
+
+    def expected(self) -> dict[str, Any]:
+        users = dict.fromkeys([*self.users, *(["alias"] if self.anchored else [])], YAML_MASK)
+        tokens = {f"(not shown {n})": user for n, user in enumerate(self.tokens.values(), 1)}
+        realm = "team-scenario" if self.named else "Team # realm: here"
+        return {"name": "team-scenario", "description": DESCRIPTION,
+                "settings": {"history_size": 3, "realm": realm, "users": users, "tokens": tokens},
+                "admin": {"enabled": True, "token": YAML_MASK}}  # fmt: skip
+
+    def secrets(self) -> list[str]:
+        return [*self.users.values(), *self.tokens, self.admin_token, *self.written_secrets]
+
+
+DESCRIPTION = "Not a secret: admin's #1 scenario"
+
+
+@st.composite
+def scenario_texts(draw: Any) -> tuple[str, dict[str, Any], list[str]]:
+    """Block or flow style, each scalar quoted its own way, ``? key`` forms, a BOM or not, CRLF
+    line ends or not, an anchor on a password and on a name: the text, what it should read as once
+    masked, and the secrets as they are and as they are written."""
+    case = Case(draw)
+    text = case.text()
+    return text, case.expected(), case.secrets()
+
+
+@settings(max_examples=300, deadline=None)
+@given(scenario_texts())
+def test_no_secret_is_shown_however_it_is_written(case: tuple[str, dict[str, Any], list[str]]) -> None:
+    text, expected, secrets = case
+    parse_scenario(text)  # a scenario the mock loads
+    shown = masked_yaml(text)
+    assert shown != UNREADABLE
+    for secret in secrets:
+        assert secret not in shown, (secret, shown)
+    assert yaml.safe_load(shown) == expected  # still YAML: the same document but for the secrets
+    assert len(shown.splitlines()) == len(text.splitlines())

@@ -24,7 +24,6 @@ from ..api.operations import OPERATION_NAMES, OPERATIONS
 from ..core.clock import MAX_ADVANCE_S, ManualClock
 from ..core.errors import ScenarioError, ScenarioSuperseded, SettingError
 from ..core.journal import Exchange
-from ..scenarios.masking import masked_yaml
 from ..scenarios.reading import load_scenario, parse_scenario, shipped_scenarios
 from ..scenarios.scenario import MAX_BYTES as MAX_SCENARIO_BYTES
 from ..scenarios.scenario import Scenario
@@ -33,7 +32,7 @@ from .answers import json_answer
 from .dashboard import UI_ROUTES
 from .inflate import BodyTooLarge, BodyUnreadable, read_body
 from .origins import cross_site_request, foreign_request, from_loopback
-from .runtime import mock_of
+from .runtime import LoadBusy, mock_of
 
 __all__ = ["ADMIN_PATH", "admin_app", "exchanges_answer", "foreign_request", "from_loopback", "json_answer"]
 
@@ -121,18 +120,33 @@ async def _index(request: web.Request) -> web.Response:
 
 
 async def _get_scenario(request: web.Request) -> web.Response:
-    """The active scenario, its YAML as written but with its secrets masked (passwords, tokens)."""
-    scenario = mock_of(request).scenario
-    shown = await asyncio.to_thread(masked_yaml, scenario.text)  # a 1 MiB text takes a second
+    """The active scenario, its YAML as written but with its secrets masked (passwords, tokens):
+    masked once, when it was loaded."""
+    mock = mock_of(request)
+    scenario = mock.scenario
     return web.json_response(
         {"name": scenario.name, "description": scenario.description, "origin": scenario.origin,
-         "yaml": shown}
+         "yaml": mock.shown_yaml}
     )  # fmt: skip
 
 
 async def _put_scenario(request: web.Request) -> web.Response:
     """A shipped name as ``{"name": "…"}``, or a whole YAML document; parsed and built in a worker
-    thread, so that a large one does not hold up the requests served meanwhile."""
+    thread, so that a large one does not hold up the requests served meanwhile.
+
+    One load at a time (:meth:`~.runtime.Mock.load_turn`), in the order they came: a PUT that finds
+    another load under way waits for it, its body unread, for at most the body timeout
+    (``body_timeout_ms``); past that it is a 409 with ``Retry-After``, its body never read."""
+    mock = mock_of(request)
+    try:
+        async with mock.load_turn(mock.settings.body_timeout_ms / 1000):
+            return await _load_posted(request)
+    except LoadBusy as busy:
+        message = f"the scenario was not loaded: {busy}; the last good one stays, send it again"
+        return json_answer(409, message, headers={"Retry-After": "1"})
+
+
+async def _load_posted(request: web.Request) -> web.Response:
     mock = mock_of(request)
     raw = await _read_body(request, MAX_SCENARIO_BYTES)  # over the cap: 413, from the guard
     try:
@@ -156,7 +170,7 @@ async def _put_scenario(request: web.Request) -> web.Response:
         make = lambda: parse_scenario(text, "<admin>", "posted")  # noqa: E731
     try:
         scenario = await mock.load_in_thread(make)
-    except ScenarioSuperseded as error:
+    except ScenarioSuperseded as error:  # the host loaded one meanwhile (MockServer.load_scenario, a marker)
         return json_answer(
             409, "the scenario was not loaded: a later load came first", problems=error.problems
         )
@@ -228,7 +242,7 @@ async def _stats(request: web.Request) -> web.Response:
     return web.json_response(
         {
             "tasks": len(asyncio.all_tasks()),
-            "jobs": len(mock.engine.jobs()),
+            "jobs": len(mock.engine.view()),  # O(1): no list of every job
             "maxJobs": mock.settings.max_jobs,
             "activeJobs": mock.engine.active_count(),
             "maxActiveJobs": mock.settings.max_active_jobs,

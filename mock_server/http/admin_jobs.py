@@ -45,23 +45,28 @@ def _shown(job: Job, mock: Mock, **extra: Any) -> dict[str, Any]:
 
 
 async def _jobs(request: web.Request) -> web.Response:
-    """``?offset=&limit=``: a page of the kept jobs, oldest first, each with its job script.
+    """``?offset=&limit=``: a page of the kept jobs, listed oldest first, each with its job script.
 
-    ``limit`` is :data:`JOBS_PAGE` (100) by default and at most :data:`MAX_JOBS_PAGE` (500); the
-    answer says where the page is and what is left::
+    Without ``offset``, the **newest** page: the last ``limit`` jobs (all of them while they are
+    fewer), so that a client finds the job it just started however many are kept; ``offset`` then
+    says how many older ones precede it. With ``offset``, the page from there (``offset=0``: the
+    oldest). ``limit`` is :data:`JOBS_PAGE` (100) by default and at most :data:`MAX_JOBS_PAGE`
+    (500). The answer says where the page is and whether newer jobs follow it::
 
-        {"jobs": [...], "offset": 0, "limit": 100, "total": 10000, "hasMore": true}
+        {"jobs": [...], "offset": 9900, "limit": 100, "total": 10000, "hasMore": false}
 
     A page costs O(limit), however many jobs are kept (``max_jobs``, 10,000 by default).
     """
     mock = mock_of(request)
     try:
-        offset = _int_param(request, "offset", 0, 2**62)
         limit = _int_param(request, "limit", JOBS_PAGE, MAX_JOBS_PAGE)
+        offset = _int_param(request, "offset", -1, 2**62)
     except ValueError as error:
         return _error(400, str(error))
     kept = mock.engine.view()
     total = len(kept)
+    if offset < 0:  # none given: the newest page
+        offset = max(0, total - limit)
     page = [_shown(job, mock) for job in kept[offset : offset + limit]]
     more = offset + len(page) < total
     return web.json_response({"jobs": page, "offset": offset, "limit": limit, "total": total,

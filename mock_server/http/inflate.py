@@ -6,20 +6,28 @@ rest: it inflated a whole 1 MB gzip bomb (1 GB) on the loop, and every other cli
 So the mock's app tells aiohttp not to decompress (:data:`HANDLER_ARGS`, its ``handler_args``);
 :func:`read_body` reads the raw bytes to their end (at most a little more than the cap) and
 inflates them in a worker thread, with a hard cap: :func:`inflate` stops one byte past ``limit``.
+aiohttp's runners (``AppRunner``: ``run_app``, the test server, the mock's own) apply an app's
+``handler_args`` over their own arguments, so an app made with them always gets the raw bytes. An
+application that mounts one of ours as a sub-application serves it with *its* handler arguments:
+make that one with :data:`HANDLER_ARGS` too.
 
 ``gzip`` and ``deflate`` (a zlib stream, or the raw deflate some clients send) are decoded by
-:mod:`..core.compression`, concatenated members too (at most :data:`MAX_MEMBERS`); ``br`` and ``zstd`` with
-aiohttp's own decoders when their libraries are installed, refused otherwise. Any other
-``Content-Encoding`` is not decoded, as aiohttp does not decode it: the body is read as it came.
+:mod:`..core.compression`, concatenated members too (at most :data:`MAX_MEMBERS`); ``br`` and
+``zstd`` with the libraries aiohttp uses (Brotli or brotlicffi; ``compression.zstd`` or
+backports.zstd, several frames too) when they are installed, refused otherwise. Whatever the
+coding, a body that ends before its compressed stream does is refused, as a cut gzip body is. Any
+other ``Content-Encoding`` is not decoded, as aiohttp does not decode it: the body is read as it came.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import importlib
 from collections.abc import Mapping
 from typing import Any
 
-from aiohttp import compression_utils, web
+from aiohttp import web
 
 from ..core import compression
 from ..core.compression import MAX_MEMBERS
@@ -79,23 +87,17 @@ async def read_body(request: web.Request, limit: int, timeout_s: float) -> bytes
     Raises :class:`BodyTooLarge`, :class:`BodyUnreadable`, ``TimeoutError`` when the raw body did
     not arrive within ``timeout_s``, and ``ConnectionError`` when the client left mid-body.
     """
-    coding = content_encoding(request)
-    # aiohttp's inflating reader says how much it took in (an empty body's reader has no such field)
-    aiohttp_inflates = (
-        coding is not None and getattr(request.content, "total_compressed_bytes", None) is not None
-    )
-    if aiohttp_inflates:  # an app served without HANDLER_ARGS: the body is read as it comes
-        coding = None
+    coding = content_encoding(request)  # the bytes are raw: the app was made with HANDLER_ARGS
     cap = limit if coding is None else compressed_cap(limit)
     if request.content_length is not None and request.content_length > cap:
-        raise BodyTooLarge(limit, inflated=aiohttp_inflates)
+        raise BodyTooLarge(limit, inflated=False)
     raw = bytearray()
     try:
         async with asyncio.timeout(timeout_s):
             async for chunk in request.content.iter_chunked(_CHUNK):
                 raw += chunk
                 if len(raw) > cap:
-                    raise BodyTooLarge(limit, inflated=aiohttp_inflates)
+                    raise BodyTooLarge(limit, inflated=False)
     except web.RequestPayloadError as error:  # a bad chunk, or a coding aiohttp failed to decode
         raise BodyUnreadable(request.headers.get("Content-Encoding"), str(error)) from None
     if coding is None or not raw:
@@ -123,20 +125,70 @@ def _inflate_zlib(data: bytes, coding: str, limit: int) -> bytes:
         raise BodyUnreadable(coding, str(error)) from None
 
 
+@functools.cache
+def _library(*names: str) -> Any:
+    """The first of the modules ``names`` that imports, as aiohttp looks for them; None for none."""
+    for name in names:
+        try:
+            return importlib.import_module(name)
+        except ImportError:
+            continue
+    return None
+
+
 def _inflate_other(data: bytes, coding: str, limit: int) -> bytes:
-    decoder: compression_utils.DecompressionBaseHandler
-    if coding == "br" and compression_utils.HAS_BROTLI:
-        decoder = compression_utils.BrotliDecompressor()
-    elif coding == "zstd" and compression_utils.HAS_ZSTD:
-        decoder = compression_utils.ZSTDDecompressor()
-    else:
-        library = "Brotli" if coding == "br" else "backports.zstd"
-        raise BodyUnreadable(coding, f"this server cannot decode {coding} (it needs {library}); "
+    library = (
+        _library("brotlicffi", "brotli") if coding == "br" else _library("compression.zstd", "backports.zstd")
+    )
+    if library is None:
+        needed = "Brotli" if coding == "br" else "backports.zstd"
+        raise BodyUnreadable(coding, f"this server cannot decode {coding} (it needs {needed}); "
                                      "send gzip or deflate")  # fmt: skip
     try:
-        made = decoder.decompress_sync(data, limit + 1)
+        made = _brotli(library, data, limit) if coding == "br" else _zstd(library, data, limit)
+    except (BodyTooLarge, BodyUnreadable):
+        raise
     except Exception as error:  # each library raises its own kind
         raise BodyUnreadable(coding, f"not {coding}: {error}") from None
-    if len(made) > limit:
-        raise BodyTooLarge(limit, inflated=True)
+    if made is None:
+        raise BodyUnreadable(coding, "the data ends before its compressed stream does")
     return made
+
+
+def _brotli(library: Any, data: bytes, limit: int) -> bytes | None:
+    """The brotli stream ``data`` inflated, None when it ends early. The decoder stops once its
+    output passes the room it is given (by up to one of its buffers); it is asked again until it
+    has nothing more, so that a stream cut short is told from one that filled the room."""
+    decoder = library.Decompressor()
+    step = getattr(decoder, "process", None) or decoder.decompress  # Brotli's name, brotlicffi's
+    parts, made, given = [], 0, data
+    while made <= limit:
+        part = step(given, limit + 1 - made)
+        given = b""
+        if not part:
+            break
+        parts.append(part)
+        made += len(part)
+    if made > limit:
+        raise BodyTooLarge(limit, inflated=True)
+    return b"".join(parts) if decoder.is_finished() else None
+
+
+def _zstd(library: Any, data: bytes, limit: int) -> bytes | None:
+    """The zstd frames of ``data`` inflated (at most :data:`MAX_MEMBERS`), None when the last one
+    ends early."""
+    parts, made, rest, frames = [], 0, data, 0
+    while rest:
+        frames += 1
+        if frames > MAX_MEMBERS:
+            raise BodyUnreadable("zstd", f"more than {MAX_MEMBERS} concatenated frames")
+        decoder = library.ZstdDecompressor()
+        part = decoder.decompress(rest, limit + 1 - made)  # stops at that many bytes out
+        parts.append(part)
+        made += len(part)
+        if made > limit:
+            raise BodyTooLarge(limit, inflated=True)
+        if not decoder.eof:  # short of the cap, so every byte was taken: the frame was cut
+            return None
+        rest = decoder.unused_data
+    return b"".join(parts)

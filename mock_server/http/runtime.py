@@ -1,8 +1,11 @@
 """One running mock: its scenario and everything built from it, swapped as a whole on reload.
 
 The app reads ``mock.engine``, ``mock.contract``… afresh on every request, so :meth:`Mock.load`
-takes effect at once and a request never sees half of two scenarios. Of aiohttp only the app key
-:data:`MOCK` is here, beside the class it names.
+takes effect at once and a request never sees half of two scenarios. Loads read in a worker thread
+(:meth:`Mock.load_in_thread`: ``PUT /__admin/scenario``, ``--watch``) take turns
+(:meth:`Mock.load_turn`): a 1 MiB scenario peaks near 120 MB while it is read, and two at once
+would pass the mock's memory goal. Of aiohttp only the app key :data:`MOCK` is here, beside the
+class it names.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import gc
 import logging
 import secrets
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,11 +32,12 @@ from ..core.journal import Journal
 from ..core.oddities import seeded_ids
 from ..core.repository import Repository
 from ..core.settings import Settings, resolve
+from ..scenarios.masking import masked_yaml
 from ..scenarios.scenario import Scenario
 from ..scenarios.warnings import scenario_warnings
 from .auth import Authenticator
 
-__all__ = ["DEFAULT_SCENARIO", "MOCK", "CsrfTokens", "Mock", "Prepared", "mock_of"]
+__all__ = ["DEFAULT_SCENARIO", "MOCK", "CsrfTokens", "LoadBusy", "Mock", "Prepared", "mock_of"]
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +58,12 @@ class Prepared:
     contract: Contract
     faults: FaultPlan
     warnings: tuple[str, ...]
+    shown_yaml: str
+    """The scenario's text with its secrets masked (:func:`~..scenarios.masking.masked_yaml`)."""
+
+
+class LoadBusy(Exception):
+    """Another scenario load kept its turn longer than the caller would wait."""
 
 
 class Mock:
@@ -87,6 +97,10 @@ class Mock:
         self.journal = Journal()
         self.csrf_tokens = CsrfTokens()
         self._loads = 0  # every load counts; a threaded one installs only if no later one began
+        self._turn = asyncio.Lock()  # binds to the loop that first waits on it, not to this thread's
+        self._turn_holder: asyncio.Task[Any] | None = None
+        self.loads_waiting = 0
+        """How many threaded loads wait for their turn."""
         self.load(scenario)
 
     def load(
@@ -99,7 +113,9 @@ class Mock:
     def prepare(
         self, scenario: Scenario, overrides: Mapping[str, Any] | None = None, origin: str = "overrides"
     ) -> Prepared:
-        """Build what ``scenario`` makes: settings, clock, repository, engine, contract, faults.
+        """Build what ``scenario`` makes: settings, clock, repository, engine, contract, faults,
+        and the text it is shown as, its secrets masked (once per load, here: a page or a GET
+        that shows it does no YAML work).
 
         Touches nothing of the running mock, so it may run in another thread. ``overrides`` (a
         fixture marker's, named by ``origin`` in errors) add to the constructor's for this scenario
@@ -121,24 +137,52 @@ class Mock:
         faults.reset(clock.now_ms())
         warnings = tuple(scenario_warnings(scenario, settings, repository))
         return Prepared(scenario, dict(overrides or {}), settings, clock, engine, Contract(settings),
-                        faults, warnings)  # fmt: skip
+                        faults, warnings, masked_yaml(scenario.text))  # fmt: skip
 
     def install(self, prepared: Prepared) -> None:
         """Swap everything at once: nothing awaits in between. The journal is kept."""
         self.scenario, self.load_overrides = prepared.scenario, prepared.overrides
         self.settings, self.clock, self.engine = prepared.settings, prepared.clock, prepared.engine
         self.contract, self.faults, self.warnings = prepared.contract, prepared.faults, prepared.warnings
+        self.shown_yaml = prepared.shown_yaml
         self.api = Api(prepared.engine, prepared.settings, prepared.clock)
         self.authenticate = Authenticator(prepared.settings)
         self.journal.resize(prepared.settings.journal_size, prepared.settings.journal_bytes)
+
+    @contextlib.asynccontextmanager
+    async def load_turn(self, wait_s: float | None = None) -> AsyncIterator[None]:
+        """Hold the one turn to load a scenario in a thread; turns are given in the order asked.
+
+        Waits at most ``wait_s`` seconds (None: as long as it takes), then raises
+        :class:`LoadBusy`. A caller that reads what it loads (a request's body) asks first, so
+        that the loads waiting hold nothing. :meth:`load_in_thread` in the holder's task uses its turn.
+        """
+        self.loads_waiting += 1
+        try:
+            async with asyncio.timeout(wait_s):
+                await self._turn.acquire()
+        except TimeoutError:
+            raise LoadBusy(f"another scenario load took its turn for over {wait_s:g} s") from None
+        finally:
+            self.loads_waiting -= 1
+        self._turn_holder = asyncio.current_task()
+        try:
+            yield
+        finally:
+            self._turn_holder = None
+            self._turn.release()
 
     async def load_in_thread(
         self, make: Callable[[], Scenario], overrides: Mapping[str, Any] | None = None
     ) -> Scenario:
         """Read a scenario with ``make`` and prepare it in a worker thread, then install it: a
-        1 MiB scenario does not hold up the requests served meanwhile. Loads take effect in the
-        order they began: one overtaken by a later load raises
+        1 MiB scenario does not hold up the requests served meanwhile. It waits for its turn
+        (:meth:`load_turn`) unless its task holds it. A :meth:`load` (on the loop, unthreaded) that
+        began while it was read came later and wins: then this raises
         :class:`~.errors.ScenarioSuperseded` instead of replacing it."""
+        if self._turn_holder is None or self._turn_holder is not asyncio.current_task():
+            async with self.load_turn():
+                return await self.load_in_thread(make, overrides)
         self._loads += 1
         mine = self._loads
 

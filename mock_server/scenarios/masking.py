@@ -6,17 +6,20 @@ included, but never a secret: the passwords of ``settings.users``, the Bearer to
 the one list of them: :func:`masked_yaml` finds them in the text by their place in the document,
 :func:`masked_settings` in the settings in force by the name of their setting.
 
-The text is composed as the loader reads it (flow or block style, quoted or plain, ``? key`` forms,
-an alias to an anchor written elsewhere), and only the secret scalars' own characters, found by the
-scanner's token marks, are replaced (an anchor or tag before them stays). Where the text cannot be
-read again, nothing of it is shown: the masking fails closed.
+:func:`masked_yaml` reads the parser's events once, in bounded memory, keeping the key path of each
+node (flow or block style, quoted or plain, ``? key`` forms, an alias to an anchor written
+elsewhere), and replaces only the secret scalars' own characters (an anchor or tag before them
+stays). It costs about as much as reading the scenario: the runtime calls it once per load, in the
+load's worker thread, and keeps the result; a page or a GET does no YAML work. Each span is checked
+to read back as the value the parser gave before it is replaced: where one does not, or the text
+cannot be read again, nothing of it is shown (the masking fails closed).
 """
 
 from __future__ import annotations
 
-import functools
+import itertools
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
@@ -57,17 +60,17 @@ def masked_settings(fields: Mapping[str, Any]) -> dict[str, Any]:
     return {name: MASK if name in secret and value else value for name, value in fields.items()}
 
 
-@functools.lru_cache(maxsize=4)  # a page view or GET per second must not re-read a 1 MiB text each
 def masked_yaml(text: str) -> str:
     """``text`` with each secret scalar replaced by a quoted :data:`YAML_MASK` (the keys of
     ``tokens`` numbered, so that the text stays a readable map), everything else as written, line
-    for line. About a second for a 1 MiB scenario: call it off the event loop."""
+    for line; :data:`UNREADABLE` when that cannot be done safely. About half a second for a 1 MiB
+    scenario: call it off the event loop, once per text."""
     if not text:
         return text
     import yaml  # PyYAML loads with the first scenario: the embedded default, which has no text, needs none
 
     try:
-        spans = sorted(_secret_spans(text))
+        spans = _Spans(text).found()
     except (yaml.YAMLError, RecursionError, ValueError):
         return UNREADABLE
     shown, at, keys = [], 0, 0
@@ -84,59 +87,238 @@ def masked_yaml(text: str) -> str:
     return "".join(shown)
 
 
-def _loader() -> type[yaml.SafeLoader]:
-    import yaml
+# --- where the secrets are written ---------------------------------------------------------------------
 
-    loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # ten times faster
-    return loader
-
-
-def _secret_spans(text: str) -> set[tuple[int, int, bool]]:
-    """``(start, end, is_key)`` of every secret scalar in ``text``, by character index."""
-    loader = _loader()(text)
-    try:
-        root = loader.get_single_node()
-    finally:
-        loader.dispose()
-    found = list(_secret_nodes(root))
-    if not found:
-        return set()
-    import yaml
-
-    # A node's start mark includes its anchor and tag; the scalar token's marks are its own text.
-    tokens = yaml.scan(text, Loader=_loader())
-    starts = {t.end_mark.index: t.start_mark.index for t in tokens if type(t).__name__ == "ScalarToken"}
-    spans: dict[tuple[int, int], bool] = {}
-    for node, is_key in found:
-        end = node.end_mark.index
-        start = starts.get(end, node.start_mark.index) if node.id == "scalar" else node.start_mark.index
-        spans[start, end] = spans.get((start, end), False) or is_key  # an alias: one node, met twice
-    return {(start, end, is_key) for (start, end), is_key in spans.items()}
+Path = tuple[str | int, ...]
+#: The deepest key path below an anchored collection whose scalars are kept for its aliases: no
+#: secret lies deeper than three keys (``settings.users.<id>``).
+_DEEPEST = 3
+#: The most scalars kept for aliases in all: the reader's node cap, which every loaded scenario
+#: keeps (its aliases counted each time they are used), so only a text it refused comes near.
+_MOST_KEPT = 100_000
 
 
-def _secret_nodes(root: Any) -> Iterator[tuple[Any, bool]]:
-    """Each secret's node, and whether it is a key. Nodes and tokens are told apart by their
-    ``id`` and name rather than their class: PyYAML's C loader may build the classes of another
-    import of ``yaml`` (pytester's in-process runs import it twice)."""
-    for secret in SECRETS:
-        node = root
-        for key in secret.path:
-            node = _value_of(node, key)
-        if node is None:
-            continue
-        if secret.part == "value":
-            yield node, False
-        elif node.id == "mapping":
-            for key_node, value_node in node.value:
-                yield (key_node, True) if secret.part == "keys" else (value_node, False)
-        else:  # not a map where a map belongs (the schema refuses that): mask all of it
-            yield node, False
+def _secret_value(path: Path) -> bool:
+    """Whether a scalar written at ``path`` (as a value) is a secret: a password, the admin token,
+    or a scalar where the map of users or tokens belongs."""
+    return path[:2] in (("settings", "users"), ("admin", "token")) or path == ("settings", "tokens")
 
 
-def _value_of(node: Any, key: str) -> Any:
-    if node is None or node.id != "mapping":
+def _secret_key(map_path: Path) -> bool:
+    return map_path == ("settings", "tokens")
+
+
+def _no_collection_at(path: Path) -> None:
+    """A map or list where a secret scalar belongs (which the schema refuses) is not shown at all:
+    failing closed is simpler than masking every scalar inside it."""
+    if (path[:2] == ("settings", "users") and len(path) > 2) or path[:2] == ("admin", "token"):
+        raise ValueError(f"a collection at {path}, where a secret is written")
+
+
+Span = tuple[int, int] | None
+Kind = Literal["value", "key", "collection"]
+#: A node written in an anchored collection: its key path below it (a key's ends with the key),
+#: its span (a scalar's), and what it is.
+Kept = tuple[Path, Span, Kind]
+
+
+@dataclass(slots=True)
+class _Anchored:
+    """What an anchor stands for: a scalar (its value and span) or a collection (what is kept of
+    the nodes in it, for its aliases)."""
+
+    value: str | None = None
+    span: Span = None
+    kept: list[Kept] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Open:
+    """A mapping or sequence being read."""
+
+    path: Path
+    is_map: bool
+    anchor: str | None
+    key: str | None = None  # a mapping's key awaiting its value
+    items: int = 0
+    kept: list[Kept] | None = None  # when anchored
+
+
+class _Spans:
+    """The span of every secret scalar of one text, from the parser's events."""
+
+    def __init__(self, text: str) -> None:
+        from .safe_yaml import _base_loader  # the reader's choice of loader, libyaml when it can
+
+        self.text = text
+        self.loader_class = _base_loader()
+        # libyaml's marks do not count a leading byte order mark; PyYAML's own reader does.
+        native = "cyaml" in self.loader_class.__module__
+        self.shift = 1 if native and text.startswith("\ufeff") else 0
+        self.anchors: dict[str, _Anchored] = {}
+        self.stack: list[_Open] = []
+        self.spans: dict[tuple[int, int], bool] = {}  # (start, end): is a key
+        self.kept = 0
+
+    def found(self) -> list[tuple[int, int, bool]]:
+        """``(start, end, is_key)`` of each secret, in order; ValueError where one cannot be told."""
+        import yaml
+
+        loader: Any = self.loader_class(self.text)  # PyYAML's loaders are not typed
+        try:
+            while loader.check_event():
+                event = loader.get_event()
+                if isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+                    self._close()
+                elif isinstance(event, yaml.NodeEvent):
+                    self._node(event)
+        finally:
+            loader.dispose()
+        found = sorted((start, end, is_key) for (start, end), is_key in self.spans.items())
+        for (_, end, _), (start, _, _) in itertools.pairwise(found):
+            if start < end:
+                raise ValueError("secret spans overlap")
+        return found
+
+    def _node(self, event: yaml.NodeEvent) -> None:
+        import yaml
+
+        parent = self.stack[-1] if self.stack else None
+        if parent is not None and parent.is_map and parent.key is None:
+            self._key(event, parent)
+            return
+        if parent is None:
+            path: Path = ()
+        elif parent.is_map:
+            path, parent.key = (*parent.path, parent.key or ""), None
+        else:
+            path, parent.items = (*parent.path, parent.items), parent.items + 1
+        if isinstance(event, yaml.ScalarEvent):
+            span = self._span(event)
+            self._place(path, span, "value")
+            if event.anchor is not None:
+                self.anchors[event.anchor] = _Anchored(value=event.value, span=span)
+        elif isinstance(event, yaml.AliasEvent):
+            anchored = self._anchored(event)
+            if anchored.value is not None:
+                self._place(path, anchored.span, "value")
+            else:
+                self._place(path, None, "collection")
+                for below, span, kind in anchored.kept:
+                    self._place((*path, *below), span, kind)
+        else:
+            self._place(path, None, "collection")
+            is_map = isinstance(event, yaml.MappingStartEvent)
+            if not is_map and path in (("settings", "users"), ("settings", "tokens")):
+                raise ValueError(f"a list at {path}, where a map of secrets belongs")
+            kept: list[Kept] | None = [] if event.anchor is not None else None
+            self.stack.append(_Open(path, is_map, event.anchor, kept=kept))
+
+    def _key(self, event: yaml.NodeEvent, parent: _Open) -> None:
+        import yaml
+
+        if isinstance(event, yaml.ScalarEvent):
+            span = self._span(event)
+            key = event.value
+            if event.anchor is not None:
+                self.anchors[event.anchor] = _Anchored(value=key, span=span)
+        elif isinstance(event, yaml.AliasEvent):
+            anchored = self._anchored(event)
+            if anchored.value is None:
+                raise ValueError("a collection as a key")  # the reader refuses it
+            key, span = anchored.value, anchored.span
+        else:
+            raise ValueError("a collection as a key")
+        self._place((*parent.path, key), span, "key")
+        parent.key = key
+
+    def _close(self) -> None:
+        done = self.stack.pop()
+        if done.anchor is not None:
+            self.anchors[done.anchor] = _Anchored(kept=done.kept or [])
+
+    def _anchored(self, event: yaml.AliasEvent) -> _Anchored:
+        anchored = self.anchors.get(event.anchor or "")
+        if anchored is None:  # undefined, or still open (an alias inside its own anchor)
+            raise ValueError(f"an alias to no anchor: {event.anchor}")
+        return anchored
+
+    def _place(self, path: Path, span: Span, kind: Kind) -> None:
+        """A node at ``path`` (a key: ``path`` ends with it): a scalar kept as a secret where it is
+        one, and each node kept for the aliases of every anchored collection it is written in."""
+        if kind == "collection":
+            _no_collection_at(path)
+        elif span is not None and (_secret_key(path[:-1]) if kind == "key" else _secret_value(path)):
+            is_key = kind == "key"
+            self.spans[span] = self.spans.get(span, False) or is_key  # an alias: one scalar, met twice
+        for open_ in self.stack:
+            if open_.kept is not None and len(path) - len(open_.path) <= _DEEPEST:
+                open_.kept.append((path[len(open_.path) :], span, kind))
+                self.kept += 1
+                if self.kept > _MOST_KEPT:
+                    raise ValueError("too many scalars in anchored collections")
+
+    def _span(self, event: yaml.ScalarEvent) -> Span:
+        """The scalar's own characters (not its anchor or tag), checked to read back as its value;
+        None when nothing is written (an empty plain scalar: nothing to hide)."""
+        marks: tuple[Any, Any] = (event.start_mark, event.end_mark)  # libyaml's Mark or PyYAML's
+        text, start, end = self.text, marks[0].index + self.shift, marks[1].index + self.shift
+        if event.anchor is not None or event.tag is not None:
+            start = _after_properties(text, start, end)
+        if start == end and not event.value:
+            return None
+        written = text[start:end]
+        if _reads_as(written, event.style) != event.value and self._read_back(written) != event.value:
+            raise ValueError(f"the text at {start} does not read back as its scalar")
+        return start, end
+
+    def _read_back(self, written: str) -> str | None:
+        """What a scalar written as ``written`` reads as, on its own."""
+        import yaml
+
+        loader = self.loader_class(written)
+        try:
+            events = list(_events(loader))
+        finally:
+            loader.dispose()
+        scalars = [e for e in events if isinstance(e, yaml.NodeEvent)]
+        return scalars[0].value if len(scalars) == 1 and isinstance(scalars[0], yaml.ScalarEvent) else None
+
+
+def _events(loader: Any) -> Iterator[Any]:
+    while loader.check_event():
+        yield loader.get_event()
+
+
+def _reads_as(written: str, style: str | None) -> str | None:
+    """The value of a scalar written on one line in the common ways, without a parser (None: ask one)."""
+    if "\n" in written or "\r" in written:
         return None
-    for key_node, value_node in node.value:
-        if key_node.id == "scalar" and key_node.value == key:
-            return value_node
+    if not style:
+        return written
+    if style == "'" and len(written) >= 2 and written[0] == written[-1] == "'":
+        return written[1:-1].replace("''", "'")
+    if style == '"' and len(written) >= 2 and written[0] == written[-1] == '"' and "\\" not in written:
+        return written[1:-1]
     return None
+
+
+def _after_properties(text: str, start: int, end: int) -> int:
+    """Where a node's content begins, past its anchor (``&a``) and tag (``!t``, ``!!str``, ``!<…>``),
+    and the spaces, line breaks and comments around them."""
+    at = start
+    while at < end:
+        char = text[at]
+        if char in " \t\r\n\ufeff":
+            at += 1
+        elif char == "#":
+            at = text.find("\n", at, end)
+            at = end if at < 0 else at
+        elif text.startswith("!<", at):  # a verbatim tag may hold any URI character
+            at = text.find(">", at, end) + 1 or end
+        elif char in "&!":
+            while at < end and text[at] not in " \t\r\n,[]{}":
+                at += 1
+        else:
+            break
+    return at
