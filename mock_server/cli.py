@@ -5,7 +5,7 @@ aem-guides-mock serve [--host H] [--port P] [--speed F] [--clock real|manual|per
 aem-guides-mock check [--strict] FILE...
 aem-guides-mock scenarios
 aem-guides-mock proxy --upstream URL [--host H] [--port P] [--record DIR [--redact POINTER|NAME]...]
-                      [--ready-file PATH]
+                      [--ready-file PATH] [--verbose]
 aem-guides-mock scenario-from TAPE -o FILE [--force]
 """
 
@@ -256,6 +256,8 @@ def _add_proxy_parser(commands: argparse._SubParsersAction[argparse.ArgumentPars
     )  # fmt: skip
     proxy.add_argument("--ready-file", type=Path, metavar="PATH",
                        help="write the base URL to PATH once the proxy accepts connections")  # fmt: skip
+    proxy.add_argument("--verbose", action="store_true",
+                       help="log more, such as where the recorder failed on an exchange")  # fmt: skip
 
 
 def _redacted(text: str) -> str:

@@ -8,6 +8,7 @@ import base64
 import gzip
 import io
 import json
+import logging
 import secrets
 import signal
 import socket
@@ -30,7 +31,7 @@ from mock_server.api.operations import BASE_PATH
 from mock_server.http.proxy import proxy_app
 from mock_server.recording.tape import REDACTED, Recorder, SecretLeaked
 
-from .proxy_support import FakeAuthor
+from .proxy_support import FakeAuthor, proxy_on_socket, raw_exchange, status_of
 
 MakeServer = Callable[[web.Application], Awaitable[TestServer]]
 MakeClient = Callable[..., Awaitable[TestClient[Any, Any]]]
@@ -190,7 +191,7 @@ async def test_secrets_never_reach_the_tape(
     seen = repr(author.seen)  # the author got every secret: the proxy passes them on as they came
     assert all(s in seen for s in (password and base64.b64encode(f"recorder:{password}".encode()).decode(),
                                    bearer, cookie, csrf, query, field))  # fmt: skip
-    # aiohttp inflates a compressed request body: it goes on inflated, without its Content-Encoding
+    # the proxy inflates a compressed request body: it goes on inflated, without its Content-Encoding
     assert author.seen[3][3] == gzip.decompress(compressed) and "Content-Encoding" not in author.seen[3][2]
     files = [path for path in (tmp_path / "tape").rglob("*") if path.is_file()]
     for path in files:
@@ -204,6 +205,64 @@ async def test_secrets_never_reach_the_tape(
     assert start["request"]["body"] == {**START, "token": REDACTED}
     assert status["request"]["query"] == f"processingId=p-1&token={REDACTED}"
     assert gzipped["request"]["body"] == {**START, "credentials": {"password": REDACTED}}
+
+
+async def test_the_journal_redacts_a_secret_path_parameter_and_the_names_given_to_the_recorder(
+    aiohttp_server: MakeServer, tmp_path: Path
+) -> None:
+    session, token, team = (secrets.token_hex(12) for _ in range(3))
+    upstream = url_of(await aiohttp_server(FakeAuthor({}).app()))
+    recorder = Recorder(tmp_path / "tape", upstream, names=["x-team"])
+    async with proxy_on_socket(upstream, recorder=recorder) as (url, proxy):
+        target = f"/content/dam/x;jsessionid={session}/y?token={token}&x-team={team}&n=1"
+        answer = await raw_exchange(
+            url, f"GET {target} HTTP/1.1\r\nHost: p\r\nConnection: close\r\n\r\n".encode()
+        )
+        assert status_of(answer) == 200
+        journal = await raw_exchange(
+            url, b"GET /__admin/journal HTTP/1.1\r\nHost: p\r\nConnection: close\r\n\r\n"
+        )
+    recorder.close()
+    assert not any(secret.encode() in journal for secret in (session, token, team)), journal
+    [exchange] = proxy.journal
+    assert exchange.path == f"/content/dam/x;jsessionid={REDACTED}"
+    assert exchange.query == f"token={REDACTED}&x-team={REDACTED}&n=1"
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+async def test_an_exchange_the_recorder_fails_on_is_answered_journaled_and_logged_in_one_line(
+    aiohttp_server: MakeServer, tmp_path: Path, caplog: pytest.LogCaptureFixture, verbose: bool
+) -> None:
+    """The recorder chokes on a multipart boundary it cannot encode and on a Location that is no
+    URL: each exchange is answered and journaled all the same, and said in one line that names it
+    (its secret path parameter redacted), with the traceback only when --verbose."""
+
+    def moved(_: web.Request) -> web.Response:
+        return web.Response(status=302, headers={"Location": "http://[::1/x?token=a"})
+
+    caplog.set_level(logging.INFO if verbose else logging.WARNING, logger="aem_guides_mock")
+    upstream = url_of(await aiohttp_server(FakeAuthor({"/moved": (302, moved)}).app()))
+    recorder = Recorder(tmp_path / "tape", upstream)
+    part = "--☃\r\nContent-Disposition: form-data; name=a\r\n\r\nb\r\n--☃--\r\n".encode()
+    upload = (f"POST /upload;jsessionid=s3cr3tsession HTTP/1.1\r\nHost: p\r\nConnection: close\r\n"
+              f"Content-Type: multipart/form-data; boundary=☃\r\nContent-Length: {len(part)}\r\n"
+              "\r\n")  # fmt: skip
+    async with proxy_on_socket(upstream, recorder=recorder) as (url, proxy):
+        uploaded = await raw_exchange(url, upload.encode() + part)
+        redirected = await raw_exchange(url, b"GET /moved HTTP/1.1\r\nHost: p\r\nConnection: close\r\n\r\n")
+    recorder.close()
+    assert (status_of(uploaded), status_of(redirected)) == (200, 302)
+    assert [(e.method, e.path, e.status) for e in proxy.journal] == [
+        ("POST", f"/upload;jsessionid={REDACTED}", 200), ("GET", "/moved", 302)
+    ]  # fmt: skip
+    said = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert [r.getMessage().partition(" on the tape")[0] for r in said] == [
+        f"could not record POST /upload;jsessionid={REDACTED} (answered 200)",
+        "could not record GET /moved (answered 302)",
+    ]
+    assert all(bool(r.exc_info) is verbose for r in said)
+    assert all("s3cr3tsession" not in r.getMessage() for r in caplog.records)
+    assert len(tape_lines(tmp_path / "tape")) == 1  # the header: neither exchange was taped
 
 
 async def test_a_secret_the_author_echoes_fails_the_recording_and_deletes_it(

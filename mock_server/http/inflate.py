@@ -16,7 +16,7 @@ aiohttp's own decoders when their libraries are installed, refused otherwise. An
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from aiohttp import compression_utils, web
@@ -73,8 +73,18 @@ def compressed_cap(limit: int) -> int:
     return limit + limit // 100 + 4096
 
 
-async def read_body(request: web.Request, limit: int, timeout_s: float) -> bytes:
+async def read_body(
+    request: web.Request,
+    limit: int,
+    timeout_s: float,
+    *,
+    room: Callable[[int], Awaitable[object]] | None = None,
+) -> bytes:
     """The whole body, decoded from its ``Content-Encoding``, at most ``limit`` bytes.
+
+    ``room``, if given, is awaited after each piece read with the raw bytes read so far, before the
+    next is read: a caller that counts the memory bodies take (the proxy) waits there for room,
+    within ``timeout_s``.
 
     Raises :class:`BodyTooLarge`, :class:`BodyUnreadable`, ``TimeoutError`` when the raw body did
     not arrive within ``timeout_s``, and ``ConnectionError`` when the client left mid-body.
@@ -96,6 +106,8 @@ async def read_body(request: web.Request, limit: int, timeout_s: float) -> bytes
                 raw += chunk
                 if len(raw) > cap:
                     raise BodyTooLarge(limit, inflated=aiohttp_inflates)
+                if room is not None:
+                    await room(len(raw))
     except web.RequestPayloadError as error:  # a bad chunk, or a coding aiohttp failed to decode
         raise BodyUnreadable(request.headers.get("Content-Encoding"), str(error)) from None
     if coding is None or not raw:
