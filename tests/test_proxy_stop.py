@@ -1,10 +1,13 @@
 """``aem-guides-mock proxy`` stopped by SIGTERM while everything that can hold it is in flight: slow
 uploads, requests to an upstream that never answers, trickling downloads, idle connections and a
-compression bomb. It must exit within 5 s, with its documented status, and no traceback."""
+compression bomb. It must exit within 5 s, with its documented status, and no traceback. And the
+parts of that stop in process: the tape's last line, and the recorder's deadline."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
 import signal
 import socket
 import subprocess
@@ -12,10 +15,23 @@ import sys
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from mock_server.api.operations import BASE_PATH
+from mock_server.cli import _close_recording
+from mock_server.http import proxy as proxy_module
+from mock_server.recording.tape import Audit, Recorder
+
+from .proxy_support import FakeAuthor, proxy_on_socket, raw_exchange, status_of
+from .proxy_support import until as async_until
+
+MakeServer = Callable[[web.Application], Awaitable[TestServer]]
 
 PATIENCE_S = 10.0
 UPLOAD = (f"POST {BASE_PATH} HTTP/1.1\r\nHost: proxy\r\nContent-Type: application/json\r\n"
@@ -149,3 +165,81 @@ def test_sigterm_stops_the_proxy_within_5_s_whatever_is_in_flight(tmp_path: Path
     assert process.returncode == 0 and "Traceback" not in err, err[-3000:]
     assert "cut 27 exchange(s) still in flight after the 2 s grace" in err  # uploads, stuck, downloads
     assert "recording closed: 0 exchange(s)" in out  # none whole, so none taped; the audit ran
+
+
+async def test_a_stop_does_not_wait_past_its_time_for_a_tape_line(
+    aiohttp_server: MakeServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A tape line under way when the time after the cut is over is not waited for: the app stops,
+    and says the worker is busy, so that the tape is not closed under it."""
+    upstream = f"http://127.0.0.1:{(await aiohttp_server(FakeAuthor({}).app())).port}"
+    recorder = Recorder(tmp_path / "tape", upstream)
+    writing, written = threading.Event(), threading.Event()
+    recording = recorder.record
+
+    def slow(*args: Any) -> None:
+        writing.set()
+        written.wait(PATIENCE_S)
+        recording(*args)
+
+    monkeypatch.setattr(recorder, "record", slow)
+    monkeypatch.setattr(proxy_module, "STOP_DRAIN_S", 0.3)
+    loop = asyncio.get_running_loop()
+    try:
+        async with proxy_on_socket(upstream, recorder=recorder, stop_grace=0.2) as (url, proxy):
+            answer = asyncio.create_task(
+                raw_exchange(url, b"GET /x HTTP/1.1\r\nHost: p\r\nConnection: close\r\n\r\n")
+            )
+            await async_until(writing.is_set, "the tape line begun")
+            stopping = loop.time()
+        took = loop.time() - stopping
+        assert proxy.worker is not None and not proxy.worker.idle
+        assert "a line was still being written to the tape 0.3 s after the cut" in caplog.text
+    finally:
+        written.set()
+    assert took < 0.2 + 0.3 + 1.0, f"the stop took {took:.1f} s"
+    assert status_of(await answer) == 200  # it went out whole before its tape line was begun
+    await async_until(lambda: proxy.worker is not None and proxy.worker.idle, "the tape line written")
+    assert recorder.close().exchanges == 1
+
+
+async def test_a_stop_cuts_an_answer_of_the_admin_api_that_does_not_end(
+    aiohttp_server: MakeServer, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Not only the exchanges: any answer under way is cut after the grace (aiohttp's own shutdown
+    would wait twice its 2 s for it)."""
+    begun, never = asyncio.Event(), asyncio.Event()
+
+    async def stuck(request: web.Request) -> web.Response:
+        begun.set()
+        await never.wait()
+        raise AssertionError("never reached")
+
+    monkeypatch.setattr(proxy_module, "_every_exchange", stuck)
+    upstream = f"http://127.0.0.1:{(await aiohttp_server(FakeAuthor({}).app())).port}"
+    loop = asyncio.get_running_loop()
+    async with proxy_on_socket(upstream, stop_grace=0.2) as (url, _):
+        asking = asyncio.create_task(
+            raw_exchange(url, b"GET /__admin/journal HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        )
+        await async_until(begun.is_set, "the admin answer begun")
+        stopping = loop.time()
+    took = loop.time() - stopping
+    assert took < 0.2 + 1.0, f"the stop took {took:.1f} s"
+    assert await asking == b""  # closed without an answer
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info] == []
+
+
+def test_the_recording_is_closed_by_the_deadline_it_is_given(tmp_path: Path) -> None:
+    class Timed(Recorder):
+        deadline: float | None = None
+
+        def close(self, deadline: float | None = None) -> Audit:
+            self.deadline = deadline
+            return super().close()
+
+    recorder = Timed(tmp_path / "tape", "http://127.0.0.1:4502")
+    assert _close_recording(recorder, 1.5).exchanges == 0 and recorder.deadline == 1.5

@@ -27,12 +27,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import functools
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
 
 import aiohttp
 from aiohttp import web
@@ -62,6 +60,7 @@ from .proxy_intake import (
     target_refusal,
 )
 from .proxy_relay import HOP_BY_HOP, Relay, upstream_url
+from .proxy_worker import Worker
 
 __all__ = ["DEFAULT_BODY_TIMEOUT_S", "DEFAULT_MAX_BODY_BYTES", "DEFAULT_MAX_KEPT_BYTES", "DEFAULT_TIMEOUT_S"]
 __all__ += ["DEFAULT_STOP_GRACE_S", "HOP_BY_HOP", "PROXY", "Proxy", "proxy_app"]
@@ -72,11 +71,13 @@ log = logging.getLogger("aem_guides_mock")
 DEFAULT_TIMEOUT_S = 30.0
 #: How long a stop lets the exchanges in flight end before it cuts them (as the mock's downloads).
 DEFAULT_STOP_GRACE_S = 2.0
+#: How long, after the cut, the worker may go on with what it was given (the tape's last lines)
+#: before what is left is dropped: the recorder's audit needs the rest of the stop's time.
+STOP_DRAIN_S = 1.0
 _ROUTES = {(op.method, op.path): op for op in OPERATIONS}
 #: A body larger than this, inflated, is checked in the worker thread: checking 8 MiB of JSON that
 #: breaks its schema takes most of a second, which would stall every other client on the loop.
 _CHECKED_ON_LOOP_BYTES = 64 * 1024
-T = TypeVar("T")
 
 
 @dataclasses.dataclass(slots=True)
@@ -99,11 +100,13 @@ class Proxy:
     never refuse a request."""
     stop_grace: float = DEFAULT_STOP_GRACE_S
     session: aiohttp.ClientSession | None = None
-    worker: ThreadPoolExecutor | None = None
-    """One thread for the slow work: checking large bodies, and every write to the tape (one
-    thread, so the tape's lines keep the order the exchanges ended in)."""
+    worker: Worker | None = None
+    """The thread for the slow work: checking large bodies, and every write to the tape."""
     in_flight: set[asyncio.Task[Any]] = dataclasses.field(default_factory=set)
     """The tasks of the exchanges under way, cut at a stop once ``stop_grace`` is over."""
+    answering: set[asyncio.Task[Any]] = dataclasses.field(default_factory=set)
+    """The tasks of the requests being answered (the admin API's and refusals too), cut with the
+    exchanges: aiohttp's own shutdown then waits on none of them."""
 
     @property
     def base(self) -> URL:
@@ -133,8 +136,9 @@ def proxy_app(
     the answers kept in memory for the checks and the tape take at most ``max_kept_bytes`` (32 MiB)
     for all exchanges in flight, and the request bodies as much again, apart (so it must be at least
     ``max_body_bytes``). When the app stops, the exchanges in flight have ``stop_grace`` seconds (2)
-    to end; then they are cut (their clients' connections closed, nothing journaled or taped). A
-    ValueError names a bad bound."""
+    to end; then they are cut (their clients' connections closed, nothing journaled or taped), and
+    the worker has :data:`STOP_DRAIN_S` to write the tape's last lines. A ValueError names a bad
+    bound."""
     public_origin(upstream)  # a ValueError for anything but an http(s) URL without credentials
     for name, value in (("timeout", timeout), ("body_timeout", body_timeout), ("stop_grace", stop_grace)):
         if not 0 <= value < float("inf") or (value == 0 and name != "stop_grace"):
@@ -167,37 +171,41 @@ async def _session(app: web.Application) -> AsyncIterator[None]:
     """One client session and one worker thread for the app's life. No cookie jar: one client's
     cookies must never be sent with another's requests. No decompression: the client gets the bytes
     the author sent. No proxy from the environment (``trust_env`` is off): the upstream is called
-    directly. The worker finishes what it was given (the tape's last lines) before the app ends."""
+    directly. At a stop, the worker's job under way (a tape line) is waited for :data:`STOP_DRAIN_S`
+    at most; :attr:`Worker.idle` then says whether the recorder may be closed."""
     proxy = app[PROXY]
     timeout = aiohttp.ClientTimeout(total=proxy.timeout)
     jar = aiohttp.DummyCookieJar()
-    proxy.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="aem-guides-mock-proxy")
+    proxy.worker = worker = Worker("aem-guides-mock-proxy")
     try:
         async with aiohttp.ClientSession(timeout=timeout, cookie_jar=jar, auto_decompress=False) as session:
             proxy.session = session
             yield
     finally:
         proxy.session = None
-        proxy.worker.shutdown(wait=True)
-
-
-async def _in_worker(proxy: Proxy, function: Callable[..., T], *args: Any) -> T:
-    return await asyncio.get_running_loop().run_in_executor(proxy.worker, functools.partial(function, *args))
+        # The exchanges were cut already, and with them what they had queued: left is at most the
+        # job under way, which a stop does not wait for past STOP_DRAIN_S.
+        await worker.stop(time.monotonic() + STOP_DRAIN_S)
+        if not worker.idle:  # said where the user looks: the recorder must not be closed under it
+            log.warning("stopping: a line was still being written to the tape %g s after the cut; the "
+                        "proxy did not wait for it", STOP_DRAIN_S)  # fmt: skip
 
 
 async def _cut_exchanges(app: web.Application) -> None:
-    """At a stop (the listener closed already), let the exchanges in flight end within the grace,
-    then cut them: a stuck upstream or a slow client must not hold the stop (aiohttp would wait
-    twice its shutdown timeout)."""
+    """At a stop (the listener closed already), let the exchanges in flight and the other answers
+    under way end within the grace, then cut them: a stuck upstream or a slow client must not hold
+    the stop (aiohttp would wait twice its shutdown timeout for each)."""
     proxy = app[PROXY]
-    if not proxy.in_flight:
+    if not proxy.in_flight | proxy.answering:
         return
-    _, cut = await asyncio.wait(set(proxy.in_flight), timeout=proxy.stop_grace)
-    for task in cut:
+    await asyncio.wait(proxy.in_flight | proxy.answering, timeout=proxy.stop_grace)
+    cut = [task for task in proxy.in_flight if not task.done()]
+    for task in (*cut, *proxy.answering):
         task.cancel()
-    if cut:  # said where the user looks: these are in neither the journal nor the tape
+    if cut:  # said where the user looks: these are not on the tape
         log.warning("stopping: cut %d exchange(s) still in flight after the %g s grace; they are not "
-                    "journaled or recorded", len(cut), proxy.stop_grace)  # fmt: skip
+                    "recorded, nor journaled unless their answer had ended",
+                    len(cut), proxy.stop_grace)  # fmt: skip
 
 
 @web.middleware
@@ -205,14 +213,20 @@ async def _bounds(request: web.Request, handler: Any) -> web.StreamResponse:
     """Before any route, the admin API's too: a target that is not a path is refused. After any
     route: a body left unread is never read, the connection closed instead."""
     proxy = request.config_dict[PROXY]
-    refused = target_refusal(request, proxy.upstream)
-    if refused is not None:
-        _journal(proxy, request, refused.status, None, _as_found(refused.violation), NO_VIOLATIONS)
-        return await refusal_answer(request, refused)
-    response: web.StreamResponse = await handler(request)
-    if response.prepared or request.content.is_eof():
-        return response
-    return await send_and_close(request, response)
+    answering = asyncio.current_task()
+    assert answering is not None  # aiohttp runs each request's handler in a task of its own
+    proxy.answering.add(answering)
+    try:
+        refused = target_refusal(request, proxy.upstream)
+        if refused is not None:
+            _journal(proxy, request, refused.status, None, _as_found(refused.violation), NO_VIOLATIONS)
+            return await refusal_answer(request, refused)
+        response: web.StreamResponse = await handler(request)
+        if response.prepared or request.content.is_eof():
+            return response
+        return await send_and_close(request, response)
+    finally:
+        proxy.answering.discard(answering)
 
 
 async def _forward(request: web.Request) -> web.StreamResponse:
@@ -241,7 +255,9 @@ async def _pipeline(proxy: Proxy, request: web.Request, sending: Lease, keeping:
     body is held in ``sending``, the answer's kept in ``keeping``."""
     at_ms = proxy.recorder.stamp() if proxy.recorder is not None else 0
     operation = _ROUTES.get(("GET" if request.method == "HEAD" else request.method, request.path))
-    assert proxy.session is not None, "the proxy app is not running"
+    worker = proxy.worker
+    assert worker is not None, "the proxy app is not running"
+    assert proxy.session is not None
     try:
         body = await read_body(request, limit=proxy.max_body_bytes, timeout=proxy.body_timeout, lease=sending)
     except Refused as refused:
@@ -251,7 +267,7 @@ async def _pipeline(proxy: Proxy, request: web.Request, sending: Lease, keeping:
     sent = [(k, v) for k, v in request.headers.items() if not (inflated and k.lower() == "content-encoding")]
     checked = (proxy.contract, operation, request, sent, body)
     if inflated_over(body, _header(sent, "Content-Encoding"), _CHECKED_ON_LOOP_BYTES):
-        request_errors, warnings = await _in_worker(proxy, check_request, *checked)
+        request_errors, warnings = await worker.run(check_request, *checked)
     else:
         request_errors, warnings = check_request(*checked)
     began = time.monotonic()
@@ -287,11 +303,11 @@ async def _pipeline(proxy: Proxy, request: web.Request, sending: Lease, keeping:
     judged = (proxy.contract, operation, request.method, answer)
     # By the size it inflates to: 3.6 KB of gzip may be 1 MiB of JSON to check.
     big = inflated_over(answer.body, _header(answer.headers, "Content-Encoding"), _CHECKED_ON_LOOP_BYTES)
-    found = await _in_worker(proxy, check_answer, *judged) if big else check_answer(*judged)
+    found = await worker.run(check_answer, *judged) if big else check_answer(*judged)
     _journal(proxy, request, answer.status, operation, (request_errors, warnings), found)
     if proxy.recorder is not None:
         taped = TapeRequest(request.method, request.path, request.rel_url.raw_query_string, sent, body)
-        await _in_worker(proxy, _record, proxy.recorder, operation, taped, answer, at_ms)
+        await worker.run(_record, proxy.recorder, operation, taped, answer, at_ms)
     return response
 
 
