@@ -342,6 +342,35 @@ async def test_a_request_body_that_finds_no_room_within_the_body_timeout_is_a_50
     assert refused.warnings[0].where == "body:/" and proxy.request_budget.used == 0
 
 
+async def test_uploads_that_each_wait_for_more_than_is_left_do_not_all_wait_for_the_timeout(
+    author: tuple[FakeAuthor, str],
+) -> None:
+    """Two chunked uploads hold 600 and 300 of the 1000 bytes and each wants 200 more: nothing would
+    ever come back, so the one holding the most is refused at once, and the other goes on."""
+    fake, upstream = author
+
+    def chunk(data: bytes) -> bytes:
+        return b"%x\r\n%s\r\n" % (len(data), data)
+
+    async with proxy_on_socket(upstream, max_kept_bytes=1000, max_body_bytes=1000) as (url, proxy):
+        (big_reader, big), (small_reader, small) = await open_raw(url), await open_raw(url)
+        big.write(post_head(None) + chunk(b" " * 600))
+        await until(lambda: proxy.request_budget.used == 600, "600 bytes read")
+        small.write(post_head(None, "Connection: close") + chunk(START.ljust(300)))
+        await until(lambda: proxy.request_budget.used == 900, "900 bytes read")
+        big.write(chunk(b" " * 200))
+        await until(lambda: proxy.request_budget.waiting == 1, "the big one waiting")
+        small.write(chunk(b" " * 200))  # now each waits on the other
+        refused = await closed(big_reader)
+        small.write(b"0\r\n\r\n")
+        answered = await closed(small_reader)
+        big.close()
+        small.close()
+    assert status_of(refused) == 503 and "holds the most (600 bytes)" in json_of(refused)["message"]
+    assert status_of(answered) == 200 and fake.seen[0][3] == START.ljust(300) + b" " * 200
+    assert proxy.request_budget.used == 0
+
+
 # --- answers cut short ----------------------------------------------------------------------------------
 
 

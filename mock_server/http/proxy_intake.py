@@ -13,7 +13,8 @@ error body (:func:`refusal_answer`) on a connection that is then closed.
   whole, and never on the event loop.
 * The bytes held count against the proxy's budget of request bodies (:mod:`.proxy_budget`),
   apart from the answers kept: a body waits for room (within ``body_timeout``) when uploads in
-  flight hold it all, and is refused with 503 only when none came in that time.
+  flight hold it all, and is refused with 503 only when none came in that time, or when none
+  could come (every byte held by a body waiting for more: the one that holds the most gives way).
 
 A refused request's unread rest is never read: after the answer the connection is closed, where
 aiohttp would otherwise read ("linger" over) it for up to 10 s, inflating a compressed one.
@@ -28,7 +29,7 @@ from aiohttp import web
 from ..core.errors import MAX_SHOWN, Violation
 from . import inflate
 from .answers import json_answer
-from .proxy_budget import Lease
+from .proxy_budget import Lease, NoRoom
 
 __all__ = ["DEFAULT_BODY_TIMEOUT_S", "DEFAULT_MAX_BODY_BYTES", "Refused", "read_body", "refusal_answer"]
 __all__ += ["send_and_close", "target_refusal"]
@@ -89,6 +90,8 @@ async def read_body(request: web.Request, *, limit: int, timeout: float, lease: 
         raise _too_large(limit, reading, declared, error.inflated) from None
     except TimeoutError:
         raise (_no_room(lease, timeout) if reading.waiting else _late(reading, timeout)) from None
+    except NoRoom as crowded:
+        raise _crowded(lease, crowded.held) from None
     except ConnectionError:  # the client went away mid-body: the answer will find no one
         message = f"the client closed the connection after {reading.read} bytes of the body"
         raise Refused(400, Violation("body:/", message, "a whole body", None, severity="warning")) from None
@@ -128,6 +131,16 @@ def _no_room(lease: Lease, timeout: float) -> Refused:
     message = (f"the proxy found no room for the request body within {timeout:g} s (body_timeout): the "
                f"request bodies in flight hold the {lease.budget.total} bytes it keeps of them at once "
                "(max_kept_bytes); retry in a moment")  # fmt: skip
+    full = Violation("body:/", message, "room in the proxy's memory budget", None, severity="warning")
+    return Refused(503, full, {"Retry-After": "1"})
+
+
+def _crowded(lease: Lease, held: int) -> Refused:
+    """The uploads in flight hold all the room, each waiting for more: this one, which holds the
+    most, gives way so that the others go on."""
+    message = (f"the proxy holds the {lease.budget.total} bytes it keeps of request bodies at once "
+               f"(max_kept_bytes), all of them parts of bodies still coming; this one holds the most "
+               f"({held} bytes) and is refused so that the others can go on; retry in a moment")  # fmt: skip
     full = Violation("body:/", message, "room in the proxy's memory budget", None, severity="warning")
     return Refused(503, full, {"Retry-After": "1"})
 
