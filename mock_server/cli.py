@@ -322,7 +322,8 @@ def _proxy(args: argparse.Namespace) -> int:
     proxy: Proxy | None = None
 
     def on_signal(stop: asyncio.Event) -> None:
-        signalled[:] = signalled or [time.monotonic()]
+        if not signalled:  # a second signal does not move the deadline
+            signalled.append(time.monotonic())
         stop.set()
 
     async def serve() -> None:
