@@ -230,40 +230,69 @@ async def test_the_journal_redacts_a_secret_path_parameter_and_the_names_given_t
     assert exchange.query == f"token={REDACTED}&x-team={REDACTED}&n=1"
 
 
-@pytest.mark.parametrize("verbose", [False, True])
-async def test_an_exchange_the_recorder_fails_on_is_answered_journaled_and_logged_in_one_line(
-    aiohttp_server: MakeServer, tmp_path: Path, caplog: pytest.LogCaptureFixture, verbose: bool
+async def test_an_exchange_the_recorder_chokes_on_is_answered_and_journaled_without_a_traceback(
+    aiohttp_server: MakeServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """The recorder chokes on a multipart boundary it cannot encode and on a Location that is no
-    URL: each exchange is answered and journaled all the same, and said in one line that names it
-    (its secret path parameter redacted), with the traceback only when --verbose."""
+    """A multipart boundary the tape cannot encode and a Location that is no URL made the recorder
+    raise, and aiohttp log the exchange as an error with a traceback: whatever the recorder makes of
+    them, the exchanges are answered and journaled, and nothing is logged with a traceback."""
 
     def moved(_: web.Request) -> web.Response:
         return web.Response(status=302, headers={"Location": "http://[::1/x?token=a"})
 
-    caplog.set_level(logging.INFO if verbose else logging.WARNING, logger="aem_guides_mock")
+    caplog.set_level(logging.WARNING)
     upstream = url_of(await aiohttp_server(FakeAuthor({"/moved": (302, moved)}).app()))
     recorder = Recorder(tmp_path / "tape", upstream)
     part = "--☃\r\nContent-Disposition: form-data; name=a\r\n\r\nb\r\n--☃--\r\n".encode()
-    upload = (f"POST /upload;jsessionid=s3cr3tsession HTTP/1.1\r\nHost: p\r\nConnection: close\r\n"
-              f"Content-Type: multipart/form-data; boundary=☃\r\nContent-Length: {len(part)}\r\n"
-              "\r\n")  # fmt: skip
+    upload = (f"POST /upload HTTP/1.1\r\nHost: p\r\nConnection: close\r\nContent-Type: multipart/form-data; "
+              f"boundary=☃\r\nContent-Length: {len(part)}\r\n\r\n")  # fmt: skip
     async with proxy_on_socket(upstream, recorder=recorder) as (url, proxy):
         uploaded = await raw_exchange(url, upload.encode() + part)
         redirected = await raw_exchange(url, b"GET /moved HTTP/1.1\r\nHost: p\r\nConnection: close\r\n\r\n")
     recorder.close()
     assert (status_of(uploaded), status_of(redirected)) == (200, 302)
     assert [(e.method, e.path, e.status) for e in proxy.journal] == [
-        ("POST", f"/upload;jsessionid={REDACTED}", 200), ("GET", "/moved", 302)
-    ]  # fmt: skip
-    said = [r for r in caplog.records if r.levelno >= logging.WARNING]
-    assert [r.getMessage().partition(" on the tape")[0] for r in said] == [
-        f"could not record POST /upload;jsessionid={REDACTED} (answered 200)",
-        "could not record GET /moved (answered 302)",
+        ("POST", "/upload", 200),
+        ("GET", "/moved", 302),
     ]
-    assert all(bool(r.exc_info) is verbose for r in said)
+    assert [
+        (r.name, r.getMessage()) for r in caplog.records if r.exc_info or r.name == "aiohttp.server"
+    ] == []
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+async def test_whatever_the_recorder_raises_is_one_line_that_names_the_exchange(
+    aiohttp_server: MakeServer,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    verbose: bool,
+) -> None:
+    """The tape misses the exchange, which is answered and journaled all the same; one line says so,
+    its secret path parameter redacted, with the traceback only when --verbose."""
+    caplog.set_level(logging.INFO if verbose else logging.WARNING, logger="aem_guides_mock")
+    upstream = url_of(await aiohttp_server(FakeAuthor({}).app()))
+    recorder = Recorder(tmp_path / "tape", upstream)
+
+    def choke(*_: object) -> None:
+        raise RuntimeError("the recorder choked")
+
+    monkeypatch.setattr(recorder, "record", choke)
+    async with proxy_on_socket(upstream, recorder=recorder) as (url, proxy):
+        target = "/upload;jsessionid=s3cr3tsession"
+        answer = await raw_exchange(
+            url, f"GET {target} HTTP/1.1\r\nHost: p\r\nConnection: close\r\n\r\n".encode()
+        )
+    recorder.close()
+    assert status_of(answer) == 200
+    assert [(e.path, e.status) for e in proxy.journal] == [(f"/upload;jsessionid={REDACTED}", 200)]
+    [said] = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert said.levelno == logging.ERROR and said.getMessage() == (
+        f"could not record GET /upload;jsessionid={REDACTED} (answered 200) on the tape: RuntimeError; "
+        "the tape misses this exchange"
+    )
+    assert bool(said.exc_info) is verbose
     assert all("s3cr3tsession" not in r.getMessage() for r in caplog.records)
-    assert len(tape_lines(tmp_path / "tape")) == 1  # the header: neither exchange was taped
 
 
 async def test_a_secret_the_author_echoes_fails_the_recording_and_deletes_it(
