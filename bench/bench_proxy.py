@@ -22,7 +22,8 @@ proxy wrote to stderr (tracebacks, logged errors) is counted after it stops.
 5. 1,100 uploads that never end: how long until a new client is served.
 6. 50 clients that go away mid-download: tracebacks, and exchanges journaled.
 7. SIGTERM with uploads, a stuck upstream, trickling and big downloads, 1,000 idle connections
-   and bombs in flight: the time to exit, the exit status, tracebacks.
+   and bombs in flight, recording a tape (its audit is part of the stop): the time to exit, the
+   exit status, tracebacks.
 
 Exits 1 when a target is missed, unless ``--no-fail`` is given. Run it as a script (it imports
 ``harness`` from its own folder), not with ``python -m``.
@@ -122,9 +123,9 @@ class Proxy:
 
 
 @contextlib.contextmanager
-def upstream_and_proxy(upstream: str | None = None) -> Iterator[tuple[Proxy, str]]:
-    """The upstream (unless one is given) and the checkout's proxy in front of it; both stopped after,
-    the proxy's tracebacks counted."""
+def upstream_and_proxy(upstream: str | None = None, record: bool = False) -> Iterator[tuple[Proxy, str]]:
+    """The upstream (unless one is given) and the checkout's proxy in front of it (recording a tape,
+    if asked: its audit is then part of the stop); both stopped after, the proxy's tracebacks counted."""
     with tempfile.TemporaryDirectory(prefix="bench-proxy-") as tmp:
         folder = Path(tmp)
         server = None
@@ -137,6 +138,7 @@ def upstream_and_proxy(upstream: str | None = None) -> Iterator[tuple[Proxy, str
         env = {**os.environ, "PYTHONPATH": str(checkout)}
         argv = [sys.executable, "-m", "mock_server", "proxy", "--upstream", upstream, "--port", "0",
                 "--ready-file", str(folder / "ready")]  # fmt: skip
+        argv += ["--record", str(folder / "tape")] if record else []
         with open(folder / "stderr", "wb") as err:
             process = subprocess.Popen(argv, cwd=checkout, env=env, stdout=subprocess.DEVNULL, stderr=err)
         proxy = Proxy(process, 0, folder / "stderr")
@@ -505,8 +507,8 @@ def bench_disconnects(args: argparse.Namespace) -> None:
 
 
 def bench_sigterm(args: argparse.Namespace) -> None:
-    print("7. SIGTERM with everything in flight", flush=True)
-    with upstream_and_proxy() as (proxy, _):
+    print("7. SIGTERM with everything in flight, recording", flush=True)
+    with upstream_and_proxy(record=True) as (proxy, _):
         sockets: list[socket.socket] = []
         try:
             sockets += slow_uploads(proxy.port, 100)

@@ -5,7 +5,7 @@ aem-guides-mock serve [--host H] [--port P] [--speed F] [--clock real|manual|per
 aem-guides-mock check [--strict] FILE...
 aem-guides-mock scenarios
 aem-guides-mock proxy --upstream URL [--host H] [--port P] [--record DIR [--redact POINTER|NAME]...]
-                      [--ready-file PATH]
+                      [--ready-file PATH] [--verbose]
 aem-guides-mock scenario-from TAPE -o FILE [--force]
 """
 
@@ -18,7 +18,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .core.errors import ScenarioError, SettingError
@@ -29,6 +29,9 @@ from .http.runtime import Mock
 from .scenarios.reading import load_scenario, parse_scenario, read_file, shipped_scenarios
 from .server import run
 from .verify import command as verify_command
+
+if TYPE_CHECKING:  # the recorder is imported by the proxy command only, when it runs
+    from .recording.tape import Audit, Recorder
 
 __all__ = ["main"]
 
@@ -264,6 +267,8 @@ def _add_proxy_parser(commands: argparse._SubParsersAction[argparse.ArgumentPars
     )  # fmt: skip
     proxy.add_argument("--ready-file", type=Path, metavar="PATH",
                        help="write the base URL to PATH once the proxy accepts connections")  # fmt: skip
+    proxy.add_argument("--verbose", action="store_true",
+                       help="log more, such as where the recorder failed on an exchange")  # fmt: skip
 
 
 def _redacted(text: str) -> str:
@@ -283,17 +288,26 @@ def _redacted(text: str) -> str:
     return text
 
 
+#: A stop of the proxy is over within this many seconds of the signal, whatever is in flight.
+PROXY_STOP_S = 5.0
+#: What the stop leaves of :data:`PROXY_STOP_S` for the process's own end (the loop's and the
+#: interpreter's): the recorder's audit must be over this long before.
+_EXIT_MARGIN_S = 0.5
+
+
 def _proxy(args: argparse.Namespace) -> int:
     """Serve the proxy until SIGINT, SIGTERM or SIGHUP; then close the recording and audit it.
 
-    A stop gives the exchanges in flight 2 s to end and cuts the rest (one warning line says how
-    many), so the proxy is gone within about 2 s of the signal plus the audit. Exit 0 after a stop;
-    1 when a secret leaked into the recording (which is deleted); 2 when it cannot start (a bad
-    flag, a recording directory in use, a port taken)."""
+    The stop keeps within :data:`PROXY_STOP_S` of the signal: the exchanges in flight have 2 s to
+    end, the rest are cut (one warning line says how many); the worker has 1 s to write the tape's
+    last line; the audit has what is left, less a margin for the exit. Exit 0 after a stop; 1 when
+    a secret leaked into the recording (which is deleted) or it could not be audited; 2 when it
+    cannot start (a bad flag, a recording directory in use, a port taken)."""
     import asyncio
     import signal
+    import time
 
-    from .http.proxy import proxy_app
+    from .http.proxy import PROXY, Proxy, proxy_app
     from .recording.tape import DEFAULT_POINTERS, Recorder, RecordingError, SecretLeaked
     from .server import start_site
 
@@ -312,11 +326,22 @@ def _proxy(args: argparse.Namespace) -> int:
         print(f"aem-guides-mock: {error}", file=sys.stderr)
         return 2
 
+    signalled: list[float] = []  # when the first stop signal came (time.monotonic())
+    proxy: Proxy | None = None
+
+    def on_signal(stop: asyncio.Event) -> None:
+        if not signalled:  # a second signal does not move the deadline
+            signalled.append(time.monotonic())
+        stop.set()
+
     async def serve() -> None:
+        nonlocal proxy
         stop = asyncio.Event()
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            asyncio.get_running_loop().add_signal_handler(signum, stop.set)
-        runner, url = await start_site(proxy_app(args.upstream, recorder=recorder), args.host, args.port)
+            asyncio.get_running_loop().add_signal_handler(signum, on_signal, stop)
+        app = proxy_app(args.upstream, recorder=recorder)
+        proxy = app[PROXY]
+        runner, url = await start_site(app, args.host, args.port)
         try:
             taped = f", recording to {args.record}" if args.record else ""
             journal = f"{url}/__admin/journal and {url}/__admin/violations"
@@ -339,12 +364,31 @@ def _proxy(args: argparse.Namespace) -> int:
         if ready is not None:
             ready.unlink(missing_ok=True)
     if recorder is not None:
+        if proxy is not None and proxy.worker is not None and not proxy.worker.idle:
+            print(f"aem-guides-mock: the stop's time was up while a line was still being written to the "
+                  f"tape: the recording in {args.record} is left unaudited, as its .partial file; do not "
+                  "share it", file=sys.stderr)  # fmt: skip
+            return 1
+        stop_by = (signalled[0] if signalled else time.monotonic()) + PROXY_STOP_S - _EXIT_MARGIN_S
         try:
-            print(f"recording closed: {recorder.close().summary()}", flush=True)
+            audit = _close_recording(recorder, max(0.0, stop_by - time.monotonic()))
+            print(f"recording closed: {audit.summary()}", flush=True)
         except SecretLeaked as error:
             print(f"aem-guides-mock: {error}", file=sys.stderr)
             return 1
     return status
+
+
+def _close_recording(recorder: Recorder, deadline: float) -> Audit:
+    """``recorder.close(deadline=...)``: its audit is over within ``deadline`` seconds (or fails
+    closed). Until the recorder takes the keyword (its incremental audit, another branch), the audit
+    runs whole."""
+    import inspect
+
+    close: Callable[..., Audit] = recorder.close
+    if "deadline" in inspect.signature(close).parameters:
+        return close(deadline=deadline)
+    return close()
 
 
 def _list() -> int:

@@ -8,6 +8,7 @@ import base64
 import gzip
 import io
 import json
+import logging
 import secrets
 import signal
 import socket
@@ -30,7 +31,7 @@ from mock_server.api.operations import BASE_PATH
 from mock_server.http.proxy import proxy_app
 from mock_server.recording.tape import REDACTED, Recorder, SecretLeaked
 
-from .proxy_support import FakeAuthor
+from .proxy_support import FakeAuthor, proxy_on_socket, raw_exchange, status_of
 
 MakeServer = Callable[[web.Application], Awaitable[TestServer]]
 MakeClient = Callable[..., Awaitable[TestClient[Any, Any]]]
@@ -190,7 +191,7 @@ async def test_secrets_never_reach_the_tape(
     seen = repr(author.seen)  # the author got every secret: the proxy passes them on as they came
     assert all(s in seen for s in (password and base64.b64encode(f"recorder:{password}".encode()).decode(),
                                    bearer, cookie, csrf, query, field))  # fmt: skip
-    # aiohttp inflates a compressed request body: it goes on inflated, without its Content-Encoding
+    # the proxy inflates a compressed request body: it goes on inflated, without its Content-Encoding
     assert author.seen[3][3] == gzip.decompress(compressed) and "Content-Encoding" not in author.seen[3][2]
     files = [path for path in (tmp_path / "tape").rglob("*") if path.is_file()]
     for path in files:
@@ -204,6 +205,94 @@ async def test_secrets_never_reach_the_tape(
     assert start["request"]["body"] == {**START, "token": REDACTED}
     assert status["request"]["query"] == f"processingId=p-1&token={REDACTED}"
     assert gzipped["request"]["body"] == {**START, "credentials": {"password": REDACTED}}
+
+
+async def test_the_journal_redacts_a_secret_path_parameter_and_the_names_given_to_the_recorder(
+    aiohttp_server: MakeServer, tmp_path: Path
+) -> None:
+    session, token, team = (secrets.token_hex(12) for _ in range(3))
+    upstream = url_of(await aiohttp_server(FakeAuthor({}).app()))
+    recorder = Recorder(tmp_path / "tape", upstream, names=["x-team"])
+    async with proxy_on_socket(upstream, recorder=recorder) as (url, proxy):
+        target = f"/content/dam/x;jsessionid={session}/y?token={token}&x-team={team}&n=1"
+        answer = await raw_exchange(
+            url, f"GET {target} HTTP/1.1\r\nHost: p\r\nConnection: close\r\n\r\n".encode()
+        )
+        assert status_of(answer) == 200
+        journal = await raw_exchange(
+            url, b"GET /__admin/journal HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+        )
+    recorder.close()
+    assert status_of(journal) == 200 and b"/content/dam/x;jsessionid=" in journal
+    assert not any(secret.encode() in journal for secret in (session, token, team)), journal
+    [exchange] = proxy.journal
+    assert exchange.path == f"/content/dam/x;jsessionid={REDACTED}"
+    assert exchange.query == f"token={REDACTED}&x-team={REDACTED}&n=1"
+
+
+async def test_an_exchange_the_recorder_chokes_on_is_answered_and_journaled_without_a_traceback(
+    aiohttp_server: MakeServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A multipart boundary the tape cannot encode and a Location that is no URL made the recorder
+    raise, and aiohttp log the exchange as an error with a traceback: whatever the recorder makes of
+    them, the exchanges are answered and journaled, and nothing is logged with a traceback."""
+
+    def moved(_: web.Request) -> web.Response:
+        return web.Response(status=302, headers={"Location": "http://[::1/x?token=a"})
+
+    caplog.set_level(logging.WARNING)
+    upstream = url_of(await aiohttp_server(FakeAuthor({"/moved": (302, moved)}).app()))
+    recorder = Recorder(tmp_path / "tape", upstream)
+    part = "--☃\r\nContent-Disposition: form-data; name=a\r\n\r\nb\r\n--☃--\r\n".encode()
+    upload = (f"POST /upload HTTP/1.1\r\nHost: p\r\nConnection: close\r\nContent-Type: multipart/form-data; "
+              f"boundary=☃\r\nContent-Length: {len(part)}\r\n\r\n")  # fmt: skip
+    async with proxy_on_socket(upstream, recorder=recorder) as (url, proxy):
+        uploaded = await raw_exchange(url, upload.encode() + part)
+        redirected = await raw_exchange(url, b"GET /moved HTTP/1.1\r\nHost: p\r\nConnection: close\r\n\r\n")
+    recorder.close()
+    assert (status_of(uploaded), status_of(redirected)) == (200, 302)
+    assert [(e.method, e.path, e.status) for e in proxy.journal] == [
+        ("POST", "/upload", 200),
+        ("GET", "/moved", 302),
+    ]
+    assert [
+        (r.name, r.getMessage()) for r in caplog.records if r.exc_info or r.name == "aiohttp.server"
+    ] == []
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+async def test_whatever_the_recorder_raises_is_one_line_that_names_the_exchange(
+    aiohttp_server: MakeServer,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    verbose: bool,
+) -> None:
+    """The tape misses the exchange, which is answered and journaled all the same; one line says so,
+    its secret path parameter redacted, with the traceback only when --verbose."""
+    caplog.set_level(logging.INFO if verbose else logging.WARNING, logger="aem_guides_mock")
+    upstream = url_of(await aiohttp_server(FakeAuthor({}).app()))
+    recorder = Recorder(tmp_path / "tape", upstream)
+
+    def choke(*_: object) -> None:
+        raise RuntimeError("the recorder choked")
+
+    monkeypatch.setattr(recorder, "record", choke)
+    async with proxy_on_socket(upstream, recorder=recorder) as (url, proxy):
+        target = "/upload;jsessionid=s3cr3tsession"
+        answer = await raw_exchange(
+            url, f"GET {target} HTTP/1.1\r\nHost: p\r\nConnection: close\r\n\r\n".encode()
+        )
+    recorder.close()
+    assert status_of(answer) == 200
+    assert [(e.path, e.status) for e in proxy.journal] == [(f"/upload;jsessionid={REDACTED}", 200)]
+    [said] = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert said.levelno == logging.ERROR and said.getMessage() == (
+        f"could not record GET /upload;jsessionid={REDACTED} (answered 200) on the tape: RuntimeError; "
+        "the tape misses this exchange"
+    )
+    assert bool(said.exc_info) is verbose
+    assert all("s3cr3tsession" not in r.getMessage() for r in caplog.records)
 
 
 async def test_a_secret_the_author_echoes_fails_the_recording_and_deletes_it(

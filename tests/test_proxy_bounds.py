@@ -20,9 +20,10 @@ from aiohttp.test_utils import TestServer
 
 from mock_server.api.operations import BASE_PATH
 from mock_server.core.journal import Exchange
+from mock_server.http import inflate
 from mock_server.http import proxy as proxy_module
 from mock_server.http.proxy import PROXY, proxy_app
-from mock_server.http.proxy_checks import check_answer
+from mock_server.http.proxy_checks import check_answer, check_request
 from mock_server.recording.tape import Recorder
 
 from .proxy_support import FakeAuthor, json_of, open_raw, proxy_on_socket, raw_exchange, status_of, until
@@ -111,21 +112,40 @@ async def test_a_chunked_body_is_cut_off_as_soon_as_it_passes_the_cap(author: tu
 
 
 @pytest.mark.parametrize("encoding", ["gzip", "deflate"])
-async def test_a_compression_bomb_is_a_413_and_its_rest_is_never_read(
+async def test_a_compression_bomb_is_a_413_and_the_connection_closed(
     author: tuple[FakeAuthor, str], encoding: str
 ) -> None:
-    """16 MiB of zeros in 16 KiB: refused once 1 MiB is inflated; the proxy closes the connection at
-    once, where aiohttp would go on reading (and inflating) the rest for 10 s."""
+    """16 MiB of zeros in 16 KiB: read raw, inflated off the loop and refused once 1 MiB is made; the
+    proxy closes the connection at once (the client keeps its end open)."""
     fake, upstream = author
     packer = zlib.compressobj(9, zlib.DEFLATED, 31 if encoding == "gzip" else 15)
     bomb = packer.compress(bytes(16 * 1024 * 1024)) + packer.flush()
     async with proxy_on_socket(upstream) as (url, proxy):
         reader, writer = await open_raw(url)
-        writer.write(post_head(len(bomb), f"Content-Encoding: {encoding}") + bomb[: len(bomb) // 2])
-        answer = await closed(reader)  # the second half is never sent: a proxy that waits for it fails
+        writer.write(post_head(len(bomb), f"Content-Encoding: {encoding}") + bomb)
+        answer = await closed(reader)
         writer.close()
-    assert status_of(answer) == 413 and "larger than 1048576 bytes" in json_of(answer)["message"]
-    assert fake.seen == [] and proxy.budget.used == 0
+    assert status_of(answer) == 413 and b"Connection: close" in answer
+    assert "larger than 1048576 bytes (max_body_bytes; it inflates to more" in json_of(answer)["message"]
+    assert fake.seen == [] and proxy.budget.used == proxy.request_budget.used == 0
+
+
+async def test_a_compressed_body_that_never_ends_is_cut_off_and_its_rest_never_read(
+    author: tuple[FakeAuthor, str],
+) -> None:
+    """A chunked deflate stream of zeros sent without end: refused once its raw bytes pass what
+    could inflate to the cap, the connection closed; a proxy that reads on never answers."""
+    fake, upstream = author
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+    piece = packer.compress(bytes(1 << 20)) + packer.flush(zlib.Z_FULL_FLUSH)
+    endless = b"".join(b"%x\r\n%s\r\n" % (len(piece), piece) for _ in range(8))  # and no last chunk
+    async with proxy_on_socket(upstream, max_body_bytes=1000) as (url, proxy):
+        reader, writer = await open_raw(url)
+        writer.write(post_head(None, "Content-Encoding: deflate") + endless)
+        answer = await closed(reader)
+        writer.close()
+    assert status_of(answer) == 413 and "more came" in json_of(answer)["message"]
+    assert fake.seen == [] and proxy.request_budget.used == 0
 
 
 async def test_a_compressed_body_within_the_cap_goes_on_inflated(author: tuple[FakeAuthor, str]) -> None:
@@ -136,6 +156,28 @@ async def test_a_compressed_body_within_the_cap_goes_on_inflated(author: tuple[F
             url, post_head(len(zipped), "Content-Encoding: gzip", "Connection: close") + zipped
         )
     assert status_of(answer) == 200 and fake.seen[0][3] == START
+
+
+async def test_a_compressed_body_is_inflated_by_the_mocks_reader_off_the_loop(
+    author: tuple[FakeAuthor, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One way to read a body: the proxy's app takes the mock's handler arguments (aiohttp inflates
+    nothing) and :func:`~mock_server.http.inflate.read_body` inflates in a worker thread."""
+    fake, upstream = author
+    inflated_on: list[str] = []
+    inflating = inflate.inflate
+
+    def spy(data: bytes, coding: str, limit: int) -> bytes:
+        inflated_on.append(threading.current_thread().name)
+        return inflating(data, coding, limit)
+
+    monkeypatch.setattr(inflate, "inflate", spy)
+    zipped = gzip.compress(START)
+    async with proxy_on_socket(upstream) as (url, _):
+        head = post_head(len(zipped), "Content-Encoding: gzip", "Connection: close")
+        assert status_of(await raw_exchange(url, head + zipped)) == 200
+    assert fake.seen[0][3] == START and len(inflated_on) == 1
+    assert inflated_on[0] != threading.current_thread().name  # not the loop's
 
 
 async def test_an_admin_request_with_a_body_is_answered_and_the_body_never_read(
@@ -169,7 +211,12 @@ class Streaming:
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_get(DOWNLOAD, self.download)
+        app.router.add_post(BASE_PATH, self.start)
         return app
+
+    async def start(self, request: web.Request) -> web.Response:
+        await request.read()
+        return web.json_response({"processingId": "p-1"})
 
     async def download(self, request: web.Request) -> web.StreamResponse:
         body = b'{"x": "' + b"a" * (self.size - 9) + b'"}'
@@ -189,7 +236,10 @@ async def test_the_answers_kept_share_one_budget_and_past_it_are_kept_truncated(
     upstream = Streaming(300_000, first=80_000)
     base = f"http://127.0.0.1:{(await aiohttp_server(upstream.app())).port}"
     recorder = Recorder(tmp_path / "tape", base)
-    async with proxy_on_socket(base, max_kept_bytes=100_000, recorder=recorder) as (url, proxy):
+    async with proxy_on_socket(base, max_kept_bytes=100_000, max_body_bytes=1000, recorder=recorder) as (
+        url,
+        proxy,
+    ):
         target = f"GET {DOWNLOAD}?processingId=p-1 HTTP/1.1\r\nHost: proxy\r\nConnection: close\r\n\r\n"
         first = asyncio.create_task(raw_exchange(url, target.encode()))
         await until(lambda: upstream.started == 1 and proxy.budget.used == 80_000, "the first answer begun")
@@ -211,13 +261,114 @@ async def test_the_answers_kept_share_one_budget_and_past_it_are_kept_truncated(
     assert all("larger than the recorder keeps" in line["response"]["note"] for line in taped)
 
 
-async def test_a_request_body_finds_no_room_when_the_budget_is_spent(author: tuple[FakeAuthor, str]) -> None:
+async def test_answers_kept_never_refuse_a_request_body(aiohttp_server: MakeServer) -> None:
+    """A download in flight holds every byte the proxy keeps of answers: a start request goes on all
+    the same (it was a 503: the answers and the request bodies shared one budget)."""
+    upstream = Streaming(300_000, first=100_000)
+    base = f"http://127.0.0.1:{(await aiohttp_server(upstream.app())).port}"
+    async with proxy_on_socket(base, max_kept_bytes=100_000, max_body_bytes=1000) as (url, proxy):
+        download = f"GET {DOWNLOAD}?processingId=p-1 HTTP/1.1\r\nHost: proxy\r\nConnection: close\r\n\r\n"
+        downloading = asyncio.create_task(raw_exchange(url, download.encode()))
+        await until(lambda: proxy.budget.used == proxy.budget.total, "the answers' budget spent")
+        answer = await raw_exchange(url, post_head(len(START), "Connection: close") + START)
+        assert status_of(answer) == 200 and json_of(answer) == {"processingId": "p-1"}
+        upstream.gate(0).set()
+        assert status_of(await downloading) == 200
+
+
+class HeldStarts:
+    """An author that holds every start request of ``held`` bytes or more until :attr:`gate` opens,
+    and answers the others at once."""
+
+    def __init__(self, held: int) -> None:
+        self.held = held
+        self.holding = 0
+        self.gate = asyncio.Event()
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post(BASE_PATH, self.start)
+        return app
+
+    async def start(self, request: web.Request) -> web.Response:
+        if len(await request.read()) >= self.held:
+            self.holding += 1
+            await self.gate.wait()
+        return web.json_response({"processingId": "p-1"})
+
+
+def start_of(size: int) -> bytes:
+    """A start request whose JSON body takes ``size`` bytes (padded with spaces)."""
+    return post_head(size, "Connection: close") + START.ljust(size)
+
+
+async def test_a_request_body_reserves_its_length_and_waits_for_room_when_uploads_hold_it(
+    aiohttp_server: MakeServer,
+) -> None:
+    """With 1000 bytes for request bodies and 900 held by an exchange in flight, a 56-byte start goes
+    on at once (a body reserves its length, not the cap); a 200-byte one waits until the 900 are
+    given back, then goes on."""
+    author = HeldStarts(900)
+    base = f"http://127.0.0.1:{(await aiohttp_server(author.app())).port}"
+    async with proxy_on_socket(base, max_kept_bytes=1000, max_body_bytes=1000) as (url, proxy):
+        holder = asyncio.create_task(raw_exchange(url, start_of(900)))
+        await until(lambda: author.holding == 1, "the 900 bytes held upstream")
+        assert proxy.request_budget.used == 900
+        assert status_of(await raw_exchange(url, start_of(len(START)))) == 200
+        waiter = asyncio.create_task(raw_exchange(url, start_of(200)))
+        await until(lambda: proxy.request_budget.waiting == 1, "the 200 bytes waiting for room")
+        author.gate.set()
+        assert [status_of(answer) for answer in await asyncio.gather(holder, waiter)] == [200, 200]
+    assert proxy.request_budget.used == 0 and len(proxy.journal) == 3
+
+
+async def test_a_request_body_that_finds_no_room_within_the_body_timeout_is_a_503(
+    aiohttp_server: MakeServer,
+) -> None:
+    author = HeldStarts(1000)
+    base = f"http://127.0.0.1:{(await aiohttp_server(author.app())).port}"
+    async with proxy_on_socket(base, max_kept_bytes=1000, max_body_bytes=1000, body_timeout=0.3) as (
+        url,
+        proxy,
+    ):
+        holder = asyncio.create_task(raw_exchange(url, start_of(1000)))
+        await until(lambda: author.holding == 1, "the whole budget held upstream")
+        answer = await raw_exchange(url, start_of(len(START)))
+        author.gate.set()
+        assert status_of(await holder) == 200
+    assert status_of(answer) == 503 and b"Retry-After: 1" in answer and b"Connection: close" in answer
+    assert "no room for the request body within 0.3 s" in json_of(answer)["message"]
+    refused = next(e for e in proxy.journal if e.status == 503)
+    assert refused.warnings[0].where == "body:/" and proxy.request_budget.used == 0
+
+
+async def test_uploads_that_each_wait_for_more_than_is_left_do_not_all_wait_for_the_timeout(
+    author: tuple[FakeAuthor, str],
+) -> None:
+    """Two chunked uploads hold 600 and 300 of the 1000 bytes and each wants 200 more: nothing would
+    ever come back, so the one holding the most is refused at once, and the other goes on."""
     fake, upstream = author
-    async with proxy_on_socket(upstream, max_kept_bytes=10) as (url, proxy):
-        answer = await raw_exchange(url, post_head(len(START)) + START)
-    assert status_of(answer) == 503 and b"Retry-After: 1" in answer
-    assert "(max_kept_bytes)" in json_of(answer)["message"] and fake.seen == []
-    assert only(proxy.journal).warnings[0].where == "body:/"
+
+    def chunk(data: bytes) -> bytes:
+        return b"%x\r\n%s\r\n" % (len(data), data)
+
+    async with proxy_on_socket(upstream, max_kept_bytes=1000, max_body_bytes=1000) as (url, proxy):
+        (big_reader, big), (small_reader, small) = await open_raw(url), await open_raw(url)
+        big.write(post_head(None) + chunk(b" " * 600))
+        await until(lambda: proxy.request_budget.used == 600, "600 bytes read")
+        small.write(post_head(None, "Connection: close") + chunk(START.ljust(300)))
+        await until(lambda: proxy.request_budget.used == 900, "900 bytes read")
+        big.write(chunk(b" " * 200))
+        await until(lambda: proxy.request_budget.waiting == 1, "the big one waiting")
+        small.write(chunk(b" " * 200))  # now each waits on the other
+        refused = await closed(big_reader)
+        small.write(b"0\r\n\r\n")
+        answered = await closed(small_reader)
+        big.close()
+        small.close()
+    assert status_of(refused) == 503 and "holds the most (600 bytes)" in json_of(refused)["message"]
+    assert status_of(answered) == 200 and fake.seen[0][3] == START.ljust(300) + b" " * 200
+    assert proxy.request_budget.used == 0
 
 
 # --- answers cut short ----------------------------------------------------------------------------------
@@ -308,10 +459,65 @@ async def test_a_large_answer_is_checked_in_the_worker_thread_a_small_one_on_the
     assert checked_in[1].startswith("aem-guides-mock-proxy")
 
 
+async def test_a_compressed_answer_is_checked_in_the_worker_thread_by_the_size_it_inflates_to(
+    aiohttp_server: MakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """3 KB of gzip that inflate to about 1 MiB of log lines are checked off the loop; a gzip answer
+    that inflates to little is checked on it."""
+    page = {"lines": ["x" * 1000] * 1000, "offset": 0, "limit": 1000, "hasMore": False}
+    small = gzip.compress(json.dumps({"executionHistory": []}).encode())
+
+    def gzipped(body: bytes) -> Callable[[web.Request], web.Response]:
+        return lambda _: web.Response(body=body, content_type="application/json",
+                                      headers={"Content-Encoding": "gzip"})  # fmt: skip
+
+    big = gzip.compress(json.dumps(page).encode())
+    assert len(big) < 64 * 1024 < len(json.dumps(page))
+    answers = {f"{BASE_PATH}/logs": (200, gzipped(big)), f"{BASE_PATH}/history": (200, gzipped(small))}
+    upstream = f"http://127.0.0.1:{(await aiohttp_server(FakeAuthor(answers).app())).port}"
+    checked_in: list[str] = []
+
+    def spy(*args: Any) -> Any:
+        checked_in.append(threading.current_thread().name)
+        return check_answer(*args)
+
+    monkeypatch.setattr(proxy_module, "check_answer", spy)
+    async with proxy_on_socket(upstream) as (url, _):
+        for target in (f"{BASE_PATH}/history", f"{BASE_PATH}/logs?processingId=p-1"):
+            answer = await raw_exchange(
+                url, f"GET {target} HTTP/1.1\r\nHost: p\r\nConnection: close\r\n\r\n".encode()
+            )
+            assert status_of(answer) == 200
+    assert checked_in[0] == threading.current_thread().name  # the loop's
+    assert checked_in[1].startswith("aem-guides-mock-proxy")
+
+
+async def test_a_request_body_aiohttp_leaves_compressed_is_checked_in_the_worker_by_its_inflated_size(
+    author: tuple[FakeAuthor, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``x-gzip`` is not inflated on the way (neither the mock nor aiohttp decodes it), but the check
+    reads it inflated: 2 KB that inflate to 2 MB are checked off the loop."""
+    fake, upstream = author
+    checked_in: list[str] = []
+
+    def spy(*args: Any) -> Any:
+        checked_in.append(threading.current_thread().name)
+        return check_request(*args)
+
+    monkeypatch.setattr(proxy_module, "check_request", spy)
+    body = gzip.compress(json.dumps({**json.loads(START), "pad": " " * 2_000_000}).encode())
+    async with proxy_on_socket(upstream) as (url, _):
+        answer = await raw_exchange(
+            url, post_head(len(body), "Content-Encoding: x-gzip", "Connection: close") + body
+        )
+    assert status_of(answer) == 200 and fake.seen[0][3] == body  # forwarded as it came
+    assert checked_in[0].startswith("aem-guides-mock-proxy")
+
+
 @pytest.mark.parametrize(
     ("bound", "value"),
     [("timeout", 0), ("body_timeout", -1.0), ("body_timeout", float("nan")), ("stop_grace", -1.0),
-     ("max_body_bytes", -1), ("max_kept_bytes", 0)],
+     ("max_body_bytes", -1), ("max_kept_bytes", 0), ("max_kept_bytes", 1024 * 1024 - 1)],
 )  # fmt: skip
 def test_a_bad_bound_is_refused_by_name(bound: str, value: float) -> None:
     bounds: dict[str, Any] = {bound: value}

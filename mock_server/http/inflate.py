@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import importlib
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from aiohttp import web
@@ -81,8 +81,18 @@ def compressed_cap(limit: int) -> int:
     return limit + limit // 100 + 4096
 
 
-async def read_body(request: web.Request, limit: int, timeout_s: float) -> bytes:
+async def read_body(
+    request: web.Request,
+    limit: int,
+    timeout_s: float,
+    *,
+    room: Callable[[int], Awaitable[object]] | None = None,
+) -> bytes:
     """The whole body, decoded from its ``Content-Encoding``, at most ``limit`` bytes.
+
+    ``room``, if given, is awaited after each piece read with the raw bytes read so far, before the
+    next is read: a caller that counts the memory bodies take (the proxy) waits there for room,
+    within ``timeout_s``.
 
     Raises :class:`BodyTooLarge`, :class:`BodyUnreadable`, ``TimeoutError`` when the raw body did
     not arrive within ``timeout_s``, and ``ConnectionError`` when the client left mid-body.
@@ -98,6 +108,8 @@ async def read_body(request: web.Request, limit: int, timeout_s: float) -> bytes
                 raw += chunk
                 if len(raw) > cap:
                     raise BodyTooLarge(limit, inflated=False)
+                if room is not None:
+                    await room(len(raw))
     except web.RequestPayloadError as error:  # a bad chunk, or a coding aiohttp failed to decode
         raise BodyUnreadable(request.headers.get("Content-Encoding"), str(error)) from None
     if coding is None or not raw:

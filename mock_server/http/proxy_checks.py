@@ -21,7 +21,7 @@ from ..recording.redaction import REDACTED, looks_secret
 from ..recording.tape import MAX_BODY_BYTES, TapeResponse, decode_body
 from .bodies import ABSENT, READ_AS_JSON, id_from_query
 
-__all__ = ["MAX_CHECKED_ANSWER_BYTES", "check_answer", "check_request", "masked"]
+__all__ = ["MAX_CHECKED_ANSWER_BYTES", "check_answer", "check_request", "inflated_over", "masked"]
 
 _PATHS = {op.path: sorted(o.method for o in OPERATIONS if o.path == op.path) for op in OPERATIONS}
 #: The most of a request body that is checked (the proxy refuses larger ones before).
@@ -145,6 +145,16 @@ def _why_unchecked(answer: TapeResponse, encoding: str, undecodable: bool, cut: 
         return (f"it is larger than {MAX_CHECKED_ANSWER_BYTES} bytes (inflated), more than the proxy checks "
                 "without holding up its other clients")  # fmt: skip
     return None
+
+
+def inflated_over(body: bytes, encoding: str, limit: int) -> bool:
+    """Whether ``body``, undone of its ``Content-Encoding``, holds more than ``limit`` bytes: how much
+    a check has to read (a few KB of gzip may be a MiB of JSON). Inflates ``limit`` bytes at most;
+    a body that does not decode is checked no further, so it is not over."""
+    if encoding.strip().lower() in ("", "identity"):
+        return len(body) > limit
+    _, cut = decode_body(body, encoding, limit)
+    return cut
 
 
 def masked(violations: tuple[Violation, ...]) -> tuple[Violation, ...]:

@@ -7,11 +7,14 @@ error body (:func:`refusal_answer`) on a connection that is then closed.
   (``CONNECT host:443``) or ``*`` is refused with 400, never followed.
 * The body must arrive whole within ``body_timeout`` seconds (else 408) and hold at most
   ``max_body_bytes`` (else 413: refused from its ``Content-Length`` before a byte is read, or cut
-  off as soon as it is larger). aiohttp inflates a gzip or deflate body as it is read, in steps of
-  at most 256 KiB, so the cap holds for the inflated bytes: a bomb is refused once the cap is
-  passed, never inflated whole.
-* The bytes held count against the proxy's :class:`~.proxy_relay.Budget`: with no room left the
-  request is refused with 503 rather than held.
+  off as soon as it is larger). It is read as the mock reads one (:mod:`.inflate`, the app made
+  with its :data:`~.inflate.HANDLER_ARGS`): raw, then a gzip, deflate, br or zstd body inflated in
+  a worker thread, never past the cap: a bomb is refused once the cap is passed, never inflated
+  whole, and never on the event loop.
+* The bytes held count against the proxy's budget of request bodies (:mod:`.proxy_budget`),
+  apart from the answers kept: a body waits for room (within ``body_timeout``) when uploads in
+  flight hold it all, and is refused with 503 only when none came in that time, or when none
+  could come (every byte held by a body waiting for more: the one that holds the most gives way).
 
 A refused request's unread rest is never read: after the answer the connection is closed, where
 aiohttp would otherwise read ("linger" over) it for up to 10 s, inflating a compressed one.
@@ -19,13 +22,14 @@ aiohttp would otherwise read ("linger" over) it for up to 10 s, inflating a comp
 
 from __future__ import annotations
 
-import asyncio
+import dataclasses
 
 from aiohttp import web
 
 from ..core.errors import MAX_SHOWN, Violation
+from . import inflate
 from .answers import json_answer
-from .proxy_relay import Lease
+from .proxy_budget import Lease, NoRoom
 
 __all__ = ["DEFAULT_BODY_TIMEOUT_S", "DEFAULT_MAX_BODY_BYTES", "Refused", "read_body", "refusal_answer"]
 __all__ += ["send_and_close", "target_refusal"]
@@ -65,52 +69,93 @@ def target_refusal(request: web.Request, upstream: str) -> Refused | None:
 
 
 async def read_body(request: web.Request, *, limit: int, timeout: float, lease: Lease) -> bytes:
-    """The whole body (inflated, if aiohttp inflates its Content-Encoding), or :class:`Refused`."""
-    if request.content_length is not None and request.content_length > limit:
-        raise _too_large(limit, request.content_length)
-    raw = bytearray()
+    """The whole body, decoded from its ``Content-Encoding`` by the mock's own reader (raw bytes
+    within the cap, inflated in a worker thread: :func:`.inflate.read_body`), or :class:`Refused`.
+    Its bytes are held in ``lease``, on the budget of request bodies: as they come (all of them at
+    once when its ``Content-Length`` says how many), waiting for room within ``timeout``."""
+    declared = request.content_length
+    reading = _Reading()
+
+    async def room(read: int) -> None:
+        reading.read = read
+        wanted = max(read, declared or 0)
+        if wanted > lease.held:
+            reading.waiting = True
+            await lease.reserve(wanted)
+            reading.waiting = False
+
     try:
-        async with asyncio.timeout(timeout):
-            async for chunk in request.content.iter_chunked(64 * 1024):
-                if len(raw) + len(chunk) > limit:
-                    raise _too_large(limit)
-                if lease.take(len(chunk)) < len(chunk):
-                    raise _no_room(lease)
-                raw += chunk
+        body = await inflate.read_body(request, limit, timeout, room=room)
+    except inflate.BodyTooLarge as error:
+        raise _too_large(limit, reading, declared, error.inflated) from None
     except TimeoutError:
-        message = (f"the request body did not arrive whole within {timeout:g} s (body_timeout); "
-                   f"{len(raw)} bytes came; send it at once")  # fmt: skip
-        late = Violation("body:/", message, f"a body within {timeout:g} s", None, severity="warning")
-        raise Refused(408, late) from None
+        raise (_no_room(lease, timeout) if reading.waiting else _late(reading, timeout)) from None
+    except NoRoom as crowded:
+        raise _crowded(lease, crowded.held) from None
     except ConnectionError:  # the client went away mid-body: the answer will find no one
-        message = f"the client closed the connection after {len(raw)} bytes of the body"
+        message = f"the client closed the connection after {reading.read} bytes of the body"
         raise Refused(400, Violation("body:/", message, "a whole body", None, severity="warning")) from None
-    except web.RequestPayloadError as error:  # a body that is not what its headers say
-        encoding = request.headers.get("Content-Encoding", "")
-        if encoding:
-            message = (f"the body is not what 'Content-Encoding: {encoding[:40]}' says ({error}); send it "
-                       "encoded that way, or leave the header out")  # fmt: skip
-            wrong = Violation("header:Content-Encoding", message, "a body its Content-Encoding describes",
-                              encoding[:40])  # fmt: skip
-            raise Refused(400, wrong) from None
-        message = f"the body could not be read ({error}); check its Content-Length or chunked framing"
-        raise Refused(400, Violation("body:/", message, "a body framed as its headers say", None)) from None
-    return bytes(raw)
+    except inflate.BodyUnreadable as error:  # a body that is not what its headers say
+        raise _unreadable(error) from None
+    lease.settle(len(body))  # the raw bytes are let go; the body, inflated, is kept for the exchange
+    return body
 
 
-def _too_large(limit: int, declared: int | None = None) -> Refused:
-    size = f"its Content-Length says {declared}" if declared is not None else "more came"
+@dataclasses.dataclass(slots=True)
+class _Reading:
+    """How far :func:`read_body` came: raw bytes read, and whether it waits for room."""
+
+    read: int = 0
+    waiting: bool = False
+
+
+def _too_large(limit: int, reading: _Reading, declared: int | None, inflated: bool) -> Refused:
+    if declared is not None and reading.read == 0:  # refused from the header, before a byte was read
+        size, got = f"its Content-Length says {declared}", declared
+    else:
+        size, got = ("it inflates to more" if inflated else "more came"), None
     message = (f"the request body is larger than {limit} bytes (max_body_bytes; {size}, counted "
                "inflated); an AEM Guides request is a few hundred bytes: send less")  # fmt: skip
-    return Refused(413, Violation("body:/", message, f"at most {limit} bytes", declared))
+    return Refused(413, Violation("body:/", message, f"at most {limit} bytes", got))
 
 
-def _no_room(lease: Lease) -> Refused:
-    total = lease.budget.total
-    message = (f"the proxy holds {total} bytes of bodies in memory already (max_kept_bytes), the most "
-               "it keeps at once; retry in a moment")  # fmt: skip
+def _late(reading: _Reading, timeout: float) -> Refused:
+    message = (f"the request body did not arrive whole within {timeout:g} s (body_timeout); "
+               f"{reading.read} bytes came; send it at once")  # fmt: skip
+    late = Violation("body:/", message, f"a body within {timeout:g} s", None, severity="warning")
+    return Refused(408, late)
+
+
+def _no_room(lease: Lease, timeout: float) -> Refused:
+    """The body waited ``timeout`` for room in vain: uploads in flight held the whole budget."""
+    message = (f"the proxy found no room for the request body within {timeout:g} s (body_timeout): the "
+               f"request bodies in flight hold the {lease.budget.total} bytes it keeps of them at once "
+               "(max_kept_bytes); retry in a moment")  # fmt: skip
     full = Violation("body:/", message, "room in the proxy's memory budget", None, severity="warning")
     return Refused(503, full, {"Retry-After": "1"})
+
+
+def _crowded(lease: Lease, held: int) -> Refused:
+    """The uploads in flight hold all the room, each waiting for more: this one, which holds the
+    most, gives way so that the others go on."""
+    message = (f"the proxy holds the {lease.budget.total} bytes it keeps of request bodies at once "
+               f"(max_kept_bytes), all of them parts of bodies still coming; this one holds the most "
+               f"({held} bytes) and is refused so that the others can go on; retry in a moment")  # fmt: skip
+    full = Violation("body:/", message, "room in the proxy's memory budget", None, severity="warning")
+    return Refused(503, full, {"Retry-After": "1"})
+
+
+def _unreadable(error: inflate.BodyUnreadable) -> Refused:
+    if error.encoding:
+        encoding = error.encoding[:40]
+        message = (f"the body is not what 'Content-Encoding: {encoding}' says ({error.reason}); send it "
+                   "encoded that way, or leave the header out")  # fmt: skip
+        wrong = Violation(
+            "header:Content-Encoding", message, "a body its Content-Encoding describes", encoding
+        )
+        return Refused(400, wrong)
+    message = f"the body could not be read ({error.reason}); check its Content-Length or chunked framing"
+    return Refused(400, Violation("body:/", message, "a body framed as its headers say", None))
 
 
 async def refusal_answer(request: web.Request, refused: Refused) -> web.StreamResponse:

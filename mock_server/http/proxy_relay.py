@@ -5,7 +5,7 @@
   target that is not a path is refused before, see :mod:`.proxy_intake`).
 * What is kept: the first bytes of the answer, for the checks and the tape: at most
   :data:`~..recording.tape.MAX_BODY_BYTES` of one answer and, for every exchange in flight
-  together (request bodies included), the proxy's :class:`Budget`. Past either, the rest goes to
+  together, the proxy's budget of answers (:mod:`.proxy_budget`). Past either, the rest goes to
   the client but is not kept: the answer is then not checked, and the tape notes the truncation.
 * How it ends: whole; or cut short by the upstream (an error or ``timeout``: the client's
   connection is closed before the end, so the client sees a cut-off answer, never a short one);
@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from collections.abc import Awaitable
 
 import aiohttp
@@ -26,11 +25,9 @@ from multidict import CIMultiDict
 from yarl import URL
 
 from ..recording.tape import MAX_BODY_BYTES, TapeResponse
+from .proxy_budget import Lease
 
-__all__ = ["DEFAULT_MAX_KEPT_BYTES", "HOP_BY_HOP", "Budget", "Lease", "Relay", "upstream_url"]
-
-#: What the proxy keeps of bodies in memory at once, for every exchange in flight.
-DEFAULT_MAX_KEPT_BYTES = 32 * 1024 * 1024
+__all__ = ["HOP_BY_HOP", "Relay", "upstream_url"]
 #: Headers about one connection, not the message (RFC 9110 §7.6.1): never forwarded.
 HOP_BY_HOP = frozenset(
     {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
@@ -55,38 +52,6 @@ def upstream_url(upstream: URL, target: str) -> URL:
         query_string=query,
         encoded=True,
     )
-
-
-class Budget:
-    """The bytes of bodies the proxy keeps in memory at once, shared by the exchanges in flight."""
-
-    def __init__(self, total: int) -> None:
-        if total < 1:
-            raise ValueError(f"max_kept_bytes must be at least 1, not {total!r}")
-        self.total = total
-        self.used = 0
-
-    def lease(self) -> Lease:
-        return Lease(self)
-
-
-@dataclasses.dataclass(slots=True)
-class Lease:
-    """What one exchange holds of the :class:`Budget`: given back whole by :meth:`release`."""
-
-    budget: Budget
-    held: int = 0
-
-    def take(self, wanted: int) -> int:
-        """Take up to ``wanted`` bytes; return how many were granted (0 when the budget is spent)."""
-        granted = max(0, min(wanted, self.budget.total - self.budget.used))
-        self.budget.used += granted
-        self.held += granted
-        return granted
-
-    def release(self) -> None:
-        self.budget.used -= self.held
-        self.held = 0
 
 
 class Relay:
