@@ -44,7 +44,7 @@ if _MISSING and os.environ.get("AEM_MOCK_REQUIRE_BROWSER") == "1":
 pytestmark = pytest.mark.skipif(bool(_MISSING), reason=_REASON)
 
 from selenium import webdriver  # noqa: E402 (after the skip: the reason is clearer than an import error)
-from selenium.common.exceptions import NoAlertPresentException  # noqa: E402
+from selenium.common.exceptions import NoAlertPresentException, StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
@@ -102,8 +102,11 @@ def browser(tmp_path: Path) -> Iterator[webdriver.Chrome]:
     driver.quit()
 
 
-def wait_for(driver: webdriver.Chrome, what: str, check: Any, timeout: float = 10) -> Any:
-    return WebDriverWait(driver, timeout).until(lambda d: check(d), message=what)
+def wait_for(driver: webdriver.Chrome, what: str, check: Any, timeout: float = 20) -> Any:
+    """Wait until ``check`` holds. A live page replaces its rows with each state it is sent, so an
+    element found may be gone by the time it is read: that is a "not yet", not a failure."""
+    waiting = WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException,))
+    return waiting.until(lambda d: check(d), message=what)
 
 
 def shoot(driver: webdriver.Chrome, name: str) -> None:
