@@ -34,12 +34,15 @@ R = REDACTED
 SECRET = ["password", "passwd", "pwd", "pass", "token", "secret", "j_password", "sessionid", "sig", "key",
           "apikey", "x-api-key", "access_token", "userPassword", "client_secret", "JSESSIONID", "PHPSESSID",
           "X-CSRF-Token", "x-key", "db_pass", "X-Functions-Key", "Authorization", "api_key", "sid", "auth",
-          "PASS", "Api-Key", "refresh-token", "passphrase", "session"]  # fmt: skip
+          "PASS", "Api-Key", "refresh-token", "passphrase", "session", "dbPass", "userPwd", "adminPwd",
+          "adminPWD", "passcode", "XAPIKey", "sess_id", "x" * 300 + "_password",
+          "x" * 300 + "Key"]  # fmt: skip
 #: The API's own names, and words that only look like a short name.
 PUBLIC = ["processingId", "path", "excludedPaths", "filter", "type", "createdBy", "status", "keywords",
           "fileTypes", "offset", "limit", "tail", "hasLogs", "hasMore", "lines", "migrationSet", "eta",
           "comments", "bypass", "passed", "author", "design", "signal", "keyId", "monkey", "passage",
-          "www-authenticate", "startTime", "triggeredCount", "filterProcessedAssets"]  # fmt: skip
+          "www-authenticate", "startTime", "triggeredCount", "filterProcessedAssets", "md5sig",
+          "x" * 300]  # fmt: skip
 RESPONSES = [name for name in load_schemas() if name.endswith(".response") or name in ("job", "error")]
 
 
@@ -184,10 +187,39 @@ def test_a_location_loses_its_user_info_and_secret_parameters() -> None:
 
 
 def test_each_secret_is_looked_for_in_every_form() -> None:
-    assert needle_forms('pä ss/"w') == {
+    forms = needle_forms('pä ss/"w')
+    assert forms >= {  # Python's spellings
         'pä ss/"w'.encode(), b'p\\u00e4 ss/\\"w', 'pä ss/\\"w'.encode(), b"p%C3%A4%20ss%2F%22w",
         b"p%C3%A4+ss%2F%22w", b"p%C3%A4%20ss/%22w", "pä ss/&quot;w".encode(), b"p\\u00e4 ss/&quot;w",
     }  # fmt: skip
+    assert forms >= {  # PHP and org.json (\/), Jackson (upper-case hex), lower-case hex, &#34;
+        b'p\\u00e4 ss\\/\\"w', b'p\\u00E4 ss/\\"w', b'p\\u00E4 ss\\/\\"w', b"p%c3%a4%20ss%2f%22w",
+        'pä ss/&#34;w'.encode(),
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("value", "spelled"),
+    [
+        ("k=1<2>&'x", "k\\u003d1\\u003c2\\u003e\\u0026\\u0027x"),  # Gson
+        ("k=1<2>&'x", "k\\u003D1\\u003C2\\u003E\\u0026\\u0027x"),
+        ("a*b c~d", "a*b+c%7Ed"),  # java.net.URLEncoder
+        ("a*b c~d", "a%2ab%20c~d"),  # lower-case hex
+        ("a*b(c)!", "a*b(c)!"),  # encodeURIComponent
+        ("it's", "it&#39;s"),
+        ("it's", "it&#039;s"),
+        ("it's", "it&apos;s"),
+    ],
+)
+def test_the_spellings_of_other_encoders_are_looked_for(value: str, spelled: str) -> None:
+    assert spelled.encode() in needle_forms(value)
+
+
+@pytest.mark.parametrize("token", ["abcDEF123._-xyz", "dXNlcjpwdw", "8c1d5e0a-3f7b-4d2e-9a61-0b2c4d6e8f10"])
+def test_a_token_of_plain_characters_is_one_needle(token: str) -> None:
+    """The other encoders' spellings are added only when the secret holds a character they change:
+    the cap of 2,048 needles still holds 2,048 such tokens."""
+    assert needle_forms(token) == {token.encode()}
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
