@@ -135,11 +135,96 @@ def test_text_bodies_redact_secret_named_pairs(text: str, redacted: str, secret:
     assert secret in seen
 
 
-def test_a_word_in_prose_is_redacted_but_not_looked_for() -> None:
+@pytest.mark.parametrize(
+    ("text", "redacted", "secret"),
+    [
+        (f'{{"token": "{"j" * 5000}-tail"}}', f'{{"token": "{R}"}}', "j" * 256),  # 4,096 and more
+        (f"<token>{'k' * 5000}-tail</token>", f"<token>{R}</token>", "k" * 256),
+        (f"token={'b' * 5000}-tail and", f"token={R} and", "b" * 256),
+        (
+            'error {\\"password\\":\\"hunter\\\\\\"22\\", \\"n\\": 1}',
+            'error {\\"password\\":\\"[redacted]\\", \\"n\\": 1}',
+            'hunter"22',
+        ),  # JSON-escaped JSON, a quote in the value
+        ("next=/x%3Fa%3D1%26token%3Dtok-in-next-1", "next=/x?a=1&token=[redacted]", "tok-in-next-1"),
+        ("next=%252Fx%253Ftoken%253Dtok-in-next-2", "next=/x?token=[redacted]", "tok-in-next-2"),
+        ("password:\n  line-one-1\n  line-two-2\nnext: 1", f"password:\n  {R}\nnext: 1", "line-one-1"),
+        ("key: |\n  -----BEGIN KEY-----\n  abcdefgh\n", f"key: |\n  {R}\n", "-----BEGIN KEY-----"),
+        (
+            "passphrase: correct horse battery staple\nnext",
+            f"passphrase: {R}\nnext",
+            "correct horse battery staple",
+        ),
+        ("password = two words-1\nx", f"password = {R}\nx", "two words-1"),
+        ('<password type="x">pw-in-xml-1</password>', f'<password type="x">{R}</password>', "pw-in-xml-1"),
+        ('token: "never-closed-1\nnext', f"token: {R}\nnext", '"never-closed-1'),
+        ("Authorization=Basic dXNlcjpwdw== x", f"Authorization={R} x", "dXNlcjpwdw=="),
+    ],
+)
+def test_text_values_are_redacted_whole_however_they_are_written(
+    text: str, redacted: str, secret: str
+) -> None:
     seen = Secrets()
-    prose = "press any key: Continue, token: Processing"
-    assert redact_text(prose, seen) == f"press any key: {R}, token: {R}"
-    assert len(seen) == 0  # "Processing" remembered would fail every tape that says it elsewhere
+    assert redact_text(text, seen) == redacted
+    assert secret in seen
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "password",
+                "token",
+                "key: ",
+                "=",
+                ":",
+                " ",
+                "\n",
+                "  ",
+                '"',
+                "'",
+                "\\",
+                "{",
+                "}",
+                "[",
+                "]",
+                "<",
+                ">",
+                "</password>",
+                "%3D",
+                "%253D",
+                "x",
+                "abc-123_",
+                "&",
+                "|",
+                "/",
+                "é",
+            ]
+        ),
+        max_size=60,
+    )
+)
+def test_redacting_in_small_windows_gives_what_redacting_whole_does(pieces: list[str]) -> None:
+    """The text is read in windows so that no call holds the GIL long: where they fall changes nothing."""
+    from mock_server.recording import text_scan
+
+    text = "".join(pieces)
+    whole = redact_text(text, Secrets())
+    original = text_scan.WINDOW
+    try:
+        for window in (1, 2, 3, 7):
+            text_scan.WINDOW = window
+            assert redact_text(text, Secrets()) == whole, window
+    finally:
+        text_scan.WINDOW = original
+
+
+def test_a_word_in_prose_is_redacted_to_the_end_of_its_line_but_not_looked_for() -> None:
+    seen = Secrets()
+    prose = "press any key: Continue, or Stop\ntoken: Processing"
+    assert redact_text(prose, seen) == f"press any key: {R}\ntoken: {R}"
+    assert len(seen) == 0  # "Continue" remembered would fail every tape that says it elsewhere
 
 
 def test_log_lines_and_paths_are_no_pairs() -> None:
@@ -273,3 +358,24 @@ async def test_a_realistic_tape_of_the_apis_answers_is_unchanged(
         "the user:password pair of the HTTP Basic credentials",
         "the password of the HTTP Basic credentials",
     }
+
+
+@pytest.mark.parametrize(
+    "text", ['token: "abc\\\ndef" and', 'token: "abc\\', 'password:"\\\n}', "token: '\\\n'"]
+)
+def test_a_backslash_before_a_line_break_in_a_quoted_value_ends(text: str) -> None:
+    """The regression: an escape the regular expression did not take (a backslash, then a line break)
+    left the reading of the value where it was, forever."""
+    import signal
+
+    def stuck(*args: object) -> None:
+        raise TimeoutError("redact_text did not end")
+
+    previous = signal.signal(signal.SIGALRM, stuck)
+    signal.setitimer(signal.ITIMER_REAL, 1.0)
+    try:
+        redacted = redact_text(text, Secrets())
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert redacted.startswith(("token: ", "password:")) and "abc" not in redacted
