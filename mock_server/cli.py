@@ -44,8 +44,15 @@ def _positive(text: str) -> float:
 
 
 def _mebibytes(text: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= 2**20:
-        raise argparse.ArgumentTypeError(f"expected a whole number of MiB from 1 to 1048576, got {text!r}")
+    """``--max-tape``: at most what ``scenario-from`` reads (256 MiB), which is also what the audit
+    was measured to finish within its deadline at stop (bench/bench_audit.py)."""
+    from .recording.tape import MAX_TAPE_BYTES
+
+    most = MAX_TAPE_BYTES // 2**20
+    if not text.isdigit() or not 1 <= int(text) <= most:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number of MiB from 1 to {most} (what scenario-from reads), got {text!r}"
+        )
     return int(text)
 
 
