@@ -31,7 +31,7 @@ from .server import run
 from .verify import command as verify_command
 
 if TYPE_CHECKING:  # the recorder is imported by the proxy command only, when it runs
-    from .recording.tape import Audit, Recorder
+    pass
 
 __all__ = ["main"]
 
@@ -47,8 +47,15 @@ def _positive(text: str) -> float:
 
 
 def _mebibytes(text: str) -> int:
-    if not text.isdigit() or not 1 <= int(text) <= 2**20:
-        raise argparse.ArgumentTypeError(f"expected a whole number of MiB from 1 to 1048576, got {text!r}")
+    """``--max-tape``: at most what ``scenario-from`` reads (256 MiB), which is also what the audit
+    was measured to finish within its deadline at stop (bench/bench_audit.py)."""
+    from .recording.tape import MAX_TAPE_BYTES
+
+    most = MAX_TAPE_BYTES // 2**20
+    if not text.isdigit() or not 1 <= int(text) <= most:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number of MiB from 1 to {most} (what scenario-from reads), got {text!r}"
+        )
     return int(text)
 
 
@@ -371,24 +378,12 @@ def _proxy(args: argparse.Namespace) -> int:
             return 1
         stop_by = (signalled[0] if signalled else time.monotonic()) + PROXY_STOP_S - _EXIT_MARGIN_S
         try:
-            audit = _close_recording(recorder, max(0.0, stop_by - time.monotonic()))
+            audit = recorder.close(deadline=max(0.0, stop_by - time.monotonic()))
             print(f"recording closed: {audit.summary()}", flush=True)
         except SecretLeaked as error:
             print(f"aem-guides-mock: {error}", file=sys.stderr)
             return 1
     return status
-
-
-def _close_recording(recorder: Recorder, deadline: float) -> Audit:
-    """``recorder.close(deadline=...)``: its audit is over within ``deadline`` seconds (or fails
-    closed). Until the recorder takes the keyword (its incremental audit, another branch), the audit
-    runs whole."""
-    import inspect
-
-    close: Callable[..., Audit] = recorder.close
-    if "deadline" in inspect.signature(close).parameters:
-        return close(deadline=deadline)
-    return close()
 
 
 def _list() -> int:

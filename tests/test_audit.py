@@ -5,19 +5,23 @@ the tape fails closed."""
 from __future__ import annotations
 
 import base64
+import bz2
 import gzip
 import io
 import json
+import lzma
 import secrets
 import zipfile
+import zlib
 from pathlib import Path
 
 import pytest
 
 from mock_server.recording import audit
-from mock_server.recording.audit import Allowance, leaks, side_file_problem
+from mock_server.recording.audit import Allowance, leaks
 from mock_server.recording.secrets import Secrets
-from mock_server.recording.tape import Recorder, SecretLeaked, TapeRequest, TapeResponse
+from mock_server.recording.side_files import Kept, Refused, side_file
+from mock_server.recording.tape import AuditUnfinished, Recorder, SecretLeaked, TapeRequest, TapeResponse
 
 UPSTREAM = "http://author.example:4502"
 JSON = ("Content-Type", "application/json")
@@ -112,7 +116,12 @@ def test_a_bomb_is_not_inflated_past_the_limits_and_fails_the_audit(tmp_path: Pa
     (tmp_path / "bomb.zip").write_bytes(zipped({"a.log": b"\x00" * (8 * 1024 * 1024)}))
     (tmp_path / "bomb.gz").write_bytes(gzip.compress(b"\x00" * (8 * 1024 * 1024)))
     found = leaks(tmp_path, {b"needle-1": "a kind"})
-    assert not found.leaks and len(found.unread) == 2 and all("times its size" in u for u in found.unread)
+    assert not found.leaks and len(found.unread) == 2
+    assert (
+        "bomb.gz could not be looked through: bomb.gz inflates more than 200 times its size"
+        in found.unread[0]
+    )
+    assert "bomb.zip could not be looked through: member 'a.log' inflates" in found.unread[1]
 
 
 def test_the_members_and_bytes_inflated_are_capped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -156,7 +165,7 @@ def test_gzip_side_files_are_inflated_and_looked_through(tmp_path: Path) -> None
 @pytest.mark.parametrize(
     ("body", "size", "problem"),
     [
-        (zipped({"a.log": b"\x00" * (4 * 1024 * 1024)}), None, "inflates more than 200 times"),
+        (zipped({"a.log": b"\x00" * (4 * 1024 * 1024)}), None, "at most 200 to 1"),
         (zipped({"a.log": b"x" * 5000}), 10_000, "a ZIP cut short"),
         (b"PK\x03\x04" + b"\x00" * 60, None, "a ZIP that does not open"),
         (gzip.compress(b"\x00" * (4 * 1024 * 1024)), None, "gzip data that inflates past"),
@@ -177,11 +186,15 @@ def test_a_side_file_the_audit_could_not_look_through_is_not_kept(
 
 def test_an_honest_log_zip_passes_and_is_charged_to_what_the_audit_inflates_in_all() -> None:
     data = zipped({"p1.log": b"2026-02-26 08:59:10:755: INFO: [ASSET_PROCESSING] done\n" * 500})
-    assert side_file_problem(data, False, Allowance(10**6, 5)) == (None, Allowance(10**6 - 27_500, 4))
-    assert "past the" in str(side_file_problem(data, False, Allowance(1000, 5))[0])  # the bytes left
-    assert "past the" in str(side_file_problem(data, False, Allowance(10**6, 0))[0])  # the members left
+    assert side_file(data, False, str, Allowance(10**6, 5)) == Kept(
+        data, (("p1.log", zipfile.ZipFile(io.BytesIO(data)).read("p1.log")),), Allowance(10**6 - 27_500, 4)
+    )
+    for left in (Allowance(1000, 5), Allowance(10**6, 0)):  # the bytes left, the members left
+        refused = side_file(data, False, str, left)
+        assert isinstance(refused, Refused) and "past" in refused.why
     gzipped = gzip.compress(b"line\n" * 100)
-    assert side_file_problem(gzipped, False, Allowance(10**6, 5)) == (None, Allowance(10**6 - 500, 5))
+    kept = side_file(gzipped, False, str, Allowance(10**6, 5))
+    assert isinstance(kept, Kept) and kept.left == Allowance(10**6 - 500, 5) and kept.data == gzipped
 
 
 def test_a_needle_is_found_across_the_boundary_of_two_reads(
@@ -190,3 +203,163 @@ def test_a_needle_is_found_across_the_boundary_of_two_reads(
     monkeypatch.setattr(audit, "_CHUNK", 7)
     (tmp_path / "tape.jsonl").write_bytes(b"......secret-1......")
     assert leaks(tmp_path, {b"secret-1": "a kind", b"other-22": "another"}).leaks == ("a kind in tape.jsonl",)
+
+
+def record(recorder: Recorder, query: str = "", headers: list[tuple[str, str]] | None = None,
+           answer: bytes = b"{}", answer_headers: list[tuple[str, str]] | None = None) -> None:  # fmt: skip
+    request = TapeRequest("GET", "/status", query, headers or [])
+    recorder.record("status", request, TapeResponse(200, answer_headers or [JSON], answer, len(answer)), 0)
+
+
+def test_a_secret_refused_past_the_cap_is_looked_for_in_what_was_written_before(tmp_path: Path) -> None:
+    """The regression: a value echoed before it was sent as a credential, by the exchange that
+    passed the cap, stayed in the tape, which passed its audit."""
+    late = secrets.token_hex(10)
+    recorder = Recorder(tmp_path / "t", UPSTREAM, secrets=Secrets(limit=2))
+    record(recorder, answer=json.dumps({"comments": f"next is {late}"}).encode())
+    record(recorder, f"token={secrets.token_hex(8)}&token={secrets.token_hex(8)}&token={late}")
+    assert recorder.stopped is not None and recorder.exchanges == 1
+    with pytest.raises(SecretLeaked) as leaked:
+        recorder.close()
+    assert leaked.value.leaks == ("the value of the query parameter 'token' in tape.jsonl",)
+
+
+def test_more_refused_secrets_than_the_audit_keeps_fail_it(tmp_path: Path) -> None:
+    recorder = Recorder(tmp_path / "t", UPSTREAM, secrets=Secrets(limit=1, max_refused=3))
+    record(recorder)
+    record(recorder, "&".join(f"token={secrets.token_hex(8)}" for _ in range(5)))
+    with pytest.raises(SecretLeaked, match="held more secrets than the audit keeps"):
+        recorder.close()
+    assert not (tmp_path / "t").exists()
+
+
+def test_a_secret_seen_late_is_looked_for_in_what_came_before_as_recording_goes_on(tmp_path: Path) -> None:
+    """The audit reads what is written as it is written; a needle that arrives later is owed by what
+    came before, and paid back in steps after each exchange, not at close."""
+    token = secrets.token_hex(12)
+    recorder = Recorder(tmp_path / "t", UPSTREAM)
+    record(recorder, answer=json.dumps({"comments": f"your next token is {token}"}).encode())
+    record(recorder, headers=[("Authorization", f"Bearer {token}")])
+    assert not recorder._auditor.owed  # paid within the exchange's step: close() has nothing left
+    assert recorder._auditor.findings().leaks == (
+        "the Bearer token of the request header authorization in tape.jsonl",
+    )
+    with pytest.raises(SecretLeaked):
+        recorder.close(deadline=0)  # nothing owed: no deadline can pass it
+
+
+def test_what_is_owed_at_close_is_read_then_within_the_deadline(tmp_path: Path) -> None:
+    token = secrets.token_hex(12)
+    recorder = Recorder(tmp_path / "t", UPSTREAM, audit_step=0)
+    record(recorder, answer=json.dumps({"comments": f"your next token is {token}"}).encode())
+    record(recorder, headers=[("Authorization", f"Bearer {token}")])
+    record(recorder)
+    assert recorder._auditor.owed and not recorder._auditor.findings()
+    with pytest.raises(SecretLeaked) as leaked:
+        recorder.close(deadline=None)
+    assert "the Bearer token" in leaked.value.leaks[0]
+
+
+def test_an_audit_that_cannot_finish_in_time_fails_closed(tmp_path: Path) -> None:
+    recorder = Recorder(tmp_path / "t", UPSTREAM, audit_step=0)
+    record(recorder, answer=b'{"comments": "nothing secret"}')
+    record(recorder, headers=[("Authorization", f"Bearer {secrets.token_hex(12)}")])
+    with pytest.raises(AuditUnfinished, match=r"could not finish within 0 s.*--max-tape") as unfinished:
+        recorder.close(deadline=0)
+    assert isinstance(unfinished.value, SecretLeaked) and not (tmp_path / "t").exists()
+
+
+def test_with_nothing_owed_the_deadline_does_not_matter(tmp_path: Path) -> None:
+    recorder = Recorder(tmp_path / "t", UPSTREAM)
+    record(recorder, headers=[("Authorization", f"Bearer {secrets.token_hex(12)}")])
+    recorder.audit_step = 0  # from now on, all is left to close(); what is written is read as it is
+    record(recorder, answer=b'{"comments": "nothing secret"}')
+    assert recorder.close(deadline=0).exchanges == 2
+
+
+def test_the_steps_read_no_more_than_their_budget(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(audit, "_CHUNK", 1000)
+    recorder = Recorder(tmp_path / "t", UPSTREAM, audit_step=0)
+    for _ in range(10):  # some 10 lines of 2,000 bytes
+        record(recorder, answer=json.dumps({"comments": "x" * 2000}).encode())
+    record(recorder, headers=[("Authorization", f"Bearer {secrets.token_hex(12)}")])
+    read = []
+    pass_ = recorder._auditor._active
+    assert pass_ is not None
+    while (step := pass_.step(audit._Report())) is not None:
+        read.append(step)
+    assert max(read) <= 1000 and sum(read) >= 20_000
+    recorder.close()
+
+
+def stored(members: dict[str, bytes]) -> bytes:
+    return zipped(members, zipfile.ZIP_STORED)
+
+
+OPAQUE = {
+    "bzip2": bz2.compress(b"password=hunter2-secret\n"),
+    "xz": lzma.compress(b"password=hunter2-secret\n"),
+    "zstd": b"\x28\xb5\x2f\xfd" + b"\x00" * 40,
+    "7z": b"7z\xbc\xaf\x27\x1c" + b"\x00" * 40,
+    "a nested ZIP": zipped({"inner.log": b"password=hunter2-secret\n"}),
+    "a PDF with compressed streams": b"%PDF-1.7\n1 0 obj << /Filter /FlateDecode >> stream\n"
+    + zlib.compress(b"password=hunter2-secret")
+    + b"\nendstream",
+}
+
+
+@pytest.mark.parametrize("what", list(OPAQUE))
+def test_a_side_file_or_member_the_audit_cannot_look_into_is_not_kept(tmp_path: Path, what: str) -> None:
+    """The regression: the audit read these raw and passed them, whatever they hid."""
+    data = OPAQUE[what]
+    recorder = Recorder(tmp_path / "t", UPSTREAM)
+    binary = [("Content-Type", "application/octet-stream")]
+    if what != "a nested ZIP":  # a ZIP alone is read: only inside another it is not
+        record(recorder, answer=data, answer_headers=binary)
+    record(recorder, answer=zipped({"p1.log": b"INFO: done\n", "inner.bin": data}), answer_headers=binary)
+    recorder.close()
+    written = [json.loads(line) for line in (tmp_path / "t" / "tape.jsonl").read_text().splitlines()[1:]]
+    assert all("body_file" not in line["response"] for line in written)
+    assert all("the audit cannot look into" in line["response"]["note"] for line in written)
+    assert not (tmp_path / "t" / "bodies").exists()
+
+
+@pytest.mark.parametrize("what", ["bzip2", "a nested ZIP"])
+def test_the_audit_does_not_pass_a_member_it_cannot_look_into(tmp_path: Path, what: str) -> None:
+    (tmp_path / "log.zip").write_bytes(zipped({"p1.log": b"INFO: done\n", "inner.bin": OPAQUE[what]}))
+    found = leaks(tmp_path, {b"hunter2-secret": "a kind"})
+    assert (
+        found.unread and "log.zip (inner.bin) is" in found.unread[0] and "cannot look into" in found.unread[0]
+    )
+
+
+def test_the_audit_inflates_the_gzip_members_of_a_zip(tmp_path: Path) -> None:
+    (tmp_path / "log.zip").write_bytes(stored({"p1.log.gz": gzip.compress(b"login hunter2-secret\n")}))
+    assert leaks(tmp_path, {b"hunter2-secret": "a kind"}).leaks == (
+        "a kind in log.zip (p1.log.gz) (inflated)",
+    )
+
+
+def many_entries(count: int) -> bytes:
+    """A ZIP whose directory lists ``count`` empty members."""
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as out:
+        for number in range(count):
+            out.writestr(f"{number}", b"")
+    return archive.getvalue()
+
+
+def test_a_zip_of_many_entries_is_refused_from_its_end_record_before_zipfile_reads_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The regression: the audit built a ZipFile of 121,835 entries (+65 MB, 0.77 s) before it
+    counted them; the one ZIP gate (limits.open_zip) reads the end record first."""
+    (tmp_path / "many.zip").write_bytes(many_entries(300))
+
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("zipfile.ZipFile was built for a ZIP the gate refuses")
+
+    monkeypatch.setattr(zipfile, "ZipFile", never)
+    found = leaks(tmp_path, {b"needle-1": "a kind"})
+    assert len(found.unread) == 1
+    assert found.unread[0].startswith("many.zip could not be looked through: its directory lists 300 members")

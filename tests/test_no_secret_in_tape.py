@@ -13,6 +13,7 @@ import gzip
 import html
 import io
 import json
+import re
 import tempfile
 import zipfile
 from collections.abc import Callable
@@ -30,9 +31,10 @@ from mock_server.recording.tape import Recorder, SecretLeaked, TapeRequest, Tape
 UPSTREAM = "http://author.example:4502"
 JSON = ("Content-Type", "application/json")
 REDACTED, DELETED = "redacted where it was", "the audit deletes the tape"
-#: The documented names, as clients spell them.
+#: The documented names, as clients spell them (camelCase ones and a name of 260 characters too).
 NAMES = ["password", "passwd", "pwd", "pass", "token", "secret", "j_password", "sessionid", "sig", "key",
-         "apikey", "access_token", "userPassword", "client_secret", "x-api-key", "JSESSIONID"]  # fmt: skip
+         "apikey", "access_token", "userPassword", "client_secret", "x-api-key", "JSESSIONID", "dbPass",
+         "userPwd", "adminPwd", "passcode", "x" * 250 + "_password"]  # fmt: skip
 #: Keys on the way down to a secret: the API's own names, which carry none.
 PUBLIC = ["processingId", "path", "excludedPaths", "filter", "items", "status", "createdBy", "data"]
 
@@ -74,11 +76,28 @@ def multipart(name: str, content: bytes) -> tuple[tuple[str, str], bytes]:
     return ("Content-Type", "multipart/form-data; boundary=Bq7x"), body
 
 
-def zipped_log(text: str) -> bytes:
+def zipped_log(text: str, member: bytes | None = None) -> bytes:
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as out:
         out.writestr("p1.log", f"INFO: started\n{text}\n" * 5)
+        if member is not None:
+            out.writestr("p1.log.gz", member)
     return archive.getvalue()
+
+
+#: Past the 4,096 characters the old redaction read of a value.
+LONG = "eyJhbGciOiJIUzI1NiJ9." * 300
+ZIP = ("Content-Type", "application/zip")
+
+
+def java_url(value: str) -> str:
+    """``java.net.URLEncoder.encode(value, UTF_8)``: ``*`` kept, ``~`` encoded, a space as ``+``."""
+    return quote_plus(value, safe="*").replace("~", "%7E")
+
+
+def gson(value: str) -> str:
+    """Gson's JSON string content: ``< > & = '`` as ``\\u003c``-style escapes."""
+    return json.dumps(value)[1:-1].translate({ord(c): f"\\u{ord(c):04x}" for c in "<>&='"})
 
 
 PLACEMENTS: dict[str, tuple[str, Place]] = {}
@@ -248,18 +267,160 @@ def _(s: str, n: str, p: list[Any]) -> Exchange:
     )
 
 
+@placement("a text body, a quoted value longer than 4,096 characters")
+def _(s: str, n: str, p: list[Any]) -> Exchange:
+    return request(), answer(f'error: {{"{n}": {json.dumps(LONG + s)}}}'.encode(), [TEXT])
+
+
+@placement("an answer that is JSON but for a NaN, its value longer than 4,096 characters")
+def _(s: str, n: str, p: list[Any]) -> Exchange:
+    return request(), answer(json.dumps({n: LONG + s, "eta": float("nan")}).encode())
+
+
+@placement("a text body, <name>value</name> longer than 4,096 characters")
+def _(s: str, n: str, p: list[Any]) -> Exchange:
+    return request(), answer(f"<r><{n}>{LONG}{html.escape(s)}</{n}></r>".encode(), [XML])
+
+
+@placement("a text body, a bare value longer than 4,096 characters")
+def _(s: str, n: str, p: list[Any]) -> Exchange:
+    return request(), answer(f"error: {n}={LONG}{quote_plus(s)} refused".encode(), [TEXT])
+
+
+@placement("a JSON body in UTF-16 with a byte order mark")
+def _(s: str, n: str, p: list[Any]) -> Exchange:
+    return request(body=json.dumps(nest(p, {n: s})).encode("utf-16")), answer()
+
+
+@placement("a JSON body in UTF-16-LE, without a mark")
+def _(s: str, n: str, p: list[Any]) -> Exchange:
+    return request(body=json.dumps(nest(p, {n: s})).encode("utf-16-le")), answer()
+
+
+@placement("a JSON answer in UTF-16-BE, named by its charset")
+def _(s: str, n: str, p: list[Any]) -> Exchange:
+    body = json.dumps({n: s}).encode("utf-16-be")
+    return request(), answer(body, [("Content-Type", "application/json; charset=utf-16be")])
+
+
+@placement("a text body, JSON-escaped JSON")
+def _(s: str, n: str, p: list[Any]) -> Exchange:
+    inner = json.dumps({n: s, "n": 1})
+    return request(), answer(f"error: {json.dumps(inner)}".encode(), [TEXT])
+
+
+@placement("a JSON answer, a pair URL-encoded in a string")
+def _(s: str, n: str, p: list[Any]) -> Exchange:
+    inner = f"/x?a=1&{quote_plus(n)}={quote_plus(s)}"
+    return request(), answer(json.dumps(nest(p, {"next": quote(inner, safe="")})).encode())
+
+
+@placement("a query value encoded twice (%253D)")
+def _(s: str, n: str, p: list[Any]) -> Exchange:
+    inner = quote(f"/x?{quote_plus(n)}={quote_plus(s)}", safe="")
+    return request(query=f"processingId=p1&next={quote(inner, safe='')}"), answer()
+
+
+@placement("a text body, a YAML block value")
+def _(s: str, n: str, p: list[Any]) -> Exchange:
+    return request(), answer(f"user: editor\n{n}:\n  {s}\n  {s}\nnext: 1\n".encode(), [TEXT])
+
+
+@placement("a text body, a pass phrase of several words")
+def _(s: str, n: str, p: list[Any]) -> Exchange:
+    return request(), answer(f"{n}: correct horse {s} staple\nnext: 1".encode(), [TEXT])
+
+
+@placement("a log ZIP with name=value in a member")
+def _(s: str, n: str, p: list[Any]) -> Exchange:
+    return request(), answer(zipped_log(f"INFO: login with {n}={quote_plus(s)}"), [ZIP])
+
+
+@placement("a log ZIP with name=value in a gzip member")
+def _(s: str, n: str, p: list[Any]) -> Exchange:
+    member = gzip.compress(f"INFO: login with {n}={quote_plus(s)}\n".encode(), mtime=0)
+    return request(), answer(zipped_log("INFO: done", member), [ZIP])
+
+
+@placement("a gzip download with name=value in it")
+def _(s: str, n: str, p: list[Any]) -> Exchange:
+    body = gzip.compress(f"INFO: login with {n}={quote_plus(s)}\n".encode(), mtime=0)
+    return request(), answer(body, [("Content-Type", "application/gzip")])
+
+
+@placement("an answer echoing the Basic password as PHP and org.json escape it (\\/)", DELETED)
+def _(s: str, n: str, p: list[Any]) -> Exchange:
+    password = s + "/x"
+    echoed = json.dumps({"comments": f"by {password}"}).replace("/", "\\/").encode()
+    return request(headers=[("Authorization", basic(password))]), answer(echoed)
+
+
+@placement("an answer echoing the Basic password as Gson escapes it (\\u003d)", DELETED)
+def _(s: str, n: str, p: list[Any]) -> Exchange:
+    password = s + "=<&'"
+    return request(headers=[("Authorization", basic(password))]), answer(
+        f'{{"comments": "{gson(password)}"}}'.encode()
+    )
+
+
+@placement("an answer echoing the Basic password as Jackson escapes it (\\u00E4)", DELETED)
+def _(s: str, n: str, p: list[Any]) -> Exchange:
+    password = s + "ä"
+    escaped = re.sub(r"\\u[0-9a-f]{4}", lambda m: m[0].upper().replace("\\U", "\\u"), json.dumps(password))
+    return request(headers=[("Authorization", basic(password))]), answer(
+        f'{{"comments": {escaped}}}'.encode()
+    )
+
+
+@placement("a Location echoing the CSRF token as java.net.URLEncoder encodes it", DELETED)
+def _(s: str, n: str, p: list[Any]) -> Exchange:
+    token = s + "*~ x"
+    return request(headers=[("CSRF-Token", token)]), answer(
+        headers=[JSON, ("Location", f"/x?u={java_url(token)}")]
+    )
+
+
+@placement("a text body echoing the CSRF token URL-encoded in lower-case hex", DELETED)
+def _(s: str, n: str, p: list[Any]) -> Exchange:
+    token = s + "*/:"
+    lower = re.sub("%[0-9A-F]{2}", lambda m: m[0].lower(), quote(token, safe=""))
+    return request(headers=[("CSRF-Token", token)]), answer(f"bad token {lower}".encode(), [TEXT])
+
+
+@placement("a gzip member of a log ZIP echoing the cookie", DELETED)
+def _(s: str, n: str, p: list[Any]) -> Exchange:
+    member = gzip.compress(f"cookie {quote(s)}\n".encode(), mtime=0)
+    return request(headers=[("Cookie", f"{quote(n)}={quote(s)}")]), answer(
+        zipped_log("INFO: done", member), [ZIP]
+    )
+
+
+@placement("an answer echoing a password sent in ISO-8859-1 Basic credentials", DELETED)
+def _(s: str, n: str, p: list[Any]) -> Exchange:
+    password = "Qzä" + "".join(c for c in s if ord(c) < 256 and c != ":")
+    credentials = "Basic " + base64.b64encode(f"editor:{password}".encode("latin-1")).decode()
+    return request(headers=[("Authorization", credentials)]), answer(
+        json.dumps({"comments": password}).encode()
+    )
+
+
 def tape_bytes(directory: Path) -> bytes:
-    """Every byte under ``directory``, ZIP members inflated."""
+    """Every byte under ``directory``, ZIP members and gzip data (side files and members) inflated."""
     if not directory.exists():
         return b""
     data = b""
     for path in sorted(directory.rglob("*")):
         if path.is_file():
-            data += path.read_bytes()
+            data += inflated(path.read_bytes())
             if zipfile.is_zipfile(path):
                 with zipfile.ZipFile(path) as archive:
-                    data += b"".join(archive.read(member) for member in archive.namelist())
+                    data += b"".join(inflated(archive.read(member)) for member in archive.namelist())
     return data
+
+
+def inflated(data: bytes) -> bytes:
+    """``data``, and what it inflates to when it is gzip."""
+    return data + gzip.decompress(data) if data.startswith(b"\x1f\x8b") else data
 
 
 @pytest.mark.parametrize("placement", list(PLACEMENTS))

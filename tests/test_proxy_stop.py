@@ -27,9 +27,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from mock_server.api.operations import BASE_PATH
-from mock_server.cli import _close_recording
 from mock_server.http import proxy as proxy_module
-from mock_server.recording.tape import Audit, Recorder
+from mock_server.recording.tape import Recorder
 
 from .proxy_support import FakeAuthor, proxy_on_socket, raw_exchange, status_of
 from .proxy_support import until as async_until
@@ -254,15 +253,3 @@ async def test_a_stop_cuts_an_answer_of_the_admin_api_that_does_not_end(
     assert took < 0.2 + 1.0, f"the stop took {took:.1f} s"
     assert await asking == b""  # closed without an answer
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info] == []
-
-
-def test_the_recording_is_closed_by_the_deadline_it_is_given(tmp_path: Path) -> None:
-    class Timed(Recorder):
-        deadline: float | None = None
-
-        def close(self, deadline: float | None = None) -> Audit:
-            self.deadline = deadline
-            return super().close()
-
-    recorder = Timed(tmp_path / "tape", "http://127.0.0.1:4502")
-    assert _close_recording(recorder, 1.5).exchanges == 0 and recorder.deadline == 1.5

@@ -34,12 +34,15 @@ R = REDACTED
 SECRET = ["password", "passwd", "pwd", "pass", "token", "secret", "j_password", "sessionid", "sig", "key",
           "apikey", "x-api-key", "access_token", "userPassword", "client_secret", "JSESSIONID", "PHPSESSID",
           "X-CSRF-Token", "x-key", "db_pass", "X-Functions-Key", "Authorization", "api_key", "sid", "auth",
-          "PASS", "Api-Key", "refresh-token", "passphrase", "session"]  # fmt: skip
+          "PASS", "Api-Key", "refresh-token", "passphrase", "session", "dbPass", "userPwd", "adminPwd",
+          "adminPWD", "passcode", "XAPIKey", "sess_id", "x" * 300 + "_password",
+          "x" * 300 + "Key"]  # fmt: skip
 #: The API's own names, and words that only look like a short name.
 PUBLIC = ["processingId", "path", "excludedPaths", "filter", "type", "createdBy", "status", "keywords",
           "fileTypes", "offset", "limit", "tail", "hasLogs", "hasMore", "lines", "migrationSet", "eta",
           "comments", "bypass", "passed", "author", "design", "signal", "keyId", "monkey", "passage",
-          "www-authenticate", "startTime", "triggeredCount", "filterProcessedAssets"]  # fmt: skip
+          "www-authenticate", "startTime", "triggeredCount", "filterProcessedAssets", "md5sig",
+          "x" * 300]  # fmt: skip
 RESPONSES = [name for name in load_schemas() if name.endswith(".response") or name in ("job", "error")]
 
 
@@ -132,11 +135,96 @@ def test_text_bodies_redact_secret_named_pairs(text: str, redacted: str, secret:
     assert secret in seen
 
 
-def test_a_word_in_prose_is_redacted_but_not_looked_for() -> None:
+@pytest.mark.parametrize(
+    ("text", "redacted", "secret"),
+    [
+        (f'{{"token": "{"j" * 5000}-tail"}}', f'{{"token": "{R}"}}', "j" * 256),  # 4,096 and more
+        (f"<token>{'k' * 5000}-tail</token>", f"<token>{R}</token>", "k" * 256),
+        (f"token={'b' * 5000}-tail and", f"token={R} and", "b" * 256),
+        (
+            'error {\\"password\\":\\"hunter\\\\\\"22\\", \\"n\\": 1}',
+            'error {\\"password\\":\\"[redacted]\\", \\"n\\": 1}',
+            'hunter"22',
+        ),  # JSON-escaped JSON, a quote in the value
+        ("next=/x%3Fa%3D1%26token%3Dtok-in-next-1", "next=/x?a=1&token=[redacted]", "tok-in-next-1"),
+        ("next=%252Fx%253Ftoken%253Dtok-in-next-2", "next=/x?token=[redacted]", "tok-in-next-2"),
+        ("password:\n  line-one-1\n  line-two-2\nnext: 1", f"password:\n  {R}\nnext: 1", "line-one-1"),
+        ("key: |\n  -----BEGIN KEY-----\n  abcdefgh\n", f"key: |\n  {R}\n", "-----BEGIN KEY-----"),
+        (
+            "passphrase: correct horse battery staple\nnext",
+            f"passphrase: {R}\nnext",
+            "correct horse battery staple",
+        ),
+        ("password = two words-1\nx", f"password = {R}\nx", "two words-1"),
+        ('<password type="x">pw-in-xml-1</password>', f'<password type="x">{R}</password>', "pw-in-xml-1"),
+        ('token: "never-closed-1\nnext', f"token: {R}\nnext", '"never-closed-1'),
+        ("Authorization=Basic dXNlcjpwdw== x", f"Authorization={R} x", "dXNlcjpwdw=="),
+    ],
+)
+def test_text_values_are_redacted_whole_however_they_are_written(
+    text: str, redacted: str, secret: str
+) -> None:
     seen = Secrets()
-    prose = "press any key: Continue, token: Processing"
-    assert redact_text(prose, seen) == f"press any key: {R}, token: {R}"
-    assert len(seen) == 0  # "Processing" remembered would fail every tape that says it elsewhere
+    assert redact_text(text, seen) == redacted
+    assert secret in seen
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "password",
+                "token",
+                "key: ",
+                "=",
+                ":",
+                " ",
+                "\n",
+                "  ",
+                '"',
+                "'",
+                "\\",
+                "{",
+                "}",
+                "[",
+                "]",
+                "<",
+                ">",
+                "</password>",
+                "%3D",
+                "%253D",
+                "x",
+                "abc-123_",
+                "&",
+                "|",
+                "/",
+                "é",
+            ]
+        ),
+        max_size=60,
+    )
+)
+def test_redacting_in_small_windows_gives_what_redacting_whole_does(pieces: list[str]) -> None:
+    """The text is read in windows so that no call holds the GIL long: where they fall changes nothing."""
+    from mock_server.recording import text_scan
+
+    text = "".join(pieces)
+    whole = redact_text(text, Secrets())
+    original = text_scan.WINDOW
+    try:
+        for window in (1, 2, 3, 7):
+            text_scan.WINDOW = window
+            assert redact_text(text, Secrets()) == whole, window
+    finally:
+        text_scan.WINDOW = original
+
+
+def test_a_word_in_prose_is_redacted_to_the_end_of_its_line_but_not_looked_for() -> None:
+    seen = Secrets()
+    prose = "press any key: Continue, or Stop\ntoken: Processing"
+    assert redact_text(prose, seen) == f"press any key: {R}\ntoken: {R}"
+    assert len(seen) == 0  # "Continue" remembered would fail every tape that says it elsewhere
 
 
 def test_log_lines_and_paths_are_no_pairs() -> None:
@@ -184,10 +272,39 @@ def test_a_location_loses_its_user_info_and_secret_parameters() -> None:
 
 
 def test_each_secret_is_looked_for_in_every_form() -> None:
-    assert needle_forms('pä ss/"w') == {
+    forms = needle_forms('pä ss/"w')
+    assert forms >= {  # Python's spellings
         'pä ss/"w'.encode(), b'p\\u00e4 ss/\\"w', 'pä ss/\\"w'.encode(), b"p%C3%A4%20ss%2F%22w",
         b"p%C3%A4+ss%2F%22w", b"p%C3%A4%20ss/%22w", "pä ss/&quot;w".encode(), b"p\\u00e4 ss/&quot;w",
     }  # fmt: skip
+    assert forms >= {  # PHP and org.json (\/), Jackson (upper-case hex), lower-case hex, &#34;
+        b'p\\u00e4 ss\\/\\"w', b'p\\u00E4 ss/\\"w', b'p\\u00E4 ss\\/\\"w', b"p%c3%a4%20ss%2f%22w",
+        'pä ss/&#34;w'.encode(),
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("value", "spelled"),
+    [
+        ("k=1<2>&'x", "k\\u003d1\\u003c2\\u003e\\u0026\\u0027x"),  # Gson
+        ("k=1<2>&'x", "k\\u003D1\\u003C2\\u003E\\u0026\\u0027x"),
+        ("a*b c~d", "a*b+c%7Ed"),  # java.net.URLEncoder
+        ("a*b c~d", "a%2ab%20c~d"),  # lower-case hex
+        ("a*b(c)!", "a*b(c)!"),  # encodeURIComponent
+        ("it's", "it&#39;s"),
+        ("it's", "it&#039;s"),
+        ("it's", "it&apos;s"),
+    ],
+)
+def test_the_spellings_of_other_encoders_are_looked_for(value: str, spelled: str) -> None:
+    assert spelled.encode() in needle_forms(value)
+
+
+@pytest.mark.parametrize("token", ["abcDEF123._-xyz", "dXNlcjpwdw", "8c1d5e0a-3f7b-4d2e-9a61-0b2c4d6e8f10"])
+def test_a_token_of_plain_characters_is_one_needle(token: str) -> None:
+    """The other encoders' spellings are added only when the secret holds a character they change:
+    the cap of 2,048 needles still holds 2,048 such tokens."""
+    assert needle_forms(token) == {token.encode()}
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -241,3 +358,24 @@ async def test_a_realistic_tape_of_the_apis_answers_is_unchanged(
         "the user:password pair of the HTTP Basic credentials",
         "the password of the HTTP Basic credentials",
     }
+
+
+@pytest.mark.parametrize(
+    "text", ['token: "abc\\\ndef" and', 'token: "abc\\', 'password:"\\\n}', "token: '\\\n'"]
+)
+def test_a_backslash_before_a_line_break_in_a_quoted_value_ends(text: str) -> None:
+    """The regression: an escape the regular expression did not take (a backslash, then a line break)
+    left the reading of the value where it was, forever."""
+    import signal
+
+    def stuck(*args: object) -> None:
+        raise TimeoutError("redact_text did not end")
+
+    previous = signal.signal(signal.SIGALRM, stuck)
+    signal.setitimer(signal.ITIMER_REAL, 1.0)
+    try:
+        redacted = redact_text(text, Secrets())
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert redacted.startswith(("token: ", "password:")) and "abc" not in redacted

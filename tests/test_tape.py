@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from mock_server.recording.audit import _Finder
+from mock_server.recording.audit import _Matcher
 from mock_server.recording.redaction import redact_query
 from mock_server.recording.secrets import Secrets
 from mock_server.recording.tape import (
@@ -105,17 +105,41 @@ def test_bodies_that_are_not_json_are_text_or_side_files(tmp_path: Path) -> None
     assert formed["request"]["body_text"] == f"processingId=p1&csrf_token={REDACTED}"
 
 
-def test_large_bodies_are_cut_with_a_note_and_json_ones_left_out(tmp_path: Path) -> None:
+def test_bodies_cut_short_are_notes_but_binary_side_files(tmp_path: Path) -> None:
     recorder = Recorder(tmp_path / "t", UPSTREAM, max_body_bytes=16)
     exchange(recorder, answer=b"x" * 40, answer_headers=[("Content-Type", "text/plain")])
     exchange(recorder, answer=b'{"lines": ["' + b"a" * 40 + b'"]}')
     exchange(recorder, answer=b"\x00" * 10, size=5000, answer_headers=[("Content-Type", "application/zip")])
     recorder.close()
     _, text, document, binary = lines(tmp_path / "t")
-    assert text["response"]["body_text"] == "x" * 16 and "truncated" in text["response"]["note"]
+    assert text["response"]["body"] is None and "text body larger" in text["response"]["note"]
     assert document["response"]["body"] is None and "JSON body larger" in document["response"]["note"]
-    assert "body_text" not in document["response"]
-    assert binary["response"]["body_file"] == "bodies/0003-response.zip" and "note" in binary["response"]
+    assert "body_text" not in text["response"] and "body_text" not in document["response"]
+    assert (
+        binary["response"]["body_file"] == "bodies/0003-response.zip"
+        and "truncated" in binary["response"]["note"]
+    )
+
+
+def test_a_body_kept_in_a_line_is_at_most_a_mebibyte_and_json_is_measured_first(tmp_path: Path) -> None:
+    """An 8 MiB ``[{},{},…]`` parsed whole took 220 MB and held the GIL 189 ms: a JSON or text body
+    is kept in its line up to 1 MiB, JSON of more values than the recorder parses is a note, and a
+    binary side file may still take 8 MiB."""
+    recorder = Recorder(tmp_path / "t", UPSTREAM)
+    many = b"[" + b",".join([b"{}"] * 60_000) + b"]"  # 180 KB, but 60,000 values
+    exchange(recorder, answer=many)
+    exchange(recorder, answer=b'{"lines": ["' + b"a" * (1024 * 1024) + b'"]}')
+    exchange(recorder, answer=b"b" * (1024 * 1024 + 1), answer_headers=[("Content-Type", "text/plain")])
+    exchange(recorder, answer=b"c" * (1024 * 1024), answer_headers=[("Content-Type", "text/plain")])
+    big = b"\x00\x01" * (4 * 1024 * 1024)
+    exchange(recorder, answer=big, answer_headers=[("Content-Type", "application/octet-stream")])
+    recorder.close()
+    _, values, json_big, text_big, text_fits, binary = lines(tmp_path / "t")
+    assert values["response"]["body"] is None and "60001 JSON values" in values["response"]["note"]
+    assert json_big["response"]["body"] is None and "JSON body larger" in json_big["response"]["note"]
+    assert text_big["response"]["body"] is None and "text body larger" in text_big["response"]["note"]
+    assert text_fits["response"]["body_text"] == "c" * (1024 * 1024)
+    assert (tmp_path / "t" / binary["response"]["body_file"]).read_bytes() == big
 
 
 def test_compressed_bodies_are_inflated_then_redacted(tmp_path: Path) -> None:
@@ -183,7 +207,7 @@ def test_the_audit_deletes_a_recording_that_leaks_and_never_shows_the_secret(tmp
 
 def test_the_audit_finds_a_secret_split_between_two_chunks() -> None:
     needles = {b"secret-1": "a kind", b"other-22": "another"}
-    assert _Finder(needles).found(iter([b"....sec", b"ret-1...."])) == ["a kind"]
+    assert _Matcher(needles).scan(iter([b"....sec", b"ret-1...."])) == ["a kind"]
 
 
 def test_the_audit_finds_json_escaped_secrets_and_secrets_inside_zips(tmp_path: Path) -> None:
@@ -281,3 +305,90 @@ def test_a_gzip_body_of_several_members_is_decoded_whole() -> None:
     assert decode_body(two, "gzip") == (b'{"a": 1, "b": 2}', False)
     assert decode_body(two, "GZIP", limit=5) == (b'{"a":', True)
     assert decode_body(b"not gzip", "gzip") == (None, False)
+
+
+@pytest.mark.parametrize(
+    ("headers", "path"),
+    [
+        ([("Content-Type", "multipart/form-data; boundary=☃"), ("X", "y")], "/x"),  # .encode("latin-1")
+        ([JSON, ("Location", "http://[::1/x?token=a-long-token")], "/x"),  # urlsplit's ValueError
+        ([("Content-Type", "multipart/form-data; boundary=\udc80")], "/x;key=\ud800"),  # lone surrogates
+    ],
+)
+def test_inputs_that_raised_in_the_recorder_are_taped(
+    tmp_path: Path, headers: list[tuple[str, str]], path: str
+) -> None:
+    recorder = Recorder(tmp_path / "t", UPSTREAM)
+    body = '--☃\r\nContent-Disposition: form-data; name="password"\r\n\r\nhunter-22\r\n--☃--\r\n'.encode()
+    body = body if "multipart" in headers[0][1] else b""
+    recorder.record(None, TapeRequest("POST", path, "", headers, body), TapeResponse(302, headers, b""), 0)
+    assert recorder.exchanges == 1 and recorder.skipped == 0
+    recorder.close()
+    line = lines(tmp_path / "t")[1]
+    assert "hunter-22" not in json.dumps(line) and "a-long-token" not in json.dumps(line)
+
+
+def test_an_exchange_the_recorder_fails_on_is_not_written_and_not_counted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mock_server.recording import tape
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ZeroDivisionError("a bug of the recorder's own")
+
+    recorder = Recorder(tmp_path / "t", UPSTREAM)
+    exchange(recorder, answer=b'{"n": 1}')
+    monkeypatch.setattr(tape, "message_body", broken)
+    exchange(recorder, headers=[JSON, ("Authorization", basic("me", "pw-long-1"))])
+    monkeypatch.undo()
+    exchange(recorder, answer=b'{"n": 3}')
+    audit = recorder.close()
+    assert (recorder.exchanges, recorder.skipped) == (
+        2,
+        1,
+    ) and "1 exchange(s) the recorder" in audit.summary()
+    assert [line["response"]["body"] for line in lines(tmp_path / "t")[1:]] == [{"n": 1}, {"n": 3}]
+    assert "pw-long-1" in recorder.secrets  # what it saw is looked for all the same
+
+
+def test_a_write_that_fails_leaves_no_part_of_its_exchange(tmp_path: Path) -> None:
+    recorder = Recorder(tmp_path / "t", UPSTREAM)
+    binary = [("Content-Type", "application/octet-stream")]
+    exchange(recorder, answer=b"\x00\x01" * 500, answer_headers=binary)  # a side file: the cap counts it
+    exchange(recorder, answer=b'{"n": 1}')
+
+    class Full:
+        """A disk that takes 10 bytes, then is full."""
+
+        def __init__(self, file: Any) -> None:
+            self.file, self.taken = file, 0
+
+        def write(self, data: Any) -> int:
+            if self.taken >= 10:
+                raise OSError(28, "No space left on device")
+            self.taken += 10
+            return int(self.file.write(data[:10]))
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.file, name)
+
+    real = recorder._file
+    recorder._file = Full(real)  # type: ignore[assignment]  # a stand-in with the calls the recorder makes
+    with pytest.raises(OSError, match="No space"):
+        exchange(recorder, answer=b"\x00\x02" * 500, answer_headers=binary)
+    recorder._file = real
+    exchange(recorder, answer=b'{"n": 3}')
+    recorder.close()
+    assert [line["response"]["body"] for line in lines(tmp_path / "t")[2:]] == [{"n": 1}, {"n": 3}]
+    assert recorder.exchanges == 3
+    assert sorted(path.name for path in (tmp_path / "t" / "bodies").iterdir()) == ["0001-response.bin"]
+
+
+def test_max_tape_is_at_most_what_scenario_from_reads(capsys: pytest.CaptureFixture[str]) -> None:
+    from mock_server.cli import parser
+
+    upstream = ["proxy", "--upstream", UPSTREAM, "--max-tape"]
+    assert parser().parse_args([*upstream, "256"]).max_tape == 256
+    with pytest.raises(SystemExit):
+        parser().parse_args([*upstream, "257"])
+    assert "from 1 to 256 (what scenario-from reads)" in capsys.readouterr().err

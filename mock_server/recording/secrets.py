@@ -8,11 +8,16 @@ compared case-insensitively with ``-``, ``_``, ``.`` and spaces left out, is
   (``x-key``, ``db_pass``, ``x-functions-key``); a short name never matches inside a word:
   ``keywords``, ``bypass``, ``passed``, ``author`` and ``design`` carry no secret;
 - or holds one of the words :data:`SECRET_WORDS` anywhere (``password``, ``passwd``, ``passphrase``,
-  ``token``, ``secret``, ``apikey``, ``accesskey``, ``privatekey``, ``authkey``, ``sessionkey``,
-  ``sessionid``, ``sessid``, ``csrf``, ``xsrf``, ``signature``, ``authorization``, ``cookie``):
-  ``j_password``, ``userPassword``, ``access_token``, ``client_secret``, ``x-api-key``,
+  ``passcode``, ``token``, ``secret``, ``apikey``, ``accesskey``, ``privatekey``, ``authkey``,
+  ``sessionkey``, ``sessionid``, ``sessid``, ``csrf``, ``xsrf``, ``signature``, ``authorization``,
+  ``cookie``): ``j_password``, ``userPassword``, ``access_token``, ``client_secret``, ``x-api-key``,
   ``JSESSIONID``, ``PHPSESSID``, ``X-CSRF-Token``;
 - or is one of the extra names a recorder is given (``names=``), compared as a short name.
+
+A word ends at a ``-``, ``_``, ``.`` or space, and where camelCase starts one: ``dbPass``,
+``userPwd``, ``adminPWD`` and ``XAPIKey`` end in a short name (``keyId`` does not). The whole name
+is judged, however long: a name of a million characters costs one pass over it (names of at most
+200 characters are remembered, so an API's repeated names are judged once).
 
 The API's own fields (``processingId``, ``path``, ``excludedPaths``, ``filter``, ``type``,
 ``createdBy``, ``status``, ``fileTypes``, ``offset``, ``lines``…) match none of these; a test holds
@@ -34,10 +39,14 @@ most :data:`MAX_SECRETS` distinct secrets and :data:`MAX_NEEDLES` distinct needl
 :data:`MAX_NEEDLE_BYTES` in all): the caps bound the recorder's memory and the audit's time, which
 grows with the needles (bench/bench_audit.py). Past a cap a secret is refused (``add`` answers
 False, ``dropped`` counts it) and the recorder stops writing: no exchange holding a secret the audit
-does not look for is ever written (it fails closed, never open).
+does not look for is ever written. An exchange written before may still hold one (an answer echoed
+it before a client sent it as a credential), so the secrets refused are kept too, up to
+:data:`MAX_REFUSED_NEEDLES` needles, and looked for in what was written; past that ``overflowed``
+counts them, and the audit fails (it fails closed, never open).
 
-Each secret is looked for in every form it can take in a tape's bytes (:func:`needle_forms`): as
-UTF-8, JSON-escaped with and without ``ensure_ascii``, URL-encoded and HTML-escaped. No aiohttp.
+Each secret is looked for in every form it can take in a tape's bytes (:func:`.needles.needle_forms`):
+as UTF-8, JSON-escaped, URL-encoded and HTML-escaped as the encoders of Python, Java, PHP and
+JavaScript spell them. No aiohttp.
 """
 
 from __future__ import annotations
@@ -45,15 +54,15 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
-import html
-import json
 import re
 from collections.abc import Iterable
-from urllib.parse import quote, quote_plus
+
+from .needles import needle_forms
 
 __all__ = [
     "MAX_NEEDLES",
     "MAX_NEEDLE_BYTES",
+    "MAX_REFUSED_NEEDLES",
     "MAX_SECRETS",
     "MAX_SECRET_CHARS",
     "MIN_SECRET_CHARS",
@@ -66,12 +75,16 @@ REDACTED = "[redacted]"
 #: The most distinct secrets a recorder keeps; past it, it stops recording (fails closed). A real
 #: recording holds tens (the Basic credentials, a session cookie, a CSRF token per few jobs).
 MAX_SECRETS = 2048
-#: The most distinct needles (the byte forms of the secrets, 1 to 9 each) the audit looks for. Its
-#: worst case grows with them: against a 256 MiB tape of random hex, random hex needles take 3.2 s
-#: of CPU (1,024 needles), 4.3 to 4.9 s (2,048), 5.4 s (3,072), 6.5 s (4,096) on this 2-core machine
-#: with both cores busy with other work (bench/bench_audit.py --case adversarial); the needles of a
-#: real recording against a tape of the API's answers, 1.4 s. 2,048 keeps the worst case within 5 s.
+#: The most distinct needles (the byte forms of the secrets, 1 for a token, more for a value with
+#: characters encoders spell their own way) the audit looks for. Its worst case grows with them:
+#: against a 256 MiB tape of random hex, random hex needles take 3.2 s of CPU (1,024 needles), 4.3
+#: to 4.9 s (2,048), 5.4 s (3,072), 6.5 s (4,096) on this 2-core machine with both cores busy with
+#: other work (bench/bench_audit.py --case adversarial); the needles of a real recording against a
+#: tape of the API's answers, 1.4 s. The audit now runs as the tape is written (:mod:`.audit`).
 MAX_NEEDLES = 2048
+#: The most needles of the secrets refused past the caps that are kept to be looked for in what was
+#: written before them; more fails the audit.
+MAX_REFUSED_NEEDLES = 256
 #: The most bytes of needles: bounds the automaton the audit builds.
 MAX_NEEDLE_BYTES = 4 * 1024 * 1024
 #: Shorter values are not looked for: "abc" turns up everywhere by chance.
@@ -81,9 +94,9 @@ MAX_SECRET_CHARS = 256
 
 SHORT_NAMES = frozenset({"pass", "pwd", "pw", "sig", "key", "sid", "auth", "jwt", "otp", "session"})
 SECRET_WORDS = (
-    "password", "passwd", "passphrase", "token", "secret", "apikey", "accesskey", "privatekey",
-    "authkey", "sessionkey", "sessionid", "sessid", "csrf", "xsrf", "signature", "authorization",
-    "cookie",
+    "password", "passwd", "passphrase", "passcode", "token", "secret", "apikey", "accesskey",
+    "privatekey", "authkey", "sessionkey", "sessionid", "sessid", "csrf", "xsrf", "signature",
+    "authorization", "cookie",
 )  # fmt: skip
 _SECRET_HEADERS = frozenset(
     {"authorization", "proxy-authorization", "cookie", "set-cookie", "csrf-token", "x-csrf-token"}
@@ -91,18 +104,30 @@ _SECRET_HEADERS = frozenset(
 #: Headers whose names hold a secret-looking word but whose values are no secrets (a realm).
 _PUBLIC_HEADERS = frozenset({"www-authenticate", "proxy-authenticate", "content-type"})
 _SEPARATORS = str.maketrans("", "", "-_. ")
-_WORDS = re.compile(r"[-_.]")
-_WORD_PATTERN = re.compile("|".join(SECRET_WORDS))
+#: Where the last word of a name begins: after a separator, or where camelCase starts a word
+#: (``dbPass``, ``XAPIKey``; not between a digit and a letter: ``md5`` is one word).
+_LAST_WORD = re.compile(r"(?:[-_. ]|(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z]))(?P<word>[^-_. ]*)$")
+#: The last word is judged from this many of a name's last characters: a longer word is no short
+#: or extra name, so a name of any length costs one pass.
+_TAIL = 256
+#: Names at most this long are judged once and remembered.
+_CACHED = 200
 
 
-@functools.lru_cache(maxsize=8192)  # an API's names repeat: each is judged once
-def _judged(name: str, extra: frozenset[str]) -> bool:
-    lower = name.lower()
-    squeezed = lower.translate(_SEPARATORS)
-    if squeezed in SHORT_NAMES or squeezed in extra or _WORD_PATTERN.search(squeezed):
+def _judge(name: str, extra: frozenset[str]) -> bool:
+    squeezed = name.lower().translate(_SEPARATORS)
+    # `in` for each word: a fast search in C, where one regular expression of them all is ten times slower
+    if squeezed in SHORT_NAMES or squeezed in extra or any(word in squeezed for word in SECRET_WORDS):
         return True
-    last = _WORDS.split(lower)[-1]
-    return last != lower and (last in SHORT_NAMES or last in extra)
+    tail = name[-_TAIL:]
+    last = _LAST_WORD.search(tail)
+    if last is None or last.start("word") == 0:  # one word: it was judged whole above
+        return False
+    word = last["word"].lower()
+    return word in SHORT_NAMES or word in extra
+
+
+_judged = functools.lru_cache(maxsize=8192)(_judge)  # an API's names repeat: each is judged once
 
 
 class SecretNames:
@@ -112,8 +137,10 @@ class SecretNames:
         self.extra = frozenset(name.lower().translate(_SEPARATORS) for name in extra)
 
     def __call__(self, name: str) -> bool:
-        """Whether a field or parameter called ``name`` carries a secret."""
-        return _judged(name[:200], self.extra)
+        """Whether a field or parameter called ``name`` carries a secret (all of it is judged)."""
+        if len(name) > _CACHED:  # not remembered: a cache of long names would hold their memory
+            return _judge(name, self.extra)
+        return _judged(name, self.extra)
 
 
 #: The documented names, with no extra ones.
@@ -125,43 +152,30 @@ def looks_secret(name: str) -> bool:
     return DEFAULT_NAMES(name)
 
 
-def needle_forms(value: str) -> set[bytes]:
-    """The bytes ``value`` can take in a tape: UTF-8, JSON-escaped (with and without
-    ``ensure_ascii``), URL-encoded (``%20`` and ``+`` for spaces; ``/`` kept or encoded), and
-    HTML-escaped (an error page that echoes a request)."""
-    raw = _encoded(value)
-    texts = {
-        form
-        for text in (value, html.escape(value))  # and what is JSON-escaped of an escaped page
-        for form in (text, json.dumps(text)[1:-1], json.dumps(text, ensure_ascii=False)[1:-1])
-    }
-    quoted = {quote(raw, safe=""), quote_plus(raw, safe=""), quote(raw)}
-    return {raw, *map(_encoded, texts), *(form.encode("ascii") for form in quoted)}
-
-
-def _encoded(text: str) -> bytes:
-    """UTF-8; a byte that was not UTF-8 (decoded as ``surrogateescape``) as that byte again."""
-    try:
-        return text.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:  # a lone surrogate from JSON's \ud800: no byte of its own
-        return text.encode("utf-8", "surrogatepass")
-
-
 class Secrets:
     """The secret values seen, each with the first kind it was seen as, and the needles to look for:
     at most ``limit`` secrets, ``max_needles`` needles and ``max_bytes`` bytes of them. One refused
-    makes ``dropped`` positive: the recorder stops."""
+    makes ``dropped`` positive: the recorder stops. The needles of those refused are kept apart
+    (:meth:`refused_needles`), at most ``max_refused`` of them; ``overflowed`` counts the rest."""
 
     def __init__(
-        self, limit: int = MAX_SECRETS, max_needles: int = MAX_NEEDLES, max_bytes: int = MAX_NEEDLE_BYTES
+        self,
+        limit: int = MAX_SECRETS,
+        max_needles: int = MAX_NEEDLES,
+        max_bytes: int = MAX_NEEDLE_BYTES,
+        max_refused: int = MAX_REFUSED_NEEDLES,
     ) -> None:
         self.limit = limit
         self.max_needles = max_needles
         self.max_bytes = max_bytes
+        self.max_refused = max_refused
         self.dropped = 0
+        self.overflowed = 0
+        """Secrets refused whose needles did not fit beside the other refused ones either."""
         self.needle_bytes = 0
         self._kinds: dict[str, str] = {}
         self._needles: dict[bytes, str] = {}
+        self._refused: dict[bytes, str] = {}
 
     def add(self, value: str, kind: str) -> bool:
         """Remember ``value``; False when it had to be refused (past a cap). Values too short to
@@ -179,6 +193,11 @@ class Secrets:
             or self.needle_bytes + size > self.max_bytes
         ):
             self.dropped += 1
+            refused = new - self._refused.keys()
+            if len(self._refused) + len(refused) > self.max_refused:
+                self.overflowed += 1
+            else:
+                self._refused.update(dict.fromkeys(refused, kind))
             return False
         self._kinds[value] = kind
         self._needles.update(dict.fromkeys(new, kind))
@@ -192,8 +211,18 @@ class Secrets:
         return isinstance(value, str) and value[:MAX_SECRET_CHARS] in self._kinds
 
     def needles(self) -> dict[bytes, str]:
-        """The bytes to look for, each form of each secret (:func:`needle_forms`), with its kind."""
+        """The bytes to look for, each form of each secret (:func:`needle_forms`), with its kind, in
+        the order they were first seen."""
         return dict(self._needles)
+
+    def refused_needles(self) -> dict[bytes, str]:
+        """The needles of the secrets refused past the caps (at most ``max_refused``)."""
+        return dict(self._refused)
+
+    @property
+    def count(self) -> int:
+        """How many needles are kept (:meth:`needles` without the copy)."""
+        return len(self._needles)
 
 
 def collect_header(name: str, value: str, secrets: Secrets, side: str) -> bool:
@@ -224,13 +253,16 @@ def collect_header(name: str, value: str, secrets: Secrets, side: str) -> bool:
 
 def _basic(credentials: str, where: str, secrets: Secrets) -> None:
     """The ``user:password`` pair and the password of Basic credentials (the user name is none: an
-    author echoes it in ``createdBy``)."""
+    author echoes it in ``createdBy``), as UTF-8 and as ISO-8859-1 (Java's default) when they differ:
+    an upstream echoes what it decoded."""
     try:
-        pair = base64.b64decode(credentials, validate=True).decode("utf-8")
+        raw = base64.b64decode(credentials, validate=True)
     except (binascii.Error, ValueError):
         return
-    user, _, password = pair.partition(":")
-    secrets.add(pair, f"the user:password pair of the HTTP Basic credentials ({where})")
-    same = "; it is the user name, which an author echoes in `createdBy`: record with another"
-    same = same if password == user else ""
-    secrets.add(password, f"the password of the HTTP Basic credentials ({where}{same})")
+    # As sent (a byte that is not UTF-8 as that byte), and as an upstream decoding ISO-8859-1 sees it.
+    for pair in dict.fromkeys((raw.decode("utf-8", "surrogateescape"), raw.decode("latin-1"))):
+        user, _, password = pair.partition(":")
+        secrets.add(pair, f"the user:password pair of the HTTP Basic credentials ({where})")
+        same = "; it is the user name, which an author echoes in `createdBy`: record with another"
+        same = same if password == user else ""
+        secrets.add(password, f"the password of the HTTP Basic credentials ({where}{same})")
