@@ -43,6 +43,7 @@ from .error_pages import sling_error_page
 from .inflate import HANDLER_ARGS
 from .refusals import Refusal, error_reply
 from .runtime import DEFAULT_SCENARIO, MOCK, Mock
+from .sling import SLING_SUFFIX, sling_allow, suffix_warning
 
 __all__ = ["CSRF_TOKEN_PATH", "OPENAPI_PATH", "WARNINGS_HEADER", "app_for", "create_app"]
 
@@ -105,13 +106,16 @@ def app_for(mock: Mock) -> web.Application:
     app.router.add_get(OPENAPI_PATH, _openapi)
     for path in PATHS:
         app.router.add_route("*", path, _endpoint(path))
+    for path in PATHS:  # after the exact paths, which stay a dictionary look-up
+        app.router.add_route("*", path + "{sling_suffix:" + SLING_SUFFIX + "}", _endpoint(path, spelled=True))
     app.router.add_route("*", "/{tail:.*}", _unknown_path)
     return app
 
 
-def _endpoint(path: str) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-    """The handler of an API path: the pipeline itself, told the path (no coroutine in between)."""
-    return functools.partial(_pipeline, path=path)
+def _endpoint(path: str, spelled: bool = False) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """The handler of an API path: the pipeline itself, told the path (no coroutine in between);
+    ``spelled``: the path as Sling also resolves it (see :data:`.sling.SLING_SUFFIX`)."""
+    return functools.partial(_pipeline, path=path, spelled=spelled)
 
 
 async def _unknown_path(request: web.Request) -> web.StreamResponse:
@@ -119,10 +123,11 @@ async def _unknown_path(request: web.Request) -> web.StreamResponse:
 
 
 async def _pipeline(
-    request: web.Request, path: str | None = None, allowed: Collection[str] = ()
+    request: web.Request, path: str | None = None, allowed: Collection[str] = (), spelled: bool = False
 ) -> web.StreamResponse:
     """Answer ``request`` to the API ``path`` (None: no path of the API); ``allowed``: the methods
-    a path that is not the API's takes (for a 405)."""
+    a path that is not the API's takes (for a 405); ``spelled``: the path had an extension or a
+    trailing slash (served, with a warning: §3.32)."""
     mock = request.app[MOCK]
     operation: Operation | None = None
     if path is not None:
@@ -135,13 +140,18 @@ async def _pipeline(
     variations: tuple[str, ...] = ()
     close = False
     try:
+        user = _authenticate(request, mock)  # before the route: Sling authenticates first (§3.34)
         if operation is None:
+            if request.method == "OPTIONS" and path is not None:  # Sling's doOptions (§3.33)
+                _record(mock, request, 200, user, None, NO_VIOLATIONS, NO_VIOLATIONS)
+                return web.Response(headers={"Allow": sling_allow(allowed)})
             raise _no_route(request, allowed)
-        user = _authenticate(request, mock)
         _check_csrf(request, mock)
         query, violations, warnings = mock.contract.check_query(
             operation.query, request.query_string, lambda: request.query.items()
         )
+        if spelled:
+            warnings = warnings + Violations.of([suffix_warning(request.path, operation.path)])
         body = None
         if operation.body is not None:  # a GET reads no body
             body, integral_floats, noticed = await read_json(request, operation, mock.settings)

@@ -1,0 +1,64 @@
+"""Black-box, over a socket: the Sling behaviours a real client meets (docs/contract.md §3.32 to §3.38)."""
+
+from __future__ import annotations
+
+import pytest
+
+from mock_server.api.operations import BASE_PATH, OPERATIONS, Operation
+
+from .conftest import ApiClient
+from .test_http_errors import assert_error, raw
+
+HISTORY = f"{BASE_PATH}/history"
+
+
+@pytest.mark.parametrize("suffix", [".json", "/", ".json/", ".tidy.json"])
+async def test_an_extension_or_a_trailing_slash_reaches_the_operation(api: ApiClient, suffix: str) -> None:
+    processing_id = await api.start()
+    status, body, _ = await raw(api, "GET", f"{BASE_PATH}/status{suffix}?processingId={processing_id}")
+    assert status == 200 and body["processingId"] == processing_id
+    status, body, headers = await raw(api, "GET", f"{HISTORY}{suffix}")
+    assert status == 200 and body["executionHistory"][0]["processingId"] == processing_id
+    assert headers["X-Aem-Mock-Warnings"] == "1"
+    exchange = list(api.mock.journal)[-1]
+    assert exchange.operation == "history" and exchange.path == f"{HISTORY}{suffix}"
+    (warning,) = exchange.warnings
+    assert (warning.where, warning.severity, warning.expected) == ("path", "warning", HISTORY)
+
+
+async def test_a_start_reaches_its_operation_with_an_extension(api: ApiClient) -> None:
+    start = {"path": "/content/dam/22858", "type": "ASSET_PROCESSING"}
+    status, body = await api.post(f"{BASE_PATH}.json", start)
+    assert status == 200 and body["processingId"]
+    assert list(api.mock.journal)[-1].operation == "start"
+
+
+@pytest.mark.parametrize(
+    "path", [f"{BASE_PATH}/status/x", f"{BASE_PATH}/status.", f"{BASE_PATH}/status//", f"{BASE_PATH}/statusx"]
+)
+async def test_other_spellings_stay_unknown_paths(api: ApiClient, path: str) -> None:
+    status, body, _ = await raw(api, "GET", path)
+    assert_error(status, body, 404)
+
+
+@pytest.mark.parametrize("operation", OPERATIONS, ids=lambda op: op.name)
+async def test_options_answers_200_with_allow_as_sling_does(api: ApiClient, operation: Operation) -> None:
+    if not api.mock.api.serves(operation):
+        pytest.skip(f"{operation.name} is not served by default")
+    expected = "OPTIONS, TRACE, GET, HEAD" if operation.method == "GET" else "OPTIONS, TRACE, POST"
+    for path in (operation.path, f"{operation.path}.json"):
+        async with api.http.options(path, headers=api.headers) as response:
+            assert (response.status, response.headers["Allow"]) == (200, expected)
+            assert await response.read() == b""
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/bin/guides/v1/assets/proces"), ("DELETE", f"{BASE_PATH}/status"), ("OPTIONS", HISTORY),
+     ("GET", f"{HISTORY}.json"), ("PUT", "/content/dam")],
+)  # fmt: skip
+async def test_no_credentials_is_a_401_before_a_404_or_405(api: ApiClient, method: str, path: str) -> None:
+    api.headers = {}
+    status, body, headers = await raw(api, method, path)
+    assert_error(status, body, 401)
+    assert headers["WWW-Authenticate"] == 'Basic realm="Sling (Development)"'
