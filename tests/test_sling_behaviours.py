@@ -62,3 +62,19 @@ async def test_no_credentials_is_a_401_before_a_404_or_405(api: ApiClient, metho
     status, body, headers = await raw(api, method, path)
     assert_error(status, body, 401)
     assert headers["WWW-Authenticate"] == 'Basic realm="Sling (Development)"'
+
+
+@pytest.mark.parametrize("path", ["/content/dam/22858 ", "/content/dam/22858\t", "/content/dam/22858/\n"])
+async def test_a_path_with_surrounding_whitespace_does_not_exist(api: ApiClient, path: str) -> None:
+    status, body = await api.post(BASE_PATH, {"path": path, "type": "ASSET_PROCESSING"})
+    assert_error(status, body, 400)
+    assert "does not exist" in body["message"] and "whitespace" in body["message"]
+    assert await api.history() == []
+
+
+async def test_the_job_started_line_prints_lists_as_java_does(api: ApiClient) -> None:
+    excluded = ["/content/dam/22858/a", "b"]
+    processing_id = await api.start(excludedPaths=excluded)
+    await api.advance(1)
+    first = (await api.logs(processing_id, limit=1))["lines"][0]
+    assert "excludedPaths=[/content/dam/22858/a, b], user=admin]" in first, first

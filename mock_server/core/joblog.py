@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from .bounded import Meter
 from .repository import Selection
 
-__all__ = ["KEEP_FIRST", "KEEP_LAST", "JobLog", "format_timestamp"]
+__all__ = ["KEEP_FIRST", "KEEP_LAST", "JobLog", "format_timestamp", "java_list"]
 
 #: What a segment (a line, or a run of asset lines) takes beyond its text, measured: about 200 bytes.
 _SEGMENT_BYTES = 200
@@ -39,6 +39,12 @@ KEEP_LAST = 1024
 #: Folding moves the kept segments down the list: it is done once this many more have been
 #: written, so that a segment costs O(1) however many came before it.
 _FOLD_EVERY = 256
+
+
+def java_list(items: Iterable[str]) -> str:
+    """``items`` as the Java author's log prints a list (``List.toString``): ``[/a, b]``, not
+    Python's ``['/a', 'b']`` (§3.37)."""
+    return "[" + ", ".join(items) + "]"
 
 
 def format_timestamp(ms: int) -> str:

@@ -29,7 +29,7 @@ from dataclasses import replace
 from .clock import Clock
 from .errors import InvalidTransition, JobConflict, JobError, QueueFull, UnknownJob
 from .job import Job, JobScript, Lifecycle, Phase, StartRequest, Status
-from .joblog import JobLog
+from .joblog import JobLog, java_list
 from .jobqueue import JobQueue
 from .jobstore import JobStore, JobsView
 from .oddities import log_extras
@@ -160,6 +160,11 @@ class JobEngine:
     def _checked(self, request: StartRequest) -> StartRequest:
         """``request`` with its path normalized; JobError unless the path exists and the filter's
         times are in order."""
+        if request.path != request.path.strip():  # Sling looks the path up as sent (§3.35)
+            raise JobError(
+                f"path {request.path!r} does not exist in the repository: it starts or ends with "
+                "whitespace, which an author looks up as part of the name; send the path without it"
+            )
         try:
             path = normalize_path(request.path)
         except ValueError as error:
@@ -359,7 +364,7 @@ class JobEngine:
             job.log.write(
                 at,
                 f"Bulk processing job started [processingId={job.processing_id}, "
-                f"path={request.path}, excludedPaths={list(request.excluded_paths)}, "
+                f"path={request.path}, excludedPaths={java_list(request.excluded_paths)}, "
                 f"user={job.created_by}]",
             )
         if job.counted:
