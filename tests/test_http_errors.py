@@ -198,7 +198,11 @@ async def test_a_body_that_starts_with_a_byte_order_mark_is_read_with_a_warning(
 
 
 @pytest.mark.parametrize("encoding", ["gzip", "deflate"])
-async def test_a_body_that_is_not_encoded_as_its_header_says_is_a_400(api: ApiClient, encoding: str) -> None:
+async def test_a_body_that_is_not_encoded_as_its_header_says_is_a_400(
+    make_api: MakeApi, encoding: str
+) -> None:
+    """With ``inflate_request_bodies`` on (§3.36; off, see tests/test_sling_behaviours.py)."""
+    api = await make_api(Settings(inflate_request_bodies=True))
     headers = {"Content-Type": "application/json", "Content-Encoding": encoding}
     status, body, _ = await raw(api, "POST", BASE_PATH, json.dumps(START).encode(), **headers)
     assert_error(status, body, 400)

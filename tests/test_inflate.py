@@ -139,7 +139,8 @@ def test_a_body_that_is_not_its_coding_is_unreadable(coding: str, data: bytes, r
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[MockServer]:
-    with MockServer() as running:
+    """A mock that inflates request bodies (``inflate_request_bodies``: off by default, §3.36)."""
+    with MockServer(overrides={"inflate_request_bodies": True}) as running:
         yield running
 
 
@@ -217,7 +218,8 @@ def test_a_body_not_in_its_coding_is_a_400_that_names_the_header(server: MockSer
 async def test_the_app_gets_the_raw_bytes_even_from_a_runner_asked_to_inflate(aiohttp_client: Any) -> None:
     """The app's handler arguments win over its runner's: a runner told to decompress still hands
     over the raw bytes, which the mock inflates once, off the loop, within its cap."""
-    client = await aiohttp_client(create_app(), server_kwargs={"auto_decompress": True})
+    app = create_app(overrides={"inflate_request_bodies": True})
+    client = await aiohttp_client(app, server_kwargs={"auto_decompress": True})
     headers = {"Authorization": "Basic YWRtaW46YWRtaW4=", "Content-Type": "application/json",
                "Content-Encoding": "gzip"}  # fmt: skip
     async with client.post(BASE, data=gzip.compress(START, mtime=0), headers=headers) as answer:

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import gzip
+import json
+import zlib
+
 import pytest
 
+from mock_server import Settings
 from mock_server.api.operations import BASE_PATH, OPERATIONS, Operation
 
-from .conftest import ApiClient
+from .conftest import ApiClient, MakeApi
 from .test_http_errors import assert_error, raw
 
 HISTORY = f"{BASE_PATH}/history"
+START = json.dumps({"path": "/content/dam/22858", "type": "ASSET_PROCESSING"}).encode()
 
 
 @pytest.mark.parametrize("suffix", [".json", "/", ".json/", ".tidy.json"])
@@ -78,3 +84,54 @@ async def test_the_job_started_line_prints_lists_as_java_does(api: ApiClient) ->
     await api.advance(1)
     first = (await api.logs(processing_id, limit=1))["lines"][0]
     assert "excludedPaths=[/content/dam/22858/a, b], user=admin]" in first, first
+
+
+@pytest.mark.parametrize("coding", ["gzip", "deflate", "GZIP"])
+async def test_a_compressed_body_is_not_inflated_by_default(
+    api: ApiClient, coding: str
+) -> None:
+    headers = {"Content-Type": "application/json", "Content-Encoding": coding}
+    data = zlib.compress(START) if coding == "deflate" else gzip.compress(START)
+    status, body, _ = await raw(api, "POST", BASE_PATH, data, **headers)
+    assert_error(status, body, 400)
+    (violation,) = body["violations"]
+    assert violation["where"] == "header:Content-Encoding" and "inflate_request_bodies" in body["message"]
+    assert await api.history() == []
+
+
+async def test_a_body_sent_as_is_under_a_content_encoding_is_read_as_sent(api: ApiClient) -> None:
+    headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
+    status, body, _ = await raw(api, "POST", BASE_PATH, START, **headers)
+    assert status == 200, body
+    (warning,) = list(api.mock.journal)[-1].warnings
+    assert (warning.where, warning.severity) == ("header:Content-Encoding", "warning")
+
+
+async def test_the_setting_inflates_a_compressed_body(make_api: MakeApi) -> None:
+    api = await make_api(Settings(inflate_request_bodies=True))
+    headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
+    status, body, _ = await raw(api, "POST", BASE_PATH, gzip.compress(START), **headers)
+    assert status == 200, body
+
+
+async def test_a_latin_1_body_is_decoded_by_its_declared_charset_with_a_warning(api: ApiClient) -> None:
+    data = json.dumps({"path": "/content/dam/22858", "type": "ASSET_PROCESSING", "excludedPaths": ["/é"]},
+                      ensure_ascii=False).encode("latin-1")  # fmt: skip
+    headers = {"Content-Type": "application/json; charset=ISO-8859-1"}
+    status, body, answer = await raw(api, "POST", BASE_PATH, data, **headers)
+    assert status == 200, body
+    assert (await api.status(body["processingId"]))["excludedPaths"] == ["/é"]
+    assert answer["X-Aem-Mock-Warnings"] == "1"
+    (warning,) = list(api.mock.journal)[-2].warnings
+    assert (warning.where, warning.severity, warning.got) == ("header:Content-Type", "warning", "ISO-8859-1")
+    status, body, _ = await raw(api, "POST", BASE_PATH, data, **{"Content-Type": "application/json"})
+    assert_error(status, body, 400)  # undeclared, it is read as UTF-8, which it is not
+    assert "not valid UTF-8" in body["message"]
+
+
+async def test_an_unknown_charset_is_a_415_that_names_it(api: ApiClient) -> None:
+    for charset in ("x-nothing", "zlib"):
+        headers = {"Content-Type": f"application/json; charset={charset}"}
+        status, body, _ = await raw(api, "POST", BASE_PATH, START, **headers)
+        assert_error(status, body, 415)
+        assert body["violations"][0]["where"] == "header:Content-Type" and charset in body["message"]

@@ -119,6 +119,9 @@ class Settings:
     """§3.24: error bodies as the mock's JSON error object, or as Sling's HTML error page."""
     restart_endpoint: bool = False
     """§3.16: serve ``POST …/process/restart``: a new job for the request of a SUCCESS job."""
+    inflate_request_bodies: bool = False
+    """§3.36: inflate a request body sent with ``Content-Encoding`` (gzip, deflate, br, zstd), as an
+    author behind a request-inflating filter does; off, as Jetty's defaults: its bytes are read as sent."""
 
     # --- tolerance testing
     vary: int | None = None

@@ -44,7 +44,12 @@ async def read_json(
     if operation.body is None:
         return ABSENT, False, []
     try:
-        raw = await read_body(request, settings.max_body_bytes, settings.body_timeout_ms / 1000)
+        raw = await read_body(
+            request,
+            settings.max_body_bytes,
+            settings.body_timeout_ms / 1000,
+            decode=settings.inflate_request_bodies,
+        )
     except BodyTooLarge as error:
         raise _too_large(error, content_encoding(request)) from None
     except TimeoutError:
@@ -86,15 +91,24 @@ async def read_json(
                       "(Jackson) skips it; leave it out", "JSON without a byte order mark", None,
                       keyword="byteOrderMark", severity="warning")
         )  # fmt: skip
+    coded = None if settings.inflate_request_bodies else content_encoding(request)
+    if coded is not None:  # read as sent (§3.36): JSON only if the client did not really compress it
+        warnings.append(_encoding_ignored(coded))
     try:
-        body, integral_floats = parse_json(raw.decode("utf-8"), parse_constant=reject_constant)
+        text = _decoded(raw, request.charset, warnings)
+        body, integral_floats = parse_json(text, parse_constant=reject_constant)
         if _SURROGATE_ESCAPE.search(raw):  # only an escape can make a lone surrogate: look closer
             json.dumps(body, ensure_ascii=False).encode("utf-8")
     except UnicodeDecodeError as error:
-        raise _invalid_json(f"the body is not valid UTF-8 (byte {error.start})") from None
+        if coded is not None:
+            raise _not_inflated(coded) from None
+        charset = "UTF-8" if error.encoding == "utf-8" else error.encoding
+        raise _invalid_json(f"the body is not valid {charset} (byte {error.start})") from None
     except UnicodeEncodeError:
         raise _invalid_json("the body holds a lone UTF-16 surrogate escape; send valid Unicode") from None
     except json.JSONDecodeError as error:
+        if coded is not None:
+            raise _not_inflated(coded) from None
         form = _form_id(operation, request.content_type, raw)
         if form is not None:  # Sling's getParameter reads processingId from a form body
             return form, False, [_FORM_WARNING]
@@ -171,6 +185,50 @@ def _unreadable(error: BodyUnreadable) -> Refusal:
         where, expected = "body:/", "a body framed as its headers say"
         message = f"the request body could not be read ({error.reason}); check its Transfer-Encoding framing"
     return Refusal(400, message, [Violation(where, message, expected, encoding)], close=True)
+
+
+_UTF8 = frozenset({"utf-8", "utf8"})
+
+
+def _decoded(raw: bytes, charset: str | None, warnings: list[Violation]) -> str:
+    """The body's text: UTF-8 unless ``Content-Type`` declares another charset, which the servlet's
+    reader then decodes by, with a warning (§3.36); a charset no decoder knows is a 415."""
+    if charset is None or charset.lower() in _UTF8:
+        return raw.decode("utf-8")
+    try:
+        text = raw.decode(charset)
+    except LookupError:  # no such codec, or one that is not a text encoding
+        message = (f"the body's charset {cut(charset)!r} is not one an author decodes; send the body as "
+                   "'Content-Type: application/json' (UTF-8)")  # fmt: skip
+        where = "header:Content-Type"
+        raise Refusal(415, message, [Violation(where, message, "charset=UTF-8", charset)]) from None
+    warnings.append(
+        Violation("header:Content-Type", f"the body is declared as charset={cut(charset)}: an author's "
+                  "servlet reads it by that charset, the documented contract sends UTF-8; send it as UTF-8",
+                  "UTF-8", charset, keyword="charset", severity="warning")
+    )  # fmt: skip
+    return text
+
+
+def _encoding_ignored(coding: str) -> Violation:
+    return Violation(
+        "header:Content-Encoding",
+        f"the body is sent with 'Content-Encoding: {coding}', which an author with Jetty's defaults does "
+        "not inflate: its bytes are read as sent; leave the header out",
+        "no Content-Encoding",
+        coding,
+        keyword="contentEncoding",
+        severity="warning",
+    )
+
+
+def _not_inflated(coding: str) -> Refusal:
+    """400: a compressed body, which an author with Jetty's defaults reads as sent: not JSON."""
+    message = (f"the body is sent with 'Content-Encoding: {coding}': an author with Jetty's defaults does "
+               "not inflate a request body, so its bytes are not JSON; send the JSON uncompressed (or set "
+               "inflate_request_bodies for an author that inflates)")  # fmt: skip
+    where = "header:Content-Encoding"
+    return Refusal(400, message, [Violation(where, message, "no Content-Encoding", coding)])
 
 
 def _invalid_json(message: str) -> Refusal:

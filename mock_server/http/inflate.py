@@ -87,17 +87,19 @@ async def read_body(
     timeout_s: float,
     *,
     room: Callable[[int], Awaitable[object]] | None = None,
+    decode: bool = True,
 ) -> bytes:
     """The whole body, decoded from its ``Content-Encoding``, at most ``limit`` bytes.
 
     ``room``, if given, is awaited after each piece read with the raw bytes read so far, before the
     next is read: a caller that counts the memory bodies take (the proxy) waits there for room,
-    within ``timeout_s``.
+    within ``timeout_s``. ``decode=False`` reads the bytes as sent, whatever ``Content-Encoding`` says.
 
     Raises :class:`BodyTooLarge`, :class:`BodyUnreadable`, ``TimeoutError`` when the raw body did
     not arrive within ``timeout_s``, and ``ConnectionError`` when the client left mid-body.
     """
-    coding = content_encoding(request)  # the bytes are raw: the app was made with HANDLER_ARGS
+    # The bytes are raw: the app was made with HANDLER_ARGS.
+    coding = content_encoding(request) if decode else None
     cap = limit if coding is None else compressed_cap(limit)
     if request.content_length is not None and request.content_length > cap:
         raise BodyTooLarge(limit, inflated=False)
