@@ -87,9 +87,7 @@ async def test_the_job_started_line_prints_lists_as_java_does(api: ApiClient) ->
 
 
 @pytest.mark.parametrize("coding", ["gzip", "deflate", "GZIP"])
-async def test_a_compressed_body_is_not_inflated_by_default(
-    api: ApiClient, coding: str
-) -> None:
+async def test_a_compressed_body_is_not_inflated_by_default(api: ApiClient, coding: str) -> None:
     headers = {"Content-Type": "application/json", "Content-Encoding": coding}
     data = zlib.compress(START) if coding == "deflate" else gzip.compress(START)
     status, body, _ = await raw(api, "POST", BASE_PATH, data, **headers)
@@ -135,3 +133,28 @@ async def test_an_unknown_charset_is_a_415_that_names_it(api: ApiClient) -> None
         status, body, _ = await raw(api, "POST", BASE_PATH, START, **headers)
         assert_error(status, body, 415)
         assert body["violations"][0]["where"] == "header:Content-Type" and charset in body["message"]
+
+
+@pytest.mark.parametrize("name", ["cancel", "resume"])
+async def test_the_openapi_document_says_what_cancel_and_resume_take(api: ApiClient, name: str) -> None:
+    """Each way the document offers works against the mock, as a generated client would use it."""
+    status, document = await api.get("/openapi.json")
+    operation = document["paths"][f"{BASE_PATH}/{name}"]["post"]
+    (parameter,) = operation["parameters"]
+    assert (parameter["name"], parameter["in"], parameter["required"]) == ("processingId", "query", False)
+    body = operation["requestBody"]
+    assert body["required"] is False
+    assert set(body["content"]) == {"application/json", "application/x-www-form-urlencoded"}
+    for how, folder in (("query", "demo"), ("form", "demo1"), ("json", "dita-templates")):
+        processing_id = await api.start(f"/content/dam/{folder}")
+        if name == "resume":
+            assert (await api.action("cancel", processing_id))[0] == 200
+        path = f"{BASE_PATH}/{name}"
+        if how == "query":
+            status, body, _ = await raw(api, "POST", f"{path}?processingId={processing_id}")
+        elif how == "form":
+            form = {"Content-Type": "application/x-www-form-urlencoded"}
+            status, body, _ = await raw(api, "POST", path, f"processingId={processing_id}".encode(), **form)
+        else:
+            status, body = await api.action(name, processing_id)
+        assert status == 200 and body["processingId"] == processing_id, (how, body)

@@ -21,6 +21,7 @@ __all__ = ["openapi_document"]
 
 _ID_PREFIX = "urn:aem-guides-mock:schema:"
 _NEW_ID = "$response.body#/processingId"
+_FORM = "application/x-www-form-urlencoded"
 #: What each error status means, in this API's terms (the phrase itself is ``http.HTTPStatus``'s).
 _ERRORS = {
     400: "Invalid input: the body lists every contract violation",
@@ -67,9 +68,10 @@ def _operation(op: Operation, schemas: dict[str, Any], html_errors: bool = False
             return {"description": description, "content": {"text/html": {"schema": {"type": "string"}}}}
         return {"description": description, "content": {"application/json": {"schema": _ref("error")}}}
 
-    # cancel and resume take processingId in a JSON body, as AEM documents; the mock also reads it
-    # from the query, but the document shows the one documented way.
-    query = schemas[op.query] if not op.body else {}
+    # cancel, resume and restart take processingId in a JSON body, as AEM documents, in a form body
+    # (Sling's getParameter) or in the query (§3.14, §3.15): the document says all three (§3.38), so
+    # that a client generated from it may use any; the body is then optional.
+    query = schemas[op.query] if not op.body or op.id_in_body else {}
     parameters = [
         {
             "name": name,
@@ -95,9 +97,12 @@ def _operation(op: Operation, schemas: dict[str, Any], html_errors: bool = False
         "responses": responses,
     }
     if op.body:
+        content: dict[str, Any] = {"application/json": {"schema": _ref(op.body)}}
+        if op.id_in_body:
+            content[_FORM] = {"schema": _ref(op.body)}
         document["requestBody"] = {
-            "required": op.body_required or bool(schemas[op.body].get("required")),
-            "content": {"application/json": {"schema": _ref(op.body)}},
+            "required": op.body_required or (bool(schemas[op.body].get("required")) and not op.id_in_body),
+            "content": content,
         }
     return document
 
