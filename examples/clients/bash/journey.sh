@@ -56,7 +56,8 @@ ended='j["status"] in ("SUCCESS", "FAILED", "CANCELLED")'
 code="$(curl --silent --max-time 10 --user "$user" --header 'Content-Type: application/json' \
              --data '{"type": "ASSET_PROCESSING"}' --output "$work/error.json" \
              --write-out '%{http_code} %{content_type}' "$api")"
-expect "a start without path" "$code" "400 application/json"
+expect "a start without path: status" "${code%% *}" "400"
+expect "its content type" "${code#* }" "application/json"
 expect "the error's status" "$(json 'j["status"]' < "$work/error.json")" "400"
 expect "the error names path" "$(json '"`path`" in j["message"]' < "$work/error.json")" "true"
 expect "the violation's place" "$(json 'j["violations"][0]["where"]' < "$work/error.json")" "body:/path"
