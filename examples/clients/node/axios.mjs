@@ -20,7 +20,9 @@ const aem = axios.create({
 });
 const DONE = new Set(["SUCCESS", "FAILED", "CANCELLED"]);
 
-class Mismatch extends Error {}
+class Mismatch extends Error {
+  name = "Mismatch";
+}
 
 function expect(what, got, wanted) {
   if (!isDeepStrictEqual(got, wanted)) {

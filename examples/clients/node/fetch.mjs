@@ -16,7 +16,9 @@ const user = `${process.env.AEM_USER ?? "admin"}:${process.env.AEM_PASSWORD ?? "
 const authorization = `Basic ${Buffer.from(user).toString("base64")}`;
 const DONE = new Set(["SUCCESS", "FAILED", "CANCELLED"]);
 
-class Mismatch extends Error {}
+class Mismatch extends Error {
+  name = "Mismatch";
+}
 
 function expect(what, got, wanted) {
   if (!isDeepStrictEqual(got, wanted)) {
