@@ -84,9 +84,12 @@ async function zip(processingId, lines) {
   const disposition = response.headers["content-disposition"];
   check("it is named after the job", disposition.includes(`filename="${processingId}.zip"`), disposition);
   const entries = {};
-  const parse = response.data.pipe(unzipper.Parse({ forceStream: true }));
-  for await (const entry of parse) {
-    entries[entry.path] = (await entry.buffer()).toString("utf8");
+  try {
+    for await (const entry of response.data.pipe(unzipper.Parse({ forceStream: true }))) {
+      entries[entry.path] = (await entry.buffer()).toString("utf8");
+    }
+  } catch (problem) {
+    throw new Mismatch(`unzipper's streaming parser over the download: ${problem.message}`);
   }
   expect("the ZIP's entries", Object.keys(entries), [`${processingId}.log`]);
   expect("the ZIP's lines", entries[`${processingId}.log`].replace(/\n$/, "").split("\n"), lines);

@@ -114,7 +114,9 @@ async function zip(id, lines) {
   expect("the download's type", response.headers.get("content-type"), "application/zip");
   const disposition = response.headers.get("content-disposition");
   check("it is named after the job", disposition.includes(`filename="${id}.zip"`), disposition);
-  const entries = await unzip(Buffer.from(await response.arrayBuffer()));
+  const entries = await unzip(Buffer.from(await response.arrayBuffer())).catch((problem) => {
+    throw new Mismatch(`yauzl on the download: ${problem.message}`);
+  });
   expect("the ZIP's entries", Object.keys(entries), [`${id}.log`]);
   expect("the ZIP's lines", entries[`${id}.log`].replace(/\n$/, "").split("\n"), lines);
 }

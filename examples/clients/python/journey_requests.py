@@ -110,9 +110,12 @@ class Journey:
             data = io.BytesIO()
             for chunk in response.iter_content(chunk_size=64 * 1024):
                 data.write(chunk)
-        with zipfile.ZipFile(data) as archive:
-            expect("the ZIP's entries", archive.namelist(), [f"{job_id}.log"])
-            text = archive.read(f"{job_id}.log").decode("utf-8")
+        try:
+            with zipfile.ZipFile(data) as archive:
+                expect("the ZIP's entries", archive.namelist(), [f"{job_id}.log"])
+                text = archive.read(f"{job_id}.log").decode("utf-8")
+        except zipfile.BadZipFile as problem:
+            raise Mismatch(f"zipfile on the download: {problem}") from None
         expect("the ZIP's lines", text.splitlines(), lines)
 
     def json_form(self, job_id: str) -> None:
