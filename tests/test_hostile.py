@@ -158,9 +158,9 @@ def test_head_on_the_download_builds_no_zip(fresh: MockServer, monkeypatch: pyte
 
     built: list[str] = []
 
-    def watched(name: str, lines: Any, modified_ms: int) -> Iterator[bytes]:
+    def watched(name: str, lines: Any, modified_ms: int, **options: Any) -> Iterator[bytes]:
         built.append(name)
-        yield from zip_stream(name, lines, modified_ms)
+        yield from zip_stream(name, lines, modified_ms, **options)
 
     monkeypatch.setattr("mock_server.api.operations.zip_stream", watched)
     pid = json.loads(send(fresh, "POST", BASE, START)[2])["processingId"]

@@ -123,3 +123,34 @@ def test_line_numbers_stay_where_they_were_when_the_log_folds() -> None:
     assert len(job.log) == 3 + 3 * 2_300  # no line lost
     tail = job.log.page(len(job.log) - 3, 3)  # the last lines are kept as written
     assert "cancelled by admin" in tail[0] and "Checkpoint saved" in tail[1] and "resumed" in tail[2]
+
+
+def test_a_snapshot_keeps_its_lines_while_the_log_grows_and_folds() -> None:
+    repo = Repository()
+    repo.add_generated("/content/dam/x", "DITATOPIC", 5, "t-{n}.dita", 0, 1)
+    log = JobLog(repo.select("/content/dam/x", (), AssetFilter(), ()))
+    for n in range(KEEP_FIRST + KEEP_LAST):
+        log.write(n, f"line {n}")
+    snapshot, version = log.snapshot(), log.version
+    before = list(snapshot.lines(0, len(snapshot)))
+    for n in range(400):  # enough to fold the middle of the log
+        log.write(n, f"later {n}")
+    assert log.version != version == snapshot.version
+    assert list(log.lines(0, len(before))) != before  # the log folded lines the snapshot kept
+    assert list(snapshot.lines(0, len(snapshot))) == before and len(snapshot) == len(before)
+
+
+def test_a_version_names_one_state_of_one_log() -> None:
+    repo = Repository()
+    repo.add_generated("/content/dam/x", "DITATOPIC", 5, "t-{n}.dita", 0, 1)
+    selection = repo.select("/content/dam/x", (), AssetFilter(), ())
+    one, other = JobLog(selection), JobLog(selection)
+    seen = {one.version, other.version}
+    one.open_run(0, 0, 1)
+    seen.add(one.version)
+    one.grow_run(3)
+    seen.add(one.version)
+    one.grow_run(3)  # no change: the same version
+    one.write(5, "done")
+    seen.add(one.version)
+    assert len(seen) == 5

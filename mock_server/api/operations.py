@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
-from ..core.archive import zip_stream
+from ..core.archive import Measures, zip_stream
 from ..core.clock import Clock, PerPollClock
 from ..core.errors import RequestViolation, Violation
 from ..core.jobs import JobEngine, StartRequest
@@ -115,6 +115,7 @@ class Api:
         self.settings = settings
         self.clock = clock
         self._serialized = SerializedJobs(settings)
+        self._measures = Measures()  # the sizes of the ZIPs downloaded last: a second download is one pass
         self.operations = tuple(operation for operation in OPERATIONS if operation.served(settings))
         self.routes: dict[str, dict[str, Operation]] = {path: {} for path in PATHS}
         for operation in self.operations:
@@ -178,12 +179,14 @@ class Api:
         if self.settings.download_mode == "json" or _prefers_json(call.accept):
             paths = [f"{self.settings.log_dir}/{name}.log"]
             return Reply({"logFilePaths": paths}, "download.response")
-        lines = job.log.lines(0, len(job.log))
+        log = job.log.snapshot()  # read twice (measured, then streamed): the same lines each time
         return Reply(
             stream=zip_stream(
                 f"{name}.log",
-                lines,
+                lambda: log.lines(0, len(log)),
                 self.engine.clock.now_ms() if job.completed_at is None else job.completed_at,
+                measures=self._measures,
+                key=log.version,
             ),
             content_type="application/zip",
             headers={"Content-Disposition": f'attachment; filename="{name}.zip"'},

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -36,6 +37,9 @@ _SEGMENT_BYTES = 200
 #: The segments a log keeps whole at its start and at its end; those between are folded into one.
 KEEP_FIRST = 64
 KEEP_LAST = 1024
+#: Versions of logs: every change of every log takes the next, so that a version names one state of
+#: one log (a key for what is derived from all its lines, such as a ZIP's sizes).
+_VERSIONS = itertools.count(1)
 #: Folding moves the kept segments down the list: it is done once this many more have been
 #: written, so that a segment costs O(1) however many came before it.
 _FOLD_EVERY = 256
@@ -113,7 +117,7 @@ def _size(segment: _Segment) -> int:
 class JobLog:
     """The lines one job has written so far."""
 
-    __slots__ = ("_meter", "_segments", "_selection", "_starts", "_tag", "_total", "bytes")
+    __slots__ = ("_meter", "_segments", "_selection", "_starts", "_tag", "_total", "_version", "bytes")
 
     def __init__(
         self, selection: Selection, tag: str = "ASSET_PROCESSING", meter: Meter | None = None
@@ -124,11 +128,26 @@ class JobLog:
         self._starts: list[int] = []  # the line number each segment starts at, for bisection
         self._total = 0
         self._meter = Meter() if meter is None else meter
+        self._version = next(_VERSIONS)
         self.bytes = 0
         """About how much memory the log takes (its runs are derived, so they take little)."""
 
     def __len__(self) -> int:
         return self._total
+
+    @property
+    def version(self) -> int:
+        """This state of this log: a number no other log, and no other state of it, ever had."""
+        return self._version
+
+    def snapshot(self) -> JobLog:
+        """The log as it is now, to be read more than once (a ZIP measured, then streamed): what
+        is written or folded later changes none of its lines. It copies the list of segments only
+        (bounded), and counts nothing against the server's memory meter."""
+        copy = JobLog(self._selection, self._tag)
+        copy._segments, copy._starts = [*self._segments], [*self._starts]
+        copy._total, copy._version, copy.bytes = self._total, self._version, self.bytes
+        return copy
 
     @property
     def segments(self) -> int:
@@ -147,6 +166,7 @@ class JobLog:
         self._append(_AssetRun(start_ms, first, pace_ms))
 
     def _append(self, segment: _Line | _AssetRun) -> None:
+        self._version = next(_VERSIONS)
         self._starts.append(self._total)
         self._segments.append(segment)
         size = _size(segment)
@@ -172,6 +192,7 @@ class JobLog:
         run = self._segments[-1]
         assert isinstance(run, _AssetRun), "grow_run() without open_run()"
         if count > run.count:
+            self._version = next(_VERSIONS)
             self._total += count - run.count
             run.count = count
 
