@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from jsonschema import Draft202012Validator
@@ -127,7 +127,9 @@ async def test_a_body_that_is_not_json_is_a_400(api: ApiClient) -> None:
 
 
 @pytest.mark.parametrize(("unknown_id_status"), [400, 404])
-async def test_an_unknown_job_id_names_the_jobId(make_api: MakeApi, unknown_id_status: int) -> None:
+async def test_an_unknown_job_id_names_the_jobId(
+    make_api: MakeApi, unknown_id_status: Literal[400, 404]
+) -> None:
     api = await make_api(Settings(unknown_id_status=unknown_id_status))
     status, answer = await api.get(ASSET_STATUS_PATH, jobId="no-such-job")
     assert status == unknown_id_status
