@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 import pytest
@@ -178,3 +179,27 @@ async def test_a_scenario_fault_targets_each_operation(api: ApiClient) -> None:
     await poll(api, job_id)
     names = [exchange.operation for exchange in api.mock.journal]
     assert names == ["asset-status-start"] * 2 + ["asset-status"] * 2
+
+
+async def test_the_dashboard_counts_each_status_job_by_status_as_of_now(api: ApiClient) -> None:
+    async def shown() -> str:
+        async with api.http.get("/__admin/ui/asset-status") as answer:
+            assert answer.status == 200 and answer.content_type == "text/html"
+            return await answer.text()
+
+    assert "No asset-status jobs yet" in await shown()
+    job_id = await status_job(api, {"paths": [FOLDER, "/content/dam/<script>"]})
+    await api.start(FOLDER)
+    await api.advance(0.1 + 0.2 * 3)  # three of its seven assets done
+    text = await shown()
+    row = text[text.index(f'<tr data-id="{job_id}">') :]
+    cells = re.findall(r'<td class="status (\w+)">(\d+)</td>', row)[:5]
+    assert cells == [
+        ("SUCCESS", "3"),
+        ("FAILURE", "0"),
+        ("PROCESSING", "3"),
+        ("PENDING", "0"),
+        ("missing", "1"),
+    ]
+    assert "<script>" not in text and "&lt;script&gt;" in text
+    assert 'href="asset-status" aria-current=page' in text
