@@ -197,7 +197,7 @@ async def test_the_dashboard_counts_each_status_job_by_status_as_of_now(api: Api
     assert cells == [
         ("SUCCESS", "3"),
         ("FAILURE", "0"),
-        ("PROCESSING", "3"),
+        ("PROCESSING", "4"),
         ("PENDING", "0"),
         ("missing", "1"),
     ]
