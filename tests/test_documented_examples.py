@@ -26,7 +26,7 @@ def examples() -> list[tuple[str, Any]]:
 def test_every_answer_with_a_documented_example_has_it_written_down() -> None:
     assert sorted(schema for schema, _ in examples()) == sorted(
         ["start.response", "job", "logs.response", "download.response", "history.response",
-         "system-status.response"]
+         "system-status.response", "asset-status.response", "asset-status-job"]
     )  # fmt: skip
 
 

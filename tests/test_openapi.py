@@ -30,7 +30,16 @@ def test_every_path_and_operation_is_documented() -> None:
     assert doc["openapi"] == "3.1.0"
     assert set(doc["paths"]) == set(PATHS) - {RESTART_PATH}
     ids = {op["operationId"] for item in doc["paths"].values() for op in item.values()}
-    assert ids == {"start", "status", "logs", "download", "cancel", "resume", "history", "system-status"}
+    assert ids == {"start", "status", "logs", "download", "cancel", "resume", "history", "system-status",
+                   "asset-status-start", "asset-status"}  # fmt: skip
+
+
+def test_the_asset_status_job_links_to_its_poll() -> None:
+    """§3.40: a stateful tester follows the jobId of the POST to the GET."""
+    post = document()["paths"]["/bin/guides/v1/assets/status"]["post"]
+    assert post["responses"]["200"]["links"] == {
+        "asset-status": {"operationId": "asset-status", "parameters": {"jobId": "$response.body#/jobId"}}
+    }
 
 
 def test_the_restart_endpoint_is_documented_when_served() -> None:

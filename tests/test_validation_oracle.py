@@ -34,7 +34,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mock_server import Settings
-from mock_server.api.operations import BASE_PATH, SYSTEM_STATUS_PATH
+from mock_server.api.operations import ASSET_STATUS_PATH, BASE_PATH, SYSTEM_STATUS_PATH
 from mock_server.contract.fastpath import _python_dollars, parse_json, plain
 from mock_server.contract.formats import SCENARIO_FORMATS
 from mock_server.contract.validation import Contract, SchemaCheck
@@ -144,6 +144,11 @@ def real_messages() -> dict[str, list[Any]]:
         exchange("history.response", "GET", f"{BASE_PATH}/history")
         exchange(None, "POST", BASE_PATH, {"path": "relative", "type": "NOPE", "extra": 1})  # a 400
         exchange(None, "GET", f"{BASE_PATH}/status", processingId="no-such-job")
+        status_request = {"paths": ["/content/dam/22858", "/nowhere"], "excludedPaths": ["/content/dam/x"]}
+        found["asset-status.request"].append(status_request)
+        job_id = exchange("asset-status.response", "POST", ASSET_STATUS_PATH, status_request)["jobId"]
+        found["asset-status.query"].append({"jobId": job_id})
+        exchange("asset-status-job", "GET", ASSET_STATUS_PATH, jobId=job_id)
     for name, path in shipped_scenarios().items():
         document, _ = read_yaml(path.read_text(), name)
         found["scenario"].append(document)

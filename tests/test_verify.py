@@ -405,7 +405,7 @@ async def test_the_command_writes_reports_without_the_password(
 def test_a_dry_run_sends_nothing(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["verify", "--target", "http://127.0.0.1:9", "--dry-run", "--profile", "readonly"]) == 0
     out = capsys.readouterr().out
-    assert "dry run: nothing sent" in out and out.count("[skipped: readonly]") == 6
+    assert "dry run: nothing sent" in out and out.count("[skipped: readonly]") == 7
 
 
 def test_an_unreachable_author_is_a_setup_error(capsys: pytest.CaptureFixture[str]) -> None:

@@ -128,6 +128,12 @@ def openapi_document(api: Api, schemas: dict[str, Any] | None = None) -> dict[st
     for op in api.operations:
         if op.starts_job:
             paths[op.path][op.method.lower()]["responses"]["200"]["links"] = links
+    # §3.40: the asset-status job's jobId, from its POST to its poll.
+    polls = {op.name: {"operationId": op.name, "parameters": {"jobId": "$response.body#/jobId"}}
+             for op in api.operations if "jobId" in schemas[op.query].get("properties", {})}  # fmt: skip
+    for op in api.operations:
+        if polls and "jobId" in schemas[op.response].get("properties", {}) and op.body:
+            paths[op.path][op.method.lower()]["responses"]["200"]["links"] = polls
     used = {s for op in api.operations for s in (op.query, op.body) if s}
     used |= {op.response for op in api.operations} | {"error", "job"}
     bodies = {op.body for op in api.operations if op.body}

@@ -17,6 +17,7 @@ from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 from ..core.archive import Measures, zip_stream
+from ..core.asset_status import DONE, STARTED, StatusJobs
 from ..core.clock import Clock, PerPollClock
 from ..core.errors import RequestViolation, Violation
 from ..core.jobs import JobEngine, StartRequest
@@ -24,6 +25,7 @@ from ..core.settings import Settings
 from .payloads import SerializedJobs, job_payload
 
 __all__ = [
+    "ASSET_STATUS_PATH",
     "BASE_PATH",
     "OPERATIONS",
     "OPERATION_NAMES",
@@ -38,6 +40,8 @@ __all__ = [
 
 BASE_PATH = "/bin/guides/v1/assets/process"
 SYSTEM_STATUS_PATH = "/bin/guides/v1/system/status"
+#: The companion API (§3.40): the post-processing status of the assets under some paths.
+ASSET_STATUS_PATH = "/bin/guides/v1/assets/status"
 RESTART_PATH = f"{BASE_PATH}/restart"
 
 
@@ -116,6 +120,7 @@ class Api:
         self.clock = clock
         self._serialized = SerializedJobs(settings)
         self._measures = Measures()  # the sizes of the ZIPs downloaded last: a second download is one pass
+        self.status_jobs = StatusJobs(engine)
         self.operations = tuple(operation for operation in OPERATIONS if operation.served(settings))
         self.routes: dict[str, dict[str, Operation]] = {path: {} for path in PATHS}
         for operation in self.operations:
@@ -224,6 +229,20 @@ class Api:
             "system-status.response",
         )
 
+    def asset_status_start(self, call: Call) -> Reply:
+        """§3.40: a status job for the assets under ``paths``; its status is read by :meth:`asset_status`."""
+        body = call.body
+        job = self.status_jobs.start(
+            _as_tuple(body["paths"]), _as_tuple(body.get("excludedPaths")), call.user
+        )
+        return Reply({"jobId": job.job_id, "status": STARTED}, "asset-status.response")
+
+    def asset_status(self, call: Call) -> Reply:
+        """§3.40: the status job's assets, each with its status as the bulk jobs make it now."""
+        job = self.status_jobs.get(call.query["jobId"])
+        assets = [report.payload() for report in self.status_jobs.assets(job)]
+        return Reply({"jobId": job.job_id, "status": DONE, "assets": assets}, "asset-status-job")
+
     @staticmethod
     def _action_id(call: Call) -> str:
         """``processingId`` from the JSON body, or else from the query."""
@@ -320,6 +339,13 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("system-status", "GET", SYSTEM_STATUS_PATH, Api.system_status,
               summary="The system's status (JCR or database processing)",
               response="system-status.response", statuses=_ANY),
+    Operation("asset-status-start", "POST", ASSET_STATUS_PATH, Api.asset_status_start,
+              summary="Start a job that fetches the post-processing status of the assets under paths",
+              body="asset-status.request", body_required=True, response="asset-status.response",
+              statuses=_WITH_BODY),
+    Operation("asset-status", "GET", ASSET_STATUS_PATH, Api.asset_status,
+              summary="The assets of an asset-status job, each with its post-processing status",
+              query="asset-status.query", response="asset-status-job", statuses=_ANY),
 )  # fmt: skip
 #: The name of every operation: what a scenario's fault may target.
 OPERATION_NAMES = tuple(operation.name for operation in OPERATIONS)

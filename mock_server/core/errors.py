@@ -6,6 +6,7 @@ MockError
 │   └── ScenarioSuperseded   a load overtaken by a later one before it was installed
 ├── JobError                 the engine refuses an operation (answered 400)
 │   ├── UnknownJob           no job has that processingId (400, or 404 by setting)
+│   │   └── UnknownStatusJob no asset-status job has that jobId (likewise)
 │   ├── QueueFull            max_active_jobs jobs wait or run already (429)
 │   └── JobConflict          the path is busy or the status forbids it (400, or 409 by setting)
 │       └── InvalidTransition  the job's status does not allow it (cancel a finished job…)
@@ -34,6 +35,7 @@ __all__ = [
     "ScenarioSuperseded",
     "SettingError",
     "UnknownJob",
+    "UnknownStatusJob",
     "Violation",
     "Violations",
 ]
@@ -141,6 +143,23 @@ class UnknownJob(JobError):
         shown = processing_id if len(processing_id) <= 80 else processing_id[:77] + "..."
         super().__init__(f"no job has processingId {shown!r}; start one with POST to the base path")
         self.processing_id = processing_id
+
+    where = "processingId"
+    """The parameter that named the unknown job."""
+
+
+class UnknownStatusJob(UnknownJob):
+    """No asset-status job (§3.40) has that ``jobId``: it never was, or was forgotten past the cap."""
+
+    where = "jobId"
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(job_id)
+        shown = job_id if len(job_id) <= 80 else job_id[:77] + "..."
+        self.args = (
+            f"no asset-status job has jobId {shown!r}; start one with POST /bin/guides/v1/assets/status "
+            'and {"paths": [...]}, then poll with the jobId it answers',
+        )
 
 
 class JobConflict(JobError):

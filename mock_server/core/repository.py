@@ -18,6 +18,7 @@ __all__ = [
     "ASSET_TYPES",
     "CONTENT_FRAGMENT",
     "Asset",
+    "AssetBlock",
     "AssetFilter",
     "Repository",
     "Selection",
@@ -149,6 +150,12 @@ class Selection:
 
     def __iter__(self) -> Iterator[Asset]:
         return self.walk(0, len(self))
+
+    def parts(self) -> Iterator[tuple[AssetBlock, int, int, int]]:
+        """Its slices ``(block, lo, hi, first)``: block assets ``lo .. hi - 1`` are this selection's
+        assets ``first ..`` on."""
+        for (block, lo, hi), first in zip(self._slices, self._offsets, strict=False):
+            yield block, lo, hi, first
 
     def walk(self, start: int, stop: int) -> Iterator[Asset]:
         """Assets ``start .. stop - 1`` in order, without a lookup per asset."""

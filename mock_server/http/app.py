@@ -339,7 +339,7 @@ def _call(mock: Mock, operation: Operation, call: Call) -> Reply:
         raise Refusal(
             mock.settings.unknown_id_status,
             str(error),
-            [Violation(_id_where(operation), str(error), "the processingId of an existing job",
+            [Violation(_id_where(operation, error.where), str(error), f"the {error.where} of an existing job",
                        error.processing_id[:80])],
             breaks_contract=False,
         ) from None  # fmt: skip
@@ -365,8 +365,8 @@ def _status_for(violations: Violations, mock: Mock) -> int:
 _ID_PLACES = ("query:processingId", "body:/processingId")
 
 
-def _id_where(operation: Operation) -> str:
-    return "body:/processingId" if operation.id_in_body else "query:processingId"
+def _id_where(operation: Operation, name: str = "processingId") -> str:
+    return f"body:/{name}" if operation.id_in_body else f"query:{name}"
 
 
 def _json_response(

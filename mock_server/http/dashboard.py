@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+from collections import Counter
 from collections.abc import Mapping
 from importlib import resources
 from typing import Any
@@ -28,7 +29,16 @@ from ..core.journal import Exchange
 from ..scenarios.masking import masked_settings
 from .admin_jobs import MAX_LOG_PAGE
 from .answers import json_answer
-from .dashboard_pages import MAX_JOB_ROWS, MAX_JOURNAL_ROWS, job_page, jobs_page, journal_page, scenario_page
+from .dashboard_pages import (
+    MAX_JOB_ROWS,
+    MAX_JOURNAL_ROWS,
+    MAX_STATUS_ROWS,
+    asset_status_page,
+    job_page,
+    jobs_page,
+    journal_page,
+    scenario_page,
+)
 from .events import EVENT_STREAMS, EVENTS_STOPPING, EventStreams, stop_event_streams
 from .runtime import Mock, mock_of
 
@@ -69,6 +79,19 @@ async def _jobs(request: web.Request) -> web.Response:
     jobs = [job_payload(job, mock.settings) for job in every[-MAX_JOB_ROWS:]]  # the newest only
     page = jobs_page(jobs, clock=_clock_text(mock), scenario=mock.scenario.name, older=len(every) - len(jobs))
     return _html(page)
+
+
+async def _asset_status(request: web.Request) -> web.Response:
+    """§3.40: the newest asset-status jobs, each counted by status as the bulk jobs make it now."""
+    mock = mock_of(request)
+    status_jobs = mock.api.status_jobs
+    rows = []
+    for job in status_jobs.recent(MAX_STATUS_ROWS):
+        reports = status_jobs.assets(job)
+        counts = Counter(str(r.status) if r.exists else "missing" for r in reports)
+        rows.append((job.job_id, job.paths, job.created_by, counts))
+    older = len(status_jobs) - len(rows)
+    return _html(asset_status_page(rows, clock=_clock_text(mock), scenario=mock.scenario.name, older=older))
 
 
 async def _job(request: web.Request) -> web.Response:
@@ -172,6 +195,7 @@ UI_ROUTES = [
     ("GET", "/ui/", _jobs),
     ("GET", "/ui/jobs/{processing_id}", _job),
     ("GET", "/ui/journal", _journal),
+    ("GET", "/ui/asset-status", _asset_status),
     ("GET", "/ui/scenario", _scenario),
     ("GET", "/ui/app.js", _script),
     ("GET", "/ui/app.css", _style),

@@ -14,11 +14,22 @@ import urllib.parse
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-__all__ = ["MAX_JOB_ROWS", "MAX_JOURNAL_ROWS", "job_page", "jobs_page", "journal_page", "scenario_page"]
+__all__ = [
+    "MAX_JOB_ROWS",
+    "MAX_JOURNAL_ROWS",
+    "MAX_STATUS_ROWS",
+    "asset_status_page",
+    "job_page",
+    "jobs_page",
+    "journal_page",
+    "scenario_page",
+]
 
 #: The most exchanges the journal page lists (the newest), and the most jobs the jobs page lists.
 MAX_JOURNAL_ROWS = 200
 MAX_JOB_ROWS = 200
+#: The most asset-status jobs (§3.40) the asset-status page lists, each derived when the page is shown.
+MAX_STATUS_ROWS = 10
 
 
 def _e(value: Any) -> str:
@@ -40,6 +51,7 @@ def _layout(title: str, root: str, page: str, body: str, *, clock: str, scenario
     nav = "".join(
         f'<a href="{root}{href}"{" aria-current=page" if key == page else ""}>{label}</a>'
         for key, href, label in (("jobs", "", "Jobs"), ("journal", "journal", "Journal"),
+                                 ("asset-status", "asset-status", "Asset status"),
                                  ("scenario", "scenario", "Scenario and clock"))
     )  # fmt: skip
     return (
@@ -81,6 +93,31 @@ def jobs_page(jobs: Sequence[Mapping[str, Any]], *, clock: str, scenario: str, o
         f"one through the API.</p>{more}"
     )
     return _layout("Jobs", "", "jobs", body, clock=clock, scenario=scenario)
+
+
+def asset_status_page(
+    rows: Sequence[tuple[str, Sequence[str], str, Mapping[str, int]]],
+    *,
+    clock: str,
+    scenario: str,
+    older: int = 0,
+) -> str:
+    """The newest asset-status jobs (§3.40): ``(jobId, paths, createdBy, assets by status)`` each,
+    the counts as the bulk jobs make them now; ``older`` counts those left out."""
+    columns = ("SUCCESS", "FAILURE", "PROCESSING", "PENDING", "missing")
+    head = "".join(f"<th>{name}</th>" for name in ("jobId", "paths", "createdBy", *columns))
+    body_rows = "".join(
+        f'<tr data-id="{_e(job_id)}"><td>{_e(job_id)}</td><td>{_e(", ".join(paths))}</td><td>{_e(user)}</td>'
+        + "".join(f'<td class="status {name}">{counts.get(name, 0)}</td>' for name in columns)
+        + "</tr>"
+        for job_id, paths, user, counts in rows
+    )
+    more = f'<p class="note">{older} older asset-status job(s) not shown.</p>' if older else ""
+    hint = 'POST {"paths": [...]} to /bin/guides/v1/assets/status'
+    none = "" if rows else f'<p class="note">No asset-status jobs yet: {_e(hint)}.</p>'
+    table = f'<table id="asset-status"><thead><tr>{head}</tr></thead><tbody>{body_rows}</tbody></table>'
+    body = f"{table}{none}{more}"
+    return _layout("Asset status", "", "asset-status", body, clock=clock, scenario=scenario)
 
 
 def job_page(

@@ -203,6 +203,7 @@ class Mock:
         if isinstance(self.clock, ManualClock):
             self.clock.reset()
         self.engine.reset()
+        self.api.status_jobs.reset()
         self.journal.clear()
         self.faults.reset(self.clock.now_ms())
         new_id = self._fixed_new_id or self.scenario.new_id()

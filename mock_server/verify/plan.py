@@ -19,6 +19,8 @@ from typing import Any
 
 from ..api.operations import BASE_PATH, SYSTEM_STATUS_PATH
 from ..contract.lifecycle import ENDED, check_step
+from .asset_status import STEPS as ASSET_STATUS_STEPS
+from .asset_status import asset_status, unknown_job_id
 from .findings import Report
 from .logs import ASSET, download, logs
 from .run import Options, Run
@@ -41,6 +43,7 @@ PLAN: tuple[tuple[str, str, bool], ...] = (
     ("cancel-resume", f"POST {BASE_PATH}/cancel and /resume on a second job, followed to its end", False),
     ("unknown-id", f"GET {BASE_PATH}/status?processingId=<unknown>: 400 or 404", True),
     ("bad-input", f"POST {BASE_PATH} without a path: 400", False),
+    *ASSET_STATUS_STEPS,
 )
 _STAMP = re.compile(r"^(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}):(\d{3})")
 
@@ -116,6 +119,7 @@ async def _steps(run: Run) -> None:
         unknown,
     )
     r.ran("unknown-id")
+    await unknown_job_id(run)
     if run.options.profile == "readonly":
         ended = _newest_ended(listed.fields())
         if ended is not None:
@@ -151,6 +155,7 @@ async def _steps(run: Run) -> None:
     for rule in _rules(job, again.fields()):
         run.expect("status-after-end", False, rule, again)
     r.ran("status-after-end")
+    await asset_status(run, job)
     await _cancel_resume(run)
     r.pace.update(_pace(lines or []))
 
