@@ -1,15 +1,20 @@
-"""Who is calling: HTTP Basic users and Bearer tokens (contract §1, "Authentication")."""
+"""Who is calling: HTTP Basic users and Bearer tokens (contract §1, "Authentication"), and the
+AEM UI's sessions, the ``login-token`` cookie (§3.39)."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import hmac
+from urllib.parse import unquote
 
 from ..core.bounded import BoundedCache
 from ..core.settings import Settings
 
-__all__ = ["Authenticator", "authenticate"]
+__all__ = ["LOGIN_COOKIE", "Authenticator", "authenticate", "session_user"]
+
+#: The cookie of an AEM session, which Granite's token authentication handler sets at login.
+LOGIN_COOKIE = "login-token"
 
 
 def _equal(given: str, expected: str) -> bool:
@@ -45,6 +50,22 @@ def authenticate(authorization: str | None, settings: Settings) -> str | None:
                 found = user
         return found
     return None
+
+
+def session_user(cookie: str | None, settings: Settings) -> str | None:
+    """The user id of the ``login-token`` session whose cookie value is ``cookie``, or None.
+
+    A value matches written %-encoded (as the browser sends it, ``…%3acrx.default``) or decoded,
+    in either case of hex digits. Every session is compared, in constant time.
+    """
+    if not cookie:
+        return None
+    given = unquote(cookie)
+    found = None
+    for value, user in settings.login_tokens.items():
+        if _equal(given, unquote(value)):
+            found = user
+    return found
 
 
 class Authenticator:
