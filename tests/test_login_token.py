@@ -1,5 +1,5 @@
 """Black-box, over a socket: the AEM UI's session, a ``login-token`` cookie the scenario names, with
-CSRF enforced for it as for a browser (docs/contract.md §3.39)."""
+CSRF enforced for it as for a browser (docs/contract.md §3.40)."""
 
 from __future__ import annotations
 
@@ -144,3 +144,17 @@ async def test_the_admin_api_never_shows_the_cookie(make_api: MakeApi) -> None:
             assert answer.status == 200 and COOKIE[:20] not in await answer.text()
     api.headers = {"Cookie": f"login-token={COOKIE}"}
     assert (await api.get(f"{BASE_PATH}/history"))[0] == 200  # the scenario's session is in force
+
+
+async def test_the_openapi_document_declares_the_cookie_only_where_a_session_is_named(
+    make_api: MakeApi,
+) -> None:
+    api = await session(make_api)
+    status, document = await api.get("/openapi.json")
+    assert status == 200
+    scheme = document["components"]["securitySchemes"]["loginToken"]
+    assert (scheme["type"], scheme["in"], scheme["name"]) == ("apiKey", "cookie", "login-token")
+    assert {"loginToken": []} in document["security"]
+    plain = await make_api()
+    _, document = await plain.get("/openapi.json")
+    assert set(document["components"]["securitySchemes"]) == {"basic", "bearer"}

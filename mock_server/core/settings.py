@@ -28,7 +28,7 @@ from .errors import SettingError
 from .job import Status
 from .repository import normalize_path
 
-__all__ = ["CLOCKS", "ENV_PREFIX", "STATUSES", "Settings", "parse_clock", "resolve"]
+__all__ = ["CLOCKS", "ENV_PREFIX", "LOGIN_COOKIE", "STATUSES", "Settings", "parse_clock", "resolve"]
 
 #: The job statuses the engine knows, in the default vocabulary (§3.1).
 STATUSES: tuple[str, ...] = tuple(map(str, Status))
@@ -36,6 +36,8 @@ STATUSES: tuple[str, ...] = tuple(map(str, Status))
 #: clock that moves ``poll_step_ms`` with every status poll.
 CLOCKS = ("real", "manual", "per-poll")
 ENV_PREFIX = "AEM_GUIDES_MOCK_"
+#: The cookie of an AEM session, which the author's token authentication sets at login (§3.40).
+LOGIN_COOKIE = "login-token"
 log = logging.getLogger("aem_guides_mock")
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 _DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)")
@@ -58,7 +60,7 @@ class Settings:
     tokens: Mapping[str, str] = field(default_factory=lambda: _frozen({}))
     """Bearer tokens: token -> user id."""
     login_tokens: Mapping[str, str] = field(default_factory=lambda: _frozen({}))
-    """§3.39: the AEM UI's sessions: ``login-token`` cookie value -> user id. A POST in such a
+    """§3.40: the AEM UI's sessions: ``login-token`` cookie value -> user id. A POST in such a
     session needs the ``CSRF-Token`` header, as a browser's does, whatever ``csrf`` says."""
     realm: str = "Sling (Development)"
 

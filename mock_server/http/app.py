@@ -33,10 +33,10 @@ from ..core.errors import (
 from ..core.faults import Chosen
 from ..core.journal import Exchange
 from ..core.repository import Repository
-from ..core.settings import Settings
+from ..core.settings import LOGIN_COOKIE, Settings
 from ..scenarios.scenario import Scenario
 from .admin import ADMIN_PATH, admin_app
-from .auth import LOGIN_COOKIE, session_user
+from .auth import session_user
 from .bodies import ABSENT, id_from_query, read_json
 from .dashboard import EVENT_STREAMS, EVENTS_STOPPING, EventStreams, stop_event_streams
 from .downloads import STREAMS, cut_downloads, cut_stream, send_stream
@@ -247,7 +247,7 @@ def _no_route(request: web.Request, methods: Collection[str]) -> Refusal:
 
 def _authenticate(request: web.Request, mock: Mock) -> tuple[str, bool]:
     """Who sends ``request``, and whether a ``login-token`` session (the AEM UI's cookie) proves it
-    (§3.39): the ``Authorization`` header first, the cookie when the header proves no one."""
+    (§3.40): the ``Authorization`` header first, the cookie when the header proves no one."""
     user = mock.authenticate(request.headers.get("Authorization"))
     if user is not None:
         return user, False
@@ -274,7 +274,7 @@ def _authenticate(request: web.Request, mock: Mock) -> tuple[str, bool]:
 
 def _check_csrf(request: web.Request, mock: Mock, session: bool) -> None:
     """AEM's CSRF filter: a POST from a browser, or in a ``login-token`` session whatever its
-    user agent and whether or not ``csrf`` is on (§3.39), needs a ``CSRF-Token`` from the token
+    user agent and whether or not ``csrf`` is on (§3.40), needs a ``CSRF-Token`` from the token
     endpoint."""
     if request.method != "POST":
         return

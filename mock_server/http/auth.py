@@ -1,5 +1,5 @@
 """Who is calling: HTTP Basic users and Bearer tokens (contract §1, "Authentication"), and the
-AEM UI's sessions, the ``login-token`` cookie (§3.39)."""
+AEM UI's sessions, the ``login-token`` cookie (§3.40)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,7 @@ from urllib.parse import unquote
 from ..core.bounded import BoundedCache
 from ..core.settings import Settings
 
-__all__ = ["LOGIN_COOKIE", "Authenticator", "authenticate", "session_user"]
-
-#: The cookie of an AEM session, which Granite's token authentication handler sets at login.
-LOGIN_COOKIE = "login-token"
+__all__ = ["Authenticator", "authenticate", "session_user"]
 
 
 def _equal(given: str, expected: str) -> bool:
