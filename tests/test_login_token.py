@@ -116,7 +116,7 @@ def test_the_setting_is_frozen_and_refuses_what_no_browser_sends() -> None:
         with pytest.raises(SettingError, match="login_tokens") as caught:
             Settings(login_tokens={value: "author"})
         assert "%-encoded" in str(caught.value)
-    with pytest.raises(ScenarioError, match=r"settings\.login_tokens"):
+    with pytest.raises(ScenarioError, match=r"settings\.login_tokens: expected a login-token cookie value"):
         parse_scenario("description: d\nsettings: {login_tokens: {'a;b': me}}\n")
 
 
