@@ -77,6 +77,34 @@ async def test_the_value_matches_encoded_or_not(make_api: MakeApi, named: str, s
     assert (await api.get(f"{BASE_PATH}/history"))[0] == 200
 
 
+@pytest.mark.parametrize(
+    "header",
+    [
+        f'login-token="{COOKIE}"',
+        f"login-token=stale; login-token={COOKIE}",
+        f"login-token={COOKIE}; login-token=x",
+    ],
+    ids=["quoted", "known second", "known first"],
+)
+async def test_any_login_token_cookie_the_scenario_names_is_the_session(
+    make_api: MakeApi, header: str
+) -> None:
+    """A browser holding two (set for two paths) sends both; an author knowing either serves it."""
+    api = await session(make_api)
+    api.headers = {"Cookie": header}
+    assert (await api.get(f"{BASE_PATH}/history"))[0] == 200
+    assert list(api.mock.journal)[-1].user == "author"
+
+
+async def test_of_two_known_sessions_the_first_sent_is_the_one(make_api: MakeApi) -> None:
+    api = await make_api(Settings(login_tokens={COOKIE: "author", "other%3acrx.default": "reviewer"}))
+    for header, user in [(f"login-token={COOKIE}; login-token=other%3acrx.default", "author"),
+                         (f"login-token=other%3acrx.default; login-token={COOKIE}", "reviewer")]:  # fmt: skip
+        api.headers = {"Cookie": header}
+        assert (await api.get(f"{BASE_PATH}/history"))[0] == 200
+        assert list(api.mock.journal)[-1].user == user
+
+
 @pytest.mark.parametrize("named", [True, False], ids=["another session named", "none named"])
 async def test_a_cookie_the_scenario_does_not_name_is_a_401(make_api: MakeApi, named: bool) -> None:
     api = await session(make_api) if named else await make_api()
@@ -158,3 +186,20 @@ async def test_the_openapi_document_declares_the_cookie_only_where_a_session_is_
     plain = await make_api()
     _, document = await plain.get("/openapi.json")
     assert set(document["components"]["securitySchemes"]) == {"basic", "bearer"}
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        'login-token="unterminated',
+        "login-token=" + "a" * 7000,
+        "login-token=%zz%",
+        ";;;=;login-token",
+        "=; =x",
+    ],
+)
+async def test_a_malformed_cookie_header_is_a_401_not_a_500(make_api: MakeApi, header: str) -> None:
+    api = await session(make_api)
+    api.headers = {"Cookie": header}
+    status, body, _ = await raw(api, "GET", f"{BASE_PATH}/history")
+    assert_error(status, body, 401)

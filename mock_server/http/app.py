@@ -36,7 +36,7 @@ from ..core.repository import Repository
 from ..core.settings import LOGIN_COOKIE, Settings
 from ..scenarios.scenario import Scenario
 from .admin import ADMIN_PATH, admin_app
-from .auth import session_user
+from .auth import login_cookies, session_user
 from .bodies import ABSENT, id_from_query, read_json
 from .dashboard import EVENT_STREAMS, EVENTS_STOPPING, EventStreams, stop_event_streams
 from .downloads import STREAMS, cut_downloads, cut_stream, send_stream
@@ -251,15 +251,15 @@ def _authenticate(request: web.Request, mock: Mock) -> tuple[str, bool]:
     user = mock.authenticate(request.headers.get("Authorization"))
     if user is not None:
         return user, False
-    cookie = request.cookies.get(LOGIN_COOKIE)
-    user = session_user(cookie, mock.settings)
+    cookies = login_cookies(request.headers.getall("Cookie", ()))
+    user = session_user(cookies, mock.settings)
     if user is not None:
         return user, True
     message = (
         "authentication required: send HTTP Basic credentials (such as admin:admin) or "
         "'Authorization: Bearer <token>'"
     )
-    if cookie is not None:
+    if cookies:
         message = (
             f"the {LOGIN_COOKIE} cookie names no session of this scenario (settings.login_tokens): "
             f"add its value there, or {message.removeprefix('authentication required: ')}"
