@@ -83,6 +83,9 @@ def banner(app: web.Application, url: str) -> str:
     if settings.tokens:  # development credentials, shown like the Basic one
         tokens = ", ".join(f"{token} ({who})" for token, who in settings.tokens.items())
         credentials += f"; Bearer token(s): {tokens}"
+    if settings.login_tokens:
+        sessions = ", ".join(f"{cookie} ({who})" for cookie, who in settings.login_tokens.items())
+        credentials += f"; login-token cookie(s): {sessions}"
     lines = [
         f"aem-guides-mock {__version__} serving AEM Guides' bulk asset processing API at {url}",
         f"  base path:   {url}{BASE_PATH}",

@@ -206,6 +206,7 @@ def test_csrf_browser() -> None:
         assert mock.call("POST", BASE, start, browser)[0] == 403
         token = json.loads(mock.call("GET", "/libs/granite/csrf/token.json")[2])["token"]
         assert mock.call("POST", BASE, start, {**browser, "CSRF-Token": token})[0] == 200
+        assert "login-token cookie(s): ui-session-7f3a%3acrx.default (admin)" in mock.banner
 
 
 def test_contract_fuzzing() -> None:

@@ -172,6 +172,15 @@ async def test_csrf_browser(make_api: MakeApi) -> None:
     status, body = await api.post(BASE_PATH, start, headers={**browser, "CSRF-Token": token["token"]})
     assert status == 200
     assert await api.start("/content/dam/demo")  # a script, not a browser: no token needed
+    api.headers = {"Cookie": "login-token=ui-session-7f3a%3acrx.default"}  # the UI's session, not a browser
+    status, body = await api.post(BASE_PATH, {"path": "/content/dam/demo1", "type": "ASSET_PROCESSING"})
+    assert status == 403 and "CSRF-Token" in body["message"]
+    status, token = await api.get("/libs/granite/csrf/token.json")
+    headers = {"CSRF-Token": token["token"]}
+    status, body = await api.post(
+        BASE_PATH, {"path": "/content/dam/demo1", "type": "ASSET_PROCESSING"}, headers=headers
+    )
+    assert status == 200 and (await api.status(body["processingId"]))["createdBy"] == "admin"
 
 
 async def test_seeded_replay_is_byte_identical(make_api: MakeApi) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 from .._version import __version__
 from ..contract.coercion import as_read
 from ..contract.schemas import load_schemas
+from ..core.settings import LOGIN_COOKIE
 from .operations import Api, Operation
 
 __all__ = ["openapi_document"]
@@ -26,7 +27,7 @@ _FORM = "application/x-www-form-urlencoded"
 _ERRORS = {
     400: "Invalid input: the body lists every contract violation",
     401: "Missing or wrong credentials",
-    403: "A browser's POST without its CSRF-Token header (when csrf is on)",
+    403: "A POST without its CSRF-Token header from a browser (when csrf is on) or in a login-token session",
     404: "No job has that processingId (when unknown ids answer 404)",
     405: "The method is not allowed on this path",
     408: "The body did not arrive within the body timeout (10 s by default)",
@@ -138,6 +139,18 @@ def openapi_document(api: Api, schemas: dict[str, Any] | None = None) -> dict[st
     used |= {op.response for op in api.operations} | {"error", "job"}
     bodies = {op.body for op in api.operations if op.body}
     components = {n: as_read(schemas[n]) if n in bodies else schemas[n] for n in sorted(used)}
+    schemes: dict[str, Any] = {
+        "basic": {"type": "http", "scheme": "basic"},
+        "bearer": {"type": "http", "scheme": "bearer"},
+    }
+    if api.settings.login_tokens:  # only where the scenario names a session (§3.41)
+        schemes["loginToken"] = {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": LOGIN_COOKIE,
+            "description": "The AEM UI's session; a POST in it needs the CSRF-Token header from "
+            "GET /libs/granite/csrf/token.json",
+        }
     return {
         "openapi": "3.1.0",
         "info": {
@@ -150,10 +163,7 @@ def openapi_document(api: Api, schemas: dict[str, Any] | None = None) -> dict[st
         "paths": paths,
         "components": {
             "schemas": {_component(n): _local_refs(copy.deepcopy(s)) for n, s in components.items()},
-            "securitySchemes": {
-                "basic": {"type": "http", "scheme": "basic"},
-                "bearer": {"type": "http", "scheme": "bearer"},
-            },
+            "securitySchemes": schemes,
         },
-        "security": [{"basic": []}, {"bearer": []}],
+        "security": [{name: []} for name in schemes],
     }

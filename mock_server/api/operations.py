@@ -297,8 +297,8 @@ def _prefers_json(accept: str) -> bool:
 #: What any operation may answer: success, a contract violation, no credentials, an unknown job
 #: (when unknown ids answer 404), a wrong method, a conflict (when conflicts answer 409), a failure.
 _ANY = frozenset({200, 400, 401, 404, 405, 409, 500})
-#: What an operation with a body may answer besides: a browser's POST without its CSRF token (403,
-#: when csrf is on), too slow (408), too large (413), not JSON (415).
+#: What an operation with a body may answer besides: a POST without its CSRF token from a browser
+#: (when csrf is on) or in a login-token session (403), too slow (408), too large (413), not JSON (415).
 _WITH_BODY = _ANY | {403, 408, 413, 415}
 #: What an operation that queues a job may answer besides: the queue is full (429).
 _QUEUES = _WITH_BODY | {429}

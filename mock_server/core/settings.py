@@ -28,7 +28,7 @@ from .errors import SettingError
 from .job import Status
 from .repository import normalize_path
 
-__all__ = ["CLOCKS", "ENV_PREFIX", "STATUSES", "Settings", "parse_clock", "resolve"]
+__all__ = ["CLOCKS", "ENV_PREFIX", "LOGIN_COOKIE", "STATUSES", "Settings", "parse_clock", "resolve"]
 
 #: The job statuses the engine knows, in the default vocabulary (§3.1).
 STATUSES: tuple[str, ...] = tuple(map(str, Status))
@@ -36,10 +36,14 @@ STATUSES: tuple[str, ...] = tuple(map(str, Status))
 #: clock that moves ``poll_step_ms`` with every status poll.
 CLOCKS = ("real", "manual", "per-poll")
 ENV_PREFIX = "AEM_GUIDES_MOCK_"
+#: The cookie of an AEM session, which the author's token authentication sets at login (§3.41).
+LOGIN_COOKIE = "login-token"
 log = logging.getLogger("aem_guides_mock")
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 _DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)")
 _UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000}
+#: What a cookie value cannot hold (RFC 6265 ``cookie-octet``): a setting with one never matches.
+_NOT_IN_COOKIE = re.compile(r'[\s",;\\]')
 
 
 def _frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -55,6 +59,9 @@ class Settings:
     """HTTP Basic users: user id -> password."""
     tokens: Mapping[str, str] = field(default_factory=lambda: _frozen({}))
     """Bearer tokens: token -> user id."""
+    login_tokens: Mapping[str, str] = field(default_factory=lambda: _frozen({}))
+    """§3.41: the AEM UI's sessions: ``login-token`` cookie value -> user id. A POST in such a
+    session needs the ``CSRF-Token`` header, as a browser's does, whatever ``csrf`` says."""
     realm: str = "Sling (Development)"
 
     # --- time
@@ -184,7 +191,13 @@ class Settings:
         # A partial map renames those it names; the others keep their own token (§3.1).
         object.__setattr__(self, "status_names", {**{s: s for s in STATUSES}, **self.status_names})
         # Mappings are stored read-only so that a frozen Settings is really frozen.
-        for name in ("users", "tokens", "status_names"):
+        if any(not value or _NOT_IN_COOKIE.search(value) for value in self.login_tokens):
+            raise SettingError(  # the value is a secret: not echoed
+                "login_tokens: each key is a login-token cookie's value, which a browser never sends "
+                "empty or with a space, comma, semicolon, backslash or double quote; write it as the "
+                "browser sends it (%-encoded, such as 'e3b0c442%3acrx.default')"
+            )
+        for name in ("users", "tokens", "login_tokens", "status_names"):
             object.__setattr__(self, name, _frozen(getattr(self, name)))
 
     @property

@@ -33,9 +33,10 @@ from ..core.errors import (
 from ..core.faults import Chosen
 from ..core.journal import Exchange
 from ..core.repository import Repository
-from ..core.settings import Settings
+from ..core.settings import LOGIN_COOKIE, Settings
 from ..scenarios.scenario import Scenario
 from .admin import ADMIN_PATH, admin_app
+from .auth import login_cookies, session_user
 from .bodies import ABSENT, id_from_query, read_json
 from .dashboard import EVENT_STREAMS, EVENTS_STOPPING, EventStreams, stop_event_streams
 from .downloads import STREAMS, cut_downloads, cut_stream, send_stream
@@ -140,13 +141,13 @@ async def _pipeline(
     variations: tuple[str, ...] = ()
     close = False
     try:
-        user = _authenticate(request, mock)  # before the route: Sling authenticates first (§3.34)
+        user, session = _authenticate(request, mock)  # before the route: Sling authenticates first (§3.34)
         if operation is None:
             if request.method == "OPTIONS" and path is not None:  # Sling's doOptions (§3.33)
                 _record(mock, request, 200, user, None, NO_VIOLATIONS, NO_VIOLATIONS)
                 return web.Response(headers={"Allow": sling_allow(allowed)})
             raise _no_route(request, allowed)
-        _check_csrf(request, mock)
+        _check_csrf(request, mock, session)
         query, violations, warnings = mock.contract.check_query(
             operation.query, request.query_string, lambda: request.query.items()
         )
@@ -244,30 +245,51 @@ def _no_route(request: web.Request, methods: Collection[str]) -> Refusal:
     )
 
 
-def _authenticate(request: web.Request, mock: Mock) -> str:
+def _authenticate(request: web.Request, mock: Mock) -> tuple[str, bool]:
+    """Who sends ``request``, and whether a ``login-token`` session (the AEM UI's cookie) proves it
+    (§3.41): the ``Authorization`` header first, the cookie when the header proves no one."""
     user = mock.authenticate(request.headers.get("Authorization"))
-    if user is None:
-        raise Refusal(
-            401,
-            "authentication required: send HTTP Basic credentials (such as admin:admin) or "
-            "'Authorization: Bearer <token>'",
-            headers={"WWW-Authenticate": f'Basic realm="{mock.settings.realm}"'},
-            breaks_contract=False,
+    if user is not None:
+        return user, False
+    cookies = login_cookies(request.headers.getall("Cookie", ()))
+    user = session_user(cookies, mock.settings)
+    if user is not None:
+        return user, True
+    message = (
+        "authentication required: send HTTP Basic credentials (such as admin:admin) or "
+        "'Authorization: Bearer <token>'"
+    )
+    if cookies:
+        message = (
+            f"the {LOGIN_COOKIE} cookie names no session of this scenario (settings.login_tokens): "
+            f"add its value there, or {message.removeprefix('authentication required: ')}"
         )
-    return user
+    raise Refusal(
+        401,
+        message,
+        headers={"WWW-Authenticate": f'Basic realm="{mock.settings.realm}"'},
+        breaks_contract=False,
+    )
 
 
-def _check_csrf(request: web.Request, mock: Mock) -> None:
-    """AEM's CSRF filter: a browser's POST needs a ``CSRF-Token`` from the token endpoint."""
-    if not mock.settings.csrf or request.method != "POST":
+def _check_csrf(request: web.Request, mock: Mock, session: bool) -> None:
+    """AEM's CSRF filter: a POST from a browser, or in a ``login-token`` session whatever its
+    user agent and whether or not ``csrf`` is on (§3.41), needs a ``CSRF-Token`` from the token
+    endpoint."""
+    if request.method != "POST":
         return
-    if "Mozilla/" not in request.headers.get("User-Agent", ""):
+    if not session and (not mock.settings.csrf or "Mozilla/" not in request.headers.get("User-Agent", "")):
         return  # AEM exempts non-browser clients
-    if mock.csrf_tokens.valid(request.headers.get("CSRF-Token", "")):
+    sent = request.headers.get("CSRF-Token")
+    if mock.csrf_tokens.valid(sent or ""):
         return
+    who = f"in a {LOGIN_COOKIE} session (a browser's)" if session else "from a browser"
+    message = f"a POST {who} needs the 'CSRF-Token' header: GET {CSRF_TOKEN_PATH} and send its token"
+    got = None if sent is None else "a token the token endpoint did not hand out"
     raise Refusal(
         403,
-        f"a POST from a browser needs the 'CSRF-Token' header: GET {CSRF_TOKEN_PATH} and send its token",
+        message,
+        [Violation("header:CSRF-Token", message, f"a token from GET {CSRF_TOKEN_PATH}", got)],
         breaks_contract=False,
     )
 

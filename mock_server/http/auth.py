@@ -1,15 +1,18 @@
-"""Who is calling: HTTP Basic users and Bearer tokens (contract §1, "Authentication")."""
+"""Who is calling: HTTP Basic users and Bearer tokens (contract §1, "Authentication"), and the
+AEM UI's sessions, the ``login-token`` cookie (§3.41)."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import hmac
+from collections.abc import Iterable
+from urllib.parse import unquote
 
 from ..core.bounded import BoundedCache
-from ..core.settings import Settings
+from ..core.settings import LOGIN_COOKIE, Settings
 
-__all__ = ["Authenticator", "authenticate"]
+__all__ = ["Authenticator", "authenticate", "login_cookies", "session_user"]
 
 
 def _equal(given: str, expected: str) -> bool:
@@ -45,6 +48,40 @@ def authenticate(authorization: str | None, settings: Settings) -> str | None:
                 found = user
         return found
     return None
+
+
+def login_cookies(headers: Iterable[str], most: int = 8) -> list[str]:
+    """The values of the ``login-token`` cookies in the ``Cookie`` ``headers``, at most ``most``.
+
+    A browser holding two (set for two paths) sends both, the more specific first; an author that
+    knows either session serves the request, so every one is kept, not only the last.
+    """
+    values: list[str] = []
+    for header in headers:
+        for pair in header.split(";"):
+            name, sep, value = pair.partition("=")
+            if sep and name.strip() == LOGIN_COOKIE and len(values) < most:
+                value = value.strip()
+                quoted = len(value) >= 2 and value[0] == value[-1] == '"'
+                values.append(value[1:-1] if quoted else value)
+    return values
+
+
+def session_user(cookies: Iterable[str], settings: Settings) -> str | None:
+    """The user id of the ``login-token`` session one of ``cookies`` (their values) names, or None.
+
+    A value matches written %-encoded (as the browser sends it, ``…%3acrx.default``) or decoded,
+    in either case of hex digits. Every session is compared, in constant time.
+    """
+    found = None
+    for cookie in cookies:
+        if not cookie:
+            continue
+        given = unquote(cookie)
+        for value, user in settings.login_tokens.items():
+            if _equal(given, unquote(value)) and found is None:
+                found = user
+    return found
 
 
 class Authenticator:

@@ -2,8 +2,9 @@
 
 The dashboard and ``GET /__admin/scenario`` show a scenario as written, its comments and layout
 included, but never a secret: the passwords of ``settings.users``, the Bearer tokens that are the
-*keys* of ``settings.tokens`` (their values are user ids) and ``admin.token``. :data:`SECRETS` is
-the one list of them: :func:`masked_yaml` finds them in the text by their place in the document,
+*keys* of ``settings.tokens``, the ``login-token`` cookies that are the keys of
+``settings.login_tokens`` (their values are user ids) and ``admin.token``. :data:`SECRETS` is the
+one list of them: :func:`masked_yaml` finds them in the text by their place in the document,
 :func:`masked_settings` in the settings in force by the name of their setting.
 
 :func:`masked_yaml` reads the parser's events once, in bounded memory, keeping the key path of each
@@ -50,6 +51,7 @@ class Secret:
 SECRETS = (
     Secret("users", ("settings", "users"), "values"),  # user id -> password
     Secret("tokens", ("settings", "tokens"), "keys"),  # Bearer token -> user id
+    Secret("login_tokens", ("settings", "login_tokens"), "keys"),  # login-token cookie -> user id
     Secret("admin_token", ("admin", "token"), "value"),
 )
 
@@ -62,9 +64,9 @@ def masked_settings(fields: Mapping[str, Any]) -> dict[str, Any]:
 
 def masked_yaml(text: str) -> str:
     """``text`` with each secret scalar replaced by a quoted :data:`YAML_MASK` (the keys of
-    ``tokens`` numbered, so that the text stays a readable map), everything else as written, line
-    for line; :data:`UNREADABLE` when that cannot be done safely. About half a second for a 1 MiB
-    scenario: call it off the event loop, once per text."""
+    ``tokens`` and ``login_tokens`` numbered, so that the text stays a readable map), everything
+    else as written, line for line; :data:`UNREADABLE` when that cannot be done safely. About half
+    a second for a 1 MiB scenario: call it off the event loop, once per text."""
     if not text:
         return text
     import yaml  # PyYAML loads with the first scenario: the embedded default, which has no text, needs none
@@ -90,6 +92,8 @@ def masked_yaml(text: str) -> str:
 # --- where the secrets are written ---------------------------------------------------------------------
 
 Path = tuple[str | int, ...]
+#: The maps whose keys are secrets (their values are user ids).
+_KEYED: tuple[Path, ...] = tuple(s.path for s in SECRETS if s.part == "keys")
 #: The deepest key path below an anchored collection whose scalars are kept for its aliases: no
 #: secret lies deeper than three keys (``settings.users.<id>``).
 _DEEPEST = 3
@@ -101,11 +105,11 @@ _MOST_KEPT = 100_000
 def _secret_value(path: Path) -> bool:
     """Whether a scalar written at ``path`` (as a value) is a secret: a password, the admin token,
     or a scalar where the map of users or tokens belongs."""
-    return path[:2] in (("settings", "users"), ("admin", "token")) or path == ("settings", "tokens")
+    return path[:2] in (("settings", "users"), ("admin", "token")) or path in _KEYED
 
 
 def _secret_key(map_path: Path) -> bool:
-    return map_path == ("settings", "tokens")
+    return map_path in _KEYED
 
 
 def _no_collection_at(path: Path) -> None:
@@ -209,7 +213,7 @@ class _Spans:
         else:
             self._place(path, None, "collection")
             is_map = isinstance(event, yaml.MappingStartEvent)
-            if not is_map and path in (("settings", "users"), ("settings", "tokens")):
+            if not is_map and (path == ("settings", "users") or path in _KEYED):
                 raise ValueError(f"a list at {path}, where a map of secrets belongs")
             kept: list[Kept] | None = [] if event.anchor is not None else None
             self.stack.append(_Open(path, is_map, event.anchor, kept=kept))
