@@ -99,11 +99,13 @@ async def test_a_scenario_that_fails_a_bulk_job_shows_the_asset_it_failed_on(api
         ({"paths": [""]}, "body:/paths/0"),
         ({"paths": ["/content/dam"] * 1001}, "body:/paths"),
         ({"paths": ["/content/dam"], "excludedPaths": 3}, "body:/excludedPaths"),
-        ({"path": "/content/dam"}, "body:/path"),
+        ({"path": 5}, "body:/path"),
+        ({"path": None}, "body:/paths"),
+        ({"path": [""]}, "body:/path/0"),
         ([FOLDER], "body:/"),
     ],
     ids=["missing", "empty", "null", "number", "object", "item", "empty-item", "too-many", "excluded",
-         "singular", "not-an-object"],
+         "singular-number", "singular-null", "singular-empty-item", "not-an-object"],
 )  # fmt: skip
 async def test_bad_requests_are_a_json_400_that_names_the_field(
     api: ApiClient, body: Any, where: str
@@ -114,6 +116,48 @@ async def test_bad_requests_are_a_json_400_that_names_the_field(
     assert where in [v["where"] for v in answer["violations"]], answer
     field = where.rpartition("/")[2] or "paths"  # a body that is not an object: it lists the fields
     assert field in answer["message"], answer["message"]
+
+
+@pytest.mark.parametrize("path", [FOLDER, [FOLDER]], ids=["string", "list"])
+async def test_the_tables_path_is_taken_as_paths_with_a_warning(api: ApiClient, path: Any) -> None:
+    """§3.40: the parameter table names `path`, the example sends `paths`: an author may take either."""
+    expected = await poll(api, await status_job(api, {"paths": [FOLDER]}))
+    assert api.mock.journal.client_warnings() == []
+    assert await poll(api, await status_job(api, {"path": path})) == expected
+    (exchange,) = api.mock.journal.client_warnings()
+    (warning,) = exchange.warnings
+    assert (warning.where, warning.keyword, warning.severity) == ("body:/path", "undocumented", "warning")
+    assert "example sends `paths`" in warning.message
+    assert api.mock.journal.client_violations() == []
+
+
+async def test_path_beside_paths_takes_the_paths_of_both_with_a_warning(api: ApiClient) -> None:
+    both = await poll(api, await status_job(api, {"paths": "/content/dam/status-fetch2", "path": FOLDER}))
+    assert [a["path"] for a in both] == ["/content/dam/status-fetch2", *(a["path"] for a in await poll(
+        api, await status_job(api, {"paths": FOLDER})))]  # fmt: skip
+    (exchange,) = api.mock.journal.client_warnings()
+    assert "the paths of both" in exchange.warnings[0].message
+
+
+@pytest.mark.parametrize(
+    "body", [{}, {"excludedPaths": [FOLDER]}, {"path": None}], ids=["empty", "excluded", "null"]
+)
+async def test_neither_path_nor_paths_is_a_400_that_names_paths_and_its_form(
+    api: ApiClient, body: Any
+) -> None:
+    status, answer = await api.post(ASSET_STATUS_PATH, body)
+    assert status == 400, answer
+    (violation,) = answer["violations"]
+    assert (
+        violation["where"] == "body:/paths"
+        and "`paths` is required: give a list of 1 to 1000" in (violation["message"])
+    ), violation
+
+
+async def test_a_null_paths_is_refused_as_null_not_read_as_absent(api: ApiClient) -> None:
+    status, answer = await api.post(ASSET_STATUS_PATH, {"paths": None})
+    assert status == 400 and "got null" in answer["violations"][0]["message"], answer
+    assert api.mock.journal.client_warnings() == []
 
 
 async def test_too_many_paths_says_the_limit(api: ApiClient) -> None:

@@ -230,11 +230,11 @@ class Api:
         )
 
     def asset_status_start(self, call: Call) -> Reply:
-        """§3.40: a status job for the assets under ``paths``; its status is read by :meth:`asset_status`."""
+        """§3.40: a status job for the assets under ``paths`` (and ``path``, the parameter table's
+        name, served with a warning); its status is read by :meth:`asset_status`."""
         body = call.body
-        job = self.status_jobs.start(
-            _as_tuple(body["paths"]), _as_tuple(body.get("excludedPaths")), call.user
-        )
+        paths = (*_as_tuple(body.get("paths")), *_as_tuple(body.get("path")))
+        job = self.status_jobs.start(paths, _as_tuple(body.get("excludedPaths")), call.user)
         return Reply({"jobId": job.job_id, "status": STARTED}, "asset-status.response")
 
     def asset_status(self, call: Call) -> Reply:

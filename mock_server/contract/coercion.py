@@ -44,7 +44,7 @@ def fields_of(schema: Any) -> dict[str, Field]:
     """The declared fields of an object schema, nested objects included (inline ones)."""
     if not isinstance(schema, dict):
         return {}
-    required = set(schema.get("required", ()))
+    required = _required(schema)
     return {
         name: Field(
             name in required,
@@ -101,7 +101,7 @@ def as_read(schema: Any) -> Any:
     anything else (Schemathesis' negative tests) is answered with a 4xx."""
     if not isinstance(schema, dict) or "properties" not in schema:
         return schema
-    required = set(schema.get("required", ()))
+    required = _required(schema)
     properties = {}
     for name, sub in schema["properties"].items():
         read = as_read(sub) if isinstance(sub, dict) and sub.get("type") == "object" else sub
@@ -115,6 +115,15 @@ def as_read(schema: Any) -> Any:
             options.append({"type": "null", "description": _READ_AS})
         properties[name] = read if len(options) == 1 else {"anyOf": options}
     return {**schema, "properties": properties}
+
+
+def _required(schema: dict[str, Any]) -> set[str]:
+    """The fields ``schema`` requires, those its ``else`` requires included (§3.40: ``paths``
+    unless ``path`` is sent): a ``null`` there is refused, never read as absent."""
+    otherwise = schema.get("else")
+    return set(schema.get("required", ())) | set(
+        otherwise.get("required", ()) if isinstance(otherwise, dict) else ()
+    )
 
 
 def _integer(where: tuple[str, ...], value: Any) -> tuple[Any, Violation | None]:

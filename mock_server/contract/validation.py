@@ -234,7 +234,7 @@ class SchemaCheck:
             found = []
             for name in fields[:room]:
                 where, field = self._location([*path, name])
-                wanted = describe(schema.get("properties", {}).get(name, {}))
+                wanted = describe(schema.get("properties", {}).get(name) or self._declared([*path, name]))
                 sample = excerpt({"required": [name]})
                 found.append(Violation(where, f"`{field}` is required: give {wanted}", wanted, None, sample,
                                        keyword="required"))  # fmt: skip
@@ -271,6 +271,14 @@ class SchemaCheck:
         got = shown(instance)
         message = f"`{field}`: expected {wanted}, got {cut(json.dumps(got, default=str))}"
         return [Violation(where, message, wanted, got, excerpt(schema), keyword=str(kind))], 0
+
+    def _declared(self, path: list[Any]) -> dict[str, Any]:
+        """The schema the object properties declare at ``path``: what a ``required`` that declares
+        none (an ``if``/``else`` branch, §3.40's ``path`` or ``paths``) words its field by."""
+        node: Any = self.schema
+        for key in path:
+            node = node.get("properties", {}).get(key) if isinstance(node, dict) else None
+        return node if isinstance(node, dict) else {}
 
     @staticmethod
     def _matching_branch(error: ValidationError) -> list[ValidationError]:
