@@ -98,6 +98,8 @@ def from_schema(schema: dict[str, Any]) -> st.SearchStrategy[Any]:
     if kind == "object" or "properties" in schema:
         properties = schema.get("properties", {})
         required = set(schema.get("required", ()))
+        if "if" in schema:  # the fields required unless the `if` holds (`paths`, unless `path`): always valid
+            required |= set(schema.get("else", {}).get("required", ()))
         return st.fixed_dictionaries(
             {name: from_schema(sub) for name, sub in properties.items() if name in required},
             optional={name: from_schema(sub) for name, sub in properties.items() if name not in required},
