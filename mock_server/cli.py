@@ -302,6 +302,22 @@ PROXY_STOP_S = 5.0
 _EXIT_MARGIN_S = 0.5
 
 
+def _recording_notice(pointers: list[str], names: list[str]) -> str:
+    """What ``proxy --record`` says once at its start: what it will redact, and the one login a
+    tape cannot hold (docs/tools.md, "Tapes without secrets")."""
+    added = [*names, *(p for p in pointers if p != "/token")]
+    return (
+        "aem-guides-mock: recording redacts the Basic password (and user:password), Bearer tokens, "
+        "cookies, CSRF tokens, the values of secret-named fields, parameters and headers (password, "
+        "token, key, pwd, sig, session…)"
+        + (f", and what --redact added: {', '.join(added)}" if added else "")
+        + ". A Basic user name is kept (an author echoes it in createdBy), unless it is its own password "
+        "(admin:admin): then it is written as [user:1] wherever it stands alone, and found anywhere else "
+        "(inside a path such as /content/dam/admin) the audit deletes the tape: record with a login whose "
+        "password is no word of the author's content."
+    )
+
+
 def _proxy(args: argparse.Namespace) -> int:
     """Serve the proxy until SIGINT, SIGTERM or SIGHUP; then close the recording and audit it.
 
@@ -332,6 +348,8 @@ def _proxy(args: argparse.Namespace) -> int:
     except (RecordingError, OSError) as error:
         print(f"aem-guides-mock: {error}", file=sys.stderr)
         return 2
+    if recorder is not None:
+        print(_recording_notice(pointers, names), file=sys.stderr, flush=True)
 
     signalled: list[float] = []  # when the first stop signal came (time.monotonic())
     proxy: Proxy | None = None

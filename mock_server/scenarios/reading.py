@@ -154,7 +154,7 @@ def _settings(given: Mapping[str, Any]) -> dict[str, Any]:
             key, value = "is_database", value == "database"
         elif key == "status_names":
             value = {**{s: s for s in STATUSES}, **value}
-        elif key in ("allowed_types", "ignored_paths"):
+        elif key in ("allowed_types", "ignored_paths", "any_password_users"):
             value = tuple(value)
         changes[_RENAMED.get(key, key)] = value
     return changes
