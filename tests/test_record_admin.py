@@ -119,3 +119,16 @@ def test_settings_any_password_users_lets_only_those_users_in_with_any_password(
     assert authenticate(basic("eve", "whatever")["Authorization"], settings) is None
     parsed: Any = parse_scenario("description: x\nsettings: {any_password_users: [jdoe]}\n")
     assert parsed is not None
+
+
+def test_scenario_from_keeps_the_users_the_upstream_let_in_not_those_it_refused() -> None:
+    from mock_server.recording.tape_answers import Seen
+    from mock_server.recording.tape_reader import Exchange
+
+    seen = Seen()
+    for line, (user, status) in enumerate([("jdoe", 200), ("eve", 401), ("[user:1]", 200), ("jdoe", 200)], 2):
+        request = {"method": "GET", "path": "/bin/guides/v1/assets/process/history", "user": user}
+        seen.read(Exchange(line, 0, "history", request, {"status": status, "body": None}))
+    settings = {key: value for key, value, _ in seen.settings(set(), {})}
+    assert settings == {"any_password_users": ["jdoe"]}  # eve was refused; [user:1] is no name
+    assert len(seen.user_notes()) == 1 and seen.user_notes()[0].startswith("[user:1] (line 4)")
