@@ -1,7 +1,7 @@
 """The command line (also ``python -m mock_server``)::
 
 aem-guides-mock serve [--host H] [--port P] [--speed F] [--clock real|manual|per-poll[:STEP]] [--vary SEED]
-                      [--scenario NAME|PATH [--watch]] [--ready-file PATH] [--verbose]
+                      [--scenario NAME|PATH [--watch]] [--ready-file PATH] [--verbose] [--quiet]
 aem-guides-mock check [--strict] FILE...
 aem-guides-mock scenarios
 aem-guides-mock proxy --upstream URL [--host H] [--port P] [--record DIR [--redact POINTER|NAME]...]
@@ -23,12 +23,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
+from .console import ViolationPrinter
 from .core.errors import ScenarioError, ScenarioUnreadable, SettingError
 from .core.settings import parse_clock
 from .exits import CliError, Exit, fail, url_option
 from .http.app import create_app
 from .http.connections import raise_file_limit
-from .http.runtime import Mock
+from .http.runtime import MOCK, Mock
 from .scenarios.reading import load_scenario, parse_scenario, read_file, shipped_scenarios
 from .server import run
 from .verify import command as verify_command
@@ -99,6 +100,10 @@ def parser() -> argparse.ArgumentParser:
         help="write the base URL to PATH once the server accepts connections (for harnesses)",
     )  # fmt: skip
     serve.add_argument("--verbose", action="store_true", help="log every request")
+    serve.add_argument(
+        "--quiet", action="store_true",
+        help="print no line per contract violation (by default each is one line, 20 a second at most)",
+    )  # fmt: skip
     check = commands.add_parser(
         "check", help="check scenario files: exit 1 listing every problem; warnings too (exit 0)"
     )
@@ -140,6 +145,8 @@ def _serve(args: argparse.Namespace) -> int:
         if args.vary is not None:
             overrides["vary"] = args.vary
         app = create_app(scenario=scenario, environ=os.environ, overrides=overrides)
+        if not args.quiet:
+            app[MOCK].journal.on_violation = ViolationPrinter(sys.stdout)
     except (SettingError, ScenarioError) as error:
         return fail(error, Exit.USAGE)
     # What startup built (schemas, validators, the repository) lives as long as the server: frozen,
