@@ -479,7 +479,7 @@ def no_serving(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize(
     ("args", "phrase"),
     [
-        (["--upstream", "ftp://author"], "expected an http(s) URL"),
+        (["--upstream", "ftp://author"], "is not an http or https URL"),
         (["--upstream", "http://admin:admin@author"], "leave them out"),
         (["--upstream", "http://author", "--redact", "token=1"], "is no JSON pointer"),
         (["--upstream", "http://author", "--redact", "x\ty"], "nor a field name"),
@@ -501,5 +501,5 @@ def test_recording_into_a_directory_with_files_is_refused(
     from mock_server.cli import main
 
     (tmp_path / "mine.txt").write_text("keep")
-    assert main(["proxy", "--upstream", "http://127.0.0.1:9", "--record", str(tmp_path)]) == 2
+    assert main(["proxy", "--upstream", "http://127.0.0.1:9", "--record", str(tmp_path)]) == 3
     assert "not an empty directory" in capsys.readouterr().err and (tmp_path / "mine.txt").exists()
