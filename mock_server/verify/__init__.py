@@ -65,10 +65,14 @@ async def verify(
 
 def describe_plan(url: str, options: Options) -> str:
     """What ``--dry-run`` prints: every step, and whether this profile runs it; nothing is sent."""
-    lines = [f"verify {url}, profile {options.profile}, sandbox {options.sandbox} (dry run: nothing sent)"]
+    sandbox = options.sandbox or "none"
+    lines = [f"verify {url}, profile {options.profile}, sandbox {sandbox} (dry run: nothing sent)"]
+    skipped = "readonly" if options.profile == "readonly" else "no --sandbox"
     for number, (name, what, readonly) in enumerate(PLAN, 1):
-        runs = readonly or options.profile != "readonly"
-        lines.append(f"  {number:2}. {name}: {what}" + ("" if runs else "  [skipped: readonly]"))
+        runs = readonly or options.readonly is None
+        lines.append(f"  {number:2}. {name}: {what}" + ("" if runs else f"  [skipped: {skipped}]"))
+    if options.readonly is not None and options.profile != "readonly":
+        lines.append(f"  ({options.readonly})")
     lines.append(
         "  then: cancel every job the plan started that has not ended (in the last "
         f"{options.cleanup_s:g} s of --timeout {options.timeout_s:g} s)"
