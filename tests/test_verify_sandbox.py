@@ -65,7 +65,8 @@ async def test_options_without_a_sandbox_start_nothing() -> None:
     app, methods = spied()
     async with TestServer(app) as server:
         url = str(server.make_url("")).rstrip("/")
-        report = await verify(url, Credentials("admin", "admin"), Options(poll_s=0.02, timeout_s=20), rate=1000)
+        options = Options(poll_s=0.02, timeout_s=20)
+        report = await verify(url, Credentials("admin", "admin"), options, rate=1000)
     assert set(methods) == {"GET"} and app[MOCK].engine.jobs() == [], report.summary()
     assert report.exit_code == 0 and report.steps["start"] == "not exercised", report.summary()
 
