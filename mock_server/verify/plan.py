@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import itertools
+import json
 import re
 import statistics
 import time
@@ -247,7 +248,7 @@ def _unreadable(answer: Answer) -> str | None:
         return (
             "the status answer has no `status`"
             if status is None
-            else (f"the status answer's `status` is a {type(status).__name__}, not a string")
+            else (f"the status answer's `status` is {json.dumps(status)[:40]}, not a string")
         )
     return None
 
