@@ -4,6 +4,7 @@ cannot read ends the step at once, not at ``--timeout``."""
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -131,3 +132,27 @@ async def test_a_status_answer_it_cannot_read_ends_the_step_at_once(kind: str, w
     assert report.steps["follow"] == "failed"
     assert report.steps["logs"] == report.steps["cancel-resume"] == "not exercised", report.steps
     assert "setup error" not in report.kinds(), report.summary()
+
+
+async def test_a_cancel_answer_that_names_no_job_is_no_observation_of_it() -> None:
+    """No false alarm: ``{"status": "SUCCESS"}`` for a cancel may say the call went well (the contract
+    documents no answer), and a poll may show the job IN_PROGRESS while its cancel takes."""
+    cancelled: set[str] = set()
+
+    async def drift(request: web.Request, handler: Handler) -> web.StreamResponse:
+        response = await handler(request)
+        if request.path == f"{BASE_PATH}/cancel":
+            assert isinstance(response, web.Response) and isinstance(response.body, bytes)
+            cancelled.add(json.loads(response.body)["processingId"])  # the mock's answer: the job
+            return web.json_response({"status": "SUCCESS"})
+        pid = request.query.get("processingId")
+        if request.path == STATUS and pid in cancelled:
+            cancelled.discard(pid)  # the first poll after the cancel: still going
+            running = {"status": "IN_PROGRESS", "completedAt": 0, "cancellable": True, "resumable": False}
+            return await json_drift(request, lambda _: _answer(response), lambda j: {**j, **running})
+        return response
+
+    report, _ = await run_verify(drift)
+    lifecycle = [f for f in violations_of(report, "cancel-resume") if "went" in f]
+    assert lifecycle == [], report.summary()
+    assert report.steps["cancel-resume"] == "failed", report.summary()  # the cancel answer's shape

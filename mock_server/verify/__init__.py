@@ -1,6 +1,7 @@
 """``aem-guides-mock verify``: check a real AEM Guides author against the mock's contract.
 
-The plan (:mod:`.plan`, with the log's steps in :mod:`.logs`) runs against the author (:mod:`.target`)
+The plan (:mod:`.plan`, with the log's steps in :mod:`.logs`) runs against the author (:mod:`.target`);
+it starts jobs only on the sandbox :class:`Options` names (none by default: then only its GETs run),
 and its findings (:mod:`.findings`) make the exit code: 0 clean, 1 a violation (or, with ``--strict``,
 an undocumented finding), 3 a setup error (the plan could not run, or verify could not read an answer).
 

@@ -1,9 +1,11 @@
 """The plan ``verify`` runs against an author, step by step, and what each step checks.
 
 The oracle is the mock's own: every answer is checked against the schemas the mock validates
-itself against (:class:`~mock_server.contract.validation.Contract`), and every status answer of a
-followed job against the lifecycle rules (:mod:`mock_server.contract.lifecycle`). Jobs the plan
-started are cancelled when it stops, whatever happened.
+itself against (:class:`~mock_server.contract.validation.Contract`), and every observation of a job
+(status polls, history items, cancel and resume answers) against the lifecycle rules
+(:mod:`mock_server.contract.lifecycle`), in the order observed (:meth:`.Run.observe`). It starts jobs
+only on ``Options.sandbox``: without one, only the readonly plan runs. Jobs the plan started are
+cancelled when it stops, whatever happened.
 """
 
 from __future__ import annotations
@@ -263,7 +265,7 @@ async def _cancel_resume(run: Run) -> None:
         run.skip(step, f"the job could not be cancelled ({cancel.status}): it may have ended first")
         await _follow(run, step, pid)
         return
-    run.observe(step, pid, cancel.fields(), cancel, "cancel")
+    run.observe(step, pid, _job_of(cancel, pid), cancel, "cancel")
     job = await _follow(run, step, pid, "cancel")
     if job is None:
         return
@@ -272,9 +274,16 @@ async def _cancel_resume(run: Run) -> None:
         return
     resume = await run.call(step, "job", "POST", f"{BASE_PATH}/resume", body={"processingId": pid})
     if run.expect(step, resume.status == 200, f"resuming a CANCELLED job answers {resume.status}", resume):
-        run.observe(step, pid, resume.fields(), resume, "resume")
+        run.observe(step, pid, _job_of(resume, pid), resume, "resume")
         await _follow(run, step, pid, "resume")
     run.report.ran(step)
+
+
+def _job_of(answer: Answer, pid: str) -> dict[str, Any]:
+    """A cancel or resume answer as an observation of the job ``pid``: only one that names it (the
+    contract documents no answer to either; ``{"status": "SUCCESS"}`` may say the call went well)."""
+    fields = answer.fields()
+    return fields if fields.get("processingId") == pid else {}
 
 
 async def _clean_up(run: Run, end: float, why: str) -> None:
