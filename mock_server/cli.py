@@ -1,12 +1,14 @@
 """The command line (also ``python -m mock_server``)::
 
 aem-guides-mock serve [--host H] [--port P] [--speed F] [--clock real|manual|per-poll[:STEP]] [--vary SEED]
-                      [--scenario NAME|PATH [--watch]] [--ready-file PATH] [--verbose]
+                      [--scenario NAME|PATH [--watch]] [--ready-file PATH] [--verbose] [--quiet]
 aem-guides-mock check [--strict] FILE...
 aem-guides-mock scenarios
 aem-guides-mock proxy --upstream URL [--host H] [--port P] [--record DIR [--redact POINTER|NAME]...]
                       [--ready-file PATH] [--verbose]
 aem-guides-mock scenario-from TAPE -o FILE [--force]
+
+Every command exits 0 ok, 1 findings, 2 usage, 3 setup or I/O error (:mod:`.exits`).
 """
 
 from __future__ import annotations
@@ -16,16 +18,18 @@ import gc
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
-from .core.errors import ScenarioError, SettingError
+from .console import ViolationPrinter
+from .core.errors import ScenarioError, ScenarioUnreadable, SettingError
 from .core.settings import parse_clock
+from .exits import CliError, Exit, fail, url_option
 from .http.app import create_app
 from .http.connections import raise_file_limit
-from .http.runtime import Mock
+from .http.runtime import MOCK, Mock
 from .scenarios.reading import load_scenario, parse_scenario, read_file, shipped_scenarios
 from .server import run
 from .verify import command as verify_command
@@ -96,6 +100,10 @@ def parser() -> argparse.ArgumentParser:
         help="write the base URL to PATH once the server accepts connections (for harnesses)",
     )  # fmt: skip
     serve.add_argument("--verbose", action="store_true", help="log every request")
+    serve.add_argument(
+        "--quiet", action="store_true",
+        help="print no line per contract violation (by default each is one line, 20 a second at most)",
+    )  # fmt: skip
     check = commands.add_parser(
         "check", help="check scenario files: exit 1 listing every problem; warnings too (exit 0)"
     )
@@ -121,14 +129,14 @@ def _serve(args: argparse.Namespace) -> int:
     raise_file_limit()  # a shell's low default (256 on macOS) would cap the connections served at once
     try:
         scenario = load_scenario(args.scenario) if args.scenario else None
+    except ScenarioUnreadable as error:
+        return fail(error, Exit.SETUP)
     except ScenarioError as error:
-        print(error, file=sys.stderr)
-        return 2
+        return fail(error, Exit.USAGE)
     watch = None
     if args.watch:
         if scenario is None or args.scenario in shipped_scenarios():
-            print("aem-guides-mock: --watch needs --scenario PATH (a file of yours)", file=sys.stderr)
-            return 2
+            return fail("--watch needs --scenario PATH (a file of yours)", Exit.USAGE)
         watch = Path(args.scenario)
     try:
         overrides = parse_clock(args.clock) if args.clock else {}
@@ -137,9 +145,10 @@ def _serve(args: argparse.Namespace) -> int:
         if args.vary is not None:
             overrides["vary"] = args.vary
         app = create_app(scenario=scenario, environ=os.environ, overrides=overrides)
+        if not args.quiet:
+            app[MOCK].journal.on_violation = ViolationPrinter(sys.stdout)
     except (SettingError, ScenarioError) as error:
-        print(f"aem-guides-mock: {error}", file=sys.stderr)
-        return 2
+        return fail(error, Exit.USAGE)
     # What startup built (schemas, validators, the repository) lives as long as the server: frozen,
     # no collection walks it again, which keeps each full collection, and so each poll, cheap.
     # Reference counting still frees it; only a cycle among it (none is made) would stay.
@@ -149,8 +158,10 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _check(files: Sequence[str], strict: bool) -> int:
-    """Every problem of every file (exit 1), then what ``serve`` would warn about (exit 0, or 1
-    with ``--strict``), with the settings ``serve`` would use (the environment's included)."""
+    """Every problem of every file (exit 1; 3 if a file could not be read at all), then what ``serve``
+    would warn about (exit 0, or 1 with ``--strict``), with the settings ``serve`` would use (the
+    environment's included)."""
+    unreadable = 0
     problems: list[str] = []
     warnings: list[str] = []
     loaded = []
@@ -160,6 +171,7 @@ def _check(files: Sequence[str], strict: bool) -> int:
             warnings += Mock(scenario, environ=os.environ).warnings
         except ScenarioError as error:
             problems += error.problems
+            unreadable += isinstance(error, ScenarioUnreadable)
         except SettingError as error:
             problems.append(f"{name}: {error}")
         else:
@@ -167,18 +179,22 @@ def _check(files: Sequence[str], strict: bool) -> int:
     for line in (*problems, *warnings):
         print(line)
     if problems:
-        print(f"{len(problems)} problem(s) in {len(files)} file(s)", file=sys.stderr)
-        return 1
+        said = f"{len(problems)} problem(s) in {len(files)} file(s)"
+        if unreadable:
+            return fail(f"{said}; {unreadable} file(s) could not be read", Exit.SETUP)
+        print(said, file=sys.stderr)
+        return Exit.FINDINGS
     for name, scenario in loaded:
         print(f"ok: {name} ({scenario.name}): {scenario.description}")
     if warnings:
         print(f"{len(warnings)} warning(s)" + (" (--strict: failing)" if strict else ""), file=sys.stderr)
-    return 1 if warnings and strict else 0
+    return Exit.FINDINGS if warnings and strict else Exit.OK
 
 
 def _scenario_from(tape: str, output: Path, force: bool, **caps: Any) -> int:
-    """Write the scenario the tape shows (exit 2 for an unusable tape or an existing FILE), then run
-    ``check`` on it: exit 1 with its report if the result does not load.
+    """Write the scenario the tape shows (exit 2 for an existing FILE without ``--force``, 3 for a
+    tape that cannot be read or a FILE that cannot be written), then run ``check`` on it: exit 1
+    with its report if the result does not load.
 
     The file is written whole or not at all (a temporary file beside it, renamed at the end): a tape
     that fails, whatever the failure, leaves no file and an existing FILE (``--force``) untouched. A
@@ -196,48 +212,34 @@ def _scenario_from(tape: str, output: Path, force: bool, **caps: Any) -> int:
         return str(text).encode(encoding, "backslashreplace").decode(encoding)
 
     if output.exists() and not force and not is_stream(output):
-        print(f"aem-guides-mock: {output} exists; pass --force to overwrite it", file=sys.stderr)
-        return 2
+        return fail(f"{output} exists; pass --force to overwrite it", Exit.USAGE)
     jobs_caps = {"caps": caps.pop("caps")} if "caps" in caps else {}
     try:
         with open_tape(tape, **caps) as opened:
             generated = scenario_from_tape(opened, **jobs_caps)
         whole = write_whole(output, generated.text)
     except TapeError as error:
-        print(f"aem-guides-mock: {error}", file=sys.stderr)
-        return 2
+        return fail(error, Exit.SETUP)
     except OSError as error:
-        print(f"aem-guides-mock: cannot write {output}: {error.strerror or error}", file=sys.stderr)
-        return 2
+        return fail(f"cannot write {output}: {error.strerror or error}", Exit.SETUP)
     except Exception as error:  # a bug of ours, not a traceback: said, and nothing written
-        print(f"aem-guides-mock: scenario-from failed on {tape} ({type(error).__name__}: {error}); "
-              f"nothing was written. Please report it with the tape", file=sys.stderr)  # fmt: skip
-        return 2
+        return fail(f"scenario-from failed on {tape} ({type(error).__name__}: {error}); nothing was "
+                    "written. Please report it with the tape", Exit.SETUP)  # fmt: skip
     try:  # what `check` does: load it as `serve` would, and say what would never happen
         scenario = read_file(output) if whole else parse_scenario(generated.text, str(output), output.stem)
         warnings = Mock(scenario, environ=os.environ).warnings
     except (ScenarioError, SettingError) as error:
-        print(f"{error}\naem-guides-mock: {output} was written but fails the check", file=sys.stderr)
-        return 1
+        print(error, file=sys.stderr)
+        return fail(f"{output} was written but fails the check", Exit.FINDINGS)
     for warning in warnings:
         print(warning, file=sys.stderr)
     said = shown(f"wrote {output} from {tape}: {generated.summary()}")
     print(said, file=sys.stdout if whole else sys.stderr)  # a stream may be stdout: not into the scenario
-    return 0
+    return Exit.OK
 
 
 def _add_proxy_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from .recording.tape import DEFAULT_POINTERS, MAX_TAPE_BYTES, public_origin
-
-    def checked(check: Callable[[str], object]) -> Callable[[str], str]:
-        def argument(text: str) -> str:
-            try:
-                check(text)
-            except ValueError as error:
-                raise argparse.ArgumentTypeError(str(error)) from None
-            return text
-
-        return argument
+    from .recording.tape import DEFAULT_POINTERS, MAX_TAPE_BYTES
 
     proxy = commands.add_parser(
         "proxy", help="forward to a real author, check both directions against the contract, record a tape"
@@ -245,7 +247,7 @@ def _add_proxy_parser(commands: argparse._SubParsersAction[argparse.ArgumentPars
     proxy.add_argument(
         "--upstream",
         required=True,
-        type=checked(public_origin),
+        type=url_option,
         metavar="URL",
         help="the author to forward to, such as http://localhost:4502 (no credentials)",
     )
@@ -302,14 +304,30 @@ PROXY_STOP_S = 5.0
 _EXIT_MARGIN_S = 0.5
 
 
+def _recording_notice(pointers: list[str], names: list[str]) -> str:
+    """What ``proxy --record`` says once at its start: what it will redact, and the one login a
+    tape cannot hold (docs/tools.md, "Tapes without secrets")."""
+    added = [*names, *(p for p in pointers if p != "/token")]
+    return (
+        "aem-guides-mock: recording redacts the Basic password (and user:password), Bearer tokens, "
+        "cookies, CSRF tokens, the values of secret-named fields, parameters and headers (password, "
+        "token, key, pwd, sig, session…)"
+        + (f", and what --redact added: {', '.join(added)}" if added else "")
+        + ". A Basic user name is kept (an author echoes it in createdBy), unless it is its own password "
+        "(admin:admin): then it is written as [user:1] wherever it stands alone, and found anywhere else "
+        "(inside a path such as /content/dam/admin) the audit deletes the tape: record with a login whose "
+        "password is no word of the author's content."
+    )
+
+
 def _proxy(args: argparse.Namespace) -> int:
     """Serve the proxy until SIGINT, SIGTERM or SIGHUP; then close the recording and audit it.
 
     The stop keeps within :data:`PROXY_STOP_S` of the signal: the exchanges in flight have 2 s to
     end, the rest are cut (one warning line says how many); the worker has 1 s to write the tape's
     last line; the audit has what is left, less a margin for the exit. Exit 0 after a stop; 1 when
-    a secret leaked into the recording (which is deleted) or it could not be audited; 2 when it
-    cannot start (a bad flag, a recording directory in use, a port taken)."""
+    a secret leaked into the recording (which is deleted); 2 for a bad flag; 3 when it cannot start
+    (a recording directory in use, a port taken) or the recording could not be audited."""
     import asyncio
     import signal
     import time
@@ -330,8 +348,9 @@ def _proxy(args: argparse.Namespace) -> int:
             else None
         )
     except (RecordingError, OSError) as error:
-        print(f"aem-guides-mock: {error}", file=sys.stderr)
-        return 2
+        return fail(error, Exit.SETUP)
+    if recorder is not None:
+        print(_recording_notice(pointers, names), file=sys.stderr, flush=True)
 
     signalled: list[float] = []  # when the first stop signal came (time.monotonic())
     proxy: Proxy | None = None
@@ -365,24 +384,21 @@ def _proxy(args: argparse.Namespace) -> int:
     try:
         asyncio.run(serve())
     except OSError as error:
-        print(f"aem-guides-mock: cannot listen on {args.host}:{args.port}: {error.strerror}", file=sys.stderr)
-        status = 2
+        status = fail(f"cannot listen on {args.host}:{args.port}: {error.strerror}", Exit.SETUP)
     finally:
         if ready is not None:
             ready.unlink(missing_ok=True)
     if recorder is not None:
         if proxy is not None and proxy.worker is not None and not proxy.worker.idle:
-            print(f"aem-guides-mock: the stop's time was up while a line was still being written to the "
-                  f"tape: the recording in {args.record} is left unaudited, as its .partial file; do not "
-                  "share it", file=sys.stderr)  # fmt: skip
-            return 1
+            return fail(f"the stop's time was up while a line was still being written to the tape: the "
+                        f"recording in {args.record} is left unaudited, as its .partial file; do not share "
+                        "it", Exit.SETUP)  # fmt: skip
         stop_by = (signalled[0] if signalled else time.monotonic()) + PROXY_STOP_S - _EXIT_MARGIN_S
         try:
             audit = recorder.close(deadline=max(0.0, stop_by - time.monotonic()))
             print(f"recording closed: {audit.summary()}", flush=True)
         except SecretLeaked as error:
-            print(f"aem-guides-mock: {error}", file=sys.stderr)
-            return 1
+            return fail(error, Exit.FINDINGS)
     return status
 
 
@@ -395,11 +411,12 @@ def _list() -> int:
             print(f"{name:<{width}}  {read_file(path).description}")
         except ScenarioError as error:
             print(f"{name:<{width}}  BROKEN: {error}")
-            status = 1
+            status = Exit.FINDINGS
     return status
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; its exit code is one of :class:`~.exits.Exit` (argparse's usage errors exit 2)."""
     args = parser().parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
@@ -419,4 +436,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _serve(args)
     except BrokenPipeError:  # `aem-guides-mock scenarios | head -2`: the reader has all it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
-        return 0
+        return Exit.OK
+    except CliError as error:
+        return fail(error, error.code)
+    except OSError as error:  # a file no command expected to fail on (a --ready-file…): said, not a traceback
+        where = f" ({error.filename})" if error.filename else ""
+        return fail(f"{error.strerror or error}{where}", Exit.SETUP)

@@ -21,6 +21,7 @@ from .api.payloads import job_payload
 from .core.clock import ManualClock
 from .core.journal import Exchange
 from .core.settings import Settings
+from .exits import Exit, fail
 from .http.app import app_for
 from .http.connections import GuardedRunner
 from .http.runtime import DEFAULT_SCENARIO, MOCK, Mock
@@ -221,9 +222,10 @@ def run(
     _remove(ready_file)
     try:
         asyncio.run(_serve_until_stopped(app, host, port, out or sys.stdout, access_log, watch, ready_file))
-    except OSError as error:
-        print(f"aem-guides-mock: cannot listen on {host}:{port}: {error.strerror}", file=sys.stderr)
-        return 2
+    except OSError as error:  # a setup error: the port, or the ready file (which names itself)
+        if error.filename is not None:
+            return fail(f"cannot write {error.filename}: {error.strerror or error}", Exit.SETUP)
+        return fail(f"cannot listen on {host}:{port}: {error.strerror}", Exit.SETUP)
     finally:
         _remove(ready_file)
     return 0

@@ -135,7 +135,7 @@ def test_a_busy_port_is_explained() -> None:
         result = subprocess.run(
             [*MODULE, "serve", "--port", str(port)], capture_output=True, text=True, timeout=20
         )
-    assert result.returncode == 2
+    assert result.returncode == 3
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
 
 

@@ -54,7 +54,7 @@ faults:
 """
 
 
-async def drive(mock: TestServer, proxy: TestClient[Any, Any]) -> None:
+async def drive(mock: TestServer, proxy: TestClient[Any, Any], auth: dict[str, str] = AUTH) -> None:
     """What the client does: every operation, a job to SUCCESS, one to FAILED and resumed, errors."""
     async with aiohttp.ClientSession(timeout=PATIENCE) as admin:
 
@@ -66,7 +66,7 @@ async def drive(mock: TestServer, proxy: TestClient[Any, Any]) -> None:
 
         async def call(method: str, path: str, body: Any = None, **query: Any) -> Any:
             async with proxy.request(
-                method, BASE_PATH + path, json=body, params=query, headers=AUTH
+                method, BASE_PATH + path, json=body, params=query, headers=auth
             ) as answer:
                 data = await answer.read()
                 return answer.status, json.loads(data) if answer.content_type == "application/json" else data
@@ -95,14 +95,18 @@ async def drive(mock: TestServer, proxy: TestClient[Any, Any]) -> None:
 
 
 async def record(
-    aiohttp_server: MakeServer, aiohttp_client: MakeClient, app: web.Application, tape: Path
+    aiohttp_server: MakeServer,
+    aiohttp_client: MakeClient,
+    app: web.Application,
+    tape: Path,
+    auth: dict[str, str] = AUTH,
 ) -> Path:
     """The client's run through a recording proxy in front of ``app``; the tape's directory."""
     mock = await aiohttp_server(app)
     upstream = str(mock.make_url("")).rstrip("/")
     recorder = Recorder(tape, upstream)
     proxy = await aiohttp_client(proxy_app(upstream, recorder=recorder), timeout=PATIENCE)
-    await drive(mock, proxy)
+    await drive(mock, proxy, auth)
     await proxy.close()
     recorder.close()
     return tape

@@ -70,7 +70,7 @@ def test_a_zip_bomb_body_file_is_refused_before_it_inflates(
     bomb = zipped({"job-1.log": "\n" * 4_000_000})  # 4 KB that inflate to 4 MB of empty lines
     assert len(bomb) < 8_000
     code, err = convert(downloaded(tmp_path, bomb), tmp_path / "s.yaml", capsys=capsys)
-    assert code == 2, err
+    assert code == 3, err
     assert "tape.jsonl:4: body_file bodies/0003-response.zip: member 'job-1.log' inflates" in err
     assert "at most 200 to 1 is read" in err
     assert not (tmp_path / "s.yaml").exists() and leftovers(tmp_path) == []
@@ -258,7 +258,7 @@ def test_a_status_name_longer_than_a_word_is_refused(
     tape = with_line(tmp_path, exchange("status", {**GOOD, "status": "S" * 65}), START)
     code, err = convert(tape, tmp_path / "s.yaml", capsys=capsys)
     assert (
-        code == 2
+        code == 3
         and "odd/tape.jsonl:3: `status` of job job-1 must be a string of at most 64 characters" in err
     )
 
@@ -268,7 +268,7 @@ def test_a_line_of_too_many_values_is_refused_before_it_is_parsed(
 ) -> None:
     tape = tiny_objects(tmp_path / "many", lines=1, per_line=250_000)  # 750 KB: 20 MB once parsed
     code, err = convert(tape, tmp_path / "s.yaml", capsys=capsys)
-    assert code == 2
+    assert code == 3
     assert "tape.jsonl:2: not JSON: too many values (it holds 250010 JSON values; at most 200000 are" in err
     tape = tiny_objects(tmp_path / "page", lines=1, per_line=1)  # what the recorder writes: read
     page = {"lines": ["2026-01-01 00:00:00:000: INFO: [ASSET_PROCESSING] a line, [with] {brackets}"] * 1000,
@@ -297,7 +297,7 @@ def test_a_fifo_is_held_to_the_cap_as_it_is_read(tmp_path: Path, capsys: pytest.
     writer = threading.Thread(target=write, daemon=True)
     writer.start()
     output = tmp_path / "s.yaml"
-    assert _scenario_from(str(path), output, False, max_bytes=10_000) == 2
+    assert _scenario_from(str(path), output, False, max_bytes=10_000) == 3
     writer.join(timeout=10)
     assert "tape.fifo: more than 10000 bytes; a tape may hold that at most" in capsys.readouterr().err
     assert not output.exists() and leftovers(tmp_path) == []
@@ -365,7 +365,7 @@ def test_a_malformed_value_is_refused_naming_its_line_and_field(
 ) -> None:
     tape = with_line(tmp_path, row, START)
     code, err = convert(tape, tmp_path / "s.yaml", capsys=capsys)
-    assert code == 2, err
+    assert code == 3, err
     assert "odd/tape.jsonl:3: " in err and message in err, err
     assert "Traceback" not in err and not (tmp_path / "s.yaml").exists() and leftovers(tmp_path) == []
 
@@ -377,7 +377,7 @@ def test_a_failing_conversion_with_force_leaves_the_existing_file_as_it_was(
     output.write_text("name: kept\n")
     tape = with_line(tmp_path, exchange("status", {**GOOD, "path": "/content/dam/\ud800"}), START)
     code, err = convert(tape, output, "--force", capsys=capsys)
-    assert code == 2 and "a lone surrogate" in err
+    assert code == 3 and "a lone surrogate" in err
     assert output.read_text() == "name: kept\n" and leftovers(tmp_path) == []
 
 
@@ -385,7 +385,7 @@ def test_a_failed_write_leaves_no_partial_file(tmp_path: Path, capsys: pytest.Ca
     output = tmp_path / "s.yaml"
     output.mkdir()  # the rename cannot put the scenario there
     code, err = convert(successful_job(tmp_path), output, "--force", capsys=capsys)
-    assert code == 2 and f"cannot write {output}: Is a directory" in err
+    assert code == 3 and f"cannot write {output}: Is a directory" in err
     assert leftovers(tmp_path) == [] and list(output.iterdir()) == []
 
 

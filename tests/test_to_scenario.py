@@ -462,7 +462,7 @@ def test_the_cli_writes_a_scenario_that_passes_check(
     assert main(["scenario-from", str(tape), "-o", str(output), "--force"]) == 0
     (tmp_path / "bad").mkdir()
     (tmp_path / "bad" / "tape.jsonl").write_text("[]\n")
-    assert main(["scenario-from", str(tmp_path / "bad"), "-o", str(tmp_path / "x.yaml")]) == 2
+    assert main(["scenario-from", str(tmp_path / "bad"), "-o", str(tmp_path / "x.yaml")]) == 3
     assert "tape.jsonl:1: not a tape header" in capsys.readouterr().err
     assert not (tmp_path / "x.yaml").exists()
 

@@ -3,7 +3,8 @@
 MockError
 ├── SettingError             a setting of the wrong name or kind (also a ValueError)
 ├── ScenarioError            a scenario file that cannot be used; lists every problem
-│   └── ScenarioSuperseded   a load overtaken by a later one before it was installed
+│   ├── ScenarioSuperseded   a load overtaken by a later one before it was installed
+│   └── ScenarioUnreadable   a scenario file that cannot be read at all (the CLI's exit 3)
 ├── JobError                 the engine refuses an operation (answered 400)
 │   ├── UnknownJob           no job has that processingId (400, or 404 by setting)
 │   │   └── UnknownStatusJob no asset-status job has that jobId (likewise)
@@ -33,6 +34,7 @@ __all__ = [
     "ResponseViolation",
     "ScenarioError",
     "ScenarioSuperseded",
+    "ScenarioUnreadable",
     "SettingError",
     "UnknownJob",
     "UnknownStatusJob",
@@ -184,6 +186,11 @@ class ScenarioError(MockError):
 
 class ScenarioSuperseded(ScenarioError):
     """A scenario was still being read when a later load began: the later one wins."""
+
+
+class ScenarioUnreadable(ScenarioError):
+    """A scenario file that cannot be read (missing, a folder, no permission): an I/O error, not a
+    problem of its content."""
 
 
 class ContractViolation(MockError, AssertionError):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 from .errors import Violation
@@ -75,6 +75,9 @@ class Journal:
         self._bytes = 0
         self.recorded = 0
         """How many exchanges were ever recorded (kept or not): tells a reader that new ones came."""
+        self.on_violation: Callable[[Exchange], None] | None = None
+        """Called with each exchange recorded with a violation (the client's or the mock's), as it is
+        recorded (``serve`` prints a line); it must be quick, since it runs on the request's path."""
 
     def record(self, exchange: Exchange) -> None:
         self.recorded += 1
@@ -83,6 +86,8 @@ class Journal:
         self._bytes += cost
         if len(self._entries) > self.size or self._bytes > self.max_bytes:
             self._trim()
+        if self.on_violation is not None and (exchange.request_violations or exchange.response_violations):
+            self.on_violation(exchange)
 
     def _trim(self) -> None:
         while self._entries and (len(self._entries) > self.size or self._bytes > self.max_bytes):

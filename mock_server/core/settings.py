@@ -57,6 +57,9 @@ class Settings:
     # --- authentication (§3.22, §3.25)
     users: Mapping[str, str] = field(default_factory=lambda: _frozen({"admin": "admin"}))
     """HTTP Basic users: user id -> password."""
+    any_password_users: tuple[str, ...] = ()
+    """HTTP Basic users let in with any password: what ``scenario-from`` writes for the users a tape
+    saw (a tape keeps no password), so that the recorded login replays."""
     tokens: Mapping[str, str] = field(default_factory=lambda: _frozen({}))
     """Bearer tokens: token -> user id."""
     login_tokens: Mapping[str, str] = field(default_factory=lambda: _frozen({}))

@@ -37,6 +37,8 @@ def authenticate(authorization: str | None, settings: Settings) -> str | None:
         user, sep, password = decoded.partition(":")
         if not sep:
             return None
+        if user in settings.any_password_users:  # a replayed recording's user: the tape kept no password
+            return user
         expected = settings.users.get(user)
         # Compare against something even for an unknown user, so timing does not reveal users.
         ok = _equal(password, expected if expected is not None else "\0" + password)

@@ -61,10 +61,30 @@ class Rules:
         for pointer in self.pointers:
             kind = f"the {side} body's value at /{'/'.join(pointer)}"
             document = redact_pointer(document, pointer, functools.partial(self.secrets.add, kind=kind))
-        return redact_document(document, self.secrets, self.names, f"the {side} body")
+        document = redact_document(document, self.secrets, self.names, f"the {side} body")
+        return _masked(document, self.secrets) if self.secrets.users else document
 
     def text(self, text: str, where: str) -> str:
-        return redact_text(text, self.secrets, self.names, where)
+        """Text redacted, and the masked user names that stand alone in it as their placeholders."""
+        return self.secrets.masked(redact_text(text, self.secrets, self.names, where))
+
+
+def _masked(document: Any, secrets: Secrets) -> Any:
+    """``document`` (changed in place) with each masked user name standing alone in its strings (a
+    whole value, ``createdBy``; a word of a log line) as its placeholder (:meth:`Secrets.masked`)."""
+    if isinstance(document, str):
+        return secrets.masked(document)
+    stack: list[Any] = [document]
+    while stack:
+        container = stack.pop()
+        keys = list(container) if isinstance(container, dict) else range(len(container))
+        for key in keys:
+            value = container[key]
+            if isinstance(value, str):
+                container[key] = secrets.masked(value)
+            elif isinstance(value, dict | list):
+                stack.append(value)
+    return document
 
 
 @dataclass(frozen=True, slots=True)

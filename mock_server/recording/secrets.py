@@ -69,7 +69,7 @@ __all__ = [
     "REDACTED",
 ]
 __all__ += ["SECRET_WORDS", "SHORT_NAMES", "SecretNames", "Secrets", "collect_header", "looks_secret"]
-__all__ += ["needle_forms"]
+__all__ += ["MAX_MASKED_USERS", "basic_user", "needle_forms", "user_placeholder"]
 
 REDACTED = "[redacted]"
 #: The most distinct secrets a recorder keeps; past it, it stops recording (fails closed). A real
@@ -91,6 +91,12 @@ MAX_NEEDLE_BYTES = 4 * 1024 * 1024
 MIN_SECRET_CHARS = 4
 #: A longer secret is looked for by its first characters (a leak of the whole holds them too).
 MAX_SECRET_CHARS = 256
+#: The most Basic user names written as placeholders (a name that is a secret: ``admin:admin``);
+#: past it a name is left as it is, and the audit decides (it fails closed).
+MAX_MASKED_USERS = 64
+#: Where a user name stands alone: not inside a word, a path, a file or host name, an e-mail address.
+_ALONE_BEFORE = r"(?<![\w/\\.@-])"
+_ALONE_AFTER = r"(?![\w/\\@-]|\.\w)"
 
 SHORT_NAMES = frozenset({"pass", "pwd", "pw", "sig", "key", "sid", "auth", "jwt", "otp", "session"})
 SECRET_WORDS = (
@@ -176,6 +182,36 @@ class Secrets:
         self._kinds: dict[str, str] = {}
         self._needles: dict[bytes, str] = {}
         self._refused: dict[bytes, str] = {}
+        self.users: dict[str, str] = {}
+        """The Basic user names that are secrets (``admin:admin``), each with the placeholder
+        written for it (``[user:1]``), in the order seen. Kept in memory only, as the secrets are."""
+        self._alone: re.Pattern[str] | None = None
+
+    def mask_user(self, name: str) -> bool:
+        """Write the user ``name`` (a secret: its password, say) as a placeholder wherever it stands
+        alone (:meth:`masked`); False past :data:`MAX_MASKED_USERS`."""
+        if name in self.users:
+            return True
+        if len(self.users) >= MAX_MASKED_USERS or len(name) > MAX_SECRET_CHARS:
+            return False
+        self.users[name] = user_placeholder(len(self.users) + 1)
+        names = sorted(self.users, key=len, reverse=True)  # the longest first: "admin2" before "admin"
+        self._alone = re.compile(f"{_ALONE_BEFORE}(?:{'|'.join(map(re.escape, names))}){_ALONE_AFTER}")
+        return True
+
+    def masked(self, text: str) -> str:
+        """``text`` with each masked user name that stands alone (a whole value, ``createdBy``; a word
+        of a log line, ``cancelled by admin``, ``user=admin]``) as its placeholder. Inside a word or a
+        path (``/content/dam/admin``) it is left: the audit finds it there, and fails closed."""
+        if self._alone is None:
+            return text
+        return self._alone.sub(lambda found: self.users[found[0]], text)
+
+    def user(self, name: str) -> str | None:
+        """How a Basic user name is written: itself, its placeholder, or None (a secret not masked)."""
+        if name in self.users:
+            return self.users[name]
+        return None if name in self or len(name) > 200 else name
 
     def add(self, value: str, kind: str) -> bool:
         """Remember ``value``; False when it had to be refused (past a cap). Values too short to
@@ -251,10 +287,29 @@ def collect_header(name: str, value: str, secrets: Secrets, side: str) -> bool:
     return True
 
 
+def user_placeholder(number: int) -> str:
+    """What the tape writes for the ``number``-th user whose name is a secret: ``[user:1]``."""
+    return f"[user:{number}]"
+
+
+def basic_user(value: str) -> str | None:
+    """The user name of ``Authorization: Basic …`` (UTF-8), or None."""
+    scheme, _, credentials = value.strip().partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        pair = base64.b64decode(credentials.strip(), validate=True).decode("utf-8", "surrogateescape")
+    except (binascii.Error, ValueError):
+        return None
+    user, sep, _ = pair.partition(":")
+    return user if sep and user else None
+
+
 def _basic(credentials: str, where: str, secrets: Secrets) -> None:
     """The ``user:password`` pair and the password of Basic credentials (the user name is none: an
     author echoes it in ``createdBy``), as UTF-8 and as ISO-8859-1 (Java's default) when they differ:
-    an upstream echoes what it decoded."""
+    an upstream echoes what it decoded. A user name that is a secret (its password: ``admin:admin``)
+    is masked: written as a placeholder wherever it stands alone (:meth:`Secrets.masked`)."""
     try:
         raw = base64.b64decode(credentials, validate=True)
     except (binascii.Error, ValueError):
@@ -263,6 +318,14 @@ def _basic(credentials: str, where: str, secrets: Secrets) -> None:
     for pair in dict.fromkeys((raw.decode("utf-8", "surrogateescape"), raw.decode("latin-1"))):
         user, _, password = pair.partition(":")
         secrets.add(pair, f"the user:password pair of the HTTP Basic credentials ({where})")
-        same = "; it is the user name, which an author echoes in `createdBy`: record with another"
-        same = same if password == user else ""
-        secrets.add(password, f"the password of the HTTP Basic credentials ({where}{same})")
+        same = (
+            "; it is the user name, written as a placeholder where it stands alone (`createdBy`), and "
+            "here found inside a word or a path (such as /content/dam/admin): record with a login whose "
+            "password is not a word of the author's content"
+        )
+        secrets.add(
+            password,
+            f"the password of the HTTP Basic credentials ({where}{same if password == user else ''})",
+        )
+        if user and user in secrets:
+            secrets.mask_user(user)

@@ -18,7 +18,10 @@ such as the log ZIP). Tapes are made to be committed beside the tests, so secret
    could not finish, deletes the whole directory: a tape that leaked is never left on disk. Until
    then the tape is ``tape.jsonl.partial``: a proxy killed before its audit leaves no ``tape.jsonl``.
 
-A Basic user name is not a secret here: an author echoes it in every job's ``createdBy``. Pure: no
+A Basic user name is not a secret here: an author echoes it in every job's ``createdBy``, and the
+request's line keeps it (``user``), for ``scenario-from``. A user name that is a secret (its own
+password: ``admin:admin``) is written ``[user:1]`` instead, there and wherever it stands alone in a
+body (:meth:`.secrets.Secrets.masked`); found anywhere else, the audit deletes the tape. Pure: no
 aiohttp (the proxy hands plain values over). Bounded, and closed when a bound is reached: the
 recorder keeps at most :data:`.secrets.MAX_SECRETS` secrets (:data:`.secrets.MAX_NEEDLES` forms of
 them) and stops writing (``stopped`` says why) at the first exchange with one more, so nothing the
@@ -46,7 +49,7 @@ from ..core.errors import MockError
 from .audit import Allowance, Auditor
 from .bodies import MAX_BODY_BYTES, Rules, SideFile, decode_body, message_body
 from .redaction import redact_location, redact_path, redact_query
-from .secrets import REDACTED, SecretNames, Secrets, collect_header
+from .secrets import REDACTED, SecretNames, Secrets, basic_user, collect_header
 
 __all__ = [
     "AUDIT_STEP",
@@ -311,10 +314,13 @@ class Recorder:
                                               self._allowance)  # fmt: skip
         answered, answered_file, left = self._message(response.headers, response.body, response.size,
                                                       "response", left)  # fmt: skip
+        user = next((basic_user(v) for n, v in request.headers if n.lower() == "authorization"), None)
+        shown = self.secrets.user(user) if user else None  # after its headers: a masked name is known
         line: dict[str, Any] = {
             "at_ms": at_ms,
             "operation": operation,
-            "request": {"method": request.method, "path": path, "query": query, **sent},
+            "request": {"method": request.method, "path": path, "query": query,
+                        **({"user": shown} if shown else {}), **sent},
             "response": {"status": response.status, **answered, "elapsed_ms": response.elapsed_ms},
         }  # fmt: skip
         files = {side: file for side, file in (("request", sent_file), ("response", answered_file)) if file}

@@ -8,6 +8,7 @@ exactly those calls (``from``, ``every``), else the first ten calls (``nth``), e
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +23,8 @@ Setting = tuple[str, Any, str]  # a key, its value, where it came from
 ID_OPERATIONS = ("status", "logs", "download", "cancel", "resume", "restart")
 _FAULTS = {401, 429, 500, 502, 503}  # what a fault can answer that a healthy author does not
 _NOTES = 100  # notes of one kind at most: the rest are counted
+_USERS = 100  # Basic users kept at most: a tape of a client has one or a few
+_PLACEHOLDER = re.compile(r"\[user:[0-9]+\]")
 
 
 class Seen:
@@ -30,10 +33,19 @@ class Seen:
 
     def __init__(self) -> None:
         self._seen: dict[str, tuple[Any, str, int]] = {}  # key -> value, why, the line first seen
+        self.users: dict[str, int] = {}
+        """The Basic users the upstream let in (``request.user``), each with the line first seen."""
+        self.masked: dict[str, int] = {}
+        """The placeholders of users whose name is a secret (``[user:1]``: ``admin:admin``)."""
 
     def read(self, ex: Exchange) -> None:
         """The first pass: what does not depend on which ids are jobs."""
         status, answer, at = ex.response["status"], ex.response.get("body"), f"{ex.operation}, line {ex.line}"
+        user = ex.request.get("user")
+        if isinstance(user, str) and user and status != 401:  # a login the upstream refused: not replayed
+            seen = self.masked if _PLACEHOLDER.fullmatch(user) else self.users
+            if len(seen) < _USERS:
+                seen.setdefault(user[:200], ex.line)
         if status == 409 and ex.operation in ("start", "cancel", "resume", "restart"):
             self._first("conflict_status", 409, f"the upstream answered 409 to a conflict ({at})", ex.line)
         if status != 200 or not isinstance(answer, dict):
@@ -68,7 +80,20 @@ class Seen:
         if renames:
             why = "the status names answered, read from each job's flags (§3.17)"
             settings.append(("status_names", renames, why))
+        if self.users:
+            why = ("the Basic users the upstream let in (line " + ", ".join(map(str, self.users.values()))
+                   + "); a tape keeps no password, so any password lets them in")  # fmt: skip
+            settings.append(("any_password_users", list(self.users), why))
         return settings
+
+    def user_notes(self) -> list[str]:
+        """What the scenario says of the users whose names the tape kept as placeholders."""
+        return [
+            f"{placeholder} (line {line}) logged in with its user name as its password, so the tape keeps "
+            "neither: the default users (admin:admin) let admin in; for another such login add "
+            "`users: {NAME: PASSWORD}` or `any_password_users: [NAME]` to the settings"
+            for placeholder, line in self.masked.items()
+        ]
 
 
 @dataclass

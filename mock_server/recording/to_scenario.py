@@ -75,7 +75,7 @@ def scenario_from_tape(tape: Tape, caps: Caps | None = None) -> Generated:
         folders, generate = _placeholders(jobs, logs, assets)
         settings = _pace(jobs, logs) + seen.settings(reading.eta_units, renames)
         faults, unfaulted = faulted.faults()
-        notes += unfaulted
+        notes += unfaulted + seen.user_notes()
     except TapeError:
         raise
     except (AttributeError, KeyError, TypeError, ValueError) as error:  # an answer of another shape

@@ -21,7 +21,7 @@ from ..api.operations import OPERATION_NAMES
 from ..contract.formats import SCENARIO_FORMATS
 from ..contract.schemas import load_schemas
 from ..contract.validation import SchemaCheck
-from ..core.errors import ScenarioError
+from ..core.errors import ScenarioError, ScenarioUnreadable
 from ..core.faults import Fault, Trigger
 from ..core.settings import STATUSES, duration_ms
 from .scenario import MAX_BYTES, MAX_FOLDERS, JobScriptSpec, Scenario
@@ -154,7 +154,7 @@ def _settings(given: Mapping[str, Any]) -> dict[str, Any]:
             key, value = "is_database", value == "database"
         elif key == "status_names":
             value = {**{s: s for s in STATUSES}, **value}
-        elif key in ("allowed_types", "ignored_paths"):
+        elif key in ("allowed_types", "ignored_paths", "any_password_users"):
             value = tuple(value)
         changes[_RENAMED.get(key, key)] = value
     return changes
@@ -248,7 +248,7 @@ def read_file(path: Path) -> Scenario:
     except UnicodeDecodeError as error:
         raise ScenarioError([f"{origin}:1: not UTF-8 text (byte {error.start})"]) from None
     except OSError as error:
-        raise ScenarioError([f"{origin}: cannot read it: {error.strerror}"]) from None
+        raise ScenarioUnreadable([f"{origin}: cannot read it: {error.strerror}"]) from None
     return parse_scenario(text, origin, path.stem)
 
 

@@ -25,6 +25,7 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
+from ..exits import Exit, fail, url_option
 from . import Credentials, Options, Report, describe_plan, pace_scenario, verify
 
 __all__ = ["add_parser", "run"]
@@ -63,11 +64,14 @@ def _report(text: str) -> str:
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cmd = commands.add_parser(
         "verify",
-        help="check a real AEM Guides author against the contract (exit 0 / 1 violation / 3 setup error)",
+        help="check a real AEM Guides author against the contract (exit 0 / 1 violation / 2 usage / "
+        "3 setup error)",
     )
     cmd.add_argument(
-        "--target", required=True, metavar="URL", help="the author, such as https://author.example.com"
-    )
+        "--target", required=True, type=url_option, metavar="URL",
+        help="the author, such as https://author.example.com (no credentials, query or fragment; a path "
+        "is a prefix the API's paths are joined to)",
+    )  # fmt: skip
     cmd.add_argument("--user", help="HTTP Basic user (the password comes from --password-env)")
     cmd.add_argument(
         "--password-env",
@@ -117,18 +121,13 @@ def run(args: argparse.Namespace) -> int:
     if args.token_env:
         token = os.environ.get(args.token_env)
         if not token:
-            print(
-                f"aem-guides-mock verify: ${args.token_env} is empty: export the Bearer token in it",
-                file=sys.stderr,
-            )
-            return 3
+            return fail(f"verify: ${args.token_env} is empty: export the Bearer token in it", Exit.SETUP)
         credentials = Credentials(token=token, token_env=args.token_env)
     elif args.user:
         password = os.environ.get(args.password_env)
         if password is None:
             say = f"${args.password_env} is not set: export {args.user}'s password in it"
-            print(f"aem-guides-mock verify: {say}", file=sys.stderr)
-            return 3
+            return fail(f"verify: {say}", Exit.SETUP)
         credentials = Credentials(args.user, password, args.password_env)
     else:
         credentials = Credentials()
@@ -137,8 +136,8 @@ def run(args: argparse.Namespace) -> int:
         unwritable.append(why)
     if unwritable:
         for why in unwritable:
-            print(f"aem-guides-mock verify: {why}; nothing was sent", file=sys.stderr)
-        return 3
+            fail(f"verify: {why}; nothing was sent")
+        return Exit.SETUP
     report, began = Report(args.target, options.profile, args.strict), time.monotonic() - _process_age()
     try:
         _run(
@@ -156,16 +155,14 @@ def run(args: argparse.Namespace) -> int:
             report.write(spec)
         except OSError as error:
             kind, _, path = spec.partition("=")
-            print(f"aem-guides-mock verify: cannot write the {kind} report {path}: {error.strerror or error}",
-                  file=sys.stderr)  # fmt: skip
-            status = 3
+            status = fail(
+                f"verify: cannot write the {kind} report {path}: {error.strerror or error}", Exit.SETUP
+            )
     if args.emit_settings is not None and report.pace:
         try:
             args.emit_settings.write_text(pace_scenario(report), encoding="utf-8")
         except OSError as error:
-            print(f"aem-guides-mock verify: cannot write {args.emit_settings}: {error.strerror or error}",
-                  file=sys.stderr)  # fmt: skip
-            status = 3
+            status = fail(f"verify: cannot write {args.emit_settings}: {error.strerror or error}", Exit.SETUP)
     return status
 
 
