@@ -96,6 +96,17 @@ def findings(report: Report, kind: str) -> list[str]:
     return [f"{f.step}: {f.rule}" for f in report.findings if f.kind == kind]
 
 
+def not_passed(report: Report) -> str:
+    """Each step that did not pass, with its outcome and findings (what a failed assertion shows):
+    ``cancel-resume not exercised: [not exercised] cancel-resume: the job could not be cancelled…``."""
+    lines = [
+        f"{step} {outcome}: " + ("; ".join(f.line() for f in report.findings if f.step == step) or "-")
+        for step, outcome in report.steps.items()
+        if outcome != "passed"
+    ]
+    return "\n".join(lines) or "every step passed"
+
+
 async def json_drift(
     request: web.Request, handler: Handler, change: Callable[[Any], Any]
 ) -> web.StreamResponse:
@@ -124,8 +135,8 @@ async def test_every_shipped_scenario_passes(scenario: str) -> None:
     scenario's job on the sandbox is held until its first poll (:func:`held`): large-repository's ran
     at 1 ms an asset, and at speed 20 ended before cancel-resume's cancel came on a loaded machine."""
     report, _ = await run_verify(late_cancel, scenario=scenario)
-    assert report.exit_code == 0, report.summary()
-    assert all(outcome == "passed" for outcome in report.steps.values()), report.steps
+    failing = not_passed(report)
+    assert report.exit_code == 0 and failing == "every step passed", f"{scenario}:\n{failing}"
 
 
 async def test_readonly_sends_gets_only_and_reports_what_it_did_not_exercise() -> None:

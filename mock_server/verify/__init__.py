@@ -1,6 +1,7 @@
 """``aem-guides-mock verify``: check a real AEM Guides author against the mock's contract.
 
-The plan (:mod:`.plan`, with the log's steps in :mod:`.logs`) runs against the author (:mod:`.target`)
+The plan (:mod:`.plan`, with the log's steps in :mod:`.logs`) runs against the author (:mod:`.target`);
+it starts jobs only on the sandbox :class:`Options` names (none by default: then only its GETs run),
 and its findings (:mod:`.findings`) make the exit code: 0 clean, 1 a violation (or, with ``--strict``,
 an undocumented finding), 3 a setup error (the plan could not run, or verify could not read an answer).
 
@@ -65,10 +66,14 @@ async def verify(
 
 def describe_plan(url: str, options: Options) -> str:
     """What ``--dry-run`` prints: every step, and whether this profile runs it; nothing is sent."""
-    lines = [f"verify {url}, profile {options.profile}, sandbox {options.sandbox} (dry run: nothing sent)"]
+    sandbox = options.sandbox or "none"
+    lines = [f"verify {url}, profile {options.profile}, sandbox {sandbox} (dry run: nothing sent)"]
+    skipped = "readonly" if options.profile == "readonly" else "no --sandbox"
     for number, (name, what, readonly) in enumerate(PLAN, 1):
-        runs = readonly or options.profile != "readonly"
-        lines.append(f"  {number:2}. {name}: {what}" + ("" if runs else "  [skipped: readonly]"))
+        runs = readonly or options.readonly is None
+        lines.append(f"  {number:2}. {name}: {what}" + ("" if runs else f"  [skipped: {skipped}]"))
+    if options.readonly is not None and options.profile != "readonly":
+        lines.append(f"  ({options.readonly})")
     lines.append(
         "  then: cancel every job the plan started that has not ended (in the last "
         f"{options.cleanup_s:g} s of --timeout {options.timeout_s:g} s)"

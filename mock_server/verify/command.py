@@ -82,15 +82,14 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     cmd.add_argument("--token-env", metavar="VAR", help="the environment variable holding a Bearer token")
     cmd.add_argument(
         "--sandbox",
-        default="/content/dam",
         metavar="PATH",
-        help="the only folder verify may start jobs on (default /content/dam)",
+        help="the only folder verify may start jobs on; without it verify starts none (the readonly plan)",
     )
     cmd.add_argument(
         "--profile",
         choices=("readonly", "safe"),
         default="safe",
-        help="readonly sends GETs only; safe also starts, cancels and resumes jobs on the sandbox",
+        help="readonly sends GETs only; safe also starts, cancels and resumes jobs on the --sandbox",
     )
     cmd.add_argument(
         "--rate", type=_rate, default=5.0, metavar="N/s", help="requests per second at most (default 5/s)"

@@ -1,9 +1,11 @@
 """The plan ``verify`` runs against an author, step by step, and what each step checks.
 
 The oracle is the mock's own: every answer is checked against the schemas the mock validates
-itself against (:class:`~mock_server.contract.validation.Contract`), and every status answer of a
-followed job against the lifecycle rules (:mod:`mock_server.contract.lifecycle`). Jobs the plan
-started are cancelled when it stops, whatever happened.
+itself against (:class:`~mock_server.contract.validation.Contract`), and every observation of a job
+(status polls, history items, cancel and resume answers) against the lifecycle rules
+(:mod:`mock_server.contract.lifecycle`), in the order observed (:meth:`.Run.observe`). It starts jobs
+only on ``Options.sandbox``: without one, only the readonly plan runs. Jobs the plan started are
+cancelled when it stops, whatever happened.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import itertools
+import json
 import re
 import statistics
 import time
@@ -18,13 +21,13 @@ import uuid
 from typing import Any
 
 from ..api.operations import BASE_PATH, SYSTEM_STATUS_PATH
-from ..contract.lifecycle import ENDED, check_step
+from ..contract.lifecycle import ENDED
 from .asset_status import STEPS as ASSET_STATUS_STEPS
 from .asset_status import asset_status, unknown_job_id
 from .findings import Report
 from .logs import ASSET, download, logs
 from .run import Options, Run
-from .target import SetupError, Target
+from .target import Answer, SetupError, Target
 
 __all__ = ["PLAN", "Options", "run_plan"]
 
@@ -120,16 +123,16 @@ async def _steps(run: Run) -> None:
     )
     r.ran("unknown-id")
     await unknown_job_id(run)
-    if run.options.profile == "readonly":
+    if (why := run.options.readonly) is not None:
         ended = _newest_ended(listed.fields())
         if ended is not None:
             await download(run, ended, await logs(run, ended))
         else:
             for name in ("logs", "tail", "download"):
-                run.skip(name, "history lists no ended job whose log the readonly profile could read")
+                run.skip(name, "history lists no ended job whose log the readonly plan could read")
         for name, _, readonly in PLAN:
             if not readonly:
-                run.skip(name, "the readonly profile sends GETs only")
+                run.skip(name, why)
         return
     bad = await run.call("bad-input", None, "POST", base, body={"type": "ASSET_PROCESSING"})
     run.expect("bad-input", bad.status == 400, f"a start without a path answers 400, not {bad.status}", bad)
@@ -139,21 +142,20 @@ async def _steps(run: Run) -> None:
         return
     r.ran("start")
     job = await _follow(run, "follow", pid)
+    if job is None:  # an answer it could not read: the job is not known to have ended
+        for name in ("logs", "tail", "download", "history-has-job", "status-after-end", "asset-status",
+                     "cancel-resume"):  # fmt: skip
+            run.skip(name, f"the job {pid} could not be followed to its end (see follow)")
+        return
     r.ran("follow")
     lines = await logs(run, pid)
     await download(run, pid, lines)
     history = await run.call("history-has-job", "history.response", "GET", f"{base}/history")
-    listed_jobs = history.fields().get("executionHistory")
-    ids = (
-        [j.get("processingId") for j in listed_jobs if isinstance(j, dict)]
-        if isinstance(listed_jobs, list)
-        else []
-    )
+    ids = _observe_history(run, "history-has-job", history)
     run.expect("history-has-job", pid in ids, f"history lists the job {pid}", history)
     r.ran("history-has-job")
     again = await run.call("status-after-end", "job", "GET", f"{base}/status", query={"processingId": pid})
-    for rule in _rules(job, again.fields()):
-        run.expect("status-after-end", False, rule, again)
+    run.observe("status-after-end", pid, again.fields(), again)
     r.ran("status-after-end")
     await asset_status(run, job)
     await _cancel_resume(run)
@@ -175,17 +177,20 @@ def _ended(job: dict[str, Any]) -> bool:
     return isinstance(status, str) and status in ENDED
 
 
-def _rules(before: dict[str, Any] | None, job: dict[str, Any], acted: str | None = None) -> list[str]:
-    """The lifecycle rules ``job`` breaks after ``before``, for statuses that are strings: one of another
-    type (which the schema check reports) is read as no status, not as a key of check_step's tables."""
-
-    def read(answer: dict[str, Any]) -> dict[str, Any]:
-        return answer if isinstance(answer.get("status"), str) else {**answer, "status": None}
-
-    return check_step(None if before is None else read(before), read(job), acted)
+def _observe_history(run: Run, step: str, history: Answer) -> list[Any]:
+    """The ids history lists; each item of a job the plan has seen is an observation of it (in the
+    order observed: an item that shows its job back IN_PROGRESS after a SUCCESS poll breaks a rule)."""
+    jobs = history.fields().get("executionHistory")
+    items = [j for j in jobs if isinstance(j, dict)] if isinstance(jobs, list) else []
+    for item in items:
+        pid = item.get("processingId")
+        if isinstance(pid, str) and pid in run.seen:
+            run.observe(step, pid, item, history, part=f", its item {pid}")
+    return [item.get("processingId") for item in items]
 
 
 async def _start(run: Run, step: str) -> str | None:
+    assert run.options.sandbox is not None, "the plan starts jobs only on a sandbox named"
     body = {"path": run.options.sandbox, "type": "ASSET_PROCESSING"}
     answer = await run.call(step, "start.response", "POST", BASE_PATH, body=body)
     if answer.status >= 500:
@@ -204,26 +209,50 @@ async def _start(run: Run, step: str) -> str | None:
     return pid
 
 
-async def _follow(
-    run: Run, step: str, pid: str, before: dict[str, Any] | None = None, acted: str | None = None
-) -> dict[str, Any]:
-    """Poll until the job ends; every answer checked against the schema and the previous one."""
+async def _follow(run: Run, step: str, pid: str, acted: str | None = None) -> dict[str, Any] | None:
+    """Poll until the job ends; every answer checked against the schema and, with every observation
+    of the job before it, the lifecycle (``acted``: the client's action before the first poll). A 200
+    it cannot read (not JSON, not an object, no string ``status``) ends the step at once: None."""
     while True:
         if time.monotonic() > run.deadline:
             raise TimeoutError
         answer = await run.call(step, "job", "GET", f"{BASE_PATH}/status", query={"processingId": pid})
-        job = answer.json() if answer.status == 200 else None
-        if isinstance(job, dict):
-            for rule in _rules(before, job, acted):
-                run.expect(step, False, rule, answer)
-            before, acted = job, None
-            if _ended(job):
-                return job
-        else:
+        if answer.status != 200:
             run.expect(
                 step, answer.status in (429, 500, 502, 503), f"a status poll answers {answer.status}", answer
             )
+        elif (unread := _unreadable(answer)) is not None:
+            if unread:  # else over a size cap: the check said so, as a setup error
+                run.expect(step, False, f"{unread}: the job cannot be followed, the step ends here", answer)
+            return None
+        else:
+            job = answer.fields()
+            run.observe(step, pid, job, answer, acted)
+            acted = None
+            if _ended(job):
+                return job
         await asyncio.sleep(run.options.poll_s)
+
+
+def _unreadable(answer: Answer) -> str | None:
+    """Why the status answer ``answer`` (a 200) says no status to follow; "" when verify could not
+    read it within its caps (a setup error, not the author's); None when it is readable."""
+    job = answer.json()
+    limit = answer.limit()
+    if job is None and limit is not None and limit.cap != "depth":
+        return ""
+    if job is None:
+        return f"the status answer is not JSON ({answer.content_type})" if limit is None else str(limit)
+    if not isinstance(job, dict):
+        return f"the status answer is a JSON {type(job).__name__}, not an object"
+    status = job.get("status")
+    if not isinstance(status, str):
+        return (
+            "the status answer has no `status`"
+            if status is None
+            else (f"the status answer's `status` is {json.dumps(status)[:40]}, not a string")
+        )
+    return None
 
 
 async def _cancel_resume(run: Run) -> None:
@@ -236,14 +265,25 @@ async def _cancel_resume(run: Run) -> None:
         run.skip(step, f"the job could not be cancelled ({cancel.status}): it may have ended first")
         await _follow(run, step, pid)
         return
-    job = await _follow(run, step, pid, cancel.fields() or None, "cancel")
+    run.observe(step, pid, _job_of(cancel, pid), cancel, "cancel")
+    job = await _follow(run, step, pid, "cancel")
+    if job is None:
+        return
     if job.get("status") != "CANCELLED":
         run.skip(step, f"the job ended {job.get('status')} before the cancel took")
         return
     resume = await run.call(step, "job", "POST", f"{BASE_PATH}/resume", body={"processingId": pid})
     if run.expect(step, resume.status == 200, f"resuming a CANCELLED job answers {resume.status}", resume):
-        await _follow(run, step, pid, job, "resume")
+        run.observe(step, pid, _job_of(resume, pid), resume, "resume")
+        await _follow(run, step, pid, "resume")
     run.report.ran(step)
+
+
+def _job_of(answer: Answer, pid: str) -> dict[str, Any]:
+    """A cancel or resume answer as an observation of the job ``pid``: only one that names it (the
+    contract documents no answer to either; ``{"status": "SUCCESS"}`` may say the call went well)."""
+    fields = answer.fields()
+    return fields if fields.get("processingId") == pid else {}
 
 
 async def _clean_up(run: Run, end: float, why: str) -> None:

@@ -9,23 +9,29 @@ which says nothing of the author's contract and makes the run exit 3.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..contract.lifecycle import check_step
 from ..contract.validation import Contract
 from ..core.settings import Settings
 from ..recording.limits import JsonCaps, ZipCaps
 from .findings import Kind, Report
 from .target import MAX_ANSWER, MAX_DOWNLOAD, Answer, SetupError, Target
 
-__all__ = ["Options", "Run"]
+__all__ = ["NO_SANDBOX", "Options", "Run"]
+
+#: Why only the readonly plan runs when no sandbox is named: verify starts no job anywhere else.
+NO_SANDBOX = "no --sandbox given: verify starts jobs only in a sandbox folder you name"
 
 
 @dataclass(frozen=True)
 class Options:
     """How the plan runs, and what verify reads of an author (each cap a finding when passed)."""
 
-    sandbox: str = "/content/dam"
+    sandbox: str | None = None
+    """The only folder the plan may start jobs on; None: it starts none (the readonly plan runs)."""
     profile: str = "safe"
     poll_s: float = 1.0
     page: int = 7  # small pages: several of them, and boundaries inside the log
@@ -45,6 +51,13 @@ class Options:
     """Characters of a job's log paged and kept (some 20 MB as Python strings)."""
 
     @property
+    def readonly(self) -> str | None:
+        """Why only the readonly plan (GETs) runs: the profile, or no sandbox named; None: all of it."""
+        if self.profile == "readonly":
+            return "the readonly profile sends GETs only"
+        return NO_SANDBOX if self.sandbox is None else None
+
+    @property
     def cleanup_s(self) -> float:
         """The end of ``timeout_s`` kept for cancelling the jobs the plan started: a tenth, 5 s at most."""
         return min(5.0, self.timeout_s / 10)
@@ -57,6 +70,8 @@ class Run:
         self.target, self.report, self.options = target, report, options
         self.contract = Contract(Settings())
         self.started: list[str] = []
+        self.seen: dict[str, tuple[dict[str, Any], str]] = {}
+        """Each job's last observation that showed a status, and where it was seen (:meth:`observe`)."""
         self.step = ""  # the step of the last request sent: where a stop is reported
         self.deadline = time.monotonic() + options.timeout_s if deadline is None else deadline
 
@@ -96,6 +111,32 @@ class Run:
         if not ok:
             self.report.add("violation", step, rule, answer.request, answer.excerpt(), answer.curl)
         return ok
+
+    def observe(
+        self,
+        step: str,
+        pid: str,
+        job: Mapping[str, Any],
+        answer: Answer,
+        acted: str | None = None,
+        part: str = "",
+    ) -> None:
+        """Hold ``job``, an observation of the job ``pid`` (a status poll, a history item, a cancel or
+        resume answer), to the lifecycle rules after the last observation of it, in the order
+        observed; ``acted``: the client's action in between; ``part``: which part of the answer
+        ``job`` is (a history item). A rule of two observations names both.
+        One without a string ``status`` is no observation of a status (the schema check says so)."""
+        if not isinstance(job.get("status"), str):
+            return
+        where = f"{step}: {answer.request}{part}"
+        before, seen = self.seen.get(pid, (None, ""))
+        alone = check_step(None, job)
+        for rule in alone:
+            self.expect(step, False, rule, answer)
+        for rule in check_step(before, job, acted):
+            if rule not in alone:
+                self.expect(step, False, f"{rule} (seen in {where}, after {seen})", answer)
+        self.seen[pid] = (dict(job), where)
 
     def skip(self, step: str, why: str) -> None:
         self.report.add("not exercised", step, why)
