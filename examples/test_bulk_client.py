@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from bulk_client import BulkProcessingClient
 
-from mock_server.pytest_plugin import AemMock
+from mock_server import AemMock
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 from brittle_client import HABITS, BrittleClient
 from bulk_client import BulkProcessingClient
 
-from mock_server.pytest_plugin import AemMock
+from mock_server import AemMock
 
 SEEDS = range(1, 7)
 varied = pytest.mark.parametrize(

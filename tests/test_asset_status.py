@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from mock_server import JobEngine, ManualClock, Settings, default_repository
+from mock_server import Settings
 from mock_server.core import asset_status
 from mock_server.core.asset_status import AssetStatus, StatusJobs, asset_uuid
 from mock_server.core.errors import UnknownStatusJob
 from mock_server.core.job import Lifecycle, StartRequest
+from mock_server.engine import JobEngine, ManualClock, default_repository
 
 FOLDER = "/content/dam/status-fetch1"
 #: The folder's assets in processing order, the excluded folder left out (the page's example).

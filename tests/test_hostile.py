@@ -18,8 +18,9 @@ from typing import Any
 
 import pytest
 
-from mock_server import MockServer, Repository, default_repository
+from mock_server import MockServer, Repository
 from mock_server.core.errors import MAX_LISTED, MAX_SHOWN
+from mock_server.engine import default_repository
 from mock_server.http.refusals import MAX_ERROR_BYTES
 
 BASE = "/bin/guides/v1/assets/process"

@@ -59,7 +59,8 @@ class CountingList(list[Any]):
 
 
 def test_a_page_stays_o_page_after_forty_thousand_cancel_resume_cycles() -> None:
-    from mock_server import JobEngine, ManualClock, Settings, StartRequest, default_repository
+    from mock_server import Settings
+    from mock_server.engine import JobEngine, ManualClock, StartRequest, default_repository
 
     clock = ManualClock()
     engine = JobEngine(default_repository(), Settings(per_asset_ms=3_600_000), clock)
@@ -78,7 +79,8 @@ def test_a_page_stays_o_page_after_forty_thousand_cancel_resume_cycles() -> None
 
 def cycled_job(cycles: int) -> tuple[Any, Any]:
     """An engine and its one job, cancelled and resumed ``cycles`` times (four segments each)."""
-    from mock_server import JobEngine, ManualClock, Settings, StartRequest, default_repository
+    from mock_server import Settings
+    from mock_server.engine import JobEngine, ManualClock, StartRequest, default_repository
 
     clock = ManualClock()
     engine = JobEngine(default_repository(), Settings(per_asset_ms=3_600_000), clock)

@@ -19,7 +19,7 @@ from .conftest import ApiClient, MakeApi
 
 
 def document(**settings: Any) -> dict[str, Any]:
-    from mock_server import JobEngine, ManualClock, default_repository
+    from mock_server.engine import JobEngine, ManualClock, default_repository
 
     engine = JobEngine(default_repository(), Settings(**settings), ManualClock())
     return openapi_document(Api(engine, Settings(**settings)))
@@ -86,7 +86,7 @@ def test_the_document_follows_the_settings() -> None:
     from mock_server.contract.validation import Contract
 
     settings = Settings(status_names=renamed)
-    from mock_server import JobEngine, ManualClock, default_repository
+    from mock_server.engine import JobEngine, ManualClock, default_repository
 
     doc = openapi_document(
         Api(JobEngine(default_repository(), settings, ManualClock()), settings), Contract(settings).schemas

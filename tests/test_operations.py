@@ -39,7 +39,7 @@ def test_a_name_that_is_no_operation_is_refused_with_the_names_there_are() -> No
 
 
 def test_restart_is_served_only_when_switched_on() -> None:
-    from mock_server import JobEngine, ManualClock, default_repository
+    from mock_server.engine import JobEngine, ManualClock, default_repository
 
     def names(settings: Settings) -> list[str]:
         engine = JobEngine(default_repository(), settings, ManualClock())
@@ -65,7 +65,7 @@ def test_a_fault_on_an_operation_that_is_no_row_is_refused_naming_the_rows() -> 
 
 
 def test_a_fault_that_targets_an_unserved_row_is_warned_about() -> None:
-    from mock_server import default_repository
+    from mock_server.engine import default_repository
     from mock_server.scenarios.warnings import scenario_warnings
 
     text = "description: d\nfaults:\n  - endpoint: [restart, status]\n    status: 500\n"

@@ -6,8 +6,8 @@ import tracemalloc
 
 import pytest
 
-from mock_server import default_repository
 from mock_server.core.repository import ASSET_TYPES, CONTENT_FRAGMENT, AssetFilter, Repository, normalize_path
+from mock_server.engine import default_repository
 
 IGNORED = ("/content/dam/projects/translation_output",)
 EVERYTHING = AssetFilter()

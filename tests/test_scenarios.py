@@ -9,10 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mock_server import Lifecycle, ScenarioError, load_scenario
+from mock_server import ScenarioError, load_scenario
 from mock_server.api.operations import OPERATION_NAMES
 from mock_server.contract.formats import timestamp_ms
 from mock_server.core.settings import duration_ms
+from mock_server.engine import Lifecycle
 from mock_server.scenarios.reading import parse_scenario, shipped_scenarios
 from mock_server.scenarios.safe_yaml import MAX_NODES
 from mock_server.scenarios.scenario import Glob
