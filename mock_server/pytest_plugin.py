@@ -122,6 +122,22 @@ class AemMock:
         """Every exchange of this test, oldest first."""
         return self.server.journal
 
+    def calls(
+        self,
+        operation: str | None = None,
+        *,
+        method: str | None = None,
+        status: int | None = None,
+        violations: bool | None = None,
+        warnings: bool | None = None,
+    ) -> list[Exchange]:
+        """The exchanges of this test that match every filter given, oldest first: see
+        :meth:`MockServer.calls <mock_server.MockServer.calls>`.
+        ``assert len(aem_mock.calls("start", status=400)) == 1``."""
+        return self.server.calls(
+            operation, method=method, status=status, violations=violations, warnings=warnings
+        )
+
     @property
     def violations(self) -> list[Exchange]:
         """The exchanges of this test in which the client broke the contract."""

@@ -16,10 +16,10 @@ from typing import Any, TextIO, TypeVar
 from aiohttp import web
 
 from ._version import __version__
-from .api.operations import BASE_PATH
+from .api.operations import BASE_PATH, OPERATION_NAMES
 from .api.payloads import job_payload
 from .core.clock import ManualClock
-from .core.journal import Exchange
+from .core.journal import Exchange, select
 from .core.settings import Settings
 from .exits import Exit, fail
 from .http.app import app_for
@@ -407,6 +407,34 @@ class MockServer:
     def journal(self) -> list[Exchange]:
         """Every exchange so far, oldest first."""
         return self.call(lambda: list(self.mock.journal))
+
+    def calls(
+        self,
+        operation: str | None = None,
+        *,
+        method: str | None = None,
+        status: int | None = None,
+        violations: bool | None = None,
+        warnings: bool | None = None,
+    ) -> list[Exchange]:
+        """The journal's exchanges that match every filter given, oldest first, to assert on::
+
+            assert len(server.calls("start", status=400)) == 1
+
+        ``operation`` is a name of the operations table (``start``, ``status``, ``cancel``…);
+        ``violations=True`` keeps the exchanges with a contract violation, ``warnings=True`` those
+        with a warning (``False``: those without). An unknown operation is a ValueError naming
+        the known ones, so that a misspelt name is not an empty list that passes an ``== []``."""
+        if operation is not None and operation not in OPERATION_NAMES:
+            raise ValueError(f"unknown operation {operation!r}: use one of {', '.join(OPERATION_NAMES)}")
+        return select(
+            self.journal,
+            operation=operation,
+            method=method,
+            status=status,
+            violations=violations,
+            warnings=warnings,
+        )
 
     @property
     def violations(self) -> list[Exchange]:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, NamedTuple
 
 from .errors import Violation
 
-__all__ = ["Exchange", "Journal"]
+__all__ = ["Exchange", "Journal", "select"]
 
 
 class Exchange(NamedTuple):
@@ -63,6 +63,32 @@ class Exchange(NamedTuple):
             "moreViolations": self.more_violations,
             "variations": list(self.variations),
         }
+
+
+def select(
+    exchanges: Iterable[Exchange],
+    *,
+    operation: str | None = None,
+    method: str | None = None,
+    status: int | None = None,
+    violations: bool | None = None,
+    warnings: bool | None = None,
+) -> list[Exchange]:
+    """The exchanges that match every filter given (None: any), oldest first.
+
+    ``method`` matches in any case; ``violations=True`` keeps the exchanges with a violation (the
+    client's or the mock's), ``False`` those without; ``warnings`` likewise for the client's warnings.
+    """
+    wanted = method.upper() if method is not None else None
+    return [
+        e
+        for e in exchanges
+        if (operation is None or e.operation == operation)
+        and (wanted is None or e.method == wanted)
+        and (status is None or e.status == status)
+        and (violations is None or bool(e.request_violations or e.response_violations) == violations)
+        and (warnings is None or bool(e.warnings) == warnings)
+    ]
 
 
 class Journal:
