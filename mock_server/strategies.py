@@ -15,7 +15,8 @@ A :class:`Request` holds the method, the path, the query parameters (as strings,
 and the JSON body. Valid requests pass the mock's request schemas; invalid ones break them in one
 way each (a required field missing, a field misspelt, a wrong type, a value out of range). The
 ``processingId`` of a job and a start's ``path`` are free strings unless you pass real ones.
-Needs ``hypothesis`` (in the ``test`` extra).
+Needs Hypothesis: ``pip install "aem-guides-mock[strategies]"`` (the ``test`` extra has it too);
+without it, importing this module is an ImportError that says so.
 """
 
 from __future__ import annotations
@@ -25,13 +26,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from hypothesis import strategies as st
+try:
+    from hypothesis import strategies as st
+except ImportError as missing:  # the error names the extra that brings it
+    raise ImportError(
+        "mock_server.strategies needs Hypothesis, which is not installed: "
+        'pip install "aem-guides-mock[strategies]"',
+        name=missing.name,
+    ) from missing
 from jsonschema import Draft202012Validator
 
 from .api.operations import operation_named
 from .contract.schemas import load_schemas
 
-__all__ = ["Request", "from_schema", "invalid_request", "valid_request"]
+__all__ = ["Request", "from_schema", "invalid_request", "schemas", "valid_request"]
 
 _MAX_TEXT = 40
 _MAX_ITEMS = 4
@@ -57,6 +65,12 @@ class Request:
 
 @functools.cache
 def _schemas() -> dict[str, dict[str, Any]]:
+    return load_schemas()
+
+
+def schemas() -> dict[str, dict[str, Any]]:
+    """The shipped JSON Schemas by name (``start.request``, ``job``…), for :func:`from_schema` or
+    a validator. A fresh copy each call, so that a caller may change it."""
     return load_schemas()
 
 

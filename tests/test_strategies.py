@@ -108,3 +108,33 @@ def test_the_mock_accepts_every_valid_request_and_refuses_every_invalid_one(
 def test_an_operation_that_takes_nothing_has_no_invalid_request() -> None:
     with pytest.raises(ValueError, match="history takes no parameters and no body"):
         invalid_request("history")
+
+
+def test_without_hypothesis_the_import_error_names_the_extra() -> None:
+    """``sys.modules["hypothesis"] = None`` makes ``import hypothesis`` fail, as if not installed."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['hypothesis'] = None\n"
+        "try:\n    import mock_server.strategies\n"
+        "except ImportError as error:\n    print(error)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "pip install" in result.stdout and "aem-guides-mock[strategies]" in result.stdout, result
+
+
+def test_the_strategies_extra_and_the_test_extra_both_bring_hypothesis() -> None:
+    import tomllib
+    from pathlib import Path
+
+    pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
+    extras = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["optional-dependencies"]
+    for extra in ("strategies", "test"):
+        assert any(d.startswith("hypothesis") for d in extras[extra]), extra
+
+
+def test_schemas_are_the_shipped_ones_by_name() -> None:
+    from mock_server.strategies import schemas
+
+    assert schemas() == SCHEMAS and schemas() is not schemas()
