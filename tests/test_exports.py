@@ -81,6 +81,9 @@ def test_the_exceptions_left_out_are_raised_nowhere() -> None:
         assert not re.search(rf"raise {name}\b", source), name
 
 
+PUBLIC_MODULES = ("mock_server", "mock_server.engine", "mock_server.strategies")
+
+
 def test_the_readme_and_the_examples_import_only_public_names() -> None:
     root = Path(mock_server.__file__).parent.parent
     texts = [root / "README.md", *sorted((root / "examples").glob("*.py"))]
@@ -90,6 +93,8 @@ def test_the_readme_and_the_examples_import_only_public_names() -> None:
             for name in names.split(", "):
                 assert name in mock_server.__all__ or name in ("strategies",), (path.name, name)
         assert "mock_server.pytest_plugin import" not in text, path.name
+        for module in re.findall(r"^(?:from|import) (mock_server[\w.]*)", text, re.M):
+            assert module in PUBLIC_MODULES, (path.name, module)
 
 
 def test_the_app_loads_no_yaml_until_a_scenario_file_is_read() -> None:
