@@ -8,19 +8,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mock_server import (
-    InvalidTransition,
-    JobConflict,
-    JobEngine,
-    JobError,
-    Lifecycle,
-    ManualClock,
-    Settings,
-    UnknownJob,
-)
+from mock_server import ManualClock, Settings
 from mock_server.core.default_dam import default_repository
 from mock_server.core.errors import QueueFull
 from mock_server.core.jobs import Job, Phase, StartRequest, Status
+from mock_server.engine import InvalidTransition, JobConflict, JobEngine, JobError, Lifecycle, UnknownJob
 
 from .conftest import FLAGS
 
