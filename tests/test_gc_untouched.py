@@ -4,6 +4,7 @@ unfrozen and at its thresholds. Only ``serve``, whose process is the mock's, tun
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import http.client
 import subprocess
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # not imported at run time: the fresh interpreter below imports this module first
+    from mock_server import Scenario
     from mock_server.pytest_plugin import AemMock
 
 State = tuple[bool, int, tuple[int, ...]]
@@ -99,3 +101,21 @@ def test_the_fixture_leaves_the_collector_alone(aem_mock: AemMock) -> None:
     with watched() as seen:
         assert load_big(aem_mock.url, aem_mock.headers) == 200
     assert not seen, f"during a scenario load through the fixture the collector became {seen[0]}"
+
+
+def test_serve_alone_pauses_the_collector_while_a_scenario_is_read() -> None:
+    """``serve`` sets ``pause_collector`` (its process is the mock's); the collector comes back after."""
+    from mock_server.http.runtime import Mock
+    from mock_server.scenarios.reading import parse_scenario
+
+    enabled: list[bool] = []
+
+    def make() -> Scenario:
+        enabled.append(gc.isenabled())
+        return parse_scenario("description: read in a thread\n")
+
+    mock = Mock()
+    asyncio.run(mock.load_in_thread(make))
+    mock.pause_collector = True
+    asyncio.run(mock.load_in_thread(make))
+    assert enabled == [True, False] and gc.isenabled()
