@@ -149,9 +149,12 @@ def _serve(args: argparse.Namespace) -> int:
             app[MOCK].journal.on_violation = ViolationPrinter(sys.stdout)
     except (SettingError, ScenarioError) as error:
         return fail(error, Exit.USAGE)
+    # The process is the mock's here, and only here: the garbage collector is tuned for it (never
+    # at import, in MockServer or in the pytest plugin, which run inside a user's process).
     # What startup built (schemas, validators, the repository) lives as long as the server: frozen,
     # no collection walks it again, which keeps each full collection, and so each poll, cheap.
     # Reference counting still frees it; only a cycle among it (none is made) would stay.
+    app[MOCK].pause_collector = True
     gc.collect()
     gc.freeze()
     return run(app, args.host, args.port, access_log=args.verbose, watch=watch, ready_file=args.ready_file)

@@ -101,6 +101,10 @@ class Mock:
         self._turn_holder: asyncio.Task[Any] | None = None
         self.loads_waiting = 0
         """How many threaded loads wait for their turn."""
+        self.pause_collector = False
+        """Pause cyclic garbage collection, process-wide, while a scenario is read in its thread.
+        Only ``serve`` sets it: there the process is the mock's; in a user's (a fixture, a
+        ``MockServer``) the collector is left alone."""
         self.load(scenario)
 
     def load(
@@ -187,6 +191,8 @@ class Mock:
         mine = self._loads
 
         def build() -> Prepared:
+            if not self.pause_collector:
+                return self.prepare(make(), overrides)
             with _collector_paused():
                 return self.prepare(make(), overrides)
 
@@ -221,6 +227,7 @@ def _collector_paused() -> Iterator[None]:
     """No cyclic garbage collection while a scenario is read: a 1 MiB document makes a million
     short-lived objects, and each full collection among them holds the interpreter (and so the
     event loop) for hundreds of milliseconds. They are freed by reference counting anyway.
+    Process-wide, so only for a process that is the mock's (:attr:`Mock.pause_collector`).
     Loads may overlap: the collector comes back with the last of them, and only if a load paused it."""
     global _pauses, _paused_by_us
     with _pauses_lock:
