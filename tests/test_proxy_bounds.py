@@ -436,12 +436,8 @@ async def test_an_upstream_that_breaks_off_mid_answer_cuts_the_clients_answer_sh
 # --- the event loop and the limits themselves -----------------------------------------------------------
 
 
-async def test_a_large_answer_is_checked_in_the_worker_thread_a_small_one_on_the_loop(
-    aiohttp_server: MakeServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    page = {"lines": ["x" * 100] * 1000, "offset": 0, "limit": 1000, "hasMore": False}  # about 100 KB
-    fake = FakeAuthor({f"{BASE_PATH}/logs": (200, page)})
-    upstream = f"http://127.0.0.1:{(await aiohttp_server(fake.app())).port}"
+async def _threads_checking(upstream: str, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The threads in which the proxy checked the answers to a history GET, then a logs GET."""
     checked_in: list[str] = []
 
     def spy(*args: Any) -> Any:
@@ -455,6 +451,16 @@ async def test_a_large_answer_is_checked_in_the_worker_thread_a_small_one_on_the
                 url, f"GET {target} HTTP/1.1\r\nHost: p\r\nConnection: close\r\n\r\n".encode()
             )
             assert status_of(answer) == 200
+    return checked_in
+
+
+async def test_a_large_answer_is_checked_in_the_worker_thread_a_small_one_on_the_loop(
+    aiohttp_server: MakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    page = {"lines": ["x" * 100] * 1000, "offset": 0, "limit": 1000, "hasMore": False}  # about 100 KB
+    fake = FakeAuthor({f"{BASE_PATH}/logs": (200, page)})
+    upstream = f"http://127.0.0.1:{(await aiohttp_server(fake.app())).port}"
+    checked_in = await _threads_checking(upstream, monkeypatch)
     assert checked_in[0] == threading.current_thread().name  # the loop's
     assert checked_in[1].startswith("aem-guides-mock-proxy")
 
@@ -475,19 +481,7 @@ async def test_a_compressed_answer_is_checked_in_the_worker_thread_by_the_size_i
     assert len(big) < 64 * 1024 < len(json.dumps(page))
     answers = {f"{BASE_PATH}/logs": (200, gzipped(big)), f"{BASE_PATH}/history": (200, gzipped(small))}
     upstream = f"http://127.0.0.1:{(await aiohttp_server(FakeAuthor(answers).app())).port}"
-    checked_in: list[str] = []
-
-    def spy(*args: Any) -> Any:
-        checked_in.append(threading.current_thread().name)
-        return check_answer(*args)
-
-    monkeypatch.setattr(proxy_module, "check_answer", spy)
-    async with proxy_on_socket(upstream) as (url, _):
-        for target in (f"{BASE_PATH}/history", f"{BASE_PATH}/logs?processingId=p-1"):
-            answer = await raw_exchange(
-                url, f"GET {target} HTTP/1.1\r\nHost: p\r\nConnection: close\r\n\r\n".encode()
-            )
-            assert status_of(answer) == 200
+    checked_in = await _threads_checking(upstream, monkeypatch)
     assert checked_in[0] == threading.current_thread().name  # the loop's
     assert checked_in[1].startswith("aem-guides-mock-proxy")
 
