@@ -150,7 +150,7 @@ class AemMock:
         return self.server.warnings
 
     def check(self) -> None:
-        """Raise :class:`~mock_server.errors.RequestViolation` if the client broke the contract,
+        """Raise :class:`~mock_server.RequestViolation` if the client broke the contract,
         or, when ``strict`` is ``"warnings"``, if it sent what the contract does not promise."""
         __tracebackhide__ = True
         from .core.errors import RequestViolation
