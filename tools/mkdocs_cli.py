@@ -7,6 +7,7 @@ The page holds the marker below where the commands go; this hook replaces it whe
 from __future__ import annotations
 
 import argparse
+import os
 import re
 from typing import Any
 
@@ -25,11 +26,19 @@ def cli_reference() -> str:
     """The Markdown of every command's help, in the parser's order, each under its own heading."""
     from mock_server.cli import parser
 
-    top = parser()
-    parts = ["```text", _ANSI.sub("", top.format_help()).rstrip(), "```"]
-    for name, command in _commands(top).items():
-        help_text = _ANSI.sub("", command.format_help()).rstrip()
-        parts += ["", f"## `aem-guides-mock {name}`", "", "```text", help_text, "```"]
+    width = os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = "100"  # argparse wraps to the terminal: the page is the same on every one
+    try:
+        top = parser()
+        parts = ["```text", _ANSI.sub("", top.format_help()).rstrip(), "```"]
+        for name, command in _commands(top).items():
+            help_text = _ANSI.sub("", command.format_help()).rstrip()
+            parts += ["", f"## `aem-guides-mock {name}`", "", "```text", help_text, "```"]
+    finally:
+        if width is None:
+            del os.environ["COLUMNS"]
+        else:
+            os.environ["COLUMNS"] = width
     return "\n".join(parts)
 
 
