@@ -179,3 +179,23 @@ def test_warnings_fail_assert_no_violations_only_when_asked() -> None:
         "(1 warning in 1 request):\n  1. GET /bin/guides/v1/assets/process/history?unknownParameter=1 -> 200"
     )
     assert "call assert_no_violations() without warnings=True" in report
+
+
+def test_the_marker_takes_yaml_text_and_each_test_gets_its_own(pytester: pytest.Pytester) -> None:
+    """The fixture resolves a scenario as the other doors do: two YAML texts are two scenarios."""
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.aem_scenario("description: first\\nsettings: {history_size: 1}\\n")
+        def test_first(aem_mock):
+            assert aem_mock.server.mock.scenario.description == "first"
+
+        @pytest.mark.aem_scenario("description: second\\nsettings: {history_size: 2}\\n")
+        def test_second(aem_mock):
+            assert aem_mock.server.mock.scenario.description == "second"
+            assert aem_mock.server.mock.settings.history_size == 2
+        """
+    )
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=2)
