@@ -199,3 +199,14 @@ def test_the_marker_takes_yaml_text_and_each_test_gets_its_own(pytester: pytest.
     )
     pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=2)
+
+
+@pytest.mark.parametrize("name", ["run", "banner", "watch_scenario"])
+def test_what_left_server_py_still_resolves_with_a_warning_naming_its_home(name: str) -> None:
+    from mock_server import devserver, server
+
+    with pytest.warns(DeprecationWarning, match=rf"moved to mock_server\.devserver\.{name}"):
+        moved = getattr(server, name)
+    assert moved is getattr(devserver, name)
+    with pytest.raises(AttributeError):
+        server.nothing_here  # noqa: B018  # an unknown name is still an AttributeError
