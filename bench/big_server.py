@@ -17,7 +17,7 @@ import sys
 import time
 
 from mock_server import Repository, Settings, create_app
-from mock_server.server import start_site
+from mock_server.http.serving import start_site
 
 BIG_ROOT = "/content/dam/big"
 

@@ -26,12 +26,12 @@ from . import __version__
 from .console import ViolationPrinter
 from .core.errors import ScenarioError, ScenarioUnreadable, SettingError
 from .core.settings import parse_clock
+from .devserver import run
 from .exits import CliError, Exit, fail, url_option
 from .http.app import create_app
 from .http.connections import raise_file_limit
 from .http.runtime import MOCK, Mock
 from .scenarios.reading import load_scenario, parse_scenario, read_file, shipped_scenarios
-from .server import run
 from .verify import command as verify_command
 
 if TYPE_CHECKING:  # the recorder is imported by the proxy command only, when it runs
@@ -144,7 +144,7 @@ def _serve(args: argparse.Namespace) -> int:
             overrides["speed"] = args.speed
         if args.vary is not None:
             overrides["vary"] = args.vary
-        app = create_app(scenario=scenario, environ=os.environ, overrides=overrides)
+        app = create_app(scenario=scenario, clock="real", environ=os.environ, overrides=overrides)
         if not args.quiet:
             app[MOCK].journal.on_violation = ViolationPrinter(sys.stdout)
     except (SettingError, ScenarioError) as error:
@@ -336,8 +336,8 @@ def _proxy(args: argparse.Namespace) -> int:
     import time
 
     from .http.proxy import PROXY, Proxy, proxy_app
+    from .http.serving import start_site
     from .recording.tape import DEFAULT_POINTERS, Recorder, RecordingError, SecretLeaked
-    from .server import start_site
 
     ready: Path | None = args.ready_file
     if ready is not None:  # stale from an earlier run: never left behind

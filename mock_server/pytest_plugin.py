@@ -20,15 +20,13 @@ heavy: the server is imported when a test first asks for it.
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import pytest
 
 if TYPE_CHECKING:
-    from .core.errors import Violation
     from .core.journal import Exchange
-    from .scenarios.scenario import Scenario
+    from .http.options import ScenarioSource
     from .server import MockServer
 
 __all__ = ["AemMock"]
@@ -105,8 +103,8 @@ class AemMock:
         """Move the mock's manual clock; return the new time in epoch ms."""
         return self.server.advance(seconds)
 
-    def load_scenario(self, scenario: str | Path | Scenario, **overrides: Any) -> None:
-        """Serve another scenario (a shipped name, a file, or a YAML document) from now on."""
+    def load_scenario(self, scenario: ScenarioSource, **overrides: Any) -> None:
+        """Serve another scenario (a shipped name, a file, a YAML document or a Scenario) from now on."""
         self.server.load_scenario(scenario, **overrides)
 
     def reset(self) -> None:
@@ -150,19 +148,14 @@ class AemMock:
         return self.server.warnings
 
     def check(self) -> None:
-        """Raise :class:`~mock_server.RequestViolation` if the client broke the contract,
-        or, when ``strict`` is ``"warnings"``, if it sent what the contract does not promise."""
+        """Raise :class:`~mock_server.RequestViolation` if the client broke the contract, or, when
+        ``strict`` is ``"warnings"``, if it sent what the contract does not promise: the server's
+        :meth:`~mock_server.MockServer.assert_no_violations`, its last line naming the markers."""
         __tracebackhide__ = True
-        from .core.errors import RequestViolation
+        from .core.reports import OptOut
 
-        broken = self.violations
-        if broken:
-            raise RequestViolation(
-                describe_violations(broken), [v for e in broken for v in e.request_violations]
-            )
-        warned = self.warnings if self.strict == "warnings" else []
-        if warned:
-            raise RequestViolation(describe_warnings(warned), [v for e in warned for v in e.warnings])
+        opt_out = OptOut(OPT_OUT, OPT_OUT_WARNINGS)
+        self.server.assert_no_violations(warnings=self.strict == "warnings", opt_out=opt_out)
 
     @property
     def vary(self) -> int | None:
@@ -195,61 +188,6 @@ def describe_variations(exchanges: list[Exchange], seed: int, last: int = 10) ->
     lines.append(f"Each is legal: a client that fails on one leans on what the contract does not promise. "
                  f"@pytest.mark.aem_scenario(vary={seed}) repeats them exactly.")  # fmt: skip
     return "\n".join(lines)
-
-
-def describe_violations(exchanges: list[Exchange]) -> str:
-    """The strict-mode failure: each request, each field, what the schema wanted and what came."""
-
-    def found(violation: Violation) -> list[str]:
-        wanted = violation.expected + (f"  {violation.schema}" if violation.schema else "")
-        return [f"the schema wants: {wanted}", f"the request had:  {_shown(violation.got)}"]
-
-    return _describe(
-        exchanges, "broke the API contract", "violation", lambda e: e.request_violations, found, OPT_OUT
-    )
-
-
-def describe_warnings(exchanges: list[Exchange]) -> str:
-    """The failure of ``strict="warnings"``: each request, and what in it the contract does not promise."""
-    return _describe(
-        exchanges,
-        "sent what the documented contract does not promise",
-        "warning",
-        lambda e: e.warnings,
-        lambda warning: [f"the contract has: {warning.expected}"],
-        OPT_OUT_WARNINGS,
-    )
-
-
-def _describe(
-    exchanges: list[Exchange],
-    what: str,
-    noun: str,
-    findings: Callable[[Exchange], tuple[Violation, ...]],
-    details: Callable[[Violation], list[str]],
-    opt_out: str,
-) -> str:
-    count = sum(len(findings(e)) for e in exchanges)
-    requests = len(exchanges)
-    lines = [
-        f"aem-guides-mock: the client under test {what} "
-        f"({count} {noun}{'s' * (count != 1)} in {requests} request{'s' * (requests != 1)}):"
-    ]
-    for number, exchange in enumerate(exchanges, 1):
-        query = f"?{exchange.query}" if exchange.query else ""
-        lines.append(f"  {number}. {exchange.method} {exchange.path}{query} -> {exchange.status}")
-        for finding in findings(exchange):
-            lines.append(f"     {finding.where}: {finding.message}")
-            lines.extend(f"       {line}" for line in details(finding))
-    lines.append(opt_out)
-    return "\n".join(lines)
-
-
-def _shown(value: Any) -> str:
-    import json
-
-    text = "(nothing)" if value is None else json.dumps(value, default=str)
-    return text if len(text) <= 120 else text[:117] + "..."
 
 
 def _strict(request: pytest.FixtureRequest) -> Strictness:
@@ -291,33 +229,36 @@ def aem_mock(aem_mock_server: MockServer, request: pytest.FixtureRequest) -> Ite
 
 def _serve(server: MockServer, wanted: str | None, overrides: dict[str, Any]) -> None:
     """Load ``wanted`` unless it is already served as asked; then reset."""
-    mock = server.mock
-    current = (mock.scenario.origin, mock.load_overrides)
-    origin = "the aem_scenario marker"
-    if wanted is None:
-        from .http.runtime import DEFAULT_SCENARIO
+    from .http.options import as_scenario
 
-        if current != (DEFAULT_SCENARIO.origin, overrides):
-            server.load_scenario(DEFAULT_SCENARIO, origin=origin, **overrides)
-    else:
-        from .scenarios.reading import load_scenario
-
-        scenario = load_scenario(wanted)
-        if current != (scenario.origin, overrides):
-            server.load_scenario(scenario, origin=origin, **overrides)
+    scenario = as_scenario(wanted)
+    served = server.mock.scenario
+    same = (served.origin, served.text) == (scenario.origin, scenario.text)  # the same file, or YAML text
+    if not same or server.mock.load_overrides != overrides:
+        server.load_scenario(scenario, origin="the aem_scenario marker", **overrides)
     server.reset()
 
 
 @pytest.fixture
 def aem_mock_factory(request: pytest.FixtureRequest) -> Iterator[Callable[..., AemMock]]:
-    """Start more servers: ``aem_mock_factory("flaky-status", speed=4)``; each stops after the test."""
+    """Start more servers: ``aem_mock_factory("flaky-status", speed=4)``; each stops after the test,
+    checked as ``aem_mock`` is.
+
+    It takes :class:`~mock_server.MockServer`'s options with their defaults (``scenario``,
+    ``settings``, ``overrides``, ``clock``, ``repository``, ``environ``, ``new_id``, ``host``,
+    ``port``); any other keyword is a setting, added to ``overrides``."""
     __tracebackhide__ = True
+    from .http.options import OPTIONS
     from .server import MockServer
 
     handles: list[AemMock] = []
+    own = {*OPTIONS, "host", "port", "default_clock"}
 
-    def make(scenario: str | Path | None = None, **overrides: Any) -> AemMock:
-        handle = AemMock(MockServer(scenario, overrides=overrides).start(), _strict(request))
+    def make(scenario: ScenarioSource = None, **options: Any) -> AemMock:
+        settings = {name: value for name, value in options.items() if name not in own}
+        chosen = {name: value for name, value in options.items() if name in own}
+        chosen["overrides"] = {**(chosen.get("overrides") or {}), **settings}
+        handle = AemMock(MockServer(scenario, **chosen).start(), _strict(request))
         handles.append(handle)
         return handle
 

@@ -1,239 +1,34 @@
-"""Running the app on a real socket: the dev server's lifecycle, on aiohttp's own runner."""
+"""MockServer: the mock on a real socket inside a test's process, for tests in any framework.
+
+The dev server's lifecycle (``serve``) is in :mod:`.devserver`.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import base64
 import logging
-import os
-import signal
-import sys
 import threading
 from collections.abc import Callable, Mapping
-from pathlib import Path
-from typing import Any, TextIO, TypeVar
+from typing import Any, TypeVar
 
 from aiohttp import web
 
-from ._version import __version__
 from .api.operations import BASE_PATH, OPERATION_NAMES
 from .api.payloads import job_payload
-from .core.clock import ManualClock
+from .core.clock import Clock, ManualClock
 from .core.journal import Exchange, select
+from .core.reports import SERVER_OPT_OUT, OptOut, no_violations
+from .core.repository import Repository
 from .core.settings import Settings
-from .exits import Exit, fail
 from .http.app import app_for
-from .http.connections import GuardedRunner
-from .http.runtime import DEFAULT_SCENARIO, MOCK, Mock
-from .scenarios.reading import load_scenario, parse_scenario, read_file
-from .scenarios.scenario import Scenario
+from .http.options import ScenarioSource, as_scenario, build_mock, clock_option
+from .http.runtime import Mock
+from .http.serving import start_site
 
 T = TypeVar("T")
 
-__all__ = ["MockServer", "banner", "run", "start_site"]
-
-SHUTDOWN_TIMEOUT_S = 2.0
-"""How long a stop waits for requests in flight (downloads included) before it cuts them."""
-
-
-async def start_site(
-    app: web.Application,
-    host: str,
-    port: int,
-    *,
-    access_log: bool = False,
-    header_timeout: float = 10.0,
-    max_connections: int = 1000,
-) -> tuple[GuardedRunner, str]:
-    """Serve ``app`` on ``host:port`` (0 picks a free port); return the runner and the base URL.
-
-    A connection must send a request's headers within ``header_timeout`` seconds; at most
-    ``max_connections`` are open, fewer under a low file limit (see :mod:`.connections`)."""
-    runner = GuardedRunner(
-        app,
-        header_timeout=header_timeout,
-        max_connections=max_connections,
-        shutdown_timeout=SHUTDOWN_TIMEOUT_S,
-        access_log=logging.getLogger("aiohttp.access") if access_log else None,
-    )
-    await runner.setup()
-    site = web.TCPSite(runner, host, port, backlog=runner.backlog)
-    try:
-        await site.start()
-    except BaseException:
-        await runner.cleanup()  # a failed start leaves nothing running
-        raise
-    bound = runner.addresses[0]
-    shown_host = f"[{bound[0]}]" if ":" in str(bound[0]) else str(bound[0])
-    return runner, f"http://{shown_host}:{bound[1]}"
-
-
-def banner(app: web.Application, url: str) -> str:
-    """What the dev server prints once it accepts connections: where, who, which clock, and a
-    curl line to start with (and one to move a manual clock)."""
-    mock = app[MOCK]
-    settings = mock.settings
-    user, password = next(iter(settings.users.items()), ("admin", "admin"))
-    admin = (
-        "off"
-        if not settings.admin_enabled
-        else f"{_from_here(url)}/__admin"
-        + (" (X-Admin-Token)" if settings.admin_token else " (loopback only)")
-    )
-    credentials = f"{user}:{password} (HTTP Basic)"
-    if settings.tokens:  # development credentials, shown like the Basic one
-        tokens = ", ".join(f"{token} ({who})" for token, who in settings.tokens.items())
-        credentials += f"; Bearer token(s): {tokens}"
-    if settings.login_tokens:
-        sessions = ", ".join(f"{cookie} ({who})" for cookie, who in settings.login_tokens.items())
-        credentials += f"; login-token cookie(s): {sessions}"
-    lines = [
-        f"aem-guides-mock {__version__} serving AEM Guides' bulk asset processing API at {url}",
-        f"  base path:   {url}{BASE_PATH}",
-        f"  scenario:    {mock.scenario.name}: {mock.scenario.description}",
-        f"  admin API:   {admin}",
-        *([f"  dashboard:   {_from_here(url)}/__admin/ui/"] if settings.admin_enabled else []),
-        f"  credentials: {credentials}",
-        f"  pace:        {settings.effective_per_asset_ms} ms per asset (speed x{settings.speed:g})",
-        f"  clock:       {_clock_line(settings)}",
-        "  try:",
-        f"    curl -u {user}:{password} -H 'Content-Type: application/json' "
-        f'-d \'{{"path": "/content/dam/22858", "type": "ASSET_PROCESSING"}}\' {url}{BASE_PATH}',
-        f"    curl -u {user}:{password} '{url}{BASE_PATH}/history'",
-    ]
-    if settings.clock == "manual" and settings.admin_enabled:
-        token = f" -H 'X-Admin-Token: {settings.admin_token}'" if settings.admin_token else ""
-        lines.append(
-            f"    curl -X POST{token} -H 'Content-Type: application/json' -d '{{\"seconds\": 5}}' "
-            f"{_from_here(url)}/__admin/clock/advance   # move the clock 5 s"
-        )
-    if settings.vary is not None:
-        lines.append(f"  vary:        seed {settings.vary}: answers vary within the contract; "
-                     f"{_from_here(url)}/__admin/journal names how")  # fmt: skip
-    lines += [f"  warning:     {warning}" for warning in mock.warnings]
-    lines.append("Press Ctrl-C to stop.")
-    return "\n".join(lines)
-
-
-def _from_here(url: str) -> str:
-    """``url`` as a client on this machine calls it: a wildcard address is not a host to call (and
-    the admin API answers loopback names only)."""
-    return url.replace("://0.0.0.0:", "://127.0.0.1:").replace("://[::]:", "://[::1]:")
-
-
-def _clock_line(settings: Settings) -> str:
-    if settings.clock == "manual":
-        return "manual: jobs move only when the clock is advanced (the admin API below)"
-    if settings.clock == "per-poll":
-        return f"per-poll: each status poll moves it {settings.poll_step_ms} ms"
-    return "real" + (f", jobs at x{settings.speed:g} speed" if settings.speed != 1 else "")
-
-
-async def _serve_until_stopped(
-    app: web.Application,
-    host: str,
-    port: int,
-    out: TextIO,
-    access_log: bool,
-    watch: Path | None,
-    ready_file: Path | None,
-) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        loop.add_signal_handler(signum, stop.set)
-    settings = app[MOCK].settings
-    runner, url = await start_site(
-        app,
-        host,
-        port,
-        access_log=access_log,
-        header_timeout=settings.header_timeout_ms / 1000,
-        max_connections=settings.max_connections,
-    )
-    # The file's stamp is taken now, before the banner and the ready file: an edit made as soon as
-    # the server is ready must count as a change.
-    watcher = asyncio.create_task(watch_scenario(app, watch, out, since=_stamp(watch))) if watch else None
-    try:
-        print(banner(app, url), file=out, flush=True)
-        if ready_file is not None:  # written whole, then renamed: a reader never sees half a URL
-            partial = ready_file.with_name(ready_file.name + ".partial")
-            partial.write_text(url + "\n", encoding="utf-8")
-            partial.replace(ready_file)
-        await stop.wait()
-        print("stopping...", file=out, flush=True)
-    finally:
-        if watcher is not None:
-            watcher.cancel()
-        await runner.cleanup()
-
-
-def _stamp(path: Path) -> tuple[int, int] | None:
-    try:
-        info = path.stat()
-    except OSError:
-        return None
-    return (info.st_mtime_ns, info.st_size)
-
-
-async def watch_scenario(
-    app: web.Application,
-    path: Path,
-    out: TextIO,
-    interval: float = 0.3,
-    since: tuple[int, int] | None = None,
-) -> None:
-    """Reload the scenario at ``path`` whenever it changes from ``since`` (its stamp when read;
-    by default, now); a broken edit keeps the last good one."""
-    mock = app[MOCK]
-    seen = since or _stamp(path)
-    while True:
-        await asyncio.sleep(interval)
-        now = _stamp(path)
-        if now == seen or now is None:
-            continue
-        seen = now
-        try:
-            scenario = await mock.load_in_thread(lambda: read_file(path))
-        except Exception as error:  # whatever went wrong, the last good scenario keeps serving
-            kept = mock.scenario.name
-            print(f"scenario not reloaded; still serving {kept!r}:\n{error}", file=out, flush=True)
-            continue
-        print(f"scenario reloaded: {scenario.name}: {scenario.description}", file=out, flush=True)
-        for warning in mock.warnings:
-            print(f"  warning: {warning}", file=out, flush=True)
-
-
-def run(
-    app: web.Application,
-    host: str = "127.0.0.1",
-    port: int = 4502,
-    *,
-    out: TextIO | None = None,
-    access_log: bool = False,
-    watch: Path | None = None,
-    ready_file: Path | None = None,
-) -> int:
-    """Serve ``app`` until SIGINT or SIGTERM; reload the scenario file ``watch`` when it changes.
-
-    Once it accepts connections it writes its base URL to ``ready_file``, if given; the file is
-    removed first, and again at exit, so that a harness never reads a stale URL. Returns the exit
-    status."""
-    _remove(ready_file)
-    try:
-        asyncio.run(_serve_until_stopped(app, host, port, out or sys.stdout, access_log, watch, ready_file))
-    except OSError as error:  # a setup error: the port, or the ready file (which names itself)
-        if error.filename is not None:
-            return fail(f"cannot write {error.filename}: {error.strerror or error}", Exit.SETUP)
-        return fail(f"cannot listen on {host}:{port}: {error.strerror}", Exit.SETUP)
-    finally:
-        _remove(ready_file)
-    return 0
-
-
-def _remove(path: Path | None) -> None:
-    if path is not None:
-        path.unlink(missing_ok=True)
+__all__ = ["MockServer"]
 
 
 class MockServer:
@@ -250,29 +45,39 @@ class MockServer:
         async with MockServer() as server:
             ...
 
-    The port is picked free (port 0) unless given. The clock is a manual one, moved only by
-    :meth:`advance`, unless the scenario pins another or the environment (``AEM_GUIDES_MOCK_CLOCK``)
-    or ``overrides`` say otherwise: settings merge as everywhere (:func:`~.settings.resolve`).
+    It takes the options of :func:`~mock_server.create_app` and the fixtures, with the same
+    defaults (see :mod:`mock_server.http.options`): ``scenario`` a shipped name, a path, YAML text
+    or a :class:`~mock_server.Scenario` (default: the embedded default); ``settings``, the base;
+    ``overrides``, settings on top of everything; ``clock``, a name (default ``"manual"``: moved
+    only by :meth:`advance`, unless the scenario, the environment or ``overrides`` name another)
+    or a clock object; ``repository``; ``environ``, where ``AEM_GUIDES_MOCK_*`` settings are read
+    (default ``os.environ``; ``{}`` reads none); ``new_id``. ``default_clock=NAME`` is the
+    deprecated spelling of ``clock=NAME``. The port is picked free (port 0) unless given.
     Calls from other threads run in the server's loop, so a test never races a request.
     """
 
     def __init__(
         self,
-        scenario: str | Path | Scenario | None = None,
+        scenario: ScenarioSource = None,
         *,
         settings: Settings | None = None,
         overrides: Mapping[str, Any] | None = None,
+        clock: Clock | str | None = None,
+        repository: Repository | None = None,
+        environ: Mapping[str, str] | None = None,
+        new_id: Callable[[], str] | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
-        default_clock: str = "manual",
-        environ: Mapping[str, str] | None = None,
+        default_clock: str | None = None,
     ) -> None:
-        self.mock = Mock(
-            _as_scenario(scenario),
-            base=settings,
-            environ=os.environ if environ is None else environ,
+        self.mock = build_mock(
+            scenario,
+            settings=settings,
             overrides=overrides,
-            default_clock=default_clock,
+            clock=clock_option(clock, default_clock),
+            repository=repository,
+            environ=environ,
+            new_id=new_id,
         )
         _say_warnings(self.mock)
         self._host, self._port = host, port
@@ -390,11 +195,11 @@ class MockServer:
         """Forget jobs and the journal, rewind a manual clock, restart fault counters."""
         self.call(self.mock.reset)
 
-    def load_scenario(self, scenario: str | Path | Scenario, *, origin: str = "load_scenario()",
+    def load_scenario(self, scenario: ScenarioSource, *, origin: str = "load_scenario()",
                       **overrides: Any) -> None:  # fmt: skip
-        """Load a shipped scenario, a file, a YAML document or a :class:`Scenario`, with settings
-        ``overrides`` on top (``origin`` names them in an error)."""
-        loaded = _as_scenario(scenario)
+        """Load a shipped scenario, a file, a YAML document or a :class:`Scenario` (None: the
+        embedded default), with settings ``overrides`` on top (``origin`` names them in an error)."""
+        loaded = as_scenario(scenario)
         self.call(lambda: self.mock.load(loaded, overrides, origin))
         _say_warnings(self.mock)
 
@@ -447,6 +252,15 @@ class MockServer:
         does not promise (an unknown query parameter, a repeated one…)."""
         return self.call(self.mock.journal.client_warnings)
 
+    def assert_no_violations(self, warnings: bool = False, *, opt_out: OptOut = SERVER_OPT_OUT) -> None:
+        """Raise :class:`~mock_server.RequestViolation` (an AssertionError) if the client broke the
+        contract, with the report the pytest plugin's strict mode prints: each request, each field,
+        what the schema wanted and what came. With ``warnings=True``, also if it sent what the
+        documented contract does not promise. ``opt_out`` is the report's last line, how to allow
+        what it names (the plugin's names its markers)."""
+        __tracebackhide__ = True
+        no_violations(self.violations, self.warnings if warnings else [], opt_out)
+
 
 def _say_warnings(mock: Mock) -> None:
     """What the loaded scenario asks for in vain, where a test run shows it: the log."""
@@ -454,11 +268,19 @@ def _say_warnings(mock: Mock) -> None:
         logging.getLogger("aem_guides_mock").warning("%s", warning)
 
 
-def _as_scenario(scenario: str | Path | Scenario | None) -> Scenario:
-    if scenario is None:
-        return DEFAULT_SCENARIO
-    if isinstance(scenario, Scenario):
-        return scenario
-    if isinstance(scenario, str) and "\n" in scenario:
-        return parse_scenario(scenario, "<string>", "inline")
-    return load_scenario(scenario)
+#: The dev server's lifecycle, which lived here before it had a module of its own.
+_MOVED_TO_DEVSERVER = frozenset({"run", "banner", "watch_scenario"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MOVED_TO_DEVSERVER:
+        import importlib
+        import warnings
+
+        warnings.warn(
+            f"mock_server.server.{name} moved to mock_server.devserver.{name}: import it from there",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(importlib.import_module("mock_server.devserver"), name)
+    raise AttributeError(f"module 'mock_server.server' has no attribute {name!r}")

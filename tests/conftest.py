@@ -98,19 +98,14 @@ def make_api(aiohttp_client: Any, clock: ManualClock) -> MakeApi:
         settings: Settings | None = None,
         repository: Repository | None = None,
         scenario: str | None = None,
-        default_clock: str = "manual",
+        clock_name: str = "manual",
     ) -> ApiClient:
         """The test's manual clock drives the mock, unless the scenario pins a clock of its own or
-        ``default_clock`` is ``real``."""
+        ``clock_name`` is another than ``manual``."""
         loaded = load_scenario(scenario) if scenario is not None else None
-        own_clock = default_clock == "manual" and (loaded is None or loaded.clock is None)
-        app = create_app(
-            settings,
-            scenario=loaded,
-            repository=repository,
-            clock=clock if own_clock else None,
-            default_clock=default_clock,
-        )
+        own_clock = clock_name == "manual" and (loaded is None or loaded.clock is None)
+        chosen = clock if own_clock else clock_name
+        app = create_app(settings, scenario=loaded, repository=repository, clock=chosen)
         return ApiClient(await aiohttp_client(app), app[MOCK].clock)
 
     return make

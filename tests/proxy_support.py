@@ -13,7 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from mock_server.http.proxy import PROXY, Proxy, proxy_app
-from mock_server.server import start_site
+from mock_server.http.serving import start_site
 
 #: How long a raw exchange may take before the test fails instead of hanging.
 PATIENCE_S = 5.0

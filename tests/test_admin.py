@@ -81,7 +81,7 @@ async def test_the_clock_moves_only_when_manual(make_api: MakeApi) -> None:
     assert status == 200 and after["now"] == before["now"] + 2500
     status, body = await api.admin("POST", "/clock/advance", json={"seconds": -1})
     assert status == 400
-    real = await make_api(scenario="database-backend", default_clock="real")
+    real = await make_api(scenario="database-backend", clock_name="real")
     status, body = await real.admin("POST", "/clock/advance", json={"seconds": 1})
     assert status == 409 and "clock: manual" in body["message"]
 

@@ -373,7 +373,7 @@ def test_a_stale_ready_file_is_removed_even_when_serve_fails(tmp_path: Path) -> 
 
 def test_the_banner_names_a_loopback_address_to_call_when_bound_to_every_address() -> None:
     from mock_server import create_app
-    from mock_server.server import banner
+    from mock_server.devserver import banner
 
     app = create_app(overrides={"clock": "manual"})
     text = banner(app, "http://0.0.0.0:4502")

@@ -28,7 +28,7 @@ from aiohttp import web
 
 from mock_server import create_app
 from mock_server.http.connections import GuardedRunner, backlog_for, connection_cap, file_reserve
-from mock_server.server import start_site
+from mock_server.http.serving import start_site
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="file limits are POSIX")
 

@@ -145,7 +145,7 @@ async def test_the_scenario_page_shows_settings_faults_and_the_clock(make_api: M
     assert "<li>status: internal error, status 500, with probability 0.1 (seeded)</li>" in text
     assert "<th>users</th><td>(set; not shown)</td>" in text and "admin:admin" not in text
     assert 'data-to="next">' in text and " disabled" not in text  # the test's clock is manual
-    real = await make_api(default_clock="real")
+    real = await make_api(clock_name="real")
     text, _ = await page(real, f"{UI}scenario")
     assert 'data-seconds="1" disabled>' in text and "--clock manual" in text
 

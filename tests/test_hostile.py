@@ -120,10 +120,7 @@ def big_server(assets: int = 200_000, **overrides: Any) -> MockServer:
     """A server whose one folder holds ``assets`` topics, at 1 ms each."""
     repository = default_repository()
     repository.add_generated("/content/dam/big", "DITATOPIC", assets, "topic-{n}.dita", 1_748_736_000_000, 1)
-    server = MockServer(overrides={"per_asset_ms": 1, **overrides})
-    server.mock.load(server.mock.scenario)  # keep the scenario; swap the repository below
-    server.mock.engine.repository = repository
-    return server
+    return MockServer(overrides={"per_asset_ms": 1, **overrides}, repository=repository)
 
 
 def finished_job(server: MockServer, path: str = "/content/dam/big") -> str:
@@ -232,8 +229,7 @@ def test_waiting_jobs_count_against_a_cap() -> None:
     repository = Repository()
     for n in range(20):
         repository.add_asset(f"/content/dam/f{n}/a.dita", "DITATOPIC", 0)
-    with MockServer(overrides={"max_active_jobs": 5, "max_jobs": 8}) as server:
-        server.mock.engine.repository = repository
+    with MockServer(overrides={"max_active_jobs": 5, "max_jobs": 8}, repository=repository) as server:
         codes = [send(server, "POST", BASE, {**START, "path": f"/content/dam/f{n}"})[0] for n in range(7)]
         assert codes == [200] * 5 + [429] * 2
         status, headers, body = send(server, "POST", BASE, {**START, "path": "/content/dam/f9"})

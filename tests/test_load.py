@@ -73,7 +73,7 @@ async def client(
 
 
 async def test_a_hundred_clients_of_two_hundred_mixed_requests() -> None:
-    with MockServer(scenario(CLIENTS), default_clock="real") as server:
+    with MockServer(scenario(CLIENTS), clock="real") as server:
         seen: dict[str, list[str]] = defaultdict(list)
         odd: list[Any] = []
         connector = aiohttp.TCPConnector(limit=CLIENTS)

@@ -44,7 +44,7 @@ def test_scenarios_by_name_text_or_object_and_reset() -> None:
 
 
 def test_only_a_manual_clock_can_be_advanced() -> None:
-    with MockServer(default_clock="real") as server, pytest.raises(TypeError, match="manual clock"):
+    with MockServer(clock="real") as server, pytest.raises(TypeError, match="manual clock"):
         server.advance(1)
 
 

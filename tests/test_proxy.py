@@ -56,7 +56,7 @@ async def test_a_job_through_the_proxy_arrives_unchanged_and_is_taped(
     aiohttp_server: MakeServer, aiohttp_client: MakeClient, tmp_path: Path
 ) -> None:
     password = secrets.token_hex(8)  # not admin:admin: `createdBy: admin` would leak that password
-    mock = await aiohttp_server(create_app(overrides={"users": {"admin": password}}, default_clock="manual"))
+    mock = await aiohttp_server(create_app(overrides={"users": {"admin": password}}))
     recorder = Recorder(tmp_path / "tape", url_of(mock))
     proxy = await aiohttp_client(proxy_app(url_of(mock), recorder=recorder), timeout=PATIENCE)
     auth = {"Authorization": basic("admin", password)}
@@ -108,7 +108,7 @@ async def test_a_recording_that_reaches_its_cap_says_so_once_when_it_stops(
     aiohttp_server: MakeServer, aiohttp_client: MakeClient, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     password = secrets.token_hex(8)
-    mock = await aiohttp_server(create_app(overrides={"users": {"admin": password}}, default_clock="manual"))
+    mock = await aiohttp_server(create_app(overrides={"users": {"admin": password}}))
     recorder = Recorder(tmp_path / "tape", url_of(mock), max_tape_bytes=700)
     proxy = await aiohttp_client(proxy_app(url_of(mock), recorder=recorder), timeout=PATIENCE)
     auth = {"Authorization": basic("admin", password)}
@@ -468,12 +468,12 @@ def test_the_command_exits_1_and_deletes_a_recording_that_leaked(tmp_path: Path)
 @pytest.fixture
 def no_serving(monkeypatch: pytest.MonkeyPatch) -> None:
     """The in-process command must stop before it serves: a regression fails, not serves forever."""
-    from mock_server import server
+    from mock_server.http import serving
 
     def started(*args: object, **kwargs: object) -> None:
         raise AssertionError("the proxy was started")
 
-    monkeypatch.setattr(server, "start_site", started)
+    monkeypatch.setattr(serving, "start_site", started)
 
 
 @pytest.mark.parametrize(

@@ -42,7 +42,7 @@ async def test_admin_admin_records_a_kept_tape_whose_scenario_lets_the_same_logi
     aiohttp_server: MakeServer, aiohttp_client: MakeClient, tmp_path: Path
 ) -> None:
     admin = basic("admin", "admin")
-    recorded = create_app(scenario=parse_scenario(RECORDED), default_clock="manual")  # users: admin:admin
+    recorded = create_app(scenario=parse_scenario(RECORDED))  # users: admin:admin
     tape = await record(aiohttp_server, aiohttp_client, recorded, tmp_path / "tape", admin)  # audited
 
     text = (tape / "tape.jsonl").read_text("utf-8")
@@ -57,7 +57,7 @@ async def test_admin_admin_records_a_kept_tape_whose_scenario_lets_the_same_logi
     assert main(["scenario-from", str(tape), "-o", str(scenario_file)]) == 0
     written = scenario_file.read_text("utf-8")
     assert re.search(r"\[user:1\] \(line \d+\) logged in with its user name as its password", written)
-    server = await aiohttp_server(create_app(scenario=read_file(scenario_file), default_clock="manual"))
+    server = await aiohttp_server(create_app(scenario=read_file(scenario_file)))
     url = str(server.make_url("")).rstrip("/")
     assert await login_status(url, admin) == 200  # the same login replays
     assert await login_status(url, basic("admin", "wrong")) == 401  # admin keeps its password
@@ -67,15 +67,14 @@ async def test_a_user_whose_name_is_no_secret_replays_with_any_password(
     aiohttp_server: MakeServer, aiohttp_client: MakeClient, tmp_path: Path
 ) -> None:
     password = "jdoe-pw-5b7e"
-    recorded = create_app(scenario=parse_scenario(RECORDED), overrides={"users": {"jdoe": password}},
-                          default_clock="manual")  # fmt: skip
+    recorded = create_app(scenario=parse_scenario(RECORDED), overrides={"users": {"jdoe": password}})
     tape = await record(aiohttp_server, aiohttp_client, recorded, tmp_path / "tape", basic("jdoe", password))
     assert password not in (tape / "tape.jsonl").read_text("utf-8")
     scenario_file = tmp_path / "replayed.yaml"
     assert main(["scenario-from", str(tape), "-o", str(scenario_file)]) == 0
     settings = yaml.safe_load(scenario_file.read_text("utf-8"))["settings"]
     assert settings["any_password_users"] == ["jdoe"] and "users" not in settings
-    server = await aiohttp_server(create_app(scenario=read_file(scenario_file), default_clock="manual"))
+    server = await aiohttp_server(create_app(scenario=read_file(scenario_file)))
     url = str(server.make_url("")).rstrip("/")
     assert await login_status(url, basic("jdoe", password)) == 200  # the recorded login, never written
     assert await login_status(url, basic("jdoe", "another")) == 200

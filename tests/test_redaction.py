@@ -332,8 +332,7 @@ async def test_a_realistic_tape_of_the_apis_answers_is_unchanged(
 ) -> None:
     """Every operation, a job to SUCCESS and one to FAILED and resumed, logs and their ZIP, errors:
     redaction changes nothing the API says, and the audit finds only the Basic credentials to look for."""
-    app = create_app(scenario=parse_scenario(RECORDED), overrides={"users": {"admin": "rt-secret-8d1f"}},
-                     default_clock="manual")  # fmt: skip
+    app = create_app(scenario=parse_scenario(RECORDED), overrides={"users": {"admin": "rt-secret-8d1f"}})
     mock = await aiohttp_server(app)
     upstream = str(mock.make_url("")).rstrip("/")
     recorder = Capturing(tmp_path / "tape", upstream)

@@ -150,12 +150,12 @@ async def test_a_recorded_run_replays_as_the_same_run(
     aiohttp_server: MakeServer, aiohttp_client: MakeClient, tmp_path: Path
 ) -> None:
     overrides = {"users": {"admin": "rt-secret-8d1f"}}
-    recorded = create_app(scenario=parse_scenario(RECORDED), overrides=overrides, default_clock="manual")
+    recorded = create_app(scenario=parse_scenario(RECORDED), overrides=overrides)
     first = await record(aiohttp_server, aiohttp_client, recorded, tmp_path / "first")
 
     scenario_file = tmp_path / "replayed.yaml"
     assert main(["scenario-from", str(first), "-o", str(scenario_file)]) == 0
-    replayed = create_app(scenario=read_file(scenario_file), overrides=overrides, default_clock="manual")
+    replayed = create_app(scenario=read_file(scenario_file), overrides=overrides)
     second = await record(aiohttp_server, aiohttp_client, replayed, tmp_path / "second")
 
     before, after = normalized(first), normalized(second)

@@ -31,7 +31,6 @@ from hypothesis.stateful import (
 
 from mock_server import ManualClock, MockServer
 from mock_server.api.operations import BASE_PATH
-from mock_server.http.runtime import Mock as Runtime
 
 from .lifecycle_model import (
     ACTIVE,
@@ -56,10 +55,7 @@ jobs:
 def serve(runners: int, start_ms: int = START_MS) -> MockServer:
     """A server of the scenario with ``runners`` runners (§3.12's concurrency) and a manual clock
     that starts at ``start_ms``."""
-    server = MockServer(SCENARIO + f"settings: {{concurrency: {runners}}}\n")
-    if start_ms != START_MS:  # MockServer takes no clock: its runtime is remade with one
-        server.mock = Runtime(server.mock.scenario, clock=ManualClock(start_ms))
-    return server
+    return MockServer(SCENARIO + f"settings: {{concurrency: {runners}}}\n", clock=ManualClock(start_ms))
 
 
 #: One server per machine (runners, where its clock starts), started on first use.

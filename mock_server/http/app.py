@@ -34,7 +34,6 @@ from ..core.faults import Chosen
 from ..core.journal import Exchange
 from ..core.repository import Repository
 from ..core.settings import LOGIN_COOKIE, Settings
-from ..scenarios.scenario import Scenario
 from .admin import ADMIN_PATH, admin_app
 from .auth import login_cookies, session_user
 from .bodies import ABSENT, id_from_query, read_json
@@ -42,8 +41,9 @@ from .dashboard import EVENT_STREAMS, EVENTS_STOPPING, EventStreams, stop_event_
 from .downloads import STREAMS, cut_downloads, cut_stream, send_stream
 from .error_pages import sling_error_page
 from .inflate import HANDLER_ARGS
+from .options import ScenarioSource, build_mock, clock_option
 from .refusals import Refusal, error_reply
-from .runtime import DEFAULT_SCENARIO, MOCK, Mock
+from .runtime import MOCK, Mock
 from .sling import SLING_SUFFIX, sling_allow, suffix_warning
 
 __all__ = ["CSRF_TOKEN_PATH", "OPENAPI_PATH", "WARNINGS_HEADER", "app_for", "create_app"]
@@ -67,28 +67,29 @@ _MAX_QUERY_KEPT = 1024
 def create_app(
     settings: Settings | None = None,
     *,
-    scenario: Scenario | None = None,
-    environ: Mapping[str, str] | None = None,
+    scenario: ScenarioSource = None,
     overrides: Mapping[str, Any] | None = None,
-    clock: Clock | None = None,
+    clock: Clock | str | None = None,
     repository: Repository | None = None,
+    environ: Mapping[str, str] | None = None,
     new_id: Callable[[], str] | None = None,
     default_clock: str | None = None,
 ) -> web.Application:
-    """The mock as an aiohttp application; every argument has the dev server's default.
+    """The mock as an aiohttp application, for ``aiohttp.test_utils`` or your own runner.
 
-    Settings merge lowest first: ``settings`` (the base), ``default_clock``, the scenario,
-    ``environ`` (``AEM_GUIDES_MOCK_*``; none are read unless given), ``overrides``.
+    The options and their defaults are those of :class:`~mock_server.MockServer` and the fixtures
+    (see :mod:`.options`): ``scenario`` a name, a path, YAML text or a Scenario (default: the
+    embedded default); ``clock`` a name (default ``"manual"``) or a clock object; ``environ``
+    defaults to ``os.environ``. ``default_clock=NAME`` is the deprecated spelling of ``clock=NAME``.
     """
-    mock = Mock(
-        scenario or DEFAULT_SCENARIO,
-        base=settings,
-        environ=environ,
+    mock = build_mock(
+        scenario,
+        settings=settings,
         overrides=overrides,
-        clock=clock,
+        clock=clock_option(clock, default_clock),
         repository=repository,
+        environ=environ,
         new_id=new_id,
-        default_clock=default_clock,
     )
     return app_for(mock)
 

@@ -70,9 +70,10 @@ class Mock:
     """Everything one running mock holds.
 
     Settings come from one merge (:func:`~.settings.resolve`), lowest first: ``base`` (the
-    defaults), the host's ``default_clock``, the scenario, ``environ`` (``AEM_GUIDES_MOCK_*``), the
-    constructor's ``overrides`` (CLI flags) and a load's ``overrides`` (a fixture marker's). An
-    explicit ``clock`` or ``repository`` wins over the scenario's.
+    defaults, with the host's clock: see :mod:`.options`), the scenario, ``environ``
+    (``AEM_GUIDES_MOCK_*``; none unless given), the constructor's ``overrides`` (CLI flags) and a
+    load's ``overrides`` (a fixture marker's). An explicit ``clock`` or ``repository`` wins over
+    the scenario's. Build one with :func:`.options.build_mock`, which gives every option its default.
     """
 
     def __init__(
@@ -85,10 +86,8 @@ class Mock:
         clock: Clock | None = None,
         repository: Repository | None = None,
         new_id: Callable[[], str] | None = None,
-        default_clock: str | None = None,
     ) -> None:
-        base = base or Settings()
-        self._base = base.replace(clock=default_clock) if default_clock else base
+        self._base = base or Settings()
         self._environ = dict(environ or {})
         self._overrides = dict(overrides or {})
         self._fixed_clock = clock
