@@ -23,7 +23,7 @@ from typing import Any
 from aiohttp import web
 
 from ..api.operations import Api
-from ..contract.validation import Contract
+from ..contract.rules import Contract
 from ..core.clock import Clock, ManualClock, PerPollClock, SystemClock
 from ..core.errors import ScenarioError, ScenarioSuperseded
 from ..core.faults import FaultPlan
