@@ -203,7 +203,7 @@ class Contract:
             params[param] = int(value) if param in integers and INTEGER_TEXT.fullmatch(value) else value
         errors = check.violations(params, integral_floats=False)  # strings and ints only
         result = (params, errors, Violations(tuple(listed), len(warned) - len(listed)))
-        if not errors and not warned:  # a hostile client makes refusals and oddities all distinct
+        if not errors and not warned:  # a hostile client makes every refused or odd query distinct
             self._query_cache.put(key, result, 2 * len(query_string) + 256)
         return result
 
