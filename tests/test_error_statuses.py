@@ -95,6 +95,8 @@ def test_a_request_violation_is_an_unknown_id_only_when_all_it_lacks_is_the_id()
     assert api_status(errors.RequestViolation("m", [missing]), SWITCHED) == 404
     assert api_status(errors.RequestViolation("m", [missing, wrong]), SWITCHED) == 400
     assert api_status(errors.RequestViolation("m", [missing]), Settings()) == 400
+    typed = Violation("body:/processingId", "`processingId`: a string", "a string", 7, keyword="type")
+    assert api_status(errors.RequestViolation("m", [typed]), SWITCHED) == 400
 
 
 # --- over a real socket ---------------------------------------------------------------------------------
@@ -149,6 +151,11 @@ async def _missing_id(api: ApiClient) -> tuple[int, Any, Any]:
         return r.status, await r.json(), r.headers
 
 
+async def _id_of_wrong_type(api: ApiClient) -> tuple[int, Any, Any]:
+    async with api.http.post(f"{BASE_PATH}/cancel", json={"processingId": 7}, headers=api.headers) as r:
+        return r.status, await r.json(), r.headers
+
+
 async def _bad_type(api: ApiClient) -> tuple[int, Any, Any]:
     async with api.http.post(BASE_PATH, json={**START, "type": 7}, headers=api.headers) as r:
         return r.status, await r.json(), r.headers
@@ -164,6 +171,7 @@ async def _bad_type(api: ApiClient) -> tuple[int, Any, Any]:
         (_cancel_finished, errors.InvalidTransition, 400, 409, None),
         (_absent_path, errors.JobError, 400, 400, None),
         (_missing_id, errors.RequestViolation, 400, 404, "query:processingId"),
+        (_id_of_wrong_type, errors.RequestViolation, 400, 400, "body:/processingId"),
         (_bad_type, errors.RequestViolation, 400, 400, "body:/type"),
     ],
     ids=lambda value: getattr(value, "__name__", "").strip("_") or None,
@@ -185,9 +193,8 @@ async def test_each_error_of_the_engine_answers_its_row_over_a_socket(
     if cls is not errors.RequestViolation:  # its status depends on what it lacks: tested above
         assert api_status(_instance(cls), api.mock.settings) == expected
     assert body["status"] == expected and body["message"] and body["path"]
-    if where is None:
-        assert "violations" not in body, body
-    else:
+    assert ("violations" in body) == (_row(cls).body is Body.VIOLATIONS), body
+    if where is not None:
         assert body["violations"][0]["where"] == where, body
     (exchange,) = [e for e in api.mock.journal if e.status == status]
     assert bool(exchange.request_violations) == _row(cls).breaks_contract

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
-from ..api.error_statuses import Body, api_status, error_status
+from ..api.error_statuses import api_status, error_status
 from ..api.operations import Reply
 from ..core.errors import MAX_SHOWN, ContractViolation, MockError, UnknownJob, Violation, Violations
 from ..core.settings import Settings
@@ -57,7 +57,7 @@ def refusal_for(error: MockError, settings: Settings, id_in_body: bool = False) 
     (:mod:`mock_server.api.error_statuses`); ``id_in_body``: the operation takes its id in the
     body, where a violation about an unknown id points."""
     row = error_status(error)
-    violations: Violations | list[Violation] = []
+    violations: Violations | list[Violation] = []  # the rows of these two hold Body.VIOLATIONS
     message = str(error)
     if isinstance(error, ContractViolation):
         violations, message = error.violations, error.violations.summary()
@@ -68,7 +68,7 @@ def refusal_for(error: MockError, settings: Settings, id_in_body: bool = False) 
     return Refusal(
         api_status(error, settings),
         message,
-        violations if row.body is Body.VIOLATIONS else (),
+        violations,
         row.headers,
         breaks_contract=row.breaks_contract,
     )
