@@ -4,6 +4,7 @@ each row's status, headers and body are what the mock answers over a real socket
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -251,3 +252,20 @@ async def test_a_scenario_the_admin_api_cannot_load_is_400_with_its_problems(
     assert body["message"] == "the scenario was not loaded; the last good one stays"
     assert any(problem in p for p in body["problems"]), body
     assert _row(errors.ScenarioError).body is Body.PROBLEMS
+
+
+def test_the_table_in_docs_contract_md_is_the_code_s() -> None:
+    text = (Path(__file__).resolve().parent.parent / "docs" / "contract.md").read_text(encoding="utf-8")
+    section = text.split("### What the core's errors answer", 1)[1].split("\n## ", 1)[0]
+    documented = [
+        [cell.strip() for cell in line.strip("|").split("|")]
+        for line in section.splitlines()
+        if line.startswith("| `")
+    ]
+    in_code = [
+        [f"`{row.error.__name__}`", str(row.status), str(row.admin_status), row.body.value, row.why]
+        for row in ERROR_STATUSES
+    ]
+    assert [[r[0], r[1].split(" ")[0].rstrip(","), r[2], r[3], r[4]] for r in documented] == in_code
+    for line, row in zip(documented, ERROR_STATUSES, strict=True):
+        assert (row.setting or "") in line[1] and all(f"{k}: {v}" in line[1] for k, v in row.headers.items())
