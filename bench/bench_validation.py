@@ -52,7 +52,7 @@ sys.path.insert(0, str(ROOT))
 
 from mock_server import Settings  # noqa: E402  (after the path: run as a script)
 from mock_server.api.operations import BASE_PATH  # noqa: E402
-from mock_server.contract.validation import Contract  # noqa: E402
+from mock_server.contract.rules import Contract  # noqa: E402
 from mock_server.core.default_dam import default_repository  # noqa: E402
 from mock_server.server import MockServer  # noqa: E402
 
@@ -101,9 +101,12 @@ _OLD = textwrap.dedent(
     assert mock_server.__file__.startswith(checkout + "/"), mock_server.__file__
     from mock_server import Settings
     try:
-        from mock_server.contract.validation import Contract
-    except ImportError:  # before the layers: one module
-        from mock_server.contract import Contract
+        from mock_server.contract.rules import Contract
+    except ImportError:  # before the split of the schema check and the contract
+        try:
+            from mock_server.contract.validation import Contract
+        except ImportError:  # before the layers: one module
+            from mock_server.contract import Contract
     messages = json.loads(sys.stdin.readline())
     contract = Contract(Settings())
     checks = {name: contract._checks[name].passes for name in messages}

@@ -9,8 +9,8 @@ from jsonschema import Draft202012Validator
 
 from mock_server import Settings
 from mock_server.api.payloads import job_payload
+from mock_server.contract.rules import Contract
 from mock_server.contract.schemas import load_schemas, schema_dir
-from mock_server.contract.validation import Contract
 from mock_server.contract.wording import describe
 from mock_server.core.clock import ManualClock
 from mock_server.core.default_dam import default_repository
@@ -140,7 +140,7 @@ def test_a_remote_ref_is_never_fetched() -> None:
 
     from referencing.exceptions import Unresolvable
 
-    from mock_server.contract.validation import SchemaCheck
+    from mock_server.contract.schema_check import SchemaCheck
 
     check = SchemaCheck("remote", {"$ref": "http://203.0.113.1/schema.json"})
     began = time.monotonic()

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from mock_server import Settings
+from mock_server.contract.rules import Contract
 from mock_server.contract.schemas import load_schemas
-from mock_server.contract.validation import Contract
 
 CONTRACT = Path(__file__).resolve().parent.parent / "docs" / "contract.md"
 EXAMPLE = re.compile(r"```json example=(?P<schema>[\w.-]+)\n(?P<text>.*?)```", re.S)

@@ -12,8 +12,8 @@ from jsonschema import Draft202012Validator
 from mock_server import Settings
 from mock_server.api.openapi import openapi_document
 from mock_server.api.operations import PATHS, RESTART_PATH, Api
+from mock_server.contract.rules import Contract
 from mock_server.contract.schemas import load_schemas
-from mock_server.contract.validation import Contract
 
 from .conftest import ApiClient, MakeApi
 
@@ -83,7 +83,7 @@ def test_the_start_response_links_to_the_operations_on_a_job() -> None:
 def test_the_document_follows_the_settings() -> None:
     renamed = {"WAITING": "QUEUED", "IN_PROGRESS": "IN_PROGRESS", "SUCCESS": "SUCCESS",
                "FAILED": "FAILED", "CANCELLED": "CANCELLED"}  # fmt: skip
-    from mock_server.contract.validation import Contract
+    from mock_server.contract.rules import Contract
 
     settings = Settings(status_names=renamed)
     from mock_server.engine import JobEngine, ManualClock, default_repository

@@ -11,7 +11,7 @@ import pytest
 from aiohttp.test_utils import make_mocked_request
 
 from mock_server.api.operations import BASE_PATH, OPERATIONS
-from mock_server.contract.validation import Contract
+from mock_server.contract.rules import Contract
 from mock_server.core.errors import Violation, Violations
 from mock_server.core.settings import Settings
 from mock_server.http.proxy_checks import check_answer, check_request, masked

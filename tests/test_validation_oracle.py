@@ -37,7 +37,8 @@ from mock_server import Settings
 from mock_server.api.operations import ASSET_STATUS_PATH, BASE_PATH, SYSTEM_STATUS_PATH
 from mock_server.contract.fastpath import _python_dollars, parse_json, plain
 from mock_server.contract.formats import SCENARIO_FORMATS
-from mock_server.contract.validation import Contract, SchemaCheck
+from mock_server.contract.rules import Contract
+from mock_server.contract.schema_check import SchemaCheck
 from mock_server.scenarios.reading import _check as scenario_check
 from mock_server.scenarios.reading import shipped_scenarios
 from mock_server.scenarios.safe_yaml import read_yaml

@@ -1,5 +1,5 @@
 """The ``vary`` setting: seeded, contract-legal variation of every answer (contract/variation.py,
-core/oddities.py), through the app on a real socket."""
+core/job_variation.py), through the app on a real socket."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from mock_server import ManualClock, Settings, create_app
 from mock_server.api.operations import BASE_PATH, SYSTEM_STATUS_PATH
 from mock_server.contract.schemas import load_schemas
 from mock_server.contract.variation import Variation
-from mock_server.core.oddities import ID_SHAPES, log_extras, seeded_ids
+from mock_server.core.job_variation import ID_SHAPES, log_extras, seeded_ids
 from mock_server.http.runtime import MOCK
 
 from .conftest import BASIC_ADMIN

@@ -1,6 +1,6 @@
 """The fast path's terms: jsonschema-rs sees a message as the contract does.
 
-Where JSON Schema and the contract part (see :mod:`.validation`), these helpers bridge them: floats
+Where JSON Schema and the contract part (see :mod:`.schema_check`), these helpers bridge them: floats
 that are integral are noticed where a message is parsed (:func:`parse_json`) or looked for once
 (:func:`plain`); a ``pattern``'s ``$`` is rewritten to Python's meaning (:func:`python_patterns`);
 formats are checked by the functions handed over (:func:`format_keyword`).

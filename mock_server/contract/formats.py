@@ -1,7 +1,7 @@
 """The formats the shipped schemas name of their own, handed to a check explicitly.
 
 ``schemas/scenario.schema.json`` says ``"format": "duration"``, ``"positive-duration"`` and
-``"timestamp"``; JSON Schema knows none of them. A :class:`~.validation.SchemaCheck` checks a format
+``"timestamp"``; JSON Schema knows none of them. A :class:`~.schema_check.SchemaCheck` checks a format
 only when it is given a function for it (``formats=``): the scenario loader passes
 :data:`SCENARIO_FORMATS`, the API's checks pass none (their schemas name no format). Nothing is
 registered by importing a module.

@@ -14,7 +14,7 @@ What :class:`Variation` does to an answer (each with some probability, per objec
   ``limit`` echoed as asked or as the lines sent; a ``tail`` answer is never cut.
 
 Ids of other shapes and log lines of other levels come from the job itself
-(:mod:`mock_server.core.oddities`), so that every answer about a job agrees; they are named here.
+(:mod:`mock_server.core.job_variation`), so that every answer about a job agrees; they are named here.
 The random choices are seeded by the seed, the schema and the answer's own bytes: the same seed
 varies the same answer alike, whatever the order or timing of the requests.
 """
@@ -64,7 +64,7 @@ class Variation:
         varied = self._object(payload, self._schemas[name], "", rng, names)
         if name == "logs.response" and "tail" not in query:
             varied = _cut_page(varied, rng, names)
-        names += _oddities(varied)
+        names += _job_variations(varied)
         if len(names) > MAX_LISTED:
             names = [*names[: MAX_LISTED - 1], f"and {len(names) - MAX_LISTED + 1} more"]
         return varied, names
@@ -117,7 +117,7 @@ def _cut_page(page: Any, rng: random.Random, names: list[str]) -> Any:
     return cut
 
 
-def _oddities(payload: Any) -> list[str]:
+def _job_variations(payload: Any) -> list[str]:
     """Names for what the job itself varies: an id that is no UUID, lines of other levels."""
     found: list[str] = []
     jobs = payload.get("executionHistory", [payload]) if isinstance(payload, dict) else []

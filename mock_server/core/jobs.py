@@ -29,10 +29,10 @@ from dataclasses import replace
 from .clock import Clock
 from .errors import InvalidTransition, JobConflict, JobError, QueueFull, UnknownJob
 from .job import Job, JobScript, Lifecycle, Phase, StartRequest, Status
+from .job_variation import log_extras
 from .joblog import JobLog, java_list
 from .jobqueue import JobQueue
 from .jobstore import JobStore, JobsView
-from .oddities import log_extras
 from .repository import Repository, normalize_path
 from .settings import Settings
 

@@ -28,7 +28,7 @@ from ..scenarios.reading import load_scenario, parse_scenario, shipped_scenarios
 from ..scenarios.scenario import MAX_BYTES as MAX_SCENARIO_BYTES
 from ..scenarios.scenario import Scenario
 from .admin_jobs import JOB_ROUTES
-from .answers import json_answer
+from .answers import admin_error, json_answer
 from .dashboard import UI_ROUTES
 from .inflate import BodyTooLarge, BodyUnreadable, read_body
 from .origins import cross_site_request, foreign_request, from_loopback
@@ -171,15 +171,9 @@ async def _load_posted(request: web.Request) -> web.Response:
     try:
         scenario = await mock.load_in_thread(make)
     except ScenarioSuperseded as error:  # the host loaded one meanwhile (MockServer.load_scenario, a marker)
-        return json_answer(
-            409, "the scenario was not loaded: a later load came first", problems=error.problems
-        )
-    except ScenarioError as error:
-        return json_answer(
-            400, "the scenario was not loaded; the last good one stays", problems=error.problems
-        )
-    except SettingError as error:
-        return json_answer(400, "the scenario was not loaded; the last good one stays", problems=[str(error)])
+        return admin_error(error, "the scenario was not loaded: a later load came first")
+    except (ScenarioError, SettingError) as error:
+        return admin_error(error, "the scenario was not loaded; the last good one stays")
     return web.json_response(
         {"name": scenario.name, "description": scenario.description, "warnings": list(mock.warnings)}
     )

@@ -15,7 +15,7 @@ from ..api.operations import Call
 from ..api.payloads import job_payload
 from ..core.errors import JobError, UnknownJob
 from ..core.job import Job
-from .answers import json_answer
+from .answers import admin_error, json_answer
 from .downloads import send_stream
 from .runtime import Mock, mock_of
 
@@ -37,7 +37,7 @@ def _job_or_404(request: web.Request) -> Job | web.Response:
     try:
         return mock_of(request).engine.get(request.match_info["processing_id"])
     except UnknownJob as error:
-        return _error(404, str(error))
+        return admin_error(error)
 
 
 def _shown(job: Job, mock: Mock, **extra: Any) -> dict[str, Any]:
@@ -125,7 +125,7 @@ async def _act(request: web.Request, action: str) -> web.Response:
     try:
         moved = engine.cancel(job.processing_id) if action == "cancel" else engine.resume(job.processing_id)
     except JobError as error:
-        return _error(409, str(error))
+        return admin_error(error)
     return web.json_response(_shown(moved, mock))
 
 

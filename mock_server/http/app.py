@@ -17,19 +17,10 @@ from typing import Any
 
 from aiohttp import web
 
+from ..api.error_statuses import error_status
 from ..api.operations import BASE_PATH, PATHS, RESTART_PATH, Call, Operation, Reply
 from ..core.clock import Clock
-from ..core.errors import (
-    MAX_SHOWN,
-    NO_VIOLATIONS,
-    JobConflict,
-    JobError,
-    QueueFull,
-    RequestViolation,
-    UnknownJob,
-    Violation,
-    Violations,
-)
+from ..core.errors import MAX_SHOWN, NO_VIOLATIONS, MockError, RequestViolation, Violation, Violations
 from ..core.faults import Chosen
 from ..core.journal import Exchange
 from ..core.repository import Repository
@@ -42,7 +33,7 @@ from .downloads import STREAMS, cut_downloads, cut_stream, send_stream
 from .error_pages import sling_error_page
 from .inflate import HANDLER_ARGS
 from .options import ScenarioSource, build_mock, clock_option
-from .refusals import Refusal, error_reply
+from .refusals import Refusal, error_reply, refusal_for
 from .runtime import MOCK, Mock
 from .sling import SLING_SUFFIX, sling_allow, suffix_warning
 
@@ -166,7 +157,7 @@ async def _pipeline(
                 body, errors, noted = mock.contract.read_body(operation.body, body, integral_floats)
                 violations, warnings = violations + errors, warnings + noted
         if violations:
-            raise Refusal(_status_for(violations, mock), violations.summary(), violations)
+            raise refusal_for(RequestViolation(violations.summary(), violations), mock.settings)
         if mock.faults.armed:
             fault = _pick_fault(mock, operation, query, body, request.headers.get("Authorization", ""))
         if fault is not None and await _start_fault(request, fault, mock.settings.realm):
@@ -358,38 +349,10 @@ def _call(mock: Mock, operation: Operation, call: Call) -> Reply:
                        breaks_contract=False)  # fmt: skip
     try:
         return api.answer(operation, call)
-    except UnknownJob as error:
-        raise Refusal(
-            mock.settings.unknown_id_status,
-            str(error),
-            [Violation(_id_where(operation, error.where), str(error), f"the {error.where} of an existing job",
-                       error.processing_id[:80])],
-            breaks_contract=False,
-        ) from None  # fmt: skip
-    except RequestViolation as error:
-        status = _status_for(error.violations, mock)
-        raise Refusal(status, error.violations.summary(), error.violations) from None
-    except QueueFull as error:
-        raise Refusal(429, str(error), headers={"Retry-After": "1"}, breaks_contract=False) from None
-    except JobConflict as error:
-        raise Refusal(mock.settings.conflict_status, str(error), breaks_contract=False) from None
-    except JobError as error:
-        raise Refusal(400, str(error), breaks_contract=False) from None
-
-
-def _status_for(violations: Violations, mock: Mock) -> int:
-    """400, or the unknown-id status when all that is wrong is a missing processingId (§3.13)."""
-    missing_id = not violations.more and all(
-        v.where in _ID_PLACES and v.keyword == "required" for v in violations
-    )
-    return mock.settings.unknown_id_status if missing_id else 400
-
-
-_ID_PLACES = ("query:processingId", "body:/processingId")
-
-
-def _id_where(operation: Operation, name: str = "processingId") -> str:
-    return f"body:/{name}" if operation.id_in_body else f"query:{name}"
+    except MockError as error:
+        if error_status(error).bug:
+            raise  # the pipeline logs it and answers 500
+        raise refusal_for(error, mock.settings, operation.id_in_body) from None
 
 
 def _json_response(

@@ -28,7 +28,7 @@ from ..core.errors import UnknownJob
 from ..core.journal import Exchange
 from ..scenarios.masking import masked_settings
 from .admin_jobs import MAX_LOG_PAGE
-from .answers import json_answer
+from .answers import admin_error
 from .dashboard_pages import (
     MAX_JOB_ROWS,
     MAX_JOURNAL_ROWS,
@@ -99,7 +99,7 @@ async def _job(request: web.Request) -> web.Response:
     try:
         job = mock.engine.get(request.match_info["processing_id"])  # brought up to the clock
     except UnknownJob as error:
-        return json_answer(404, str(error))
+        return admin_error(error)
     try:
         offset = max(0, int(request.query.get("offset", "0")))
         limit = min(MAX_LOG_PAGE, max(1, int(request.query.get("limit", "100"))))

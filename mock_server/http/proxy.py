@@ -37,7 +37,7 @@ from aiohttp import web
 from yarl import URL
 
 from ..api.operations import OPERATIONS, Operation
-from ..contract.validation import Contract
+from ..contract.rules import Contract
 from ..core.errors import MAX_SHOWN, NO_VIOLATIONS, Violation, Violations
 from ..core.journal import Exchange, Journal
 from ..core.settings import Settings

@@ -15,7 +15,7 @@ from aiohttp import web
 
 from ..api.operations import OPERATIONS, Operation
 from ..contract.fastpath import parse_json, reject_constant
-from ..contract.validation import Contract
+from ..contract.rules import Contract
 from ..core.errors import NO_VIOLATIONS, Violation, Violations
 from ..recording.redaction import REDACTED, looks_secret
 from ..recording.tape import MAX_BODY_BYTES, TapeResponse, decode_body

@@ -11,10 +11,12 @@ from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
+from ..api.error_statuses import api_status, error_status
 from ..api.operations import Reply
-from ..core.errors import MAX_SHOWN, Violation, Violations
+from ..core.errors import MAX_SHOWN, ContractViolation, MockError, UnknownJob, Violation, Violations
+from ..core.settings import Settings
 
-__all__ = ["MAX_ERROR_BYTES", "Refusal", "error_reply"]
+__all__ = ["MAX_ERROR_BYTES", "Refusal", "error_reply", "refusal_for"]
 
 #: The most bytes an error body takes.
 MAX_ERROR_BYTES = 64 * 1024
@@ -48,6 +50,28 @@ class Refusal(Exception):
         self.body = body
         self.close = close
         """Close the connection after answering (a client that cannot be read from any more)."""
+
+
+def refusal_for(error: MockError, settings: Settings, id_in_body: bool = False) -> Refusal:
+    """The API's answer to an error of the core, as the exception-to-status table says
+    (:mod:`mock_server.api.error_statuses`); ``id_in_body``: the operation takes its id in the
+    body, where a violation about an unknown id points."""
+    row = error_status(error)
+    violations: Violations | list[Violation] = []  # the rows of these two hold Body.VIOLATIONS
+    message = str(error)
+    if isinstance(error, ContractViolation):
+        violations, message = error.violations, error.violations.summary()
+    elif isinstance(error, UnknownJob):
+        where = f"body:/{error.where}" if id_in_body else f"query:{error.where}"
+        wanted = f"the {error.where} of an existing job"
+        violations = [Violation(where, message, wanted, error.processing_id[:80])]
+    return Refusal(
+        api_status(error, settings),
+        message,
+        violations,
+        row.headers,
+        breaks_contract=row.breaks_contract,
+    )
 
 
 def error_reply(refusal: Refusal, path: str) -> Reply:

@@ -23,13 +23,13 @@ from typing import Any
 from aiohttp import web
 
 from ..api.operations import Api
-from ..contract.validation import Contract
+from ..contract.rules import Contract
 from ..core.clock import Clock, ManualClock, PerPollClock, SystemClock
 from ..core.errors import ScenarioError, ScenarioSuperseded
 from ..core.faults import FaultPlan
+from ..core.job_variation import seeded_ids
 from ..core.jobs import JobEngine
 from ..core.journal import Journal
-from ..core.oddities import seeded_ids
 from ..core.repository import Repository
 from ..core.settings import Settings, resolve
 from ..scenarios.masking import masked_yaml

@@ -19,8 +19,8 @@ from typing import Any
 
 from ..api.operations import OPERATION_NAMES
 from ..contract.formats import SCENARIO_FORMATS
+from ..contract.schema_check import SchemaCheck
 from ..contract.schemas import load_schemas
-from ..contract.validation import SchemaCheck
 from ..core.errors import ScenarioError, ScenarioUnreadable
 from ..core.faults import Fault, Trigger
 from ..core.settings import STATUSES, duration_ms

@@ -1,7 +1,7 @@
 """The plan ``verify`` runs against an author, step by step, and what each step checks.
 
 The oracle is the mock's own: every answer is checked against the schemas the mock validates
-itself against (:class:`~mock_server.contract.validation.Contract`), and every observation of a job
+itself against (:class:`~mock_server.contract.rules.Contract`), and every observation of a job
 (status polls, history items, cancel and resume answers) against the lifecycle rules
 (:mod:`mock_server.contract.lifecycle`), in the order observed (:meth:`.Run.observe`). It starts jobs
 only on ``Options.sandbox``: without one, only the readonly plan runs. Jobs the plan started are

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..contract.lifecycle import check_step
-from ..contract.validation import Contract
+from ..contract.rules import Contract
 from ..core.settings import Settings
 from ..recording.limits import JsonCaps, ZipCaps
 from .findings import Kind, Report

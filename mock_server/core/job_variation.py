@@ -1,4 +1,4 @@
-"""What a job looks like on an author that is not the one the docs show (the ``vary`` setting).
+"""How a job varies on an author that is not the one the docs show (the ``vary`` setting).
 
 Two things about a job vary, both legal and both seeded, so a run is repeated exactly:
 
