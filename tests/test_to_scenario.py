@@ -17,7 +17,7 @@ import pytest
 
 from mock_server import MockServer
 from mock_server.cli import main
-from mock_server.core.joblog import format_timestamp
+from mock_server.core.logformat import format_timestamp
 from mock_server.http.runtime import Mock
 from mock_server.recording import to_scenario
 from mock_server.recording.tape_reader import TapeError, open_tape
