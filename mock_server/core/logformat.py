@@ -48,7 +48,7 @@ _LINE = re.compile(
     r"(?::? +(\w+):? +\[([^\]]*)\] (.*)|:? *(.*))"
 )
 # Counts of 19 digits or more are no counts a job makes (and int() refuses 4,300 digits): other shapes
-_ASSET = re.compile(r"Processing asset \[([0-9]{1,18})/([0-9]{1,18})\](?: (.+?))?(?: \[type=([^\]]+)\])?")
+_ASSET = re.compile(r"Processing asset \[([0-9]{1,18})/([0-9]{1,18})\](?: (.+?))?(?: \[type=([^\]]+)\])?$")
 _TOTAL = re.compile(r"\[totalFiles=([0-9]{1,18})\]")
 _STARTED = "job started"
 _COUNTED = "Counting completed"
@@ -176,7 +176,7 @@ def read_log(lines: Iterable[str]) -> LogFacts:
             number = int(asset[1])
             log.total = max(log.total, int(asset[2]))
             log.numbers.append(number)
-            if asset[3]:
+            if asset[3] and (asset[4] or asset[3].startswith("/")):  # a path, not a word after the count
                 log.assets[number] = (asset[3], asset[4] or "")
             if before is not None and (before[1] == "counted" or before[2] == number - 1):
                 log.gaps.append(at - before[0])

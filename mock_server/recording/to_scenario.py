@@ -19,10 +19,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+from ..core.logformat import LogFacts, estimate_pace, read_log
 from ..core.repository import ALL_TYPES, is_within
 from .scenario_yaml import Item, comment_line, flow, listed
 from .tape_answers import ID_OPERATIONS, Faults, Seen, Setting
-from .tape_jobs import Caps, Job, Jobs, Log
+from .tape_jobs import Caps, Job, Jobs
 from .tape_reader import Lines, Tape, TapeError
 
 __all__ = ["Caps", "Generated", "scenario_from_tape"]
@@ -66,7 +67,7 @@ def scenario_from_tape(tape: Tape, caps: Caps | None = None) -> Generated:
             seen.read_unknown(ex, reading.jobs)
         line, jobs, logs = 0, reading.jobs, {}
         for pid, job in jobs.items():
-            logs[pid] = Log.of(job.lines)
+            logs[pid] = read_log(line for _, line in sorted(job.lines.items()))
             job.lines = {}  # read: its lines are not needed again
         names = {canonical: name for job in jobs.values() for canonical, name in job.names.items()}
         renames = {canonical: name for canonical, name in names.items() if canonical != name}
@@ -131,7 +132,7 @@ def _median(values: Iterable[float]) -> int | None:
 
 
 def _replayed(
-    jobs: dict[str, Job], logs: dict[str, Log], success: set[str], notes: list[str]
+    jobs: dict[str, Job], logs: dict[str, LogFacts], success: set[str], notes: list[str]
 ) -> tuple[list[tuple[str, str]], list[Item]]:
     """The assets in the order the jobs processed them, and a script for each failure where it came."""
     assets: dict[str, str] = {}
@@ -192,9 +193,10 @@ def _fill_holes(seen: dict[int, tuple[str, str]], what: str, notes: list[str]) -
             seen[index] = (f"{path.rpartition('/')[0]}/unrecorded-{index}", kind)
 
 
-def _pace(jobs: dict[str, Job], logs: dict[str, Log]) -> list[Setting]:
+def _pace(jobs: dict[str, Job], logs: dict[str, LogFacts]) -> list[Setting]:
     """Per-asset and counting times: from log timestamps where logs were read, else status answers."""
-    per_asset = _median(gap for log in logs.values() for gap in log.gaps)
+    pace = estimate_pace(logs.values())
+    per_asset, counting = pace.per_asset_ms, pace.counting_ms
     found = [("per_asset", per_asset, "the median time from an asset's log line back to the line before")]
     if per_asset is None:
         slopes = []
@@ -204,7 +206,6 @@ def _pace(jobs: dict[str, Job], logs: dict[str, Log]) -> list[Setting]:
                 slopes.append((last[0] - first[0]) / (last[1] - first[1]))
         per_asset = _median(slopes)
         found = [("per_asset", per_asset, "triggeredCount over time in status answers (approximate)")]
-    counting = _median(log.counted - log.started for log in logs.values() if log.counted and log.started)
     found.append(("counting", counting, "the median time from a job-started to a Counting completed line"))
     if counting is None and per_asset is not None:  # jobs that ran without a stop (a resume moves startedAt)
         ran = [j.last for j in jobs.values() if j.last is not None and not j.stopped]
@@ -221,7 +222,7 @@ def _takes(job: Job, path: str, kind: str) -> bool:
 
 
 def _placeholders(
-    jobs: dict[str, Job], logs: dict[str, Log], listed: list[tuple[str, str]]
+    jobs: dict[str, Job], logs: dict[str, LogFacts], listed: list[tuple[str, str]]
 ) -> tuple[list[str], list[Item]]:
     """The folders started on, and placeholders where a job counted more assets than its logs named
     (deepest paths first, so that a job on a parent folder counts its subfolders' placeholders)."""
