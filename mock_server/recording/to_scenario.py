@@ -34,7 +34,6 @@ _ASSET_BYTES = 700_000  # of asset entries at most: a scenario holds 1 MiB; the 
 _SUFFIXES = {".dita": "DITATOPIC", ".xml": "DITATOPIC", ".ditamap": "DITAMAP", ".md": "MARKDOWN"}
 _WHY = {
     "base": "only what the tape showed, not the embedded default DAM",
-    "base": "only what the tape showed, not the embedded default DAM",
     "folders": "the folders jobs were started on",
     "assets": "the assets the logs named (and failed ones comments named), in processing order",
     "generate": "placeholders for assets no log named, in a folder each job takes last",
