@@ -32,6 +32,7 @@ __all__ = ["Caps", "Generated", "scenario_from_tape"]
 
 _ASSET_BYTES = 700_000  # of asset entries at most: a scenario holds 1 MiB; the rest become placeholders
 _SUFFIXES = {".dita": "DITATOPIC", ".xml": "DITATOPIC", ".ditamap": "DITAMAP", ".md": "MARKDOWN"}
+_SUFFIXES |= {".html": "HTML/CSS", ".htm": "HTML/CSS", ".css": "HTML/CSS", ".ditaval": "DITAVAL"}
 _WHY = {
     "base": "only what the tape showed, not the embedded default DAM",
     "folders": "the folders jobs were started on",
@@ -40,7 +41,6 @@ _WHY = {
     "jobs": "failures where they came (a scripted failure happens once: a resume goes on)",
     "faults": "5xx, 401 and 429 answers, counted as the mock counts: per endpoint, 401 over every call",
 }
-_SUFFIXES |= {".html": "HTML/CSS", ".htm": "HTML/CSS", ".css": "HTML/CSS", ".ditaval": "DITAVAL"}
 
 
 @dataclass(frozen=True, slots=True)
