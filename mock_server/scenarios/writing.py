@@ -22,6 +22,8 @@ Item = tuple[Any, str]  # a value, and where it came from (the comment above it)
 _BARE = re.compile(r"[A-Za-z/][\w./-]*|\d+ms")
 _WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"}  # what YAML 1.1 reads otherwise
 _BREAKS = {0x85: "\\N", 0x2028: "\\L", 0x2029: "\\P", 0xFEFF: "\\uFEFF"}  # YAML reads them as line breaks
+#: What a YAML document cannot hold as it is (YAML 1.1's printable set, which PyYAML checks): escaped.
+_UNPRINTABLE = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,13 +40,15 @@ def flow(value: Any) -> str:
         return "{" + ", ".join(f"{flow(str(k))}: {flow(v)}" for k, v in value.items()) + "}"
     if isinstance(value, str) and _BARE.fullmatch(value) and value.lower() not in _WORDS:
         return value  # a plain scalar YAML reads as this very string: easier to edit
-    return json.dumps(value, ensure_ascii=False).translate(_BREAKS)
+    text = json.dumps(value, ensure_ascii=False).translate(_BREAKS)
+    return _UNPRINTABLE.sub(lambda m: f"\\u{ord(m[0]):04x}", text)  # in a JSON string: JSON escapes none
 
 
 def comment_line(text: str) -> str:
     """One line of comment: a tape's text must not break out of it into the YAML, and a file name
     that is not UTF-8 (its bytes kept as lone surrogates) is written with ``\\udcXX`` escapes."""
-    return " ".join(text.encode("utf-8", "backslashreplace").decode("utf-8").split())
+    line = " ".join(text.encode("utf-8", "backslashreplace").decode("utf-8").split())
+    return _UNPRINTABLE.sub(lambda m: m[0].encode("unicode_escape").decode("ascii"), line)
 
 
 def _comment(value: Any, indent: str) -> tuple[Any, list[str]]:
