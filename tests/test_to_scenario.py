@@ -183,6 +183,7 @@ def test_a_job_that_failed_after_36_assets_fails_at_37_with_its_comment(tmp_path
     assets = [a["path"] for a in scenario.repository_spec["assets"]]
     assert assets == [a for a, _ in topics(37)]  # the 37th from the comment
     assert scenario.repository().count(FAILING) == 50  # 13 placeholders after the 37 known
+    assert "# - 2 log line(s) of 1 job(s) have no timestamp of the job log's format" in text  # the trace
 
 
 def topics(count: int) -> list[tuple[str, str]]:
