@@ -5,7 +5,8 @@ from __future__ import annotations
 import tracemalloc
 from typing import Any
 
-from mock_server.core.joblog import KEEP_FIRST, KEEP_LAST, JobLog, format_timestamp
+from mock_server.core.joblog import KEEP_FIRST, KEEP_LAST, JobLog
+from mock_server.core.logformat import format_timestamp
 from mock_server.core.repository import AssetFilter, Repository
 
 

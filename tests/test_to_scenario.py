@@ -17,7 +17,7 @@ import pytest
 
 from mock_server import MockServer
 from mock_server.cli import main
-from mock_server.core.joblog import format_timestamp
+from mock_server.core.logformat import format_timestamp
 from mock_server.http.runtime import Mock
 from mock_server.recording import to_scenario
 from mock_server.recording.tape_reader import TapeError, open_tape
@@ -183,6 +183,7 @@ def test_a_job_that_failed_after_36_assets_fails_at_37_with_its_comment(tmp_path
     assets = [a["path"] for a in scenario.repository_spec["assets"]]
     assert assets == [a for a, _ in topics(37)]  # the 37th from the comment
     assert scenario.repository().count(FAILING) == 50  # 13 placeholders after the 37 known
+    assert "# - 2 log line(s) of 1 job(s) have no timestamp of the job log's format" in text  # the trace
 
 
 def topics(count: int) -> list[tuple[str, str]]:

@@ -14,23 +14,21 @@ never move: a client paging the log (``offset``) finds every line where it was, 
 grows, and the lines of the first and last segments are as written. A realistic job (dozens of
 cancels) never folds.
 
-Line format (UTC, colon before the milliseconds), as in a Guides job log::
-
-    2026-02-26 08:59:10:755: INFO: [ASSET_PROCESSING] Bulk processing job completed [status=SUCCESS]...
+Its lines are written as :mod:`.logformat` says (a Guides job log's format).
 """
 
 from __future__ import annotations
 
 import bisect
-import datetime as dt
 import itertools
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from .bounded import Meter
+from .logformat import Entry, format_timestamp, one_line, write, write_run
 from .repository import Selection
 
-__all__ = ["KEEP_FIRST", "KEEP_LAST", "JobLog", "format_timestamp", "java_list"]
+__all__ = ["KEEP_FIRST", "KEEP_LAST", "JobLog"]
 
 #: What a segment (a line, or a run of asset lines) takes beyond its text, measured: about 200 bytes.
 _SEGMENT_BYTES = 200
@@ -43,18 +41,6 @@ _VERSIONS = itertools.count(1)
 #: Folding moves the kept segments down the list: it is done once this many more have been
 #: written, so that a segment costs O(1) however many came before it.
 _FOLD_EVERY = 256
-
-
-def java_list(items: Iterable[str]) -> str:
-    """``items`` as the Java author's log prints a list (``List.toString``): ``[/a, b]``, not
-    Python's ``['/a', 'b']`` (§3.37)."""
-    return "[" + ", ".join(items) + "]"
-
-
-def format_timestamp(ms: int) -> str:
-    """``yyyy-MM-dd HH:mm:ss:SSS`` in UTC."""
-    moment = dt.datetime.fromtimestamp(ms // 1000, tz=dt.UTC)
-    return f"{moment:%Y-%m-%d %H:%M:%S}:{ms % 1000:03d}"
 
 
 @dataclass(slots=True)
@@ -157,8 +143,7 @@ class JobLog:
     def write(self, at_ms: int, text: str, level: str | None = "INFO") -> None:
         """Append one line; its line breaks become spaces (one item per physical line). A line
         without a ``level`` is written without timestamp or level: a frame of a stack trace."""
-        line = " ".join(text.splitlines())
-        self._append(_Line(at_ms, line, level))
+        self._append(_Line(at_ms, one_line(text), level))
         self._total += 1
 
     def open_run(self, start_ms: int, first: int, pace_ms: int) -> None:
@@ -234,19 +219,10 @@ class JobLog:
 
     def _asset_lines(self, run: _AssetRun, lo: int, hi: int) -> Iterator[str]:
         """Lines ``lo .. hi - 1`` of a run; the assets are walked in order, not looked up one by one."""
-        total = len(self._selection)
-        prefix_second: int | None = None  # the second the prefix is of, if one was made
-        prefix = ""
-        assets = self._selection.walk(run.first + lo, run.first + hi)
-        for i, asset in zip(range(lo, hi), assets, strict=True):
-            at_ms = run.start_ms + (i + 1) * run.pace_ms
-            if at_ms // 1000 != prefix_second:  # one datetime per second of log, not per line
-                prefix_second = at_ms // 1000
-                prefix = format_timestamp(prefix_second * 1000)[:-3]
-            text = f"Processing asset [{run.first + i + 1}/{total}] {asset.path} [type={asset.type}]"
-            yield f"{prefix}{at_ms % 1000:03d}: INFO: [{self._tag}] {text}"
+        assets, total = self._selection.walk(run.first + lo, run.first + hi), len(self._selection)
+        yield from write_run(run.start_ms, run.pace_ms, run.first, total, assets, self._tag, lo)
 
     def _format(self, at_ms: int, level: str | None, text: str) -> str:
         if level is None:
             return text
-        return f"{format_timestamp(at_ms)}: {level}: [{self._tag}] {text}"
+        return write(Entry(at_ms, level, self._tag, text))

@@ -30,9 +30,10 @@ from .clock import Clock
 from .errors import InvalidTransition, JobConflict, JobError, QueueFull, UnknownJob
 from .job import Job, JobScript, Lifecycle, Phase, StartRequest, Status
 from .job_variation import log_extras
-from .joblog import JobLog, java_list
+from .joblog import JobLog
 from .jobqueue import JobQueue
 from .jobstore import JobStore, JobsView
+from .logformat import counted_text, failed_text, java_list
 from .repository import Repository, normalize_path
 from .settings import Settings
 
@@ -389,7 +390,7 @@ class JobEngine:
             return
         job.counted = True
         job.total_files = total
-        job.log.write(at, f"Counting completed [totalFiles={total}]")
+        job.log.write(at, counted_text(total))
         self._write_extras(job, at, "counted")
         self._begin_processing(job, at)
 
@@ -427,7 +428,7 @@ class JobEngine:
     def _end(self, job: Job, at: int, outcome: Status, comment: str) -> None:
         """A running job ends on its own: its runner is free from ``at``."""
         if outcome is Status.FAILED:
-            job.log.write(at, f"Bulk processing job failed: {comment}", level="ERROR")
+            job.log.write(at, failed_text(comment), level="ERROR")
             self._write_extras(job, at, "failed")
         job.log.write(at, f"Bulk processing job completed [status={outcome}]. Exiting...")
         self._running.remove(job)

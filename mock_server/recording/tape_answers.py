@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from .scenario_yaml import Item
+from ..scenarios.writing import Item
 from .tape_jobs import request_ids
 from .tape_reader import OPERATION_NAMES, Exchange
 

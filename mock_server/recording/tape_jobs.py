@@ -16,8 +16,6 @@ its line and field.
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 import struct
 import sys
 import zipfile
@@ -32,13 +30,8 @@ from ..core.settings import STATUSES
 from .limits import LimitError, ZipCaps, zip_lines
 from .tape_reader import Exchange, Tape, TapeError
 
-__all__ = ["LINE_ENTRY", "Caps", "Job", "Jobs", "Log", "State", "request_ids"]
+__all__ = ["LINE_ENTRY", "Caps", "Job", "Jobs", "State", "request_ids"]
 
-_LINE = re.compile(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d):(\d{3}): \w+: \[[^\]]*\] (.*)")
-# Counts of 19 digits or more are no counts a job makes (and int() refuses 4,300 digits): other shapes
-_ASSET = re.compile(r"Processing asset \[(\d{1,18})/(\d{1,18})\] (.+) \[type=([^\]]+)\]")
-_COUNTED = re.compile(r"Counting completed \[totalFiles=(\d{1,18})\]")
-_FAILED = "Bulk processing job failed: "
 _COUNTS = ("triggeredCount", "startedAt", "completedAt")
 _COMMENTS = 2000  # characters of a FAILED answer's comments kept: a scenario's comment, not a log
 _MAX_PATH = 4096  # characters of a path: the contract's maxLength (start.request.schema.json)
@@ -327,41 +320,3 @@ class Jobs:
                 raise
             about = f"{error} (a cap of scenario-from)" if isinstance(error, LimitError) else error
             raise TapeError(f"{where}: body_file {name}: {about}") from None
-
-
-@dataclass
-class Log:
-    """What one job's log lines say: when it started and was counted, its assets, its failure."""
-
-    started: int | None = None
-    counted: int | None = None
-    total: int = 0
-    assets: dict[int, tuple[str, str]] = field(default_factory=dict)  # by 1-based index
-    gaps: list[int] = field(default_factory=list)  # ms from an asset's line back to the line before
-    failure: tuple[int, str] | None = None  # assets done before it, its text
-
-    @classmethod
-    def of(cls, lines: dict[int, str]) -> Log:
-        log, before = cls(), (0, "")
-        for _, line in sorted(lines.items()):
-            if not (m := _LINE.fullmatch(line)):
-                continue  # a frame of a stack trace, or a line of another shape
-            try:
-                moment = dt.datetime.fromisoformat(m[1]).replace(tzinfo=dt.UTC)
-            except ValueError:  # 2026-13-45: no moment, a line of another shape
-                continue
-            at, text = int(moment.timestamp()) * 1000 + int(m[2]), m[3]
-            if text.startswith("Bulk processing job started") and log.started is None:
-                log.started = at
-            elif (counted := _COUNTED.match(text)) and log.counted is None:
-                log.counted, log.total = at, int(counted[1])
-            elif asset := _ASSET.fullmatch(text):
-                index, log.total = int(asset[1]), max(log.total, int(asset[2]))
-                log.assets[index] = (asset[3], asset[4])
-                previous = _ASSET.fullmatch(before[1])
-                if (previous and int(previous[1]) == index - 1) or _COUNTED.match(before[1]):
-                    log.gaps.append(at - before[0])
-            elif text.startswith(_FAILED) and log.failure is None:
-                log.failure = (max(log.assets, default=0), text.removeprefix(_FAILED))
-            before = (at, text)
-        return log

@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 
+from ..scenarios.writing import scenario_yaml
 from .findings import EXIT_CODES, Finding, Report
 from .plan import PLAN, Options, run_plan
 from .target import Credentials, Target
@@ -83,12 +84,14 @@ def describe_plan(url: str, options: Options) -> str:
 
 def pace_scenario(report: Report) -> str:
     """The observed pace as a scenario (``--emit-settings``): the mock tuned to this author."""
-    pace = report.pace
-    settings = "".join(f"  {key.removesuffix('_ms')}: {value}ms\n" for key, value in sorted(pace.items()))
-    return (
-        f"# The pace aem-guides-mock verify observed at {report.target} on "
-        f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, from the log of the job it followed.\n"
-        "name: observed-pace\n"
-        f'description: "The default repository at the pace observed at {report.target}."\n'
-        "repository:\n  base: default\n" + (f"settings:\n{settings}" if settings else "")
-    )
+    settings = {key.removesuffix("_ms"): f"{ms}ms" for key, ms in sorted(report.pace.items())}
+    when = f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC"
+    header = [f"The pace aem-guides-mock verify observed at {report.target} on {when}, from the log of "
+              "the job it followed."]  # fmt: skip
+    scenario = {
+        "name": "observed-pace",
+        "description": f"The default repository at the pace observed at {report.target}.",
+        "repository": {"base": "default"},
+        **({"settings": settings} if settings else {}),
+    }
+    return scenario_yaml(scenario, header)

@@ -10,7 +10,6 @@ the first difference: a ZIP bomb is found from its declared sizes, before a byte
 from __future__ import annotations
 
 import itertools
-import re
 import struct
 import tempfile
 import time
@@ -20,12 +19,12 @@ from contextlib import closing
 from typing import IO
 
 from ..api.operations import BASE_PATH, OPERATIONS
+from ..core.logformat import read_log
 from ..recording.limits import LimitError, ZipCaps, member_lines, open_zip
 from .run import Run
 
-__all__ = ["ASSET", "download", "logs"]
+__all__ = ["download", "logs"]
 
-ASSET = re.compile(r"Processing asset \[(\d{1,18})/(\d{1,18})\]")  # no count has 4,300 digits
 _DOWNLOAD = next(op.path for op in OPERATIONS if op.name == "download")
 _SPOOLED = 1024 * 1024  # bytes of the ZIP held in memory before it goes to a temporary file
 
@@ -78,7 +77,7 @@ async def logs(run: Run, pid: str) -> list[str] | None:
             f"{len(one)} (a gap or a duplicate between pages)",
             whole,
         )
-    numbers = [int(m.group(1)) for line in lines if (m := ASSET.search(line))]
+    numbers = read_log(lines).numbers
     repeats = [n for a, n in itertools.pairwise(numbers) if n <= a]
     run.expect(step, not repeats, f"asset lines repeat or go back at asset {repeats[:1]}", whole)
     run.report.ran(step)

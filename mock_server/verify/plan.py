@@ -11,21 +11,18 @@ cancelled when it stops, whatever happened.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
-import itertools
 import json
-import re
-import statistics
 import time
 import uuid
 from typing import Any
 
 from ..api.operations import BASE_PATH, SYSTEM_STATUS_PATH
 from ..contract.lifecycle import ENDED
+from ..core.logformat import estimate_pace, read_log
 from .asset_status import STEPS as ASSET_STATUS_STEPS
 from .asset_status import asset_status, unknown_job_id
 from .findings import Report
-from .logs import ASSET, download, logs
+from .logs import download, logs
 from .run import Options, Run
 from .target import Answer, SetupError, Target
 
@@ -48,7 +45,6 @@ PLAN: tuple[tuple[str, str, bool], ...] = (
     ("bad-input", f"POST {BASE_PATH} without a path: 400", False),
     *ASSET_STATUS_STEPS,
 )
-_STAMP = re.compile(r"^(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}):(\d{3})")
 
 
 async def run_plan(target: Target, report: Report, options: Options, began: float | None = None) -> None:
@@ -330,24 +326,6 @@ async def _clean_up(run: Run, end: float, why: str) -> None:
 
 def _pace(lines: list[str]) -> dict[str, int]:
     """The author's pace from its log's timestamps: counting time and time per asset (ms)."""
-
-    def stamp(line: str) -> int | None:
-        m = _STAMP.match(line)
-        if not m:
-            return None
-        try:
-            moment = dt.datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S").replace(tzinfo=dt.UTC)
-        except ValueError:  # 2026-13-45: a line of another shape
-            return None
-        return int(moment.timestamp() * 1000) + int(m.group(2))
-
-    started = next((stamp(x) for x in lines if "job started" in x), None)
-    counted = next((stamp(x) for x in lines if "Counting completed" in x), None)
-    assets = [t for x in lines if ASSET.search(x) and (t := stamp(x)) is not None]
-    pace: dict[str, int] = {}
-    if started is not None and counted is not None:
-        pace["counting_ms"] = max(0, counted - started)
-    steps = [b - a for a, b in itertools.pairwise(assets) if b >= a]
-    if steps:
-        pace["per_asset_ms"] = max(1, round(statistics.median(steps)))
-    return pace
+    pace = estimate_pace([read_log(lines)])
+    found = {"per_asset_ms": pace.per_asset_ms, "counting_ms": pace.counting_ms}
+    return {key: ms for key, ms in found.items() if ms is not None}
