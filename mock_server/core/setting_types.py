@@ -29,7 +29,7 @@ def wanted(kind: Any) -> str:
     if kind is bool:
         return "true or false"
     if kind in (int, float, str):
-        return {int: "an integer", float: "a number", str: "a string"}[kind]
+        return {int: "an integer", float: "a number such as 2 or 0.5", str: "a string"}[kind]
     if origin is tuple:
         return "a list of strings"
     if origin in (Mapping, dict):
