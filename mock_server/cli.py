@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from . import __version__
 from .console import ViolationPrinter
 from .core.errors import ScenarioError, ScenarioUnreadable, SettingError
-from .core.settings import parse_clock
+from .core.settings import add_flags, flag_changes
 from .devserver import run
 from .exits import CliError, Exit, fail, url_option
 from .http.app import create_app
@@ -38,16 +38,6 @@ if TYPE_CHECKING:  # the recorder is imported by the proxy command only, when it
     pass
 
 __all__ = ["main"]
-
-
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number such as 2 or 0.5, got {text!r}") from None
-    if not 0 < value < 1e6:  # NaN fails this too
-        raise argparse.ArgumentTypeError(f"expected a number above 0 (and below a million), got {text!r}")
-    return value
 
 
 def _mebibytes(text: str) -> int:
@@ -79,20 +69,7 @@ def parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the dev server (default scenario: the embedded default)")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback only)")
     serve.add_argument("--port", type=_port, default=4502, help="port (default 4502; 0 picks one)")
-    serve.add_argument(
-        "--speed", type=_positive, metavar="FACTOR",
-        help="run jobs FACTOR times faster than the scenario's pace (default 200 ms per asset)",
-    )  # fmt: skip
-    serve.add_argument(
-        "--clock", metavar="real|manual|per-poll[:STEP]",
-        help="the clock jobs run by (default: real, unless the scenario pins one); manual moves only "
-        "by POST /__admin/clock/advance; per-poll moves STEP (500ms) with each status poll",
-    )  # fmt: skip
-    serve.add_argument(
-        "--vary", type=int, metavar="SEED",
-        help="vary every answer within the contract (ids, key order, optional and unknown keys, log "
-        "lines, page sizes), seeded by SEED, to find where a client is brittle",
-    )  # fmt: skip
+    add_flags(serve)  # --speed, --clock, --vary: from the settings' metadata
     serve.add_argument("--scenario", metavar="NAME|PATH", help="a shipped scenario or a scenario file")
     serve.add_argument("--watch", action="store_true", help="reload the scenario file when it changes")
     serve.add_argument(
@@ -139,12 +116,7 @@ def _serve(args: argparse.Namespace) -> int:
             return fail("--watch needs --scenario PATH (a file of yours)", Exit.USAGE)
         watch = Path(args.scenario)
     try:
-        overrides = parse_clock(args.clock) if args.clock else {}
-        if args.speed is not None:
-            overrides["speed"] = args.speed
-        if args.vary is not None:
-            overrides["vary"] = args.vary
-        app = create_app(scenario=scenario, clock="real", environ=os.environ, overrides=overrides)
+        app = create_app(scenario=scenario, clock="real", environ=os.environ, overrides=flag_changes(args))
         if not args.quiet:
             app[MOCK].journal.on_violation = ViolationPrinter(sys.stdout)
     except (SettingError, ScenarioError) as error:

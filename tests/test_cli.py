@@ -213,8 +213,8 @@ def test_watch_needs_a_file() -> None:
 @pytest.mark.parametrize(
     ("args", "env", "phrase"),
     [
-        (["--speed", "nan"], {}, "expected a number above 0"),
-        ([], {"AEM_GUIDES_MOCK_SPEED": "fast"}, "AEM_GUIDES_MOCK_SPEED: expected a number, got 'fast'"),
+        (["--speed", "nan"], {}, "argument --speed: speed must be above 0"),
+        ([], {"AEM_GUIDES_MOCK_SPEED": "fast"}, "AEM_GUIDES_MOCK_SPEED: expected a number such as 2 or 0.5"),
     ],
 )
 def test_bad_numbers_are_explained(args: list[str], env: dict[str, str], phrase: str) -> None:

@@ -239,6 +239,26 @@ def test_a_misspelt_marker_keyword_is_named_with_a_fix(suite: pytest.Pytester) -
     result.stdout.fnmatch_lines([f"*SettingError: {named}*"])
 
 
+def test_a_marker_takes_a_settings_scenario_key_too(suite: pytest.Pytester) -> None:
+    """``per_asset="50ms"`` as a scenario writes it, beside ``per_asset_ms=50``."""
+    suite.makepyfile(
+        """
+        import pytest
+        from client import call, system_status
+
+        @pytest.mark.aem_scenario(backend="database", per_asset="50ms", counting="0s")
+        def test_yaml_spelling(aem_mock):
+            assert system_status(aem_mock)["isDatabase"] is True
+            call(aem_mock, "", {"path": "/content/dam/22858", "type": "ASSET_PROCESSING"})
+            aem_mock.advance(0.049)
+            assert aem_mock.jobs[0]["triggeredCount"] == 0
+            aem_mock.advance(0.001)
+            assert aem_mock.jobs[0]["triggeredCount"] == 1
+        """
+    )
+    suite.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
 def test_the_environment_reaches_the_fixture(suite: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AEM_GUIDES_MOCK_HISTORY_SIZE", "1")
     suite.makepyfile(

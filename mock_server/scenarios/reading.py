@@ -23,7 +23,7 @@ from ..contract.schema_check import SchemaCheck
 from ..contract.schemas import load_schemas
 from ..core.errors import ScenarioError, ScenarioUnreadable
 from ..core.faults import Fault, Trigger
-from ..core.settings import STATUSES, duration_ms
+from ..core.settings import duration_ms, from_scenario
 from .scenario import MAX_BYTES, MAX_FOLDERS, JobScriptSpec, Scenario
 from .warnings import LINE_KEYS
 
@@ -109,11 +109,7 @@ def _read(
         origin=origin,
         text=text,
         seed=doc.get("seed"),
-        settings_changes={
-            **_clock(doc.get("clock")),
-            **_settings(doc.get("settings", {})),
-            **_admin(doc.get("admin", {})),
-        },
+        settings_changes=from_scenario(doc),
         repository_spec=doc.get("repository", {}),
         jobs=tuple(_job(job) for job in doc.get("jobs", ())),
         faults=tuple(_fault(fault) for fault in doc.get("faults", ())),
@@ -124,49 +120,6 @@ def _read(
 def _named(path: tuple[str | int, ...]) -> bool:
     """True for a key path that a message about the loaded scenario may name."""
     return all(isinstance(key, int) or key in LINE_KEYS for key in path)
-
-
-def _clock(given: Any) -> dict[str, Any]:
-    """``clock: manual`` or ``clock: {per_poll: 500ms}``: a clock the scenario pins."""
-    if given is None:
-        return {}
-    if isinstance(given, dict):
-        return {"clock": "per-poll", "poll_step_ms": duration_ms(given["per_poll"])}
-    return {"clock": given}
-
-
-_RENAMED = {
-    "counting": "counting_ms",
-    "per_asset": "per_asset_ms",
-    "download": "download_mode",
-    "system_job_interval": "system_job_interval_ms",
-    "body_timeout": "body_timeout_ms",
-    "header_timeout": "header_timeout_ms",
-}
-
-
-def _settings(given: Mapping[str, Any]) -> dict[str, Any]:
-    changes: dict[str, Any] = {}
-    for key, value in given.items():
-        if key in _RENAMED and key != "download":
-            value = duration_ms(value)
-        elif key == "backend":
-            key, value = "is_database", value == "database"
-        elif key == "status_names":
-            value = {**{s: s for s in STATUSES}, **value}
-        elif key in ("allowed_types", "ignored_paths", "any_password_users"):
-            value = tuple(value)
-        changes[_RENAMED.get(key, key)] = value
-    return changes
-
-
-def _admin(given: Mapping[str, Any]) -> dict[str, Any]:
-    changes: dict[str, Any] = {}
-    if "enabled" in given:
-        changes["admin_enabled"] = given["enabled"]
-    if "token" in given:
-        changes["admin_token"] = given["token"]
-    return changes
 
 
 def _job(spec: Mapping[str, Any]) -> JobScriptSpec:
