@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,6 +24,23 @@ FLAGS = {
     "CANCELLED": (False, True, False),
 }
 pytest_plugins = ("pytester",)
+
+#: The tiers: each test file sits in one of these folders, and its tests carry the marker of that name
+#: (``-m "not e2e"`` is the inner loop). ``test_tiers.py`` holds every file to it.
+TIERS = ("unit", "http", "e2e", "adversarial")
+TESTS = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test under tests/<tier>/ with its tier."""
+    for item in items:
+        try:
+            parts = item.path.resolve().relative_to(TESTS).parts
+        except ValueError:  # examples/ and pytester's own runs
+            continue
+        if len(parts) > 1 and parts[0] in TIERS:
+            item.add_marker(parts[0])
+
 
 BASIC_ADMIN = "Basic " + base64.b64encode(b"admin:admin").decode()
 

@@ -1,7 +1,7 @@
 """Every decision the mock takes where the public evidence is silent, in one frozen object.
 
 The ``§`` numbers in the comments refer to section 3 of the project's contract document,
-``docs/contract.md``. The README lists every field; ``tests/test_settings.py`` checks that it does.
+``docs/contract.md``. The README lists every field; ``tests/unit/test_settings.py`` checks that it does.
 
 One merge, :func:`resolve`, builds the settings in force, lowest first: the defaults (or the host's
 base, such as the test fixtures' manual clock) < a scenario file < the environment

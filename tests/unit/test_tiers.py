@@ -1,0 +1,34 @@
+"""Every test file sits in a tier (tests/unit, tests/http, tests/e2e, tests/adversarial), and each tier's
+tests carry its marker, so that ``-m "not e2e"`` is the inner loop."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import TIERS
+
+TESTS = Path(__file__).resolve().parents[1]
+
+
+def test_every_test_file_sits_in_a_tier() -> None:
+    outside = sorted(
+        str(path.relative_to(TESTS))
+        for path in TESTS.rglob("test_*.py")
+        if path.relative_to(TESTS).parts[0] not in TIERS
+    )
+    assert not outside, (
+        f"test files outside the tiers: {outside}; move each (git mv, same file name) into one of "
+        f"tests/{{{','.join(TIERS)}}} (see the README's Project layout)"
+    )
+
+
+def test_each_tier_is_a_folder_with_tests() -> None:
+    for tier in TIERS:
+        assert list((TESTS / tier).glob("test_*.py")), f"tests/{tier} holds no test file"
+
+
+def test_this_test_carries_its_tiers_marker(request: pytest.FixtureRequest) -> None:
+    assert request.node.get_closest_marker("unit") is not None, "tests/conftest.py did not mark tests/unit"
+    assert request.node.get_closest_marker("e2e") is None
