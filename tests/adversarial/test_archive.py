@@ -18,7 +18,8 @@ import pytest
 from mock_server import MockServer
 from mock_server.core.archive import ArchiveChanged, Measure, Measures, zip_stream
 from mock_server.core.joblog import JobLog
-from tests.adversarial.test_hostile import BASE, START, big_server, finished_job, send
+from tests.adversarial.test_hostile import START, big_server, finished_job, send
+from tests.support.constants import BASE
 
 MAGIC32 = 0xFFFF_FFFF
 LINES = [f"2026-02-26 08:59:10:{n % 1000:03d}: INFO: [ASSET_PROCESSING] line {n}" for n in range(2000)]

@@ -8,7 +8,6 @@ process limited to 1,024 files against 1,100 idle sockets.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import resource
 import signal
@@ -29,10 +28,12 @@ from aiohttp import web
 from mock_server import create_app
 from mock_server.http.connections import GuardedRunner, backlog_for, connection_cap, file_reserve
 from mock_server.server import start_site
+from tests.support.constants import BASIC_ADMIN as BASIC
+from tests.support.sockets import accepted_and_read
+from tests.support.waiting import until, wait_until
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="file limits are POSIX")
 
-BASIC = "Basic " + base64.b64encode(b"admin:admin").decode()
 HISTORY = "/bin/guides/v1/assets/process/history"
 TIMEOUT = 0.5  # the header timeout of the in-process tests, in seconds
 REQUEST = f"GET {HISTORY} HTTP/1.1\r\nHost: mock\r\nAuthorization: {BASIC}\r\n\r\n".encode()
@@ -150,7 +151,7 @@ async def test_an_idle_keep_alive_connection_outlives_the_header_timeout(
     _, url = await serve(header_timeout=TIMEOUT)
     stream = await dial(url)
     assert await exchange(stream) == 200
-    await asyncio.sleep(2 * TIMEOUT)
+    await asyncio.sleep(2 * TIMEOUT)  # idle past the header timeout: the time is the subject
     assert not is_closed(stream)
     assert await exchange(stream) == 200  # the same connection, kept alive
 
@@ -204,7 +205,7 @@ async def test_a_body_slower_than_the_header_timeout_is_not_cut_by_it(
     reader, writer = await dial(url)
     writer.write(b"POST / HTTP/1.1\r\nHost: mock\r\nContent-Length: 6\r\n\r\n")
     for byte in b"abcdef":  # 1.2 s of body, a byte every 0.2 s
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(0.2)  # the slow client is the subject
         writer.write(bytes([byte]))
     head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
     assert head.startswith(b"HTTP/1.1 200"), head
@@ -227,13 +228,18 @@ async def test_at_the_cap_the_oldest_idle_connections_make_room(
     runner, url = await serve(header_timeout=10, max_connections=20)
     assert runner.max_connections == 20
     streams = []
-    for _ in range(30):
+    for n in range(1, 31):
         streams.append(await dial(url))
-        await asyncio.sleep(0.005)  # let the server accept it
+        assert runner.open_connections <= 20
+
+        def made_room(n: int = n) -> bool:  # the server accepted it, closing the oldest idle at the cap
+            return runner.open_connections == min(n, 20) and sum(map(is_closed, streams)) == max(0, n - 20)
+
+        await until(made_room, f"connection {n} accepted, {max(0, n - 20)} closed to make room")
         assert runner.open_connections <= 20
     assert await get(url) == 200
     assert runner.open_connections <= 20
-    await asyncio.sleep(0.1)  # the closes reach the clients
+    await until(lambda: sum(map(is_closed, streams)) == 11, "the 11th close to reach its client")
     # 30 idle, then the normal client: the 11 oldest made room, in accept order.
     assert [is_closed(stream) for stream in streams] == [True] * 11 + [False] * 19
     assert await exchange(streams[-1]) == 200  # a kept one still works
@@ -246,8 +252,7 @@ async def test_at_the_cap_with_every_connection_busy_a_new_one_is_closed_at_once
     busy = [await dial(url) for _ in range(3)]
     for _, writer in busy:
         writer.write(b"GET /hold HTTP/1.1\r\nHost: mock\r\n\r\n")
-    await asyncio.sleep(0.1)
-    assert runner.open_connections == 3
+    await until(lambda: runner.open_connections == 3, "the three busy connections accepted")
     reader, _ = await dial(url)
     assert await seconds_until_closed(reader, limit=1) < 1
     assert runner.open_connections == 3
@@ -331,8 +336,8 @@ def test_1100_idle_sockets_under_ulimit_1024_leave_the_server_answering(tmp_path
             for n in range(IDLE):
                 sockets.append(socket.create_connection(("127.0.0.1", port), timeout=10))
                 if n < IDLE - 100 and n % 16 == 15:
-                    time.sleep(0.002)
-            time.sleep(0.3)
+                    time.sleep(0.002)  # the pace is the subject: the listen queue keeps up
+            wait_until(lambda: accepted_and_read(port, 0), "the burst accepted")
             request = urllib.request.Request(url + HISTORY, headers={"Authorization": BASIC})
             began = time.monotonic()
             with urllib.request.urlopen(request, timeout=5) as response:

@@ -22,8 +22,8 @@ from mock_server import MockServer, Repository
 from mock_server.core.errors import MAX_LISTED, MAX_SHOWN
 from mock_server.engine import default_repository
 from mock_server.http.refusals import MAX_ERROR_BYTES
+from tests.support.constants import BASE
 
-BASE = "/bin/guides/v1/assets/process"
 START = {"path": "/content/dam/22858", "type": "ASSET_PROCESSING"}
 
 

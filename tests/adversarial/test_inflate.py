@@ -21,8 +21,8 @@ import pytest
 from mock_server import MockServer, create_app
 from mock_server.core import compression
 from mock_server.http.inflate import MAX_MEMBERS, BodyTooLarge, BodyUnreadable, inflate
+from tests.support.constants import BASE
 
-BASE = "/bin/guides/v1/assets/process"
 START = json.dumps({"path": "/content/dam/22858", "type": "ASSET_PROCESSING"}).encode()
 MIB = 1 << 20
 

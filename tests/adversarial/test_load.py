@@ -12,7 +12,6 @@ import aiohttp
 
 from mock_server import MockServer
 
-BASE = "/bin/guides/v1/assets/process"
 CLIENTS, REQUESTS = 100, 200
 LEGAL = {  # status -> statuses it may be seen in next (by one client, in order)
     "WAITING": {"WAITING", "IN_PROGRESS", "SUCCESS", "FAILED", "CANCELLED"},

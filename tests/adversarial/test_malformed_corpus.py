@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 
 from mock_server import MockServer
+from tests.support.constants import BASE
 
-BASE = "/bin/guides/v1/assets/process"
 JSON = {"Content-Type": "application/json"}
 START = b'{"path": "/content/dam/22858", "type": "ASSET_PROCESSING"}'
 LIMIT = 1024 * 1024

@@ -10,13 +10,12 @@ import json
 import logging
 import threading
 import zlib
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 from mock_server.api.operations import BASE_PATH
 from mock_server.core.journal import Exchange
@@ -25,9 +24,9 @@ from mock_server.http import proxy as proxy_module
 from mock_server.http.proxy import PROXY, proxy_app
 from mock_server.http.proxy_checks import check_answer, check_request
 from mock_server.recording.tape import Recorder
+from tests.support.client import MakeServer
 from tests.support.proxy import FakeAuthor, json_of, open_raw, proxy_on_socket, raw_exchange, status_of, until
 
-MakeServer = Callable[[web.Application], Awaitable[TestServer]]
 START = json.dumps({"path": "/content/dam/22858", "type": "ASSET_PROCESSING"}).encode()
 DOWNLOAD = f"{BASE_PATH}/logs/download"
 

@@ -24,7 +24,8 @@ from mock_server.recording.limits import LimitError, ZipCaps, split_lines
 from mock_server.recording.tape_jobs import Caps, Jobs
 from mock_server.recording.tape_reader import open_tape
 from mock_server.recording.to_scenario import scenario_from_tape
-from tests.unit.test_to_scenario import ASSETS, BASE, TapeWriter, job_log, state, successful_job
+from tests.support.constants import BASE
+from tests.unit.test_to_scenario import ASSETS, TapeWriter, job_log, state, successful_job
 
 HEADER = {"tape": "aem-guides-mock", "version": 1, "upstream": "http://aem:4502"}
 

@@ -29,7 +29,7 @@ from mock_server.verify import Options, Report, plan
 from mock_server.verify.run import Run
 from mock_server.verify.target import Answer as Reply
 from mock_server.verify.target import SetupError
-from tests.e2e.test_verify import SANDBOX, STATUS, Handler, findings, run_verify
+from tests.support.verify import SANDBOX, STATUS, Handler, findings, run_verify
 
 Answer = Callable[[str, str], tuple[int, bytes] | None]  # None: no answer, ever
 

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import base64
-import contextlib
 import io
 import json
 import os
-import queue
 import signal
 import socket
 import subprocess
@@ -16,93 +13,14 @@ import threading
 import time
 import urllib.request
 import zipfile
-from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
-AUTH = {"Authorization": "Basic " + base64.b64encode(b"admin:admin").decode()}
-BASE = "/bin/guides/v1/assets/process"
-START_22858: dict[str, object] = {"path": "/content/dam/22858", "type": "ASSET_PROCESSING"}
-MODULE = (sys.executable, "-m", "mock_server")
-
-
-@contextlib.contextmanager
-def serving(
-    *args: str,
-    command: Sequence[str] = MODULE,
-    cwd: Path | None = None,
-    env: dict[str, str] | None = None,
-) -> Iterator[tuple[subprocess.Popen[str], str, list[str]]]:
-    """Run ``COMMAND serve --port 0 ARGS``; yield the process, its base URL and its banner."""
-    process = subprocess.Popen(
-        [*command, "serve", "--port", "0", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=cwd,
-        env=env,
-    )
-    try:
-        assert process.stdout is not None
-        banner: list[str] = []
-        while not banner or not banner[-1].startswith("Press Ctrl-C"):
-            line = read_line(process)
-            assert line, "".join(banner) + (process.stderr.read() if process.stderr else "")
-            banner.append(line)
-        assert " at http://127.0.0.1:" in banner[0], banner
-        yield process, banner[0].rsplit(" ", 1)[1].strip(), banner
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.communicate(timeout=10)
-
-
-_LINES: dict[int, queue.Queue[str]] = {}
-
-
-def read_line(process: subprocess.Popen[str], timeout: float = 15) -> str:
-    """The process's next line of output; fail rather than hang when none comes."""
-    if process.pid not in _LINES:
-        lines: queue.Queue[str] = queue.Queue()
-        stdout = process.stdout
-        assert stdout is not None
-
-        def pump() -> None:
-            for line in stdout:
-                lines.put(line)
-
-        threading.Thread(target=pump, daemon=True).start()
-        _LINES[process.pid] = lines
-    try:
-        return _LINES[process.pid].get(timeout=timeout)
-    except queue.Empty:
-        raise AssertionError(f"no output within {timeout} s") from None
-
-
-def call(url: str, data: dict[str, object] | None = None) -> dict[str, object]:
-    request = urllib.request.Request(url, headers=AUTH, data=json.dumps(data).encode() if data else None)
-    if data:
-        request.add_header("Content-Type", "application/json")
-    with urllib.request.urlopen(request, timeout=5) as response:
-        result: dict[str, object] = json.load(response)
-        return result
-
-
-def start_and_poll(url: str) -> None:
-    """Start a job on the documented example and read its status back."""
-    job = call(f"{url}{BASE}", START_22858)
-    status = call(f"{url}{BASE}/status?processingId={job['processingId']}")
-    assert status["path"] == "/content/dam/22858"
-    assert status["processingId"] == job["processingId"]
-
-
-def stop(process: subprocess.Popen[str], signum: int = signal.SIGTERM) -> float:
-    """Send ``signum`` and wait for the exit; return how long it took in seconds."""
-    began = time.monotonic()
-    process.send_signal(signum)
-    process.wait(timeout=10)
-    return time.monotonic() - began
+from tests.support.constants import AUTH, BASE
+from tests.support.dev_server import MODULE, call, read_line, serving, start_and_poll, stop
+from tests.support.sockets import accepted_and_read
+from tests.support.waiting import wait_until
 
 
 def test_serve_prints_the_url_credentials_and_a_curl_line() -> None:
@@ -243,7 +161,8 @@ def test_sigterm_with_requests_in_flight_exits_0_within_5_s_and_frees_the_port(t
         threads = [threading.Thread(target=slow_call) for _ in range(5)]
         for thread in threads:
             thread.start()
-        time.sleep(0.5)  # the requests are in flight, waiting on the latency
+        # The requests are in flight, waiting on the latency: accepted and read by the server.
+        wait_until(lambda: accepted_and_read(port, 5), "the five requests read by the server")
         assert stop(process) < 5
         assert process.returncode == 0
         for thread in threads:
@@ -305,7 +224,9 @@ def test_a_signal_during_downloads_exits_0_within_5_s(tmp_path: Path, signum: in
         threads = [threading.Thread(target=download) for _ in range(4)]
         for thread in threads:
             thread.start()
-        time.sleep(0.5)  # four downloads of 1,000,000 lines each are streaming
+        # Four downloads of 1,000,000 lines each under way (measured, then streamed): read by the server.
+        port = int(url.rsplit(":", 1)[1])
+        wait_until(lambda: accepted_and_read(port, 4), "the four downloads' requests read by the server")
         assert stop(process, signum) < 5
         assert process.returncode == 0
         for thread in threads:

@@ -21,7 +21,8 @@ from mock_server.console import MAX_LINE, MAX_PER_SECOND, ViolationPrinter, viol
 from mock_server.core.errors import Violation
 from mock_server.core.journal import Exchange
 from mock_server.exits import check_url
-from tests.e2e.test_cli import BASE, MODULE, read_line, serving, stop
+from tests.support.constants import BASE
+from tests.support.dev_server import MODULE, read_line, serving, stop
 
 OK, FINDINGS, USAGE, SETUP = 0, 1, 2, 3
 
@@ -153,7 +154,7 @@ def test_serve_prints_one_line_per_violation_and_quiet_prints_none() -> None:
     import urllib.error
     import urllib.request
 
-    from tests.e2e.test_cli import AUTH
+    from tests.support.constants import AUTH
 
     def send_bad(url: str) -> None:
         request = urllib.request.Request(f"{url}{BASE}", data=b'{"paht": "/x"}', headers=AUTH)

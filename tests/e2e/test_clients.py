@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_cli import serving
+from tests.support.dev_server import serving
 
 CLIENTS_DIR = Path(__file__).resolve().parents[2] / "examples" / "clients"
 NODE_DIR = CLIENTS_DIR / "node"

@@ -10,7 +10,6 @@ instead of skipping). Each test writes a screenshot of its page to ``artifacts/s
 from __future__ import annotations
 
 import asyncio
-import base64
 import http.client
 import json
 import os
@@ -29,7 +28,8 @@ from aiohttp import web
 from mock_server import ManualClock, create_app
 from mock_server.api.operations import BASE_PATH
 from mock_server.http.dashboard import EVENT_STREAMS, EventStreams
-from tests.e2e.test_cli import serving
+from tests.support.constants import BASIC_ADMIN as AUTH
+from tests.support.dev_server import serving
 
 CHROMIUM = os.environ.get("AEM_MOCK_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 DRIVER = os.environ.get("AEM_MOCK_CHROMEDRIVER") or shutil.which("chromedriver") or "/usr/bin/chromedriver"
@@ -50,7 +50,6 @@ from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = Path(os.environ.get("AEM_MOCK_SCREENSHOTS") or ROOT / "artifacts" / "screenshots")
-AUTH = "Basic " + base64.b64encode(b"admin:admin").decode()
 SCRIPT = "<script>window.pwned = 1; alert('pwned')</script>"
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_cli import serving, start_and_poll, stop
+from tests.support.dev_server import serving, start_and_poll, stop
 
 ROOT = Path(__file__).resolve().parents[2]
 

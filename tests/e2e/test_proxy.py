@@ -17,23 +17,22 @@ import sys
 import time
 import urllib.request
 import zipfile
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestServer
 
 from mock_server import MockServer, create_app
 from mock_server.api.operations import BASE_PATH
 from mock_server.http.proxy import proxy_app
 from mock_server.recording.tape import REDACTED, Recorder, SecretLeaked
+from tests.support.client import MakeClient, MakeServer
 from tests.support.proxy import FakeAuthor, proxy_on_socket, raw_exchange, status_of
 
-MakeServer = Callable[[web.Application], Awaitable[TestServer]]
-MakeClient = Callable[..., Awaitable[TestClient[Any, Any]]]
 #: How long a test waits for an answer: a body cut short fails the test instead of hanging it.
 PATIENCE = aiohttp.ClientTimeout(total=5)
 START = {"path": "/content/dam/22858", "type": "ASSET_PROCESSING"}
@@ -371,7 +370,7 @@ async def test_an_unreachable_author_is_a_502_and_a_slow_one_a_504(
     assert f"the upstream http://127.0.0.1:{port} cannot be reached" in body["message"]
 
     async def slow(request: web.Request) -> web.Response:
-        await asyncio.sleep(2)
+        await asyncio.sleep(2)  # an upstream slower than the proxy's timeout: the subject
         return web.json_response({})
 
     app = web.Application()

@@ -18,21 +18,20 @@ import threading
 import time
 import urllib.request
 import zlib
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 from mock_server.api.operations import BASE_PATH
 from mock_server.http import proxy as proxy_module
 from mock_server.recording.tape import Recorder
+from tests.support.client import MakeServer
 from tests.support.proxy import FakeAuthor, proxy_on_socket, raw_exchange, status_of
 from tests.support.proxy import until as async_until
-
-MakeServer = Callable[[web.Application], Awaitable[TestServer]]
+from tests.support.waiting import wait_until as until
 
 PATIENCE_S = 10.0
 UPLOAD = (f"POST {BASE_PATH} HTTP/1.1\r\nHost: proxy\r\nContent-Type: application/json\r\n"
@@ -79,13 +78,6 @@ class StuckUpstream:
         self.listener.close()
         for connection in self._connections:
             connection.close()
-
-
-def until(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + PATIENCE_S
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.01)
 
 
 def read_until(sock: socket.socket, marker: bytes) -> bytes:

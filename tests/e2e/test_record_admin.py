@@ -20,8 +20,9 @@ import yaml
 from mock_server import create_app
 from mock_server.cli import main
 from mock_server.scenarios.reading import parse_scenario, read_file
-from tests.e2e.test_proxy_stop import until
-from tests.e2e.test_round_trip import RECORDED, MakeClient, MakeServer, record
+from tests.e2e.test_round_trip import RECORDED, record
+from tests.support.client import MakeClient, MakeServer
+from tests.support.waiting import wait_until as until
 
 
 def basic(user: str, password: str) -> dict[str, str]:

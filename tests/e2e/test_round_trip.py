@@ -9,7 +9,6 @@ import io
 import json
 import re
 import zipfile
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +22,8 @@ from mock_server.cli import main
 from mock_server.http.proxy import proxy_app
 from mock_server.recording.tape import Recorder
 from mock_server.scenarios.reading import parse_scenario, read_file
+from tests.support.client import MakeClient, MakeServer
 
-MakeServer = Callable[[web.Application], Awaitable[TestServer]]
-MakeClient = Callable[..., Awaitable[TestClient[Any, Any]]]
 PATIENCE = aiohttp.ClientTimeout(total=10)
 AUTH = {"Authorization": "Basic " + base64.b64encode(b"admin:rt-secret-8d1f").decode()}
 

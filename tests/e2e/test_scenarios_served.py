@@ -7,7 +7,6 @@ is minutes long), so these are the scenarios a user meets in the dev server, not
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 import time
@@ -21,10 +20,10 @@ from typing import Any
 import pytest
 
 from mock_server.scenarios.reading import shipped_scenarios
-from tests.e2e.test_cli import serving
+from tests.support.constants import BASE
+from tests.support.constants import BASIC_ADMIN as BASIC
+from tests.support.dev_server import serving
 
-BASE = "/bin/guides/v1/assets/process"
-BASIC = "Basic " + base64.b64encode(b"admin:admin").decode()
 PROCESSED = re.compile(r"Processing asset \[(\d+)/")
 #: How long a check may wait for what it is looking for; every check is done well within 60 s.
 PATIENCE_S = 30.0
@@ -120,7 +119,7 @@ def test_cancel_and_resume() -> None:
         mock.until(pid, lambda job: job["triggeredCount"] >= 2)
         cancelled = mock.action("cancel", pid)
         assert cancelled["status"] == "CANCELLED" and 2 <= cancelled["triggeredCount"] < 6
-        time.sleep(0.5)
+        time.sleep(0.5)  # the wall clock moves (the subject): a cancelled job does not
         assert mock.status(pid)["triggeredCount"] == cancelled["triggeredCount"]  # it stays put
         mock.action("resume", pid)
         assert mock.until(pid, finished)["status"] == "SUCCESS"
@@ -148,7 +147,7 @@ def test_slow_queue() -> None:
         mock.until(first, lambda job: job["status"] != "WAITING")
         assert time.monotonic() - began >= 2.9  # held in the queue for its 30 s / 10
         second = mock.start("/content/dam/demo1")
-        time.sleep(0.3)
+        time.sleep(0.3)  # time passes (the subject): the queue counts polls, not time
         polled = [mock.status(second) for _ in range(3)]  # it leaves the queue at its 3rd poll
         assert [job["status"] for job in polled[:2]] == ["WAITING", "WAITING"]
         assert polled[2]["status"] == "IN_PROGRESS" and polled[2]["startedAt"] > 0

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.test_cli import serving, stop
+from tests.support.constants import BASE
+from tests.support.dev_server import serving, stop
 
 SECONDS = float(os.environ.get("AEM_MOCK_SOAK_SECONDS", "60"))
 WARM_UP = min(15.0, SECONDS / 4)
@@ -28,7 +29,6 @@ repository:
   generate: [{folder: /content/dam/soak, folders: 50, per_folder: {DITATOPIC: 5, DITAMAP: 1}}]
 """
 AUTH = {"Authorization": "Basic YWRtaW46YWRtaW4="}
-BASE = "/bin/guides/v1/assets/process"
 
 
 def rss_kb(pid: int) -> int:

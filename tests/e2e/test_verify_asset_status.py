@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from mock_server.api.operations import ASSET_STATUS_PATH
-from tests.e2e.test_verify import Handler, findings, json_drift, run_verify
+from tests.support.verify import Handler, findings, json_drift, run_verify
 
 
 def violations_of(report: Any, step: str) -> list[str]:

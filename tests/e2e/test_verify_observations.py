@@ -12,7 +12,7 @@ import pytest
 from aiohttp import web
 
 from mock_server.api.operations import BASE_PATH
-from tests.e2e.test_verify import STATUS, Handler, findings, json_drift, run_verify
+from tests.support.verify import STATUS, Handler, findings, json_drift, run_verify
 
 HISTORY = f"{BASE_PATH}/history"
 

@@ -16,7 +16,7 @@ from mock_server.cli import main
 from mock_server.http.runtime import MOCK
 from mock_server.verify import PLAN, Credentials, Options, verify
 from mock_server.verify.run import NO_SANDBOX
-from tests.e2e.test_verify import HELD, Handler
+from tests.support.verify import HELD, Handler
 
 #: The steps that start, cancel or resume a job: none of them runs without a sandbox.
 WRITING = {name for name, _, readonly in PLAN if not readonly}

@@ -18,7 +18,7 @@ import pytest
 
 from mock_server.api.operations import BASE_PATH
 from tests.adversarial.test_verify_hostile import plain_author, raw_author, written
-from tests.e2e.test_verify import SANDBOX
+from tests.support.verify import SANDBOX
 
 #: What a loaded 2-core machine may add to a bound: the interpreter's start and imports, the reports.
 MARGIN_S = 10.0

@@ -28,7 +28,8 @@ import pytest
 from mock_server import MockServer
 from mock_server.core.archive import zip_stream
 from tests.adversarial.test_archive import check_structure
-from tests.adversarial.test_hostile import BASE, START, address, big_server, finished_job, send
+from tests.adversarial.test_hostile import START, address, big_server, finished_job, send
+from tests.support.constants import BASE
 
 READER = Path(__file__).resolve().parents[1] / "support" / "readers" / "ReadZip.java"
 

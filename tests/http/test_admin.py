@@ -11,7 +11,7 @@ from mock_server import ManualClock, Settings
 from mock_server.api.operations import BASE_PATH
 from mock_server.core.job import StartRequest
 from mock_server.http.runtime import MOCK
-from tests.conftest import ApiClient, MakeApi
+from tests.support.client import ApiClient, MakeApi
 
 
 async def test_index_lists_the_routes(api: ApiClient) -> None:

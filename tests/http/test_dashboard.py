@@ -21,8 +21,8 @@ from mock_server.api.operations import BASE_PATH
 from mock_server.core.job import StartRequest
 from mock_server.http.dashboard import EventStreams
 from mock_server.http.dashboard_pages import MAX_JOURNAL_ROWS
-from tests.conftest import ApiClient, MakeApi
-from tests.e2e.test_cli import serving
+from tests.support.client import ApiClient, MakeApi
+from tests.support.dev_server import serving
 
 UI = "/__admin/ui/"
 SLOTS = EventStreams().slots

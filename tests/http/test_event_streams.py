@@ -20,7 +20,7 @@ from aiohttp.test_utils import TestClient, make_mocked_request
 from mock_server import ManualClock, create_app
 from mock_server.api.operations import BASE_PATH
 from mock_server.http.dashboard import EVENT_STREAMS, EVENTS_STOPPING, EventStreams
-from tests.conftest import BASIC_ADMIN
+from tests.support.constants import BASIC_ADMIN
 
 Serve = Callable[..., Awaitable[tuple[TestClient[Any, Any], EventStreams]]]
 #: How many places the tests hold: the default.

@@ -11,7 +11,7 @@ from jsonschema import Draft202012Validator
 from mock_server import Settings
 from mock_server.api.operations import ASSET_STATUS_PATH
 from mock_server.contract.schemas import load_schemas
-from tests.conftest import ApiClient, MakeApi
+from tests.support.client import ApiClient, MakeApi
 
 FOLDER = "/content/dam/status-fetch1"
 #: The page's request example, as read (§3.40): its one folder excluded in the relative form it writes.

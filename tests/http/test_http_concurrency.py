@@ -8,7 +8,8 @@ from collections.abc import Coroutine
 from typing import Any
 
 from mock_server import Repository
-from tests.conftest import FLAGS, ApiClient, MakeApi
+from tests.support.client import ApiClient, MakeApi
+from tests.support.constants import FLAGS
 
 
 def many_folders(count: int) -> Repository:

@@ -10,7 +10,8 @@ import pytest
 
 from mock_server import Settings
 from mock_server.api.operations import BASE_PATH
-from tests.conftest import BASIC_ADMIN, ApiClient, MakeApi
+from tests.support.client import ApiClient, MakeApi
+from tests.support.constants import BASIC_ADMIN
 
 LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d:\d{3}: (INFO|ERROR): \[ASSET_PROCESSING\] .+$")
 

@@ -13,7 +13,7 @@ from jsonschema import Draft202012Validator
 from mock_server import Settings
 from mock_server.api.operations import BASE_PATH, Call, Operation, Reply
 from mock_server.contract.schemas import load_schemas
-from tests.conftest import ApiClient, MakeApi
+from tests.support.client import ApiClient, MakeApi
 
 ERROR_SCHEMA = Draft202012Validator(load_schemas()["error"])
 START = {"path": "/content/dam/22858", "type": "ASSET_PROCESSING"}

@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 
 from mock_server.api.operations import BASE_PATH
-from tests.conftest import ApiClient
+from tests.support.client import ApiClient
 
 STATUS = f"{BASE_PATH}/status"
 

@@ -6,7 +6,8 @@ import pytest
 
 from mock_server import Settings
 from mock_server.api.operations import BASE_PATH
-from tests.conftest import FLAGS, ApiClient, MakeApi
+from tests.support.client import ApiClient, MakeApi
+from tests.support.constants import FLAGS
 
 
 def flags(job: dict[str, object]) -> tuple[object, ...]:

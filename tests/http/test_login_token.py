@@ -11,8 +11,9 @@ from mock_server.api.operations import BASE_PATH
 from mock_server.core.errors import SettingError
 from mock_server.scenarios.masking import MASK, masked_settings, masked_yaml
 from mock_server.scenarios.reading import parse_scenario
-from tests.conftest import BASIC_ADMIN, ApiClient, MakeApi
 from tests.http.test_http_errors import assert_error, raw
+from tests.support.client import ApiClient, MakeApi
+from tests.support.constants import BASIC_ADMIN
 
 #: A cookie value as a browser sends it: the token and the workspace, their ':' %-encoded.
 COOKIE = "5c1f0a9e-3b7d-4e62-9a1c-7f2e8d4b6a10%3a9f8e7d6c5b4a%3acrx.default"

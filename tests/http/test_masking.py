@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from mock_server import Settings
 from mock_server.scenarios.masking import MASK, SECRETS, UNREADABLE, YAML_MASK, masked_settings, masked_yaml
 from mock_server.scenarios.reading import parse_scenario
-from tests.conftest import MakeApi
+from tests.support.client import MakeApi
 
 PASSWORD, TOKEN, OTHER_TOKEN, ADMIN_TOKEN = "pw-3f9a1c", "tok-77b2e0", "tok-5d11aa", "adm-90c4d2e8"
 SECRET_VALUES = (PASSWORD, TOKEN, OTHER_TOKEN, ADMIN_TOKEN)

@@ -14,7 +14,7 @@ from mock_server.api.openapi import openapi_document
 from mock_server.api.operations import PATHS, RESTART_PATH, Api
 from mock_server.contract.schemas import load_schemas
 from mock_server.contract.validation import Contract
-from tests.conftest import ApiClient, MakeApi
+from tests.support.client import ApiClient, MakeApi
 
 
 def document(**settings: Any) -> dict[str, Any]:

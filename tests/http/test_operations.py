@@ -12,7 +12,7 @@ from mock_server import ScenarioError, Settings
 from mock_server.api.operations import OPERATION_NAMES, OPERATIONS, PATHS, Api, operation_named
 from mock_server.contract.schemas import load_schemas
 from mock_server.scenarios.reading import parse_scenario
-from tests.conftest import ApiClient, MakeApi
+from tests.support.client import ApiClient, MakeApi
 
 ROOT = Path(__file__).resolve().parents[2]
 

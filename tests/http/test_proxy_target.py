@@ -11,17 +11,15 @@ import asyncio
 import base64
 import contextlib
 import errno
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestServer
 from yarl import URL
 
 from mock_server.http.proxy_relay import upstream_url
+from tests.support.client import MakeServer
 from tests.support.proxy import Canary, FakeAuthor, json_of, proxy_on_socket, raw_exchange, status_of
 
-MakeServer = Callable[[web.Application], Awaitable[TestServer]]
 CREDENTIALS = "Basic " + base64.b64encode(b"client:s3cret").decode()
 HISTORY = "/bin/guides/v1/assets/process/history"
 

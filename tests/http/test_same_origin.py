@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from mock_server import Settings
-from tests.conftest import ApiClient, MakeApi
+from tests.support.client import ApiClient, MakeApi
 
 TOKEN = "s3cret-admin-token"
 

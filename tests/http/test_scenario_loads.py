@@ -16,7 +16,7 @@ from mock_server.http import admin
 from mock_server.http.inflate import read_body
 from mock_server.http.runtime import DEFAULT_SCENARIO, Mock
 from mock_server.scenarios.reading import parse_scenario
-from tests.conftest import MakeApi
+from tests.support.client import MakeApi
 
 YAML = {"Content-Type": "application/yaml"}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from mock_server.api.operations import BASE_PATH
-from tests.conftest import ApiClient, MakeApi
+from tests.support.client import ApiClient, MakeApi
 
 PROCESSED = re.compile(r"Processing asset \[(\d+)/")
 

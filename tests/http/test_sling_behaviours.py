@@ -10,8 +10,8 @@ import pytest
 
 from mock_server import Settings
 from mock_server.api.operations import BASE_PATH, OPERATIONS, Operation
-from tests.conftest import ApiClient, MakeApi
 from tests.http.test_http_errors import assert_error, raw
+from tests.support.client import ApiClient, MakeApi
 
 HISTORY = f"{BASE_PATH}/history"
 START = json.dumps({"path": "/content/dam/22858", "type": "ASSET_PROCESSING"}).encode()

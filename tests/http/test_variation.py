@@ -21,7 +21,7 @@ from mock_server.contract.schemas import load_schemas
 from mock_server.contract.variation import Variation
 from mock_server.core.oddities import ID_SHAPES, log_extras, seeded_ids
 from mock_server.http.runtime import MOCK
-from tests.conftest import BASIC_ADMIN
+from tests.support.constants import BASIC_ADMIN
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 

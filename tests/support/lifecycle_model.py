@@ -14,7 +14,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.conftest import FLAGS
+from tests.support.constants import FLAGS
 
 #: Where a manual clock starts after a reset, unless told otherwise: 2026-01-01T00:00:00Z
 #: (mock_server/core/clock.py).

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from mock_server.http.proxy import PROXY, Proxy, proxy_app
 from mock_server.server import start_site
+from tests.support import waiting
 
 #: How long a raw exchange may take before the test fails instead of hanging.
 PATIENCE_S = 5.0
@@ -117,8 +118,4 @@ def json_of(answer: bytes) -> Any:
 
 async def until(condition: Callable[[], bool], what: str, deadline_s: float = PATIENCE_S) -> None:
     """Wait for ``condition`` (polled on the loop), failing with ``what`` after the deadline."""
-    loop = asyncio.get_running_loop()
-    end = loop.time() + deadline_s
-    while not condition():
-        assert loop.time() < end, f"timed out waiting for {what}"
-        await asyncio.sleep(0.01)
+    await waiting.until(condition, what, deadline_s)

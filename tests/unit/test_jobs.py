@@ -13,7 +13,7 @@ from mock_server.core.default_dam import default_repository
 from mock_server.core.errors import QueueFull
 from mock_server.core.jobs import Job, Phase, StartRequest, Status
 from mock_server.engine import InvalidTransition, JobConflict, JobEngine, JobError, Lifecycle, UnknownJob
-from tests.conftest import FLAGS
+from tests.support.constants import FLAGS
 
 PROCESSED = re.compile(r"Processing asset \[(\d+)/(\d+)\]")
 

@@ -27,7 +27,8 @@ from mock_server.recording.secrets import REDACTED, SecretNames, Secrets, looks_
 from mock_server.recording.tape import Recorder, TapeRequest, TapeResponse
 from mock_server.scenarios.reading import parse_scenario
 from mock_server.strategies import from_schema
-from tests.e2e.test_round_trip import PATIENCE, RECORDED, MakeClient, MakeServer, drive
+from tests.e2e.test_round_trip import PATIENCE, RECORDED, drive
+from tests.support.client import MakeClient, MakeServer
 
 R = REDACTED
 #: The documented list, in the spellings clients use.

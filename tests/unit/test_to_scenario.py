@@ -24,8 +24,8 @@ from mock_server.recording.tape_reader import TapeError, open_tape
 from mock_server.recording.to_scenario import scenario_from_tape
 from mock_server.scenarios.reading import parse_scenario
 from mock_server.scenarios.scenario import Scenario
+from tests.support.constants import BASE
 
-BASE = "/bin/guides/v1/assets/process"
 T0 = 1_767_225_600_000  # 2026-01-01 00:00:00 UTC, the recorded author's clock
 TAG = "INFO: [ASSET_PROCESSING]"
 #: A folder of the recorded author: its own assets first, then its subfolder's (the mock's order too).
