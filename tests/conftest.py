@@ -12,8 +12,10 @@ from mock_server.http.runtime import MOCK
 
 # The client and constants live in tests/support; named here too for test files that import them from
 # the conftest (new files in tests/ before they are placed in a tier).
+from tests.support import hypothesis_profiles  # noqa: F401 (registers and loads the profile)
 from tests.support.client import ApiClient, MakeApi
 from tests.support.constants import BASIC_ADMIN, FLAGS
+from tests.support.slow import SLOW
 
 __all__ = ["BASIC_ADMIN", "FLAGS", "ApiClient", "MakeApi"]
 
@@ -26,7 +28,8 @@ TESTS = Path(__file__).resolve().parent
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark each test under tests/<tier>/ with its tier."""
+    """Mark each test under tests/<tier>/ with its tier, and the tests measured slow (tests/support/slow.py)
+    with ``slow``."""
     for item in items:
         try:
             parts = item.path.resolve().relative_to(TESTS).parts
@@ -34,6 +37,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             continue
         if len(parts) > 1 and parts[0] in TIERS:
             item.add_marker(parts[0])
+            name = getattr(item, "originalname", None) or item.name
+            if name in SLOW.get("/".join(parts), {}):
+                item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture

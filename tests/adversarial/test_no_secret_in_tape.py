@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 
 from mock_server.recording.secrets import needle_forms
 from mock_server.recording.tape import Recorder, SecretLeaked, TapeRequest, TapeResponse
+from tests.support.hypothesis_profiles import examples
 
 UPSTREAM = "http://author.example:4502"
 JSON = ("Content-Type", "application/json")
@@ -424,7 +425,7 @@ def inflated(data: bytes) -> bytes:
 
 
 @pytest.mark.parametrize("placement", list(PLACEMENTS))
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 @given(secret=secret_values, name=st.sampled_from(NAMES), path=nesting)
 def test_no_secret_is_left_in_a_tape(placement: str, secret: str, name: str, path: list[Any]) -> None:
     expected, place = PLACEMENTS[placement]

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from mock_server.recording.tape import Recorder, SecretLeaked, TapeRequest, TapeResponse
 from mock_server.recording.tape_reader import open_tape
+from tests.support.hypothesis_profiles import examples
 
 UPSTREAM = "http://author.example:4502"
 HEADER_NAMES = ["Content-Type", "Content-Encoding", "Location", "Authorization", "Cookie", "Set-Cookie",
@@ -37,7 +38,7 @@ bodies = st.one_of(
 paths = st.one_of(texts.map(lambda text: "/" + text), st.just("/x;jsessionid=\ud800/y"))
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(100), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     request_headers=headers, response_headers=headers, path=paths, query=texts,
     request_body=bodies, response_body=bodies, status=st.integers(100, 599),

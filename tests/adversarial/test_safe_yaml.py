@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from mock_server import ScenarioError
 from mock_server.scenarios.reading import shipped_scenarios
 from mock_server.scenarios.safe_yaml import MAX_BYTES, MAX_DEPTH, MAX_NODES, _Loader, read_yaml
+from tests.support.hypothesis_profiles import examples
 
 SCALARS = st.one_of(
     st.none(),
@@ -34,7 +35,7 @@ def oracle(text: str) -> Any:
     return yaml.load(text, Loader=_Loader)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(VALUES, st.sampled_from([None, True, False]), st.booleans())
 def test_a_document_reads_as_pyyaml_reads_it(value: Any, flow: bool | None, shared: bool) -> None:
     """Block or flow style, and with anchors and aliases (a value used twice is written once)."""

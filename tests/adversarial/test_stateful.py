@@ -32,6 +32,7 @@ from hypothesis.stateful import (
 from mock_server import ManualClock, MockServer
 from mock_server.api.operations import BASE_PATH
 from mock_server.http.runtime import Mock as Runtime
+from tests.support.hypothesis_profiles import examples
 from tests.support.lifecycle_model import (
     ACTIVE,
     HISTORY_SIZE,
@@ -326,7 +327,7 @@ class LifecycleMachine(RuleBasedStateMachine):
 
 
 TestLifecycle = LifecycleMachine.TestCase
-TestLifecycle.settings = settings(max_examples=30, stateful_step_count=30, deadline=None)
+TestLifecycle.settings = settings(max_examples=examples(30), stateful_step_count=30, deadline=None)
 
 
 class TwoRunnersMachine(LifecycleMachine):
@@ -336,7 +337,7 @@ class TwoRunnersMachine(LifecycleMachine):
 
 
 TestTwoRunners = TwoRunnersMachine.TestCase
-TestTwoRunners.settings = settings(max_examples=20, stateful_step_count=30, deadline=None)
+TestTwoRunners.settings = settings(max_examples=examples(20), stateful_step_count=30, deadline=None)
 
 
 class EpochMachine(LifecycleMachine):
@@ -347,7 +348,7 @@ class EpochMachine(LifecycleMachine):
 
 
 TestEpoch = EpochMachine.TestCase
-TestEpoch.settings = settings(max_examples=15, stateful_step_count=30, deadline=None)
+TestEpoch.settings = settings(max_examples=examples(15), stateful_step_count=30, deadline=None)
 
 
 def teardown_module() -> None:

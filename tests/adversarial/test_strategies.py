@@ -18,6 +18,7 @@ from mock_server import MockServer
 from mock_server.api.operations import OPERATION_NAMES, operation_named
 from mock_server.contract.schemas import load_schemas
 from mock_server.strategies import Request, from_schema, invalid_request, valid_request
+from tests.support.hypothesis_profiles import examples
 
 SCHEMAS = load_schemas()
 OPERATIONS = list(OPERATION_NAMES)
@@ -38,20 +39,20 @@ def violations(request: Request) -> list[str]:
 
 
 @pytest.mark.parametrize("operation", OPERATIONS)
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(data=st.data())
 def test_valid_requests_keep_the_schemas(operation: str, data: st.DataObject) -> None:
     assert violations(data.draw(valid_request(operation))) == []
 
 
 @pytest.mark.parametrize("operation", [o for o in OPERATIONS if o not in ("history", "system-status")])
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
 @given(data=st.data())
 def test_invalid_requests_break_them(operation: str, data: st.DataObject) -> None:
     assert violations(data.draw(invalid_request(operation))) != []
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(from_schema(SCHEMAS["job"]))
 def test_from_schema_follows_refs_and_nested_objects(job: dict[str, Any]) -> None:
     Draft202012Validator(SCHEMAS["job"]).validate(job)
@@ -82,7 +83,9 @@ def send(server: MockServer, request: Request) -> tuple[int, Any]:
         return error.code, json.load(error)
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=examples(80), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(data=st.data())
 def test_the_mock_accepts_every_valid_request_and_refuses_every_invalid_one(
     server: MockServer, data: st.DataObject

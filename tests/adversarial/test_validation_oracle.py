@@ -42,6 +42,7 @@ from mock_server.scenarios.reading import _check as scenario_check
 from mock_server.scenarios.reading import shipped_scenarios
 from mock_server.scenarios.safe_yaml import read_yaml
 from mock_server.server import MockServer
+from tests.support.hypothesis_profiles import examples
 
 # --- the checks: every shipped schema, in each form it takes -----------------------------------------
 
@@ -355,12 +356,13 @@ def assert_agree(label: str, check: SchemaCheck, instance: Any) -> bool:
 
 
 @pytest.mark.parametrize(("label", "check"), CHECKS, ids=IDS)
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_fast_path_agrees_with_jsonschema(label: str, check: SchemaCheck, data: st.DataObject) -> None:
     assert_agree(label, check, data.draw(_instances(label, check)))
 
 
+@pytest.mark.slow  # every example, whatever the profile: a tenth may miss a schema's valid or invalid side
 def test_generated_instances_cover_both_answers() -> None:
     """The agreement test means something only if it meets valid and invalid instances alike, and
     instances that jsonschema-rs itself judges."""
@@ -556,7 +558,7 @@ def test_parse_json_notices_integral_floats(text: str, noticed: bool) -> None:
     assert integral_floats is noticed
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(value=JSON)
 def test_what_parse_json_does_not_notice_jsonschema_rs_sees_exactly(value: Any) -> None:
     text = json.dumps(value)  # NaN and Infinity as Python writes them
@@ -568,7 +570,7 @@ def test_what_parse_json_does_not_notice_jsonschema_rs_sees_exactly(value: Any) 
 PATTERNS = ["^a$", "^[^\\n\\r]*$", "a$|b", "^[0-9]+(ms|s)$", "x$y", "^$", "[$]", "\\$$", "^[]a]$", "^[^]]$"]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(pattern=st.sampled_from(PATTERNS), text=st.text(alphabet="ab01ms$]\n\r", max_size=5))
 def test_patterns_mean_for_jsonschema_rs_what_re_search_means(pattern: str, text: str) -> None:
     translated = jsonschema_rs.validator_for({"pattern": _python_dollars(pattern)})

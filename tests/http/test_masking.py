@@ -16,6 +16,7 @@ from mock_server import Settings
 from mock_server.scenarios.masking import MASK, SECRETS, UNREADABLE, YAML_MASK, masked_settings, masked_yaml
 from mock_server.scenarios.reading import parse_scenario
 from tests.support.client import MakeApi
+from tests.support.hypothesis_profiles import examples
 
 PASSWORD, TOKEN, OTHER_TOKEN, ADMIN_TOKEN = "pw-3f9a1c", "tok-77b2e0", "tok-5d11aa", "adm-90c4d2e8"
 SECRET_VALUES = (PASSWORD, TOKEN, OTHER_TOKEN, ADMIN_TOKEN)
@@ -258,7 +259,7 @@ def scenario_texts(draw: Any) -> tuple[str, dict[str, Any], list[str]]:
     return text, case.expected(), case.secrets()
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(scenario_texts())
 def test_no_secret_is_shown_however_it_is_written(case: tuple[str, dict[str, Any], list[str]]) -> None:
     text, expected, secrets = case

@@ -15,6 +15,7 @@ from mock_server.api.operations import PATHS, RESTART_PATH, Api
 from mock_server.contract.schemas import load_schemas
 from mock_server.contract.validation import Contract
 from tests.support.client import ApiClient, MakeApi
+from tests.support.hypothesis_profiles import examples
 
 
 def document(**settings: Any) -> dict[str, Any]:
@@ -136,7 +137,7 @@ def start_checks() -> tuple[Draft202012Validator, Contract]:
     return Draft202012Validator(document()["components"]["schemas"]["start-request"]), Contract(Settings())
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(starts)
 def test_the_documented_request_bodies_are_what_the_mock_serves(body: dict[str, Any]) -> None:
     """/openapi.json's request schemas take what an author's reader takes (null for an optional

@@ -22,6 +22,7 @@ from mock_server.contract.variation import Variation
 from mock_server.core.oddities import ID_SHAPES, log_extras, seeded_ids
 from mock_server.http.runtime import MOCK
 from tests.support.constants import BASIC_ADMIN
+from tests.support.hypothesis_profiles import examples
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 
@@ -84,7 +85,7 @@ def run(seed: int | None) -> list[tuple[str, int, bytes, tuple[str, ...]]]:
     return asyncio.run(script(seed))
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(100), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(min_value=0, max_value=2**63 - 1))
 def test_every_varied_answer_keeps_the_contract_and_a_seed_repeats_exactly(seed: int) -> None:
     first = run(seed)

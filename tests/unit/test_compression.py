@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mock_server.core.compression import NotInflatable, TooLarge, inflate, inflate_chunks
+from tests.support.hypothesis_profiles import examples
 
 
 def deflated(data: bytes, raw: bool = False) -> bytes:
@@ -18,7 +19,7 @@ def deflated(data: bytes, raw: bool = False) -> bytes:
     return packer.compress(data) + packer.flush()
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(
     st.lists(st.binary(max_size=3000), min_size=1, max_size=4),
     st.integers(1, 300),

@@ -14,6 +14,7 @@ from mock_server.core.errors import QueueFull
 from mock_server.core.jobs import Job, Phase, StartRequest, Status
 from mock_server.engine import InvalidTransition, JobConflict, JobEngine, JobError, Lifecycle, UnknownJob
 from tests.support.constants import FLAGS
+from tests.support.hypothesis_profiles import examples
 
 PROCESSED = re.compile(r"Processing asset \[(\d+)/(\d+)\]")
 
@@ -177,7 +178,7 @@ step = st.one_of(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.lists(step, max_size=40))
 def test_no_interleaving_reaches_an_illegal_state(steps: list[tuple[str, object, int]]) -> None:
     engine, clock = make_engine()
@@ -368,7 +369,7 @@ FOLDERS = {  # path: assets
 }  # fmt: skip
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(
     runners=st.integers(1, 4),
     starts=st.lists(

@@ -29,6 +29,7 @@ from mock_server.scenarios.reading import parse_scenario
 from mock_server.strategies import from_schema
 from tests.e2e.test_round_trip import PATIENCE, RECORDED, drive
 from tests.support.client import MakeClient, MakeServer
+from tests.support.hypothesis_profiles import examples
 
 R = REDACTED
 #: The documented list, in the spellings clients use.
@@ -170,7 +171,7 @@ def test_text_values_are_redacted_whole_however_they_are_written(
     assert secret in seen
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(
     st.lists(
         st.sampled_from(
@@ -308,7 +309,7 @@ def test_a_token_of_plain_characters_is_one_needle(token: str) -> None:
     assert needle_forms(token) == {token.encode()}
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(RESPONSES).flatmap(lambda name: from_schema(load_schemas()[name])))
 def test_any_answer_the_contract_allows_is_unchanged(answer: Any) -> None:
     seen = Secrets()

@@ -17,6 +17,7 @@ from mock_server.engine import Lifecycle
 from mock_server.scenarios.reading import parse_scenario, shipped_scenarios
 from mock_server.scenarios.safe_yaml import MAX_NODES
 from mock_server.scenarios.scenario import Glob
+from tests.support.hypothesis_profiles import examples
 
 
 def problems(text: str) -> list[str]:
@@ -260,7 +261,7 @@ def test_schema_valid_looking_values_that_cannot_load_are_problems_not_crashes(
     st.lists(st.sampled_from(["a", "b", "/", "*", "**", "?"]), max_size=8).map("".join),
     st.text(alphabet="ab/", max_size=10),
 )
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=examples(500), deadline=None)
 def test_a_glob_matches_as_its_regular_expression_would(pattern: str, path: str) -> None:
     wildcard = {"**": ".*", "*": "[^/]*", "?": "[^/]"}
     parts = re.split(r"(\*\*|\*|\?)", pattern)

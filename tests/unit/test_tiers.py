@@ -3,13 +3,16 @@ tests carry its marker, so that ``-m "not e2e"`` is the inner loop."""
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import TIERS
+from tests.support.slow import SLOW
 
 TESTS = Path(__file__).resolve().parents[1]
+FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 
 
 def test_every_test_file_sits_in_a_tier() -> None:
@@ -32,3 +35,17 @@ def test_each_tier_is_a_folder_with_tests() -> None:
 def test_this_test_carries_its_tiers_marker(request: pytest.FixtureRequest) -> None:
     assert request.node.get_closest_marker("unit") is not None, "tests/conftest.py did not mark tests/unit"
     assert request.node.get_closest_marker("e2e") is None
+
+
+def test_each_test_listed_slow_exists() -> None:
+    """A test renamed or moved drops out of tests/support/slow.py's list: the list says so at once."""
+    missing = []
+    for path, names in SLOW.items():
+        file = TESTS / path
+        defined = (
+            {node.name for node in ast.walk(ast.parse(file.read_text())) if isinstance(node, FUNCTIONS)}
+            if file.exists()
+            else set()
+        )
+        missing += [f"{path}::{name}" for name in names if name not in defined]
+    assert not missing, f"tests/support/slow.py names tests that do not exist: {missing}; fix or drop them"
