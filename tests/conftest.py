@@ -15,7 +15,7 @@ from mock_server.http.runtime import MOCK
 from tests.support import hypothesis_profiles  # noqa: F401 (registers and loads the profile)
 from tests.support.client import ApiClient, MakeApi
 from tests.support.constants import BASIC_ADMIN, FLAGS
-from tests.support.slow import SLOW
+from tests.support.slow import INNER, SLOW
 
 __all__ = ["BASIC_ADMIN", "FLAGS", "ApiClient", "MakeApi"]
 
@@ -27,9 +27,10 @@ TIERS = ("unit", "http", "e2e", "adversarial")
 TESTS = Path(__file__).resolve().parent
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark each test under tests/<tier>/ with its tier, and the tests measured slow (tests/support/slow.py)
-    with ``slow``."""
+    with ``slow``; leave the slow tests out unless ``-m`` names them (``-m slow``), whatever else it says
+    (``-m "not e2e"``, the inner loop, runs no slow test)."""
     for item in items:
         try:
             parts = item.path.resolve().relative_to(TESTS).parts
@@ -38,8 +39,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if len(parts) > 1 and parts[0] in TIERS:
             item.add_marker(parts[0])
             name = getattr(item, "originalname", None) or item.name
-            if name in SLOW.get("/".join(parts), {}):
+            if name in SLOW.get("/".join(parts), {}) or name in INNER.get("/".join(parts), {}):
                 item.add_marker(pytest.mark.slow)
+    if "slow" not in (config.getoption("markexpr") or ""):
+        slow = [item for item in items if item.get_closest_marker("slow") is not None]
+        if slow:
+            config.hook.pytest_deselected(items=slow)
+            items[:] = [item for item in items if item.get_closest_marker("slow") is None]
 
 
 @pytest.fixture

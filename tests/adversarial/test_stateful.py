@@ -16,6 +16,7 @@ import urllib.parse
 import zipfile
 from typing import Any
 
+import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -44,6 +45,9 @@ from tests.support.lifecycle_model import (
     Reference,
     flatten,
 )
+
+# Seconds each (0.8 to 1.5 s in one process): in the slow step, which .ci/run runs with every example.
+pytestmark = pytest.mark.slow
 
 SCENARIO = """
 description: stateful test; jobs for demo1 fail at their 3rd asset

@@ -3,7 +3,9 @@ README's command (``-m 'not slow'``) leaves them out, and .ci/run runs them (``-
 more (the figure beside it: all its cases, seconds, summed) in a ``-n 2 --durations=0`` run on the 2-core
 machine at a load average of 6-7, on 2026-12-01; most spawn Python processes (the CLI, pytester, a
 browser), measure memory with tracemalloc, or hold a load or a bomb for seconds. A test file marks its
-own slow tests with ``@pytest.mark.slow`` as well; this list is for those measured in bulk.
+own slow tests with ``@pytest.mark.slow`` as well; this list is for those measured in bulk. The second
+list (INNER) keeps the inner loop (``-m "not e2e"``) within 20 s: the http and adversarial tests of 0.5 s
+or more, most of them waiting out a real timeout, measured in one process at a load average of 1.5.
 ``unit/test_tiers.py`` checks that each entry names a test that exists."""
 
 from __future__ import annotations
@@ -159,5 +161,41 @@ SLOW: dict[str, dict[str, float]] = {
     },
     "unit/test_scenarios.py": {
         "test_a_valid_scenario_is_checked_in_little_more_memory_than_its_yaml_takes": 5.3,
+    },
+}
+
+
+#: The inner loop's tests of half a second or more (seconds, one process, load average 1.5).
+INNER: dict[str, dict[str, float]] = {
+    "adversarial/test_connections.py": {
+        "test_on_a_keep_alive_connection_the_timeout_counts_from_the_next_requests_first_byte": 1.26,
+        "test_a_body_slower_than_the_header_timeout_is_not_cut_by_it": 1.21,
+        "test_an_idle_keep_alive_connection_outlives_the_header_timeout": 1.01,
+        "test_a_half_sent_request_line_is_closed_after_the_timeout_while_others_are_served": 0.51,
+        "test_headers_trickled_a_byte_at_a_time_are_cut_at_the_timeout": 0.51,
+    },
+    "adversarial/test_hostile.py": {
+        "test_a_job_cancelled_and_resumed_without_end_keeps_a_bounded_log": 1.39,
+        "test_seventy_thousand_unknown_keys_list_twenty_and_count_the_rest": 0.5,
+    },
+    "adversarial/test_inflate.py": {
+        "test_a_bomb_stops_one_byte_past_the_cap": 1.0,
+    },
+    "adversarial/test_proxy_bounds.py": {
+        "test_a_client_that_stops_reading_is_cut_off_at_the_timeout": 0.59,
+    },
+    "adversarial/test_scenario_from_hostile.py": {
+        "test_a_kept_line_is_charged_at_least_what_it_takes_in_memory": 1.16,
+    },
+    "adversarial/test_verify_hostile.py": {
+        "test_an_author_that_trickles_cannot_stretch_the_timeout": 1.36,
+        "test_an_author_that_never_answers_is_a_setup_error_within_the_timeout": 0.91,
+    },
+    "http/test_dashboard.py": {
+        "test_a_closed_tab_frees_its_event_stream_at_once_on_the_dev_server": 0.82,
+        "test_the_event_stream_sends_each_change": 0.76,
+    },
+    "http/test_event_streams.py": {
+        "test_an_idle_stream_ends_at_its_age_so_a_stuck_tab_frees_its_place": 0.53,
     },
 }
