@@ -29,6 +29,7 @@ from mock_server import create_app
 from mock_server.http.connections import GuardedRunner, backlog_for, connection_cap, file_reserve
 from mock_server.server import start_site
 from tests.support.constants import BASIC_ADMIN as BASIC
+from tests.support.dev_server import ready_url
 from tests.support.sockets import accepted_and_read
 from tests.support.waiting import until, wait_until
 
@@ -393,11 +394,7 @@ def test_a_low_file_limit_still_serves_clients_at_once(tmp_path: Path, limits: A
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=limits,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 20
-        while not ready.exists():
-            assert server.poll() is None and time.monotonic() < deadline
-            time.sleep(0.02)
-        url = ready.read_text().strip() + HISTORY
+        url = ready_url(ready, server) + HISTORY
         codes: list[int] = []
 
         def slow_call() -> None:

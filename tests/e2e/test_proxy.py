@@ -14,7 +14,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 import zipfile
 from collections.abc import Callable
@@ -31,6 +30,7 @@ from mock_server.api.operations import BASE_PATH
 from mock_server.http.proxy import proxy_app
 from mock_server.recording.tape import REDACTED, Recorder, SecretLeaked
 from tests.support.client import MakeClient, MakeServer
+from tests.support.dev_server import ready_url
 from tests.support.proxy import FakeAuthor, proxy_on_socket, raw_exchange, status_of
 
 #: How long a test waits for an answer: a body cut short fails the test instead of hanging it.
@@ -395,11 +395,7 @@ def run_proxy(
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 15
-        while not ready.exists():
-            assert process.poll() is None and time.monotonic() < deadline, process.communicate()
-            time.sleep(0.02)
-        drive(ready.read_text().strip())
+        drive(ready_url(ready, process))
         process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=10)
     finally:

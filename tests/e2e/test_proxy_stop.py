@@ -29,6 +29,7 @@ from mock_server.api.operations import BASE_PATH
 from mock_server.http import proxy as proxy_module
 from mock_server.recording.tape import Recorder
 from tests.support.client import MakeServer
+from tests.support.dev_server import ready_url
 from tests.support.proxy import FakeAuthor, proxy_on_socket, raw_exchange, status_of
 from tests.support.proxy import until as async_until
 from tests.support.waiting import wait_until as until
@@ -113,9 +114,7 @@ def proxy_process(upstream: int, tmp_path: Path) -> Iterator[tuple[subprocess.Po
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
-        until(lambda: ready.exists() or process.poll() is not None, "the proxy to listen")
-        assert process.poll() is None, process.communicate()
-        yield process, int(ready.read_text().strip().rsplit(":", 1)[1])
+        yield process, int(ready_url(ready, process).rsplit(":", 1)[1])
     finally:
         if process.poll() is None:
             process.kill()

@@ -22,7 +22,7 @@ from mock_server.cli import main
 from mock_server.scenarios.reading import parse_scenario, read_file
 from tests.e2e.test_round_trip import RECORDED, record
 from tests.support.client import MakeClient, MakeServer
-from tests.support.waiting import wait_until as until
+from tests.support.dev_server import ready_url
 
 
 def basic(user: str, password: str) -> dict[str, str]:
@@ -92,7 +92,7 @@ def test_the_proxy_says_once_at_its_start_what_it_redacts(tmp_path: Path) -> Non
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
-        until(lambda: ready.exists() or process.poll() is not None, "the proxy to listen")
+        ready_url(ready, process)  # the proxy listens
         process.send_signal(signal.SIGTERM)
         out, err = process.communicate(timeout=10)
     finally:

@@ -13,8 +13,10 @@ import time
 import urllib.request
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from tests.support.constants import AUTH, BASE, START_22858
+from tests.support.waiting import wait_until
 
 MODULE = (sys.executable, "-m", "mock_server")
 
@@ -95,3 +97,11 @@ def stop(process: subprocess.Popen[str], signum: int = signal.SIGTERM) -> float:
     process.send_signal(signum)
     process.wait(timeout=10)
     return time.monotonic() - began
+
+
+def ready_url(ready: Path, process: subprocess.Popen[Any], within_s: float = 20) -> str:
+    """The URL a ``serve`` or ``proxy`` process wrote to its ``--ready-file``, once it has; fail with
+    what it said (when its stderr is a pipe) if it exits first or is not listening within ``within_s``."""
+    wait_until(lambda: ready.exists() or process.poll() is not None, "the ready file", within_s)
+    assert process.poll() is None, process.communicate() if process.stderr else process.returncode
+    return ready.read_text().strip()
