@@ -1,11 +1,12 @@
 """The tests of the fast suite's tiers that take seconds each, marked ``slow`` by tests/conftest.py: the
-README's command (``-m 'not slow'``) leaves them out, and .ci/run runs them (``-m slow``). Each was 1.5 s or
+README's command leaves them out (as any run whose ``-m`` does not name slow), and .ci/run runs them
+(``-m slow``). Each was 1.5 s or
 more (the figure beside it: all its cases, seconds, summed) in a ``-n 2 --durations=0`` run on the 2-core
 machine at a load average of 6-7, on 2026-12-07; most spawn Python processes (the CLI, pytester, a
 browser), measure memory with tracemalloc, or hold a load or a bomb for seconds. A test file marks its
 own slow tests with ``@pytest.mark.slow`` as well; this list is for those measured in bulk. The second
-list (INNER) keeps the inner loop (``-m "not e2e"``) within 20 s: the http and adversarial tests of 0.5 s
-or more, most of them waiting out a real timeout, measured in one process at a load average of 1.5.
+list (INNER) is for the inner loop (``-m "not e2e"``, 20 s at the most): the http and adversarial
+tests of 0.5 s or more, most waiting out a real timeout, measured in one process at a load average of 1.5.
 ``unit/test_tiers.py`` checks that each entry names a test that exists."""
 
 from __future__ import annotations
