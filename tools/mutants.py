@@ -9,7 +9,7 @@ The working tree is never touched, so it is safe while others edit it.
 Usage (from the repository, with the project's virtual environment)::
 
     .venv/bin/python tools/mutants.py                  # every mutant against the fast suite
-    .venv/bin/python tools/mutants.py --stateful       # against tests/test_stateful.py alone
+    .venv/bin/python tools/mutants.py --stateful       # against tests/adversarial/test_stateful.py alone
     .venv/bin/python tools/mutants.py cancel-ignored history-oldest-first
     .venv/bin/python tools/mutants.py --list
 
@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPOSITORY = Path(__file__).resolve().parent.parent
-STATEFUL = "tests/test_stateful.py"
+STATEFUL = "tests/adversarial/test_stateful.py"
 #: What the copy leaves out: environments, version control and caches. Hypothesis's database too,
 #: so that no example remembered from an earlier run helps a mutant get killed.
 IGNORED = (

@@ -8,7 +8,7 @@ by ``$id`` through a local registry: nothing is ever fetched from the network.
 A message is first checked by jsonschema-rs (the fast path: a validator compiled once per schema, in
 Rust, imported with the first message); one that it does not find valid meets jsonschema (the
 authority, imported then), which finds and words the violations. The two agree on every shipped
-schema: ``tests/test_validation_oracle.py`` holds them against each other on generated and mutated
+schema: ``tests/adversarial/test_validation_oracle.py`` holds them against each other on generated and mutated
 messages. Where JSON Schema and the contract part, jsonschema decides:
 
 - An integer is never a float here (1.0 and 1e3 are no integers; JSON Schema, and so jsonschema-rs,

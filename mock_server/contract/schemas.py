@@ -23,7 +23,7 @@ def load_schemas(folder: Path | None = None) -> dict[str, dict[str, Any]]:
     """Every ``NAME.schema.json`` of ``folder`` by NAME; callers get their own copy.
 
     Schemas from another folder are each checked as a Draft 2020-12 schema. The shipped ones are
-    checked by the test suite instead (``tests/test_contract.py``): checking them at every start
+    checked by the test suite instead (``tests/unit/test_contract.py``): checking them at every start
     would cost the dev server a quarter of a second.
     """
     texts = _schema_texts(folder or schema_dir(), check=folder is not None)

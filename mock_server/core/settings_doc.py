@@ -1,6 +1,6 @@
 """The README's settings table and the scenario schema's setting descriptions, from the settings' metadata.
 
-Run from a checkout after changing a setting (``tests/test_settings_doc.py`` fails until you do)::
+Run from a checkout after changing a setting (``tests/unit/test_setting_spellings.py`` fails until you do)::
 
     python -m mock_server.core.settings_doc          # rewrite README.md and schemas/scenario.schema.json
     python -m mock_server.core.settings_doc --check  # exit 1 naming the file that is out of date

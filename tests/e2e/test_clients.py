@@ -1,0 +1,219 @@
+"""The client matrix: one journey, written as each language's users write it (examples/clients/), run
+against the dev server (``aem-guides-mock serve``) on a real socket.
+
+Each client starts a job and polls it to its end, pages its log and tails it, reads the ZIP and its
+JSON form, cancels and resumes a second job from its checkpoint, reads the history and parses one
+refused request's error body; it exits non-zero naming what differed. The server runs a per-poll
+clock, so the journey is the same on every run and no client waits on real time.
+
+Without a toolchain (java, node and npm, curl and unzip) a test is skipped with the command that
+installs it; ``.ci/run`` installs them and sets ``AEM_MOCK_REQUIRE_CLIENTS=1``, which makes a missing
+toolchain fail instead. The matrix takes a minute or more (a JVM compiles Journey.java, a Node and a
+Python start per client), so its two tests are marked ``slow``:
+``python3 -m pytest -m slow tests/e2e/test_clients.py``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import importlib.util
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.support.dev_server import serving
+
+CLIENTS_DIR = Path(__file__).resolve().parents[2] / "examples" / "clients"
+NODE_DIR = CLIENTS_DIR / "node"
+#: What one client may take, a JVM compiling Journey.java on a busy machine included.
+CLIENT_TIMEOUT_S = 120
+NPM_CI_TIMEOUT_S = 300
+
+
+@dataclass(frozen=True)
+class Client:
+    name: str
+    command: tuple[str, ...]
+    folder: str
+    tools: tuple[str, ...] = ()
+    modules: tuple[str, ...] = ()
+    install: str = ""
+    #: The least major version of the first tool (``java -version``, ``node --version``).
+    least_major: int = 0
+    needs_npm_packages: bool = False
+
+
+CLIENTS = [
+    Client(
+        "java",
+        ("java", "Journey.java"),
+        "java",
+        ("java",),
+        install="apt-get install default-jdk-headless",
+        least_major=17,
+    ),
+    Client(
+        "node-fetch",
+        ("node", "fetch.mjs"),
+        "node",
+        ("node", "npm"),
+        install="apt-get install nodejs npm",
+        least_major=18,
+        needs_npm_packages=True,
+    ),
+    Client(
+        "node-axios",
+        ("node", "axios.mjs"),
+        "node",
+        ("node", "npm"),
+        install="apt-get install nodejs npm",
+        least_major=18,
+        needs_npm_packages=True,
+    ),
+    Client(
+        "python-requests",
+        (sys.executable, "journey_requests.py"),
+        "python",
+        modules=("requests",),
+        install='pip install -e ".[test]"',
+    ),
+    Client(
+        "python-httpx",
+        (sys.executable, "journey_httpx.py"),
+        "python",
+        modules=("httpx",),
+        install='pip install -e ".[test]"',
+    ),
+    Client(
+        "bash",
+        ("bash", "journey.sh"),
+        "bash",
+        ("bash", "curl", "unzip", "python3"),
+        install="apt-get install curl unzip",
+    ),
+]
+
+
+def _major(tool: str) -> int:
+    """The major version ``tool`` reports (``java -version``: 17.0.15; ``node --version``: v20.1.0)."""
+    flag = "-version" if tool == "java" else "--version"
+    result = subprocess.run([tool, flag], capture_output=True, text=True, timeout=60)
+    found = re.search(r"(\d+)(?:\.\d+)+", result.stdout + result.stderr)
+    return int(found.group(1)) if found else 0
+
+
+def missing(client: Client) -> str:
+    """Why ``client`` cannot run here, with the command that fixes it; "" when it can."""
+    absent = [tool for tool in client.tools if shutil.which(tool) is None]
+    absent += [module for module in client.modules if importlib.util.find_spec(module) is None]
+    if absent:
+        return f"{', '.join(absent)} missing: {client.install} to run the {client.name} client"
+    if client.least_major and (major := _major(client.tools[0])) < client.least_major:
+        return (
+            f"{client.tools[0]} {major} is older than {client.least_major}: "
+            f"{client.install} to run the {client.name} client"
+        )
+    return ""
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (xdist workers installing the same packages take turns)."""
+    with path.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def npm_packages() -> str:
+    """Install the Node clients' packages from the lock file when they are not there; "" or why not."""
+    with _locked(NODE_DIR / ".npm-ci.lock"):
+        if (NODE_DIR / "node_modules" / ".package-lock.json").exists():
+            return ""
+        try:
+            result = subprocess.run(
+                ["npm", "ci", "--no-audit", "--no-fund"],
+                cwd=NODE_DIR,
+                capture_output=True,
+                text=True,
+                timeout=NPM_CI_TIMEOUT_S,
+            )
+        except subprocess.TimeoutExpired:
+            return f"`npm ci` in {NODE_DIR} took more than {NPM_CI_TIMEOUT_S} s"
+        if result.returncode != 0:
+            return f"`npm ci` in {NODE_DIR} failed: {result.stderr[-2000:]}"
+        return ""
+
+
+def ready(client: Client) -> None:
+    """Skip (or, in CI, fail) when the client's toolchain is missing."""
+    reason = missing(client) or (npm_packages() if client.needs_npm_packages else "")
+    if not reason:
+        return
+    if os.environ.get("AEM_MOCK_REQUIRE_CLIENTS") == "1":
+        pytest.fail(f"AEM_MOCK_REQUIRE_CLIENTS=1 but {reason}")  # CI asked for every client: never skip
+    pytest.skip(reason)
+
+
+def run_client(client: Client, url: str, **env: str) -> subprocess.CompletedProcess[str]:
+    try:
+        return subprocess.run(
+            [*client.command, url],
+            cwd=CLIENTS_DIR / client.folder,
+            capture_output=True,
+            text=True,
+            timeout=CLIENT_TIMEOUT_S,
+            env={**os.environ, **env},
+        )
+    except subprocess.TimeoutExpired as late:
+        raise AssertionError(f"the {client.name} client took over {CLIENT_TIMEOUT_S} s: {late}") from None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("client", CLIENTS, ids=[client.name for client in CLIENTS])
+def test_the_journey_keeps_the_contract(client: Client) -> None:
+    ready(client)
+    with serving("--clock", "per-poll:100ms") as (_, url, _banner):
+        result = run_client(client, url)
+    assert result.returncode == 0, f"the {client.name} client failed:\n{result.stderr}{result.stdout}"
+    assert "every step kept the contract" in result.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("client", CLIENTS, ids=[client.name for client in CLIENTS])
+def test_a_client_names_what_differed(client: Client) -> None:
+    """Credentials the server refuses: the first step answers 401 where the client expects a 400."""
+    ready(client)
+    with serving("--clock", "per-poll:100ms") as (_, url, _banner):
+        result = run_client(client, url, AEM_PASSWORD="not-the-password")
+    assert result.returncode == 1, result
+    differed = r"a start without path: status: expected '?400'?, got '?401'?"
+    assert re.search(differed, result.stderr), result.stderr
+
+
+def test_a_missing_toolchain_skips_with_its_install_command_or_fails_in_ci(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ghost = Client(
+        "ghost", ("ghost",), "bash", ("no-such-tool-for-aem-mock",), install="apt-get install ghost"
+    )
+    monkeypatch.delenv("AEM_MOCK_REQUIRE_CLIENTS", raising=False)
+    with pytest.raises(
+        pytest.skip.Exception, match="no-such-tool-for-aem-mock missing: apt-get install ghost"
+    ):
+        ready(ghost)
+    monkeypatch.setenv("AEM_MOCK_REQUIRE_CLIENTS", "1")
+    with pytest.raises(
+        pytest.fail.Exception, match=r"AEM_MOCK_REQUIRE_CLIENTS=1 but .*apt-get install ghost"
+    ):
+        ready(ghost)
