@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -232,28 +233,34 @@ def _named(request: web.Request) -> Session[Mock]:
 
 async def _reset(request: web.Request) -> web.Response:
     """Forget the session's jobs and exchanges, and put its manual clock back to its start."""
-    try:
-        session = _named(request)
-    except SessionError as error:
-        return json_answer(error.status, str(error))
+    session = _named(request)
     session.mock.reset()
     return web.json_response({"name": session.name, "reset": True})
 
 
 async def _delete(request: web.Request) -> web.Response:
-    try:
-        sessions = _server_sessions(request)
-        sessions.delete(request.match_info["name"])
-    except SessionError as error:
-        return json_answer(error.status, str(error))
+    _server_sessions(request).delete(request.match_info["name"])
     return web.json_response({"name": request.match_info["name"], "deleted": True})
 
 
+def _answering(handler: _Handler) -> _Handler:
+    """``handler``, a :class:`SessionError` it raises answered as JSON with its status."""
+
+    @functools.wraps(handler)
+    async def answer(request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except SessionError as error:
+            return json_answer(error.status, str(error))
+
+    return answer
+
+
 SESSION_ROUTES: list[tuple[str, str, _Handler]] = [
-    ("GET", "/sessions", _list),
-    ("POST", "/sessions", _create),
-    ("POST", "/sessions/{name}/reset", _reset),
-    ("DELETE", "/sessions/{name}", _delete),
+    ("GET", "/sessions", _answering(_list)),
+    ("POST", "/sessions", _answering(_create)),
+    ("POST", "/sessions/{name}/reset", _answering(_reset)),
+    ("DELETE", "/sessions/{name}", _answering(_delete)),
 ]
 
 
