@@ -347,3 +347,17 @@ async def test_the_session_admin_api_is_guarded_by_the_server_s_settings(serve: 
 def test_the_servers_variables_are_not_taken_for_misspelt_settings() -> None:
     variables = {"AEM_GUIDES_MOCK_MAX_SESSIONS": "5", "AEM_GUIDES_MOCK_SESSIONS_BYTES": "9"}
     assert from_environment(variables) == {}
+
+
+async def test_a_streamed_zip_and_a_100_continue_body_are_served_under_a_prefix(serve: MakeClient) -> None:
+    client = await serve()
+    prefix = "/sessions/zip"
+    async with client.post(prefix + BASE_PATH, json=START, headers=AUTH, expect100=True) as response:
+        assert response.status == 200
+        processing_id = (await response.json())["processingId"]
+    for _ in range(5):
+        await call(client, "POST", prefix + "/__admin/clock/advance", json={"seconds": 600})
+    query = {"processingId": processing_id}
+    async with client.get(f"{prefix}{BASE_PATH}/logs/download", params=query, headers=AUTH) as response:
+        assert (response.status, response.content_type) == (200, "application/zip")
+        assert (await response.read())[:2] == b"PK"
