@@ -2,6 +2,7 @@
 
 aem-guides-mock serve [--host H] [--port P] [--speed F] [--clock real|manual|per-poll[:STEP]] [--vary SEED]
                       [--scenario NAME|PATH [--watch]] [--ready-file PATH] [--verbose] [--quiet]
+                      [--max-sessions N] [--session-ttl DURATION] [--sessions-bytes BYTES]
 aem-guides-mock check [--strict] FILE...
 aem-guides-mock scenarios
 aem-guides-mock proxy --upstream URL [--host H] [--port P] [--record DIR [--redact POINTER|NAME]...]
@@ -25,11 +26,13 @@ from typing import TYPE_CHECKING, Any
 from . import __version__
 from .console import ViolationPrinter
 from .core.errors import ScenarioError, ScenarioUnreadable, SettingError
+from .core.sessions import SessionLimits, ttl_seconds
 from .core.settings import add_flags, flag_changes
 from .devserver import run
 from .exits import CliError, Exit, fail, url_option
-from .http.app import create_app
+from .http.app import app_for
 from .http.connections import raise_file_limit
+from .http.options import build_mock
 from .http.runtime import MOCK, Mock
 from .scenarios.reading import load_scenario, parse_scenario, read_file, shipped_scenarios
 from .verify import command as verify_command
@@ -59,6 +62,19 @@ def _port(text: str) -> int:
     return int(text)
 
 
+def _count(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return int(text)
+
+
+def _ttl(text: str) -> float:
+    try:
+        return ttl_seconds(text)
+    except SettingError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="aem-guides-mock",
@@ -75,6 +91,20 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--ready-file", type=Path, metavar="PATH",
         help="write the base URL to PATH once the server accepts connections (for harnesses)",
+    )  # fmt: skip
+    serve.add_argument(
+        "--max-sessions", type=_count, metavar="N",
+        help="sessions at most besides the default one (default 1000; AEM_GUIDES_MOCK_MAX_SESSIONS)",
+    )  # fmt: skip
+    serve.add_argument(
+        "--session-ttl", type=_ttl, metavar="DURATION",
+        help="drop a session no request used for this long, such as 30m (the default) or 2h "
+        "(AEM_GUIDES_MOCK_SESSION_TTL)",
+    )  # fmt: skip
+    serve.add_argument(
+        "--sessions-bytes", type=_count, metavar="BYTES",
+        help="bytes of jobs and journal all sessions keep at most, shared evenly (default 1 GiB; "
+        "AEM_GUIDES_MOCK_SESSIONS_BYTES)",
     )  # fmt: skip
     serve.add_argument("--verbose", action="store_true", help="log every request")
     serve.add_argument(
@@ -116,7 +146,14 @@ def _serve(args: argparse.Namespace) -> int:
             return fail("--watch needs --scenario PATH (a file of yours)", Exit.USAGE)
         watch = Path(args.scenario)
     try:
-        app = create_app(scenario=scenario, clock="real", environ=os.environ, overrides=flag_changes(args))
+        limits = SessionLimits.from_environment(
+            os.environ,
+            max_sessions=args.max_sessions,
+            ttl_s=args.session_ttl,
+            total_bytes=args.sessions_bytes,
+        )
+        mock = build_mock(scenario, clock="real", environ=os.environ, overrides=flag_changes(args))
+        app = app_for(mock, sessions=limits)
         if not args.quiet:
             app[MOCK].journal.on_violation = ViolationPrinter(sys.stdout)
     except (SettingError, ScenarioError) as error:

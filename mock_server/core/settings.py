@@ -30,6 +30,7 @@ from typing import Any, Literal
 from .errors import SettingError
 from .job import Status
 from .repository import normalize_path
+from .sessions import ENVIRONMENT as SESSION_VARIABLES
 from .setting_spec import CLOCKS, SPEC, Flag, Spec, duration_ms, parse_clock, setting
 from .setting_types import check_type, parse_text
 
@@ -41,6 +42,8 @@ __all__ = ["CLOCKS", "ENV_PREFIX", "LOGIN_COOKIE", "STATUSES", "Settings", "add_
 STATUSES: tuple[str, ...] = tuple(map(str, Status))
 #: Every setting's environment variable is this and its name in capitals (a test holds them to it).
 ENV_PREFIX = "AEM_GUIDES_MOCK_"
+#: The variables of the prefix that are the server's, not settings: :func:`from_environment` skips them.
+SERVER_VARIABLES = frozenset(SESSION_VARIABLES.values())
 #: The cookie of an AEM session, which the author's token authentication sets at login (§3.41).
 LOGIN_COOKIE = "login-token"
 log = logging.getLogger("aem_guides_mock")
@@ -448,6 +451,8 @@ def from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
     changes: dict[str, Any] = {}
     for variable, raw in environ.items():
         if not variable.startswith(ENV_PREFIX):
+            continue
+        if variable in SERVER_VARIABLES:  # the server's own (sessions), not a scenario's setting
             continue
         if variable not in by_env:
             suffixes = {env.removeprefix(ENV_PREFIX): env for env in by_env}

@@ -32,7 +32,8 @@ from .answers import admin_error, json_answer
 from .dashboard import UI_ROUTES
 from .inflate import BodyTooLarge, BodyUnreadable, read_body
 from .origins import cross_site_request, foreign_request, from_loopback
-from .runtime import LoadBusy, mock_of
+from .runtime import LoadBusy, mock_of, server_mock
+from .sessions import SESSION_ROUTES
 
 __all__ = ["ADMIN_PATH", "admin_app", "exchanges_answer", "foreign_request", "from_loopback", "json_answer"]
 
@@ -49,7 +50,7 @@ _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 @web.middleware
 async def _guard(request: web.Request, handler: _Handler) -> web.StreamResponse:
-    settings = mock_of(request).settings
+    settings = server_mock(request).settings  # a session's scenario neither opens nor closes it
     if not settings.admin_enabled:
         return json_answer(404, "the admin API is switched off (admin.enabled: false)")
     if any(name.lower() in ("token", "x-admin-token", "admin_token") for name in request.query):
@@ -324,6 +325,6 @@ _ROUTES: list[tuple[str, str, _Handler]] = [
 def admin_app() -> web.Application:
     """The admin API, to mount at :data:`ADMIN_PATH` on an app that holds the mock under ``MOCK``."""
     admin = web.Application(middlewares=[_guard])
-    for method, path, handler in (*_ROUTES, *JOB_ROUTES, *UI_ROUTES):
+    for method, path, handler in (*_ROUTES, *SESSION_ROUTES, *JOB_ROUTES, *UI_ROUTES):
         admin.router.add_route(method, path, handler)
     return admin

@@ -12,6 +12,7 @@ import json
 import logging
 import socket
 import struct
+import time
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from typing import Any
 
@@ -24,6 +25,7 @@ from ..core.errors import MAX_SHOWN, NO_VIOLATIONS, MockError, RequestViolation,
 from ..core.faults import Chosen
 from ..core.journal import Exchange
 from ..core.repository import Repository
+from ..core.sessions import SWEEP_EVERY_S, SessionLimits
 from ..core.settings import LOGIN_COOKIE, Settings
 from .admin import ADMIN_PATH, admin_app
 from .auth import login_cookies, session_user
@@ -34,7 +36,8 @@ from .error_pages import sling_error_page
 from .inflate import HANDLER_ARGS
 from .options import ScenarioSource, build_mock, clock_option
 from .refusals import Refusal, error_reply, refusal_for
-from .runtime import MOCK, Mock
+from .runtime import MOCK, Mock, mock_of
+from .sessions import SESSIONS, select_session, sessions_for, sweeping
 from .sling import SLING_SUFFIX, sling_allow, suffix_warning
 
 __all__ = ["CSRF_TOKEN_PATH", "OPENAPI_PATH", "WARNINGS_HEADER", "app_for", "create_app"]
@@ -85,10 +88,17 @@ def create_app(
     return app_for(mock)
 
 
-def app_for(mock: Mock) -> web.Application:
-    """An aiohttp application serving ``mock``."""
-    app = web.Application(client_max_size=_CLIENT_MAX_SIZE, handler_args=HANDLER_ARGS)
+def app_for(
+    mock: Mock, *, sessions: SessionLimits | None = None, now: Callable[[], float] = time.monotonic
+) -> web.Application:
+    """An aiohttp application serving ``mock`` as its default session, and other sessions within
+    ``sessions`` (see :mod:`.sessions`); ``now`` is the real clock their idle time is measured on."""
+    app = web.Application(
+        client_max_size=_CLIENT_MAX_SIZE, handler_args=HANDLER_ARGS, middlewares=[select_session]
+    )
     app[MOCK] = mock
+    app[SESSIONS] = sessions_for(mock, sessions, now)
+    app.cleanup_ctx.append(sweeping(min(SWEEP_EVERY_S, app[SESSIONS].limits.ttl_s / 2)))
     app[STREAMS] = set()
     app.on_shutdown.append(cut_downloads)
     app[EVENTS_STOPPING] = asyncio.Event()
@@ -121,7 +131,7 @@ async def _pipeline(
     """Answer ``request`` to the API ``path`` (None: no path of the API); ``allowed``: the methods
     a path that is not the API's takes (for a 405); ``spelled``: the path had an extension or a
     trailing slash (served, with a warning: §3.32)."""
-    mock = request.app[MOCK]
+    mock = mock_of(request)
     operation: Operation | None = None
     if path is not None:
         operations = mock.api.routes[path]
@@ -290,14 +300,14 @@ async def _openapi(request: web.Request) -> web.StreamResponse:
     """The OpenAPI 3.1 document, generated from the running contract's schemas."""
     from ..api.openapi import openapi_document
 
-    mock = request.app[MOCK]
+    mock = mock_of(request)
     return web.json_response(openapi_document(mock.api, mock.contract.schemas))
 
 
 async def _csrf_token(request: web.Request) -> web.StreamResponse:
     """``GET /libs/granite/csrf/token.json`` → ``{"token": "…"}``, whether CSRF is enforced or not
     (§3.26): every author serves it, and an AEM client's first call is often this one."""
-    mock = request.app[MOCK]
+    mock = mock_of(request)
     if request.method not in ("GET", "HEAD"):
         return await _pipeline(request, allowed=("GET",))
     try:

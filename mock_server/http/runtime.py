@@ -31,13 +31,23 @@ from ..core.job_variation import seeded_ids
 from ..core.jobs import JobEngine
 from ..core.journal import Journal
 from ..core.repository import Repository
-from ..core.settings import Settings, resolve
+from ..core.settings import Settings, resolve, spelled
 from ..scenarios.masking import masked_yaml
 from ..scenarios.scenario import Scenario
 from ..scenarios.warnings import scenario_warnings
 from .auth import Authenticator
 
-__all__ = ["DEFAULT_SCENARIO", "MOCK", "CsrfTokens", "LoadBusy", "Mock", "Prepared", "mock_of"]
+__all__ = [
+    "DEFAULT_SCENARIO",
+    "MOCK",
+    "SESSION_MOCK",
+    "CsrfTokens",
+    "LoadBusy",
+    "Mock",
+    "Prepared",
+    "mock_of",
+    "server_mock",
+]
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +114,8 @@ class Mock:
         """Pause cyclic garbage collection, process-wide, while a scenario is read in its thread.
         Only ``serve`` sets it: there the process is the mock's; in a user's (a fixture, a
         ``MockServer``) the collector is left alone."""
+        self.first_scenario = scenario
+        """The scenario this mock was made with (a session made on first use loads it)."""
         self.load(scenario)
 
     def load(
@@ -203,6 +215,21 @@ class Mock:
         self.install(prepared)
         return prepared.scenario
 
+    def sibling(self, scenario: Scenario | None, overrides: Mapping[str, Any]) -> Mock:
+        """A new mock built as this one was (its base settings, environment, flags, ID maker, and
+        its fixed repository unless ``scenario`` is given), loading ``scenario`` (None: the one this
+        mock was made with) with ``overrides`` on top of its flags. It shares nothing that changes:
+        its own clock (a fresh one of the kind its settings name), jobs, journal and faults."""
+        flags = {**spelled(self._overrides, "the server's overrides"), **spelled(overrides)}
+        return Mock(
+            self.first_scenario if scenario is None else scenario,
+            base=self._base,
+            environ=self._environ,
+            overrides=flags,
+            repository=self._fixed_repository if scenario is None else None,
+            new_id=self._fixed_new_id,
+        )
+
     def reset(self) -> None:
         """Forget every job and exchange, and put a manual clock back to its start."""
         if isinstance(self.clock, ManualClock):
@@ -277,6 +304,19 @@ class CsrfTokens:
 MOCK = web.AppKey("mock", Mock)
 
 
+#: Where a request keeps the mock of the session that serves it, when a path prefix or a header
+#: named one (:mod:`.sessions` puts it there, once per request).
+SESSION_MOCK = web.RequestKey("session_mock", Mock)
+
+
 def mock_of(request: web.Request) -> Mock:
-    """The running mock that serves ``request``, from the app or a sub-app (the admin API) alike."""
+    """The running mock that serves ``request``: its session's (:data:`SESSION_MOCK`), else the
+    server's own, from the app or a sub-app (the admin API) alike. Every handler reads this one."""
+    found = request.get(SESSION_MOCK)
+    return found if found is not None else request.config_dict[MOCK]
+
+
+def server_mock(request: web.Request) -> Mock:
+    """The server's own mock (the default session), whichever session ``request`` names: its
+    settings guard the admin API of every session."""
     return request.config_dict[MOCK]
