@@ -17,8 +17,7 @@ from mock_server.http.app import app_for
 from mock_server.http.options import build_mock
 from mock_server.http.runtime import MOCK
 from mock_server.http.sessions import HEADER, SESSIONS
-
-from .conftest import BASIC_ADMIN
+from tests.support.constants import BASIC_ADMIN
 
 AUTH = {"Authorization": BASIC_ADMIN}
 START = {"path": "/content/dam/22858", "type": "ASSET_PROCESSING"}

@@ -24,8 +24,8 @@ from mock_server import MockServer
 from mock_server.api.operations import BASE_PATH
 from mock_server.core.clock import DEFAULT_MANUAL_START_MS
 from mock_server.http.sessions import HEADER
-
-from .conftest import BASIC_ADMIN
+from tests.support.constants import BASIC_ADMIN
+from tests.support.hypothesis_profiles import examples
 
 FAULTY = "description: every start fails\nfaults:\n  - endpoint: start\n    status: 503\n"
 #: Folders of the default repository none of which holds another: jobs on them never conflict.
@@ -117,7 +117,7 @@ STEPS = st.lists(
 )
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(25), deadline=None)
 @given(steps=STEPS)
 def test_nothing_done_in_one_session_is_seen_in_the_other(server: MockServer, steps: list[Any]) -> None:
     names = [f"iso-{next(_names)}", f"iso-{next(_names)}"]
