@@ -35,6 +35,8 @@ __all__ = ["Admin", "RemoteError", "RemoteMock", "session_name"]
 
 #: How long one admin call may take before the test fails saying so.
 TIMEOUT_S = 30.0
+#: How many jobs one admin page holds (the most ``GET /__admin/jobs`` gives).
+PAGE = 500
 _NOT_IN_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -110,7 +112,8 @@ def session_name(node_id: str, worker: str = "main") -> str:
     the server's sessions page, unique across runs and CI jobs sharing the server."""
     test = _NOT_IN_NAME.sub("-", node_id.rsplit("::", 1)[-1]).strip(".-")[:32]
     digest = hashlib.sha256(node_id.encode()).hexdigest()[:8]
-    return f"{_NOT_IN_NAME.sub('-', worker)[:8] or 'main'}-{test}-{digest}{secrets.token_hex(3)}"
+    where = _NOT_IN_NAME.sub("-", worker).strip(".-")[:8] or "main"
+    return f"{where}-{test}-{digest}{secrets.token_hex(3)}"
 
 
 class RemoteMock:
@@ -180,7 +183,7 @@ class RemoteMock:
     def jobs(self) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
         while True:
-            page = self.admin.expect("GET", f"{self._admin_path}/jobs?offset={len(found)}&limit=500")
+            page = self.admin.expect("GET", f"{self._admin_path}/jobs?offset={len(found)}&limit={PAGE}")
             found += [{k: v for k, v in job.items() if k != "script"} for job in page["jobs"]]
             if not page["hasMore"] or not page["jobs"]:
                 return found
