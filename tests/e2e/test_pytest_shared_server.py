@@ -37,7 +37,8 @@ def own_job_only(aem_mock, path):
     assert [e.operation for e in aem_mock.journal] == ["start"]
 
 @pytest.mark.parametrize("n", range(%(copies)d))
-def test_one(aem_mock, n):
+def test_one(aem_mock, request, n):
+    assert "aem_mock_server" not in request.fixturenames   # no server of the run's own
     own_job_only(aem_mock, "/content/dam/22858")
 
 @pytest.mark.parametrize("n", range(%(copies)d))
