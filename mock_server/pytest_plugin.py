@@ -17,8 +17,9 @@ heavy: the server is imported when a test first asks for it.
     def test_client_reports_a_failure(aem_mock): ...
 
 With ``--aem-url URL`` (or ``AEM_GUIDES_MOCK_URL``) no server starts: each test gets a fresh session
-of the server at URL (:class:`~.remote.RemoteMock`), its own scenario, settings, manual clock, jobs
-and journal, dropped after the test; xdist workers and suites in other languages share that server.
+of the server at URL (``mock_server.remote.RemoteMock``), its own scenario, settings, manual clock,
+jobs and journal, dropped after the test; xdist workers and suites in other languages share that
+server.
 """
 
 from __future__ import annotations
