@@ -79,7 +79,7 @@ def assert_shared(result: pytest.RunResult, copies: int) -> None:
 
 def test_each_test_gets_its_own_session_of_the_shared_server(suite: pytest.Pytester) -> None:
     suite.makepyfile(test_shared=SHARING % {"copies": 2})
-    with MockServer(clock="real") as server:  # the server's own clock is real: the sessions' manual
+    with MockServer(clock="real") as server:  # a real clock: each session gets a manual one
         result = suite.runpytest("-p", "no:cacheprovider", "--aem-url", server.url)
         assert_shared(result, copies=2)
         assert sessions_of(server.url) == 0, "every session is deleted after its test"
@@ -120,7 +120,7 @@ def test_an_unreachable_url_is_a_usage_error_naming_it_and_the_fix(suite: pytest
 
 @pytest.fixture
 def other_server() -> Iterator[str]:
-    """A web server that is not the mock: every path a 404 page."""
+    """A web server that is not the mock: every request a 501 HTML page."""
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
