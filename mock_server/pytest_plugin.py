@@ -15,10 +15,16 @@ heavy: the server is imported when a test first asks for it.
 
     @pytest.mark.aem_scenario("fail-midway", per_asset_ms=50)
     def test_client_reports_a_failure(aem_mock): ...
+
+With ``--aem-url URL`` (or ``AEM_GUIDES_MOCK_URL``) no server starts: each test gets a fresh session
+of the server at URL (``mock_server.remote.RemoteMock``), its own scenario, settings, manual clock,
+jobs and journal, dropped after the test; xdist workers and suites in other languages share that
+server.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Generator, Iterator
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -27,6 +33,7 @@ import pytest
 if TYPE_CHECKING:
     from .core.journal import Exchange
     from .http.options import ScenarioSource
+    from .remote import Admin, RemoteMock
     from .server import MockServer
 
 __all__ = ["AemMock"]
@@ -40,6 +47,10 @@ OPT_OUT_WARNINGS = (
     "An author serves these, but the documented contract does not promise them. To allow them, mark "
     "the test @pytest.mark.aem_strict(True) (errors only) or set aem_mock.strict = True in it."
 )
+#: The environment variables of ``--aem-url`` and ``--aem-admin-token``.
+URL_VARIABLE = "AEM_GUIDES_MOCK_URL"
+TOKEN_VARIABLE = "AEM_GUIDES_MOCK_ADMIN_TOKEN"
+_ADMIN = pytest.StashKey["Admin | None"]()
 #: What ``strict`` may be: False, True (fail on errors), or "warnings" (fail on warnings too).
 Strictness = bool | Literal["warnings"]
 
@@ -56,6 +67,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="do not fail tests whose client breaks the API contract",
     )
+    group.addoption(
+        "--aem-url",
+        metavar="URL",
+        help="run no server: each test gets a fresh session of the aem-guides-mock serving at URL, "
+        f"such as http://127.0.0.1:4502 ({URL_VARIABLE})",
+    )
+    group.addoption(
+        "--aem-admin-token",
+        metavar="TOKEN",
+        help=f"the X-Admin-Token of that server's admin API, if it has one ({TOKEN_VARIABLE})",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -70,10 +92,40 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+def _remote(config: pytest.Config) -> Admin | None:
+    """The admin API of the ``--aem-url`` server, or None when tests run their own server."""
+    if _ADMIN not in config.stash:
+        url = config.getoption("--aem-url") or os.environ.get(URL_VARIABLE) or None
+        token = config.getoption("--aem-admin-token") or os.environ.get(TOKEN_VARIABLE) or None
+        if url is None:
+            config.stash[_ADMIN] = None
+        else:
+            from .remote import Admin, RemoteError
+
+            try:
+                config.stash[_ADMIN] = Admin(url, token)
+            except RemoteError as error:
+                raise pytest.UsageError(f"--aem-url: {error}") from None
+    return config.stash[_ADMIN]
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """With ``--aem-url``, check once (not on each xdist worker) that the server is there and ours."""
+    admin = _remote(session.config)
+    if admin is None or hasattr(session.config, "workerinput"):
+        return
+    from .remote import RemoteError
+
+    try:
+        admin.probe()
+    except RemoteError as error:
+        raise pytest.UsageError(f"--aem-url: {error}") from None
+
+
 class AemMock:
     """What the ``aem_mock`` fixture hands a test: the server's address and its controls."""
 
-    def __init__(self, server: MockServer, strict: Strictness = True) -> None:
+    def __init__(self, server: MockServer | RemoteMock, strict: Strictness = True) -> None:
         self.server = server
         self.strict: Strictness = strict
         """Fail the test at teardown when its client broke the contract (``"warnings"``: or when it
@@ -81,7 +133,8 @@ class AemMock:
 
     @property
     def url(self) -> str:
-        """The server's base URL, such as ``http://127.0.0.1:40123``."""
+        """The server's base URL, such as ``http://127.0.0.1:40123`` (with ``--aem-url``, the test's
+        session's: ``http://host:4502/sessions/NAME``)."""
         return self.server.url
 
     @property
@@ -160,6 +213,10 @@ class AemMock:
     @property
     def vary(self) -> int | None:
         """The seed answers are varied with (``aem_scenario(vary=SEED)``), or None."""
+        from .remote import RemoteMock
+
+        if isinstance(self.server, RemoteMock):
+            return self.server.vary
         return self.server.mock.settings.vary
 
 
@@ -214,17 +271,41 @@ def aem_mock_server(request: pytest.FixtureRequest) -> Iterator[MockServer]:
 
 
 @pytest.fixture
-def aem_mock(aem_mock_server: MockServer, request: pytest.FixtureRequest) -> Iterator[AemMock]:
-    """The mock for this test: reset, serving the test's ``aem_scenario`` (or the session's)."""
+def aem_mock(request: pytest.FixtureRequest) -> Iterator[AemMock]:
+    """The mock for this test: reset, serving the test's ``aem_scenario`` (or the session's); with
+    ``--aem-url``, a fresh session of that server, deleted after the test."""
     __tracebackhide__ = True
     marker = request.node.get_closest_marker("aem_scenario")
     wanted = marker.args[0] if marker and marker.args else request.config.getoption("--aem-scenario")
     overrides = dict(marker.kwargs) if marker else {}
+    admin = _remote(request.config)
+    if admin is not None:
+        yield from _in_session(admin, request, wanted, overrides)
+        return
+    aem_mock_server: MockServer = request.getfixturevalue("aem_mock_server")
     _serve(aem_mock_server, wanted, overrides)
     handle = AemMock(aem_mock_server, _strict(request))
     yield handle
     if handle.strict:
         handle.check()
+
+
+def _in_session(
+    admin: Admin, request: pytest.FixtureRequest, wanted: str | None, overrides: dict[str, Any]
+) -> Iterator[AemMock]:
+    """A fresh session for this test on the ``--aem-url`` server; checked, then deleted."""
+    __tracebackhide__ = True
+    from .remote import RemoteMock, session_name
+
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    remote = RemoteMock(admin, session_name(request.node.nodeid, worker), wanted, overrides).start()
+    handle = AemMock(remote, _strict(request))
+    try:
+        yield handle
+        if handle.strict:
+            handle.check()
+    finally:
+        remote.stop()
 
 
 def _serve(server: MockServer, wanted: str | None, overrides: dict[str, Any]) -> None:

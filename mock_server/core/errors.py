@@ -18,7 +18,7 @@ MockError
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -70,6 +70,13 @@ class Violation:
             found["schema"] = self.schema
         found["severity"] = self.severity
         return found
+
+    @classmethod
+    def from_json(cls, found: Mapping[str, Any]) -> Violation:
+        """A violation as :meth:`to_json` wrote it (``keyword``, which JSON does not carry, is "")."""
+        severity: Literal["error", "warning"] = "warning" if found.get("severity") == "warning" else "error"
+        return cls(str(found["where"]), str(found["message"]), str(found["expected"]), found.get("got"),
+                   str(found.get("schema", "")), severity=severity)  # fmt: skip
 
 
 #: How many violations an answer, the journal or a failure message lists; the rest are counted.

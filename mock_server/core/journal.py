@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 from .errors import Violation
@@ -63,6 +63,30 @@ class Exchange(NamedTuple):
             "moreViolations": self.more_violations,
             "variations": list(self.variations),
         }
+
+    @classmethod
+    def from_json(cls, entry: Mapping[str, Any]) -> Exchange:
+        """An exchange as :meth:`to_json` wrote it (``GET /__admin/journal``): what a test of a
+        server in another process (``pytest --aem-url``) reads. A violation's ``keyword`` is lost."""
+
+        def violations(key: str) -> tuple[Violation, ...]:
+            return tuple(Violation.from_json(found) for found in entry.get(key) or ())
+
+        return cls(
+            entry["at"],
+            entry["method"],
+            entry["path"],
+            entry["query"],
+            entry["status"],
+            entry.get("user"),
+            entry.get("operation"),
+            violations("requestViolations"),
+            violations("responseViolations"),
+            entry.get("fault"),
+            entry.get("moreViolations", 0),
+            violations("warnings"),
+            tuple(entry.get("variations") or ()),
+        )
 
 
 def select(

@@ -42,8 +42,9 @@ __all__ = ["CLOCKS", "ENV_PREFIX", "LOGIN_COOKIE", "STATUSES", "Settings", "add_
 STATUSES: tuple[str, ...] = tuple(map(str, Status))
 #: Every setting's environment variable is this and its name in capitals (a test holds them to it).
 ENV_PREFIX = "AEM_GUIDES_MOCK_"
-#: The variables of the prefix that are the server's, not settings: :func:`from_environment` skips them.
-SERVER_VARIABLES = frozenset(SESSION_VARIABLES.values())
+#: The variables of the prefix that are the server's, not settings: :func:`from_environment` skips them
+#: (``AEM_GUIDES_MOCK_URL``: the pytest plugin's ``--aem-url``, the server its tests share).
+SERVER_VARIABLES = frozenset({*SESSION_VARIABLES.values(), "AEM_GUIDES_MOCK_URL"})
 #: The cookie of an AEM session, which the author's token authentication sets at login (§3.41).
 LOGIN_COOKIE = "login-token"
 log = logging.getLogger("aem_guides_mock")

@@ -18,11 +18,13 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import importlib.util
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,6 +102,17 @@ CLIENTS = [
         install="apt-get install curl unzip",
     ),
 ]
+
+
+#: Tests sharing one server, each in a session it makes and deletes (Node's test runner, no packages).
+NODE_SESSIONS = Client(
+    "node-sessions",
+    ("node", "sessions.test.mjs"),
+    "node",
+    ("node",),
+    install="apt-get install nodejs",
+    least_major=18,
+)
 
 
 def _major(tool: str) -> int:
@@ -199,6 +212,19 @@ def test_a_client_names_what_differed(client: Client) -> None:
     assert result.returncode == 1, result
     differed = r"a start without path: status: expected '?400'?, got '?401'?"
     assert re.search(differed, result.stderr), result.stderr
+
+
+@pytest.mark.slow
+def test_node_tests_share_a_server_each_in_a_session_of_its_own() -> None:
+    """Two tests at once on one ``serve`` (a real clock), each with its session's manual clock."""
+    ready(NODE_SESSIONS)
+    with serving() as (_, url, _banner):
+        result = run_client(NODE_SESSIONS, url)
+        with urllib.request.urlopen(url + "/__admin/sessions") as answer:
+            left = json.load(answer)
+    assert result.returncode == 0, f"the Node session tests failed:\n{result.stderr}{result.stdout}"
+    assert "# pass 2" in result.stdout and "# fail 0" in result.stdout, result.stdout
+    assert left["count"] == 0 and left["sessions"][0]["jobs"] == 0, "deleted, and the default one untouched"
 
 
 def test_a_missing_toolchain_skips_with_its_install_command_or_fails_in_ci(

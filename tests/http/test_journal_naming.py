@@ -42,3 +42,9 @@ def test_each_field_is_the_value_of_its_json_key() -> None:
     for field, key in documented().items():
         value = getattr(exchange, field)
         assert (list(value) if isinstance(value, tuple) else value) == entry[key], (field, key)
+
+
+def test_an_entry_read_back_is_the_exchange() -> None:
+    """``Exchange.from_json`` (what ``pytest --aem-url`` reads) reverses ``to_json``, field by field."""
+    exchange, entry = real_entry()
+    assert Exchange.from_json(entry) == exchange

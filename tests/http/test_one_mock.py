@@ -18,6 +18,7 @@ from mock_server.engine import PerPollClock
 from mock_server.http.options import OPTIONS, build_mock
 from mock_server.http.runtime import MOCK, Mock
 from mock_server.pytest_plugin import AemMock
+from mock_server.remote import RemoteMock
 from mock_server.scenarios.reading import parse_scenario, shipped_scenarios
 
 TEXT = "description: given inline\nsettings: {history_size: 3}\n"
@@ -31,7 +32,12 @@ def built_by(kind: str, factory: Callable[..., AemMock]) -> Builder:
         return lambda scenario, **options: create_app(scenario=scenario, **options)[MOCK]
     if kind == "MockServer":
         return lambda scenario, **options: MockServer(scenario, **options).mock
-    return lambda scenario, **options: factory(scenario, **options).server.mock
+    return lambda scenario, **options: local(factory(scenario, **options).server).mock
+
+
+def local(server: MockServer | RemoteMock) -> MockServer:
+    assert isinstance(server, MockServer)  # the factory starts servers of its own, never remote ones
+    return server
 
 
 DOORS = ("create_app", "MockServer", "aem_mock_factory")

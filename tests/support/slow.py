@@ -108,6 +108,12 @@ SLOW: dict[str, dict[str, float]] = {
         "test_the_options_are_documented_in_help": 2.4,
         "test_the_environment_reaches_the_fixture": 2.2,
     },
+    "e2e/test_pytest_shared_server.py": {  # measured -n 2 at a load average of 9 (2026-12-07)
+        "test_each_test_gets_its_own_session_of_the_shared_server": 2.4,
+        "test_a_token_guarded_admin_api_takes_the_token": 2.2,
+        "test_the_url_comes_from_the_environment": 2.0,
+        "test_a_url_that_is_not_the_mock_is_a_usage_error": 1.9,
+    },
     "e2e/test_readme.py": {
         "test_the_pytest_examples_pass": 6.5,
     },

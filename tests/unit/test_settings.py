@@ -132,8 +132,8 @@ def test_the_environment_takes_every_kind_of_setting() -> None:
 def test_a_variable_of_our_prefix_that_is_no_setting_is_ignored_with_a_warning(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    assert from_environment({"AEM_GUIDES_MOCK_URL": "http://localhost:4502"}) == {}
-    assert "AEM_GUIDES_MOCK_URL is not a setting of aem-guides-mock; ignored" in caplog.text
+    assert from_environment({"AEM_GUIDES_MOCK_FAVOURITE_COLOUR": "teal"}) == {}
+    assert "AEM_GUIDES_MOCK_FAVOURITE_COLOUR is not a setting of aem-guides-mock; ignored" in caplog.text
 
 
 def test_clocks_are_named_one_way() -> None:
