@@ -8,7 +8,31 @@ from typing import Any, NamedTuple
 
 from .errors import Violation
 
-__all__ = ["Exchange", "Journal", "select"]
+__all__ = ["MAX_DETAIL_BODY", "MAX_DETAIL_HEADERS", "Detail", "Exchange", "Journal", "select"]
+
+#: The most bytes of each body an exchange keeps (the rest is counted, not kept), and the most headers.
+MAX_DETAIL_BODY = 16 * 1024
+MAX_DETAIL_HEADERS = 64
+
+
+class Detail(NamedTuple):
+    """What was sent and answered, as received: the first :data:`MAX_DETAIL_HEADERS` headers of
+    each, the first :data:`MAX_DETAIL_BODY` bytes of each body and its whole length. Kept as it
+    came, secrets included (masking costs, and is done only when a page shows one exchange:
+    ``http/dashboard_exchange.py``); never written anywhere by the journal."""
+
+    request_headers: tuple[tuple[bytes, bytes], ...]
+    request_body: bytes
+    request_length: int
+    response_headers: tuple[tuple[str, str], ...]
+    response_body: bytes
+    response_length: int
+    """-1: the answer was streamed (a ZIP), and is not kept."""
+
+    def size(self) -> int:
+        headers = sum(40 + len(k) + len(v) for k, v in self.request_headers)
+        headers += sum(80 + len(k) + len(v) for k, v in self.response_headers)
+        return 200 + headers + len(self.request_body) + len(self.response_body)
 
 
 class Exchange(NamedTuple):
@@ -34,10 +58,14 @@ class Exchange(NamedTuple):
     """What the client sent that an author serves but the documented contract does not promise."""
     variations: tuple[str, ...] = ()
     """How the answer was varied (the ``vary`` setting), in words."""
+    detail: Detail | None = None
+    """The headers and bodies, bounded (None: not kept, as for the proxy's exchanges)."""
 
     def size(self) -> int:
         """About how many bytes this exchange takes in memory."""
         size = 400 + len(self.path) + len(self.query) + len(self.user or "") + len(self.fault or "")
+        if self.detail is not None:
+            size += self.detail.size()
         if self.variations:
             size += sum(60 + len(v) for v in self.variations)
         if self.request_violations or self.response_violations or self.warnings:
@@ -124,6 +152,17 @@ class Journal:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    def numbered(self) -> list[tuple[int, Exchange]]:
+        """The exchanges kept, oldest first, each with its number: the 1st ever recorded is 1, and a
+        number stays the exchange's while it is kept (the oldest leave first, a clear keeps counting)."""
+        first = self.recorded - len(self._entries) + 1
+        return [(first + index, exchange) for index, (exchange, _) in enumerate(self._entries)]
+
+    def find(self, number: int) -> Exchange | None:
+        """The exchange numbered ``number`` (:meth:`numbered`), if it is still kept."""
+        index = number - (self.recorded - len(self._entries) + 1)
+        return self._entries[index][0] if 0 <= index < len(self._entries) else None
 
     @property
     def bytes(self) -> int:
