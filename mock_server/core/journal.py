@@ -58,14 +58,10 @@ class Exchange(NamedTuple):
     """What the client sent that an author serves but the documented contract does not promise."""
     variations: tuple[str, ...] = ()
     """How the answer was varied (the ``vary`` setting), in words."""
-    detail: Detail | None = None
-    """The headers and bodies, bounded (None: not kept, as for the proxy's exchanges)."""
 
     def size(self) -> int:
         """About how many bytes this exchange takes in memory."""
         size = 400 + len(self.path) + len(self.query) + len(self.user or "") + len(self.fault or "")
-        if self.detail is not None:
-            size += self.detail.size()
         if self.variations:
             size += sum(60 + len(v) for v in self.variations)
         if self.request_violations or self.response_violations or self.warnings:
@@ -125,7 +121,7 @@ class Journal:
     def __init__(self, size: int = 1000, max_bytes: int = 8 * 1024 * 1024) -> None:
         self.size = size
         self.max_bytes = max_bytes
-        self._entries: deque[tuple[Exchange, int]] = deque()
+        self._entries: deque[tuple[Exchange, int, Detail | None]] = deque()
         self._bytes = 0
         self.recorded = 0
         """How many exchanges were ever recorded (kept or not): tells a reader that new ones came."""
@@ -133,10 +129,12 @@ class Journal:
         """Called with each exchange recorded with a violation (the client's or the mock's), as it is
         recorded (``serve`` prints a line); it must be quick, since it runs on the request's path."""
 
-    def record(self, exchange: Exchange) -> None:
+    def record(self, exchange: Exchange, detail: Detail | None = None) -> None:
+        """Keep ``exchange``, and its headers and bodies (``detail``) beside it when given: the
+        dashboard's exchange page shows them (:meth:`find`); its bytes count towards ``max_bytes``."""
         self.recorded += 1
-        cost = exchange.size()
-        self._entries.append((exchange, cost))
+        cost = exchange.size() + (detail.size() if detail is not None else 0)
+        self._entries.append((exchange, cost, detail))
         self._bytes += cost
         if len(self._entries) > self.size or self._bytes > self.max_bytes:
             self._trim()
@@ -148,7 +146,7 @@ class Journal:
             self._bytes -= self._entries.popleft()[1]
 
     def __iter__(self) -> Iterator[Exchange]:
-        return iter([exchange for exchange, _ in self._entries])
+        return iter([entry[0] for entry in self._entries])
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -157,12 +155,16 @@ class Journal:
         """The exchanges kept, oldest first, each with its number: the 1st ever recorded is 1, and a
         number stays the exchange's while it is kept (the oldest leave first, a clear keeps counting)."""
         first = self.recorded - len(self._entries) + 1
-        return [(first + index, exchange) for index, (exchange, _) in enumerate(self._entries)]
+        return [(first + index, entry[0]) for index, entry in enumerate(self._entries)]
 
-    def find(self, number: int) -> Exchange | None:
-        """The exchange numbered ``number`` (:meth:`numbered`), if it is still kept."""
+    def find(self, number: int) -> tuple[Exchange, Detail | None] | None:
+        """The exchange numbered ``number`` (:meth:`numbered`) with its headers and bodies (None:
+        not kept, as for the proxy's), if it is still kept."""
         index = number - (self.recorded - len(self._entries) + 1)
-        return self._entries[index][0] if 0 <= index < len(self._entries) else None
+        if not 0 <= index < len(self._entries):
+            return None
+        exchange, _, detail = self._entries[index]
+        return exchange, detail
 
     @property
     def bytes(self) -> int:
@@ -171,11 +173,11 @@ class Journal:
 
     def client_violations(self) -> list[Exchange]:
         """The exchanges in which the client under test broke the contract (errors)."""
-        return [e for e, _ in self._entries if e.request_violations]
+        return [e for e, _, _ in self._entries if e.request_violations]
 
     def client_warnings(self) -> list[Exchange]:
         """The exchanges in which the client sent what the documented contract does not promise."""
-        return [e for e, _ in self._entries if e.warnings]
+        return [e for e, _, _ in self._entries if e.warnings]
 
     def clear(self) -> None:
         self._entries.clear()

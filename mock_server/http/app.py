@@ -432,8 +432,8 @@ def _record(
             request_violations.more,
             warnings.listed,
             variations,
-            _detail(request, answer),
-        )
+        ),
+        _detail(request, answer),
     )
 
 
@@ -441,11 +441,9 @@ def _detail(request: web.Request, answer: web.Response | None) -> Detail:
     """The headers and the first bytes of the bodies, as they came: cheap (no copy of a header, a
     slice of each body); masked only when a page shows them."""
     sent = request.get(REQUEST_BODY, b"")
+    headers = request.raw_headers[:MAX_DETAIL_HEADERS]
     if answer is None:
-        return Detail(
-            request.raw_headers[:MAX_DETAIL_HEADERS], sent[:MAX_DETAIL_BODY], len(sent), (), b"", -1
-        )
+        return Detail(headers, sent[:MAX_DETAIL_BODY], len(sent), (), b"", -1)
     body = answer.body if isinstance(answer.body, bytes) else b""
-    headers = tuple(answer.headers.items())[:MAX_DETAIL_HEADERS]
-    return Detail(request.raw_headers[:MAX_DETAIL_HEADERS], sent[:MAX_DETAIL_BODY], len(sent), headers,
-                  body[:MAX_DETAIL_BODY], len(body))  # fmt: skip
+    answered = tuple(answer.headers.items())[:MAX_DETAIL_HEADERS]
+    return Detail(headers, sent[:MAX_DETAIL_BODY], len(sent), answered, body[:MAX_DETAIL_BODY], len(body))

@@ -172,11 +172,11 @@ async def _exchange(request: web.Request) -> web.Response:
     """One exchange of the journal, by its number, with its headers and bodies masked."""
     mock = mock_of(request)
     raw = request.match_info["number"]
-    exchange = mock.journal.find(int(raw)) if raw.isdigit() and len(raw) < 19 else None
-    if exchange is None:
+    found = mock.journal.find(int(raw)) if raw.isdigit() and len(raw) < 19 else None
+    if found is None:
         return json_answer(404, f"no exchange numbered {raw[:40]!r} is kept: the journal keeps the newest "
                            f"{mock.journal.size}; its page lists them")  # fmt: skip
-    return _html(exchange_page(int(raw), exchange, **_frame(request, mock)))
+    return _html(exchange_page(int(raw), *found, **_frame(request, mock)))
 
 
 async def _sessions(request: web.Request) -> web.Response:

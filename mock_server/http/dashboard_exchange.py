@@ -108,10 +108,17 @@ def _content_type(pairs: Iterable[tuple[str | bytes, str | bytes]]) -> str:
 
 
 def exchange_page(
-    number: int, exchange: Exchange, *, clock: str, scenario: str, session: str | None = None
+    number: int,
+    exchange: Exchange,
+    kept: Detail | None,
+    *,
+    clock: str,
+    scenario: str,
+    session: str | None = None,
 ) -> str:
-    """One exchange (``number`` in the journal): what was asked and answered, masked."""
-    detail = exchange.detail or Detail((), b"", 0, (), b"", -1)
+    """One exchange (``number`` in the journal): what was asked and answered (``kept``: None when
+    it was not), masked."""
+    detail = kept or Detail((), b"", 0, (), b"", -1)
     secrets = Secrets()
     sent = masked_headers(detail.request_headers, "request", secrets)
     answered = masked_headers(detail.response_headers, "response", secrets)
@@ -127,7 +134,7 @@ def exchange_page(
         f"<tr><th>user</th><td>{_e(exchange.user or '')}</td></tr>"
         f"<tr><th>fault</th><td>{_e(exchange.fault or '')}</td></tr></table>"
     )
-    none = "" if exchange.detail else '<p class="note">Its headers and bodies were not kept.</p>'
+    none = "" if kept else '<p class="note">Its headers and bodies were not kept.</p>'
     body = (
         f"{summary}{none}<h2>Request headers</h2>{_headers_table(sent, 'request-headers')}"
         f"<h2>Request body</h2>"
