@@ -221,7 +221,7 @@ def job_page(
     )
     body = (
         f'<table class="fields">{fields}</table>'
-        f"<p>{progress(job)}</p><p>{actions(job)}"
+        f'<p id="job-progress">{progress(job)}</p><p><span id="job-actions">{actions(job)}</span>'
         f'<a href="../../jobs/{here}/download" download="{_e(job_id)}.zip">Download the log (ZIP)</a></p>'
         f'<h2>Log</h2><p class="note"><span id="log-range">{shown}</span> {" · ".join(pages)}</p>'
         f'<pre id="log">{_e(chr(10).join(lines))}</pre>'
