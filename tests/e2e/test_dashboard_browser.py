@@ -408,17 +408,19 @@ def test_the_sessions_page_lists_two_sessions_and_delete_removes_one(
     wait_for(browser, "the three sessions",
              lambda d: [r.get_attribute("data-name") for r in d.find_elements(By.CSS_SELECTOR, names)]
              == ["default", "team-a", "team-b"])  # fmt: skip
-    assert not browser.find_element(
-        By.CSS_SELECTOR, 'button[data-action="session-delete"][data-name="default"]'
-    ).is_enabled()
-    browser.find_element(By.CSS_SELECTOR, 'button[data-action="session-delete"][data-name="team-a"]').click()
+    delete = 'button[data-action="session-delete"][data-name="{}"]'  # the rows are redrawn every 2 s:
+    wait_for(browser, "the default session's Delete disabled",  # a row found may be gone when read
+             lambda d: not d.find_element(By.CSS_SELECTOR, delete.format("default")).is_enabled())  # fmt: skip
+    wait_for(browser, "Delete on team-a clicked",
+             lambda d: d.find_element(By.CSS_SELECTOR, delete.format("team-a")).click() or True)  # fmt: skip
     wait_for(browser, "team-a gone from the page",
              lambda d: [r.get_attribute("data-name") for r in d.find_elements(By.CSS_SELECTOR, names)]
              == ["default", "team-b"])  # fmt: skip
     listed = server.call("GET", "/__admin/sessions", api=False)[1]["sessions"]
     assert [s["name"] for s in listed] == ["default", "team-b"]
     shoot(browser, "sessions")
-    browser.find_element(By.LINK_TEXT, "team-b").click()
+    wait_for(browser, "the link to team-b's dashboard followed",
+             lambda d: d.find_element(By.LINK_TEXT, "team-b").click() or True)  # fmt: skip
     live(browser)
     assert browser.current_url == server.url + "/sessions/team-b/__admin/ui/"
     assert browser.find_element(By.ID, "session-name").text == "team-b"
