@@ -409,8 +409,11 @@ def test_the_sessions_page_lists_two_sessions_and_delete_removes_one(
              lambda d: [r.get_attribute("data-name") for r in d.find_elements(By.CSS_SELECTOR, names)]
              == ["default", "team-a", "team-b"])  # fmt: skip
     delete = 'button[data-action="session-delete"][data-name="{}"]'  # the rows are redrawn every 2 s:
-    wait_for(browser, "the default session's Delete disabled",  # a row found may be gone when read
-             lambda d: not d.find_element(By.CSS_SELECTOR, delete.format("default")).is_enabled())  # fmt: skip
+    wait_for(
+        browser,
+        "the default session's Delete disabled",  # a row found may be gone when read
+        lambda d: not d.find_element(By.CSS_SELECTOR, delete.format("default")).is_enabled(),
+    )
     wait_for(browser, "Delete on team-a clicked",
              lambda d: d.find_element(By.CSS_SELECTOR, delete.format("team-a")).click() or True)  # fmt: skip
     wait_for(browser, "team-a gone from the page",
