@@ -3,6 +3,8 @@ tab (a session's dashboard is the same route under its prefix, served by the sam
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from mock_server.http.events import EventStreams
 
 
@@ -10,8 +12,12 @@ def test_streams_of_two_keys_are_sent_their_own_state_within_one_tick() -> None:
     streams = EventStreams(tick_s=60)  # one tick is a minute: every call below falls within it
     made: list[str] = []
 
-    def make(state: str):  # type: ignore[no-untyped-def]
-        return lambda: made.append(state) or state
+    def make(state: str) -> Callable[[], str]:
+        def made_now() -> str:
+            made.append(state)
+            return state
+
+        return made_now
 
     assert streams.shared(make("server"), "server") == "server"
     assert streams.shared(make("session"), "session") == "session"
