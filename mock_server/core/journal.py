@@ -8,7 +8,31 @@ from typing import Any, NamedTuple
 
 from .errors import Violation
 
-__all__ = ["Exchange", "Journal", "select"]
+__all__ = ["MAX_DETAIL_BODY", "MAX_DETAIL_HEADERS", "Detail", "Exchange", "Journal", "select"]
+
+#: The most bytes of each body an exchange keeps (the rest is counted, not kept), and the most headers.
+MAX_DETAIL_BODY = 16 * 1024
+MAX_DETAIL_HEADERS = 64
+
+
+class Detail(NamedTuple):
+    """What was sent and answered, as received: the first :data:`MAX_DETAIL_HEADERS` headers of
+    each, the first :data:`MAX_DETAIL_BODY` bytes of each body and its whole length. Kept as it
+    came, secrets included (masking costs, and is done only when a page shows one exchange:
+    ``http/dashboard_exchange.py``); never written anywhere by the journal."""
+
+    request_headers: tuple[tuple[bytes, bytes], ...]
+    request_body: bytes
+    request_length: int
+    response_headers: tuple[tuple[str, str], ...]
+    response_body: bytes
+    response_length: int
+    """-1: the answer was streamed (a ZIP), and is not kept."""
+
+    def size(self) -> int:
+        headers = sum(40 + len(k) + len(v) for k, v in self.request_headers)
+        headers += sum(80 + len(k) + len(v) for k, v in self.response_headers)
+        return 200 + headers + len(self.request_body) + len(self.response_body)
 
 
 class Exchange(NamedTuple):
@@ -121,7 +145,7 @@ class Journal:
     def __init__(self, size: int = 1000, max_bytes: int = 8 * 1024 * 1024) -> None:
         self.size = size
         self.max_bytes = max_bytes
-        self._entries: deque[tuple[Exchange, int]] = deque()
+        self._entries: deque[tuple[Exchange, int, Detail | None]] = deque()
         self._bytes = 0
         self.recorded = 0
         """How many exchanges were ever recorded (kept or not): tells a reader that new ones came."""
@@ -129,10 +153,12 @@ class Journal:
         """Called with each exchange recorded with a violation (the client's or the mock's), as it is
         recorded (``serve`` prints a line); it must be quick, since it runs on the request's path."""
 
-    def record(self, exchange: Exchange) -> None:
+    def record(self, exchange: Exchange, detail: Detail | None = None) -> None:
+        """Keep ``exchange``, and its headers and bodies (``detail``) beside it when given: the
+        dashboard's exchange page shows them (:meth:`find`); its bytes count towards ``max_bytes``."""
         self.recorded += 1
-        cost = exchange.size()
-        self._entries.append((exchange, cost))
+        cost = exchange.size() + (detail.size() if detail is not None else 0)
+        self._entries.append((exchange, cost, detail))
         self._bytes += cost
         if len(self._entries) > self.size or self._bytes > self.max_bytes:
             self._trim()
@@ -144,10 +170,25 @@ class Journal:
             self._bytes -= self._entries.popleft()[1]
 
     def __iter__(self) -> Iterator[Exchange]:
-        return iter([exchange for exchange, _ in self._entries])
+        return iter([entry[0] for entry in self._entries])
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    def numbered(self) -> list[tuple[int, Exchange]]:
+        """The exchanges kept, oldest first, each with its number: the 1st ever recorded is 1, and a
+        number stays the exchange's while it is kept (the oldest leave first, a clear keeps counting)."""
+        first = self.recorded - len(self._entries) + 1
+        return [(first + index, entry[0]) for index, entry in enumerate(self._entries)]
+
+    def find(self, number: int) -> tuple[Exchange, Detail | None] | None:
+        """The exchange numbered ``number`` (:meth:`numbered`) with its headers and bodies (None:
+        not kept, as for the proxy's), if it is still kept."""
+        index = number - (self.recorded - len(self._entries) + 1)
+        if not 0 <= index < len(self._entries):
+            return None
+        exchange, _, detail = self._entries[index]
+        return exchange, detail
 
     @property
     def bytes(self) -> int:
@@ -156,11 +197,11 @@ class Journal:
 
     def client_violations(self) -> list[Exchange]:
         """The exchanges in which the client under test broke the contract (errors)."""
-        return [e for e, _ in self._entries if e.request_violations]
+        return [e for e, _, _ in self._entries if e.request_violations]
 
     def client_warnings(self) -> list[Exchange]:
         """The exchanges in which the client sent what the documented contract does not promise."""
-        return [e for e, _ in self._entries if e.warnings]
+        return [e for e, _, _ in self._entries if e.warnings]
 
     def clear(self) -> None:
         self._entries.clear()

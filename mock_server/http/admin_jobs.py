@@ -1,4 +1,4 @@
-"""The admin API's job routes: every job, one job, its log by pages or as a ZIP, cancel and resume.
+"""The admin API's job routes: every job, one job, its log by pages or as a ZIP, start, cancel and resume.
 
 These are the mock's own routes (no credentials of the simulated author, no contract check, no
 journal entry): what the dashboard's buttons call, and what a test may call to look or to act
@@ -11,15 +11,20 @@ from typing import Any
 
 from aiohttp import web
 
-from ..api.operations import Call
+from ..api.operations import BASE_PATH, Call
 from ..api.payloads import job_payload
-from ..core.errors import JobError, UnknownJob
+from ..contract.fastpath import parse_json, reject_constant
+from ..core.errors import JobError, MockError, UnknownJob
 from ..core.job import Job
 from .answers import admin_error, json_answer
 from .downloads import send_stream
+from .inflate import BodyTooLarge, BodyUnreadable, read_body
 from .runtime import Mock, mock_of
 
-__all__ = ["JOBS_PAGE", "JOB_ROUTES", "MAX_JOBS_PAGE", "MAX_LOG_PAGE"]
+__all__ = ["DASHBOARD_USER", "JOBS_PAGE", "JOB_ROUTES", "MAX_JOBS_PAGE", "MAX_LOG_PAGE"]
+
+#: Who a job started through the admin API (the dashboard's form) is created by.
+DASHBOARD_USER = "admin"
 
 #: The most log lines one admin page holds.
 MAX_LOG_PAGE = 1000
@@ -129,6 +134,36 @@ async def _act(request: web.Request, action: str) -> web.Response:
     return web.json_response(_shown(moved, mock))
 
 
+async def _start(request: web.Request) -> web.Response:
+    """The API's start body (``{"path", "type", "excludedPaths"?, "filter"?}``), checked as the API
+    checks it, started as :data:`DASHBOARD_USER` without credentials: the dashboard's form. Not
+    journaled (the journal holds the client's exchanges): 200 with the job."""
+    mock = mock_of(request)
+    settings = mock.settings
+    try:
+        raw = await read_body(request, settings.max_body_bytes, settings.body_timeout_ms / 1000)
+    except BodyTooLarge:
+        return _error(413, f"the body is larger than {settings.max_body_bytes} bytes (max_body_bytes)")
+    except BodyUnreadable as error:
+        return _error(400, f"the body could not be read ({error.reason})")
+    try:
+        body, integral_floats = parse_json(raw.decode("utf-8"), parse_constant=reject_constant)
+    except (ValueError, RecursionError):
+        return _error(400, 'send the API\'s start body as JSON, such as {"path": "/content/dam/x", '
+                           '"type": "ASSET_PROCESSING"}')  # fmt: skip
+    operation = mock.api.routes[BASE_PATH]["POST"]
+    assert operation.body is not None  # the start operation takes a body
+    body, errors, _ = mock.contract.read_body(operation.body, body, integral_floats)
+    if errors:
+        return json_answer(400, errors.summary(), violations=[v.to_json() for v in errors.listed])
+    try:
+        reply = mock.api.start(Call(DASHBOARD_USER, {}, body))
+        job = mock.engine.get(reply.payload["processingId"])
+    except MockError as error:
+        return admin_error(error)
+    return web.json_response(_shown(job, mock))
+
+
 async def _cancel(request: web.Request) -> web.Response:
     return await _act(request, "cancel")
 
@@ -139,6 +174,7 @@ async def _resume(request: web.Request) -> web.Response:
 
 JOB_ROUTES = [
     ("GET", "/jobs", _jobs),
+    ("POST", "/jobs", _start),
     ("GET", "/jobs/{processing_id}", _job),
     ("GET", "/jobs/{processing_id}/logs", _logs),
     ("GET", "/jobs/{processing_id}/download", _download),

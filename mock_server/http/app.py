@@ -23,13 +23,13 @@ from ..api.operations import BASE_PATH, PATHS, RESTART_PATH, Call, Operation, Re
 from ..core.clock import Clock
 from ..core.errors import MAX_SHOWN, NO_VIOLATIONS, MockError, RequestViolation, Violation, Violations
 from ..core.faults import Chosen
-from ..core.journal import Exchange
+from ..core.journal import MAX_DETAIL_BODY, MAX_DETAIL_HEADERS, Detail, Exchange
 from ..core.repository import Repository
 from ..core.sessions import SWEEP_EVERY_S, SessionLimits
 from ..core.settings import LOGIN_COOKIE, Settings
 from .admin import ADMIN_PATH, admin_app
 from .auth import login_cookies, session_user
-from .bodies import ABSENT, id_from_query, read_json
+from .bodies import ABSENT, REQUEST_BODY, id_from_query, read_json
 from .dashboard import EVENT_STREAMS, EVENTS_STOPPING, EventStreams, stop_event_streams
 from .downloads import STREAMS, cut_downloads, cut_stream, send_stream
 from .error_pages import sling_error_page
@@ -146,8 +146,9 @@ async def _pipeline(
         user, session = _authenticate(request, mock)  # before the route: Sling authenticates first (§3.34)
         if operation is None:
             if request.method == "OPTIONS" and path is not None:  # Sling's doOptions (§3.33)
-                _record(mock, request, 200, user, None, NO_VIOLATIONS, NO_VIOLATIONS)
-                return web.Response(headers={"Allow": sling_allow(allowed)})
+                allow = web.Response(headers={"Allow": sling_allow(allowed)})
+                _record(mock, request, 200, user, None, NO_VIOLATIONS, NO_VIOLATIONS, answer=allow)
+                return allow
             raise _no_route(request, allowed)
         _check_csrf(request, mock, session)
         query, violations, warnings = mock.contract.check_query(
@@ -221,6 +222,7 @@ async def _pipeline(
         fault,
         warnings,
         variations,
+        response,
     )
     return response
 
@@ -412,7 +414,9 @@ def _record(
     fault: Chosen | None = None,
     warnings: Violations = NO_VIOLATIONS,
     variations: tuple[str, ...] = (),
+    answer: web.Response | None = None,
 ) -> None:
+    """Journal the exchange; ``answer``: the response sent whole (None: streamed, or never sent)."""
     mock.journal.record(
         Exchange(  # by position: the fields in their order (at_ms, method, path, query, status, …)
             mock.clock.now_ms(),
@@ -428,5 +432,18 @@ def _record(
             request_violations.more,
             warnings.listed,
             variations,
-        )
+        ),
+        _detail(request, answer),
     )
+
+
+def _detail(request: web.Request, answer: web.Response | None) -> Detail:
+    """The headers and the first bytes of the bodies, as they came: cheap (no copy of a header, a
+    slice of each body); masked only when a page shows them."""
+    sent = request.get(REQUEST_BODY, b"")
+    headers = request.raw_headers[:MAX_DETAIL_HEADERS]
+    if answer is None:
+        return Detail(headers, sent[:MAX_DETAIL_BODY], len(sent), (), b"", -1)
+    body = answer.body if isinstance(answer.body, bytes) else b""
+    answered = tuple(answer.headers.items())[:MAX_DETAIL_HEADERS]
+    return Detail(headers, sent[:MAX_DETAIL_BODY], len(sent), answered, body[:MAX_DETAIL_BODY], len(body))

@@ -21,7 +21,10 @@ from ..core.settings import Settings
 from .inflate import BodyTooLarge, BodyUnreadable, content_encoding, read_body
 from .refusals import Refusal
 
-__all__ = ["ABSENT", "READ_AS_JSON", "id_from_query", "read_json"]
+__all__ = ["ABSENT", "READ_AS_JSON", "REQUEST_BODY", "id_from_query", "read_json"]
+
+#: The body as read (inflated where it was), for the journal to keep its first bytes.
+REQUEST_BODY = web.RequestKey("request_body", bytes)
 
 
 class _Absent:
@@ -61,6 +64,7 @@ async def read_json(
         raise Refusal(400, "the client closed the connection before the body ended", close=True) from None
     except BodyUnreadable as error:  # a Content-Encoding the body does not have, a bad chunk
         raise _unreadable(error) from None
+    request[REQUEST_BODY] = raw
     if not raw:
         if operation.body_required:
             raise Refusal(

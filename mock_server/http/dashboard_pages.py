@@ -39,21 +39,36 @@ def _e(value: Any) -> str:
 def _time(ms: Any) -> str:
     if not isinstance(ms, int) or isinstance(ms, bool) or ms <= 0:
         return ""
-    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _job_link(root: str, job_id: str) -> str:
     return f"{root}jobs/{urllib.parse.quote(job_id, safe='')}"
 
 
-def _layout(title: str, root: str, page: str, body: str, *, clock: str, scenario: str, **data: str) -> str:
+def _layout(
+    title: str,
+    root: str,
+    page: str,
+    body: str,
+    *,
+    clock: str,
+    scenario: str,
+    session: str | None = None,
+    **data: str,
+) -> str:
+    """A page; ``session``: the session it shows, None on the server's own dashboard (the one that
+    links the sessions page)."""
     extra = "".join(f' data-{name}="{_e(value)}"' for name, value in data.items())
+    pages = [("jobs", "", "Jobs"), ("journal", "journal", "Journal"), ("asset-status", "asset-status",
+             "Asset status"), ("scenario", "scenario", "Scenario and clock")]  # fmt: skip
+    if session is None:
+        pages.append(("sessions", "sessions", "Sessions"))
     nav = "".join(
         f'<a href="{root}{href}"{" aria-current=page" if key == page else ""}>{label}</a>'
-        for key, href, label in (("jobs", "", "Jobs"), ("journal", "journal", "Journal"),
-                                 ("asset-status", "asset-status", "Asset status"),
-                                 ("scenario", "scenario", "Scenario and clock"))
-    )  # fmt: skip
+        for key, href, label in pages
+    )
+    where = "" if session is None else f'session <b id="session-name">{_e(session)}</b> · '
     return (
         "<!doctype html>\n"
         f'<html lang="en"><head><meta charset="utf-8"><title>{_e(title)} · aem-guides-mock</title>'
@@ -61,38 +76,87 @@ def _layout(title: str, root: str, page: str, body: str, *, clock: str, scenario
         f'<link rel="stylesheet" href="{root}app.css"><script src="{root}app.js" defer></script></head>'
         f'<body data-page="{page}" data-root="{root}"{extra}>'
         f"<header><strong>aem-guides-mock</strong><nav>{nav}</nav>"
-        f'<span class="meta">scenario <b id="scenario-name">{_e(scenario)}</b> · clock '
+        f'<span class="meta">{where}scenario <b id="scenario-name">{_e(scenario)}</b> · clock '
         f'<b id="clock">{_e(clock)}</b> · <span id="live">connecting…</span></span></header>'
         f'<main><h1>{_e(title)}</h1><p id="message" role="status"></p>{body}</main></body></html>\n'
     )
 
 
+def progress(job: Mapping[str, Any]) -> str:
+    """The job's assets done out of its total, as a bar and in figures (no bar before it is counted)."""
+    done, total = job.get("triggeredCount") or 0, (job.get("migrationSet") or {}).get("totalFiles") or 0
+    bar = f'<progress value="{_e(min(done, total))}" max="{_e(total)}"></progress> ' if total else ""
+    return f'{bar}<span class="count">{_e(done)} / {_e(total)}</span>'
+
+
+def actions(job: Mapping[str, Any], with_id: bool = False) -> str:
+    """Cancel and Resume, each enabled only where the job's lifecycle allows it (the payload's
+    ``cancellable`` and ``resumable``, as the engine decides them)."""
+    target = f' data-id="{_e(job["processingId"])}"' if with_id else ""
+    return "".join(
+        f'<button type="button" data-action="{name}"{target}{"" if job.get(flag) else " disabled"}>'
+        f"{label}</button> "
+        for name, flag, label in (("cancel", "cancellable", "Cancel"), ("resume", "resumable", "Resume"))
+    )
+
+
 def _job_row(job: Mapping[str, Any], root: str) -> str:
-    migration = job.get("migrationSet") or {}
-    done, total = job.get("triggeredCount", 0), migration.get("totalFiles", 0)
     return (
         f'<tr data-id="{_e(job["processingId"])}"><td><a href="{_e(_job_link(root, job["processingId"]))}">'
         f"{_e(job['processingId'])}</a></td><td>{_e(job.get('path'))}</td>"
         f'<td class="status {_e(job.get("status"))}">{_e(job.get("status"))}</td>'
-        f"<td>{_e(done)} / {_e(total)}</td><td>{_time(job.get('startedAt'))}</td>"
-        f"<td>{_time(job.get('completedAt'))}</td><td>{_e(job.get('createdBy'))}</td></tr>"
+        f'<td class="progress">{progress(job)}</td><td class="comment">{_e(job.get("comments"))}</td>'
+        f"<td>{_time(job.get('startedAt'))}</td><td>{_time(job.get('completedAt'))}</td>"
+        f"<td>{_e(job.get('createdBy'))}</td><td>{actions(job, with_id=True)}</td></tr>"
     )
 
 
-def jobs_page(jobs: Sequence[Mapping[str, Any]], *, clock: str, scenario: str, older: int = 0) -> str:
-    """The jobs, oldest first as given (at most :data:`MAX_JOB_ROWS` of them), shown newest first;
-    ``older`` counts those left out. ``app.js`` keeps the table live."""
+#: The start form's fields: the API's start body, the optional ones left out when empty.
+_START_FIELDS = (
+    ("path", "path", "/content/dam/22858", "required"),
+    ("type", "type", "ASSET_PROCESSING", "required"),
+    ("excludedPaths", "excluded paths (comma-separated)", "", ""),
+    ("fileTypes", "filter: file types (comma-separated)", "", ""),
+    ("startTime", "filter: start time (ms since 1970, UTC)", "", ""),
+    ("endTime", "filter: end time (ms since 1970, UTC)", "", ""),
+)
+
+
+def _start_form() -> str:
+    fields = "".join(
+        f'<label>{_e(label)} <input name="{name}" value="{_e(value)}"{" " + extra if extra else ""}></label>'
+        for name, label, value, extra in _START_FIELDS
+    )
+    return (
+        f'<form id="start-form"><fieldset><legend>Start a job</legend>{fields}'
+        '<button type="submit">Start</button></fieldset></form>'
+        '<p><button type="button" data-action="reset">Reset: forget every job and exchange</button></p>'
+    )
+
+
+def jobs_page(
+    jobs: Sequence[Mapping[str, Any]],
+    *,
+    clock: str,
+    scenario: str,
+    older: int = 0,
+    session: str | None = None,
+) -> str:
+    """The jobs, oldest first as given (at most :data:`MAX_JOB_ROWS` of them), shown newest first,
+    each with its progress, its comment (why it failed) and the actions its status allows;
+    ``older`` counts those left out. A form starts a job, a button resets. ``app.js`` keeps it live."""
     shown = list(reversed(jobs))[:MAX_JOB_ROWS]
     older += len(jobs) - len(shown)
     rows = "".join(_job_row(job, "") for job in shown)
     more = f'<p class="note">{older} older job(s) not shown.</p>' if older else ""
+    head = "".join(f"<th>{name}</th>" for name in ("processingId", "path", "status", "assets", "comment",
+                   "started", "completed", "createdBy", "actions"))  # fmt: skip
     body = (
-        '<table id="jobs"><thead><tr><th>processingId</th><th>path</th><th>status</th><th>assets</th>'
-        f'<th>started</th><th>completed</th><th>createdBy</th></tr></thead><tbody id="jobs-body">{rows}'
+        f'{_start_form()}<table id="jobs"><thead><tr>{head}</tr></thead><tbody id="jobs-body">{rows}'
         f'</tbody></table><p id="no-jobs" class="note"{"" if not jobs else " hidden"}>No jobs yet: start '
-        f"one through the API.</p>{more}"
+        f"one through the API or the form.</p>{more}"
     )
-    return _layout("Jobs", "", "jobs", body, clock=clock, scenario=scenario)
+    return _layout("Jobs", "", "jobs", body, clock=clock, scenario=scenario, session=session)
 
 
 def asset_status_page(
@@ -101,6 +165,7 @@ def asset_status_page(
     clock: str,
     scenario: str,
     older: int = 0,
+    session: str | None = None,
 ) -> str:
     """The newest asset-status jobs (§3.40): ``(jobId, paths, createdBy, assets by status)`` each,
     the counts as the bulk jobs make them now; ``older`` counts those left out."""
@@ -117,7 +182,7 @@ def asset_status_page(
     none = "" if rows else f'<p class="note">No asset-status jobs yet: {_e(hint)}.</p>'
     table = f'<table id="asset-status"><thead><tr>{head}</tr></thead><tbody>{body_rows}</tbody></table>'
     body = f"{table}{none}{more}"
-    return _layout("Asset status", "", "asset-status", body, clock=clock, scenario=scenario)
+    return _layout("Asset status", "", "asset-status", body, clock=clock, scenario=scenario, session=session)
 
 
 def job_page(
@@ -129,6 +194,7 @@ def job_page(
     *,
     clock: str,
     scenario: str,
+    session: str | None = None,
 ) -> str:
     """One job: its fields (kept live), cancel and resume, its log by pages, the ZIP."""
     job_id = str(job["processingId"])
@@ -155,14 +221,13 @@ def job_page(
     )
     body = (
         f'<table class="fields">{fields}</table>'
-        '<p><button type="button" data-action="cancel">Cancel</button> '
-        '<button type="button" data-action="resume">Resume</button> '
+        f'<p id="job-progress">{progress(job)}</p><p><span id="job-actions">{actions(job)}</span>'
         f'<a href="../../jobs/{here}/download" download="{_e(job_id)}.zip">Download the log (ZIP)</a></p>'
         f'<h2>Log</h2><p class="note"><span id="log-range">{shown}</span> {" · ".join(pages)}</p>'
         f'<pre id="log">{_e(chr(10).join(lines))}</pre>'
     )
-    return _layout(f"Job {job_id}", "../", "job", body, clock=clock, scenario=scenario, job=job_id,
-                   offset=str(offset), limit=str(limit))  # fmt: skip
+    return _layout(f"Job {job_id}", "../", "job", body, clock=clock, scenario=scenario, session=session,
+                   job=job_id, offset=str(offset), limit=str(limit))  # fmt: skip
 
 
 def _violations(kind: str, found: Iterable[Mapping[str, Any]]) -> str:
@@ -181,6 +246,7 @@ def journal_page(
     kept: int,
     matching: int | None = None,
     recorded: int = 0,
+    session: str | None = None,
 ) -> str:
     """The journal's exchanges, newest first and at most :data:`MAX_JOURNAL_ROWS`, with a filter
     form; each one's errors and warnings with their pointer and message."""
@@ -204,8 +270,11 @@ def journal_page(
         )
         problems += _violations("response", ex.get("responseViolations", ()))
         query = f"?{ex['query']}" if ex.get("query") else ""
+        at = _time(ex.get("at")) or "(no time)"
+        if isinstance(ex.get("n"), int):  # numbered: its headers and bodies are on a page of their own
+            at = f'<a href="exchanges/{ex["n"]}" title="headers and bodies">{at}</a>'
         rows.append(
-            f"<tr><td>{_time(ex.get('at'))}</td><td>{_e(ex.get('operation') or '')}</td>"
+            f"<tr><td>{at}</td><td>{_e(ex.get('operation') or '')}</td>"
             f"<td>{_e(ex.get('method'))} {_e(ex.get('path'))}{_e(query)}</td>"
             f'<td class="code">{_e(ex.get("status"))}</td><td><ul class="problems">{problems}</ul></td></tr>'
         )
@@ -218,7 +287,16 @@ def journal_page(
         f"<th>request</th><th>status</th><th>errors and warnings</th></tr></thead><tbody>{''.join(rows)}"
         "</tbody></table>"
     )
-    return _layout("Journal", "", "journal", body, clock=clock, scenario=scenario, recorded=str(recorded))
+    return _layout(
+        "Journal",
+        "",
+        "journal",
+        body,
+        clock=clock,
+        scenario=scenario,
+        session=session,
+        recorded=str(recorded),
+    )
 
 
 def scenario_page(
@@ -228,6 +306,7 @@ def scenario_page(
     *,
     clock: str,
     manual: bool,
+    session: str | None = None,
 ) -> str:
     """The loaded scenario (its YAML), the settings in force, its faults, and the clock's buttons."""
     disabled = "" if manual else " disabled"
@@ -252,5 +331,11 @@ def scenario_page(
         f'<h2>Settings in force</h2><table class="fields" id="settings">{rows}</table>'
     )
     return _layout(
-        "Scenario and clock", "", "scenario", body, clock=clock, scenario=str(scenario.get("name"))
+        "Scenario and clock",
+        "",
+        "scenario",
+        body,
+        clock=clock,
+        scenario=str(scenario.get("name")),
+        session=session,
     )

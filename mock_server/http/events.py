@@ -76,26 +76,33 @@ class EventStreams:
     heartbeat_s: float = 15.0
     """A comment line after this long without an event: proxies close silent connections."""
     open: set[web.StreamResponse] = dataclasses.field(default_factory=set)
-    _made_at: float = -math.inf
-    _state: str = ""
+    _made: dict[object, tuple[float, str]] = dataclasses.field(default_factory=dict)
 
-    def shared(self, make: Callable[[], str]) -> str:
-        """The state every stream sends: ``make()``, made again once it is half a tick old."""
+    def shared(self, make: Callable[[], str], key: object = None) -> str:
+        """The state every stream of ``key`` (a session's mock: each has its own) sends: ``make()``,
+        made again once it is half a tick old. At most one state per open stream is kept."""
         now = time.monotonic()
-        if now - self._made_at >= self.tick_s / 2:
-            self._state, self._made_at = make(), now
-        return self._state
+        made_at, state = self._made.get(key, (-math.inf, ""))
+        if now - made_at >= self.tick_s / 2:
+            if len(self._made) > self.slots:  # only streams ask: the stale ones are made again at once
+                self._made = {k: v for k, v in self._made.items() if now - v[0] < self.tick_s}
+            state = make()
+            self._made[key] = (now, state)
+        return state
 
-    async def serve(self, request: web.Request, make: Callable[[], str]) -> web.StreamResponse:
+    async def serve(
+        self, request: web.Request, make: Callable[[], str], key: object = None
+    ) -> web.StreamResponse:
         """A stream of ``state`` events, one whenever ``make()`` changes, until one of the ends of
-        the module's docstring; or the ``busy`` answer when every slot is taken."""
+        the module's docstring; or the ``busy`` answer when every slot is taken. Streams of the
+        same ``key`` share the state they are sent (:meth:`shared`)."""
         if len(self.open) >= self.slots:
             return await self._busy(request)
         response = web.StreamResponse(headers=_HEADERS)
         self.open.add(response)  # before the first await: two tabs cannot take the last slot both
         try:
             await response.prepare(request)
-            await self._stream(request, response, make)
+            await self._stream(request, response, make, key)
             async with asyncio.timeout(self.write_timeout_s):
                 await response.write_eof()  # here, bounded: aiohttp's own would wait unbounded
         except (_Stalled, TimeoutError):
@@ -109,7 +116,7 @@ class EventStreams:
         return response
 
     async def _stream(
-        self, request: web.Request, response: web.StreamResponse, make: Callable[[], str]
+        self, request: web.Request, response: web.StreamResponse, make: Callable[[], str], key: object
     ) -> None:
         stopping = request.config_dict[EVENTS_STOPPING]
         loop = asyncio.get_running_loop()
@@ -130,7 +137,7 @@ class EventStreams:
                 if now - born >= self.max_age_s:
                     await self._write(response, f"retry: {_RENEW_MS}\n\n")
                     return
-                state = self.shared(make)
+                state = self.shared(make, key)
                 if state != last:
                     await self._write(response, f"event: state\ndata: {state}\n\n")
                     last, quiet = state, 0.0

@@ -46,7 +46,8 @@ from .inflate import BodyTooLarge, BodyUnreadable, read_body
 from .options import as_scenario
 from .runtime import SESSION_MOCK, Mock, server_mock
 
-__all__ = ["HEADER", "PREFIX", "SESSIONS", "SESSION_ROUTES", "select_session", "sessions_for", "sweeping"]
+__all__ = ["HEADER", "PREFIX", "SESSIONS", "SESSION_ROUTES", "listed", "select_session", "session_name"]
+__all__ += ["sessions_for", "sweeping"]
 
 #: The header that names a session, for clients that can add one.
 HEADER = "X-Aem-Mock-Session"
@@ -159,6 +160,23 @@ def _shown(session: Session[Mock], now: float, base: str) -> dict[str, Any]:
 
 def _base_url(request: web.Request) -> str:
     return f"{request.scheme}://{request.host}"
+
+
+def listed(request: web.Request) -> tuple[list[dict[str, Any]], int]:
+    """Each session as ``GET /__admin/sessions`` shows it, and the most there may be; a
+    :class:`SessionError` (404) under a session's prefix."""
+    sessions = _server_sessions(request)
+    now, base = sessions.now(), _base_url(request)
+    return [_shown(session, now, base) for session in sessions], sessions.limits.max_sessions
+
+
+def session_name(request: web.Request) -> str | None:
+    """The name of the session ``request`` is served in; None for the server's own (no prefix,
+    no header)."""
+    mock = request.get(SESSION_MOCK)
+    if mock is None:
+        return None
+    return next((s.name for s in request.config_dict[SESSIONS] if s.mock is mock), "(deleted)")
 
 
 async def _list(request: web.Request) -> web.Response:

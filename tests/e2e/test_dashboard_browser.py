@@ -396,3 +396,84 @@ def test_a_page_of_another_origin_cannot_change_the_mock(server: Server, browser
     finally:
         browser.get("about:blank")
         other.stop()
+
+
+def test_the_sessions_page_lists_two_sessions_and_delete_removes_one(
+    server: Server, browser: webdriver.Chrome
+) -> None:
+    assert server.call("POST", "/__admin/sessions", {"name": "team-a"}, api=False)[0] == 201
+    assert server.call("POST", "/__admin/sessions", {"name": "team-b"}, api=False)[0] == 201
+    browser.get(server.url + "/__admin/ui/sessions")
+    names = "#sessions-body tr"
+    wait_for(browser, "the three sessions",
+             lambda d: [r.get_attribute("data-name") for r in d.find_elements(By.CSS_SELECTOR, names)]
+             == ["default", "team-a", "team-b"])  # fmt: skip
+    delete = 'button[data-action="session-delete"][data-name="{}"]'  # the rows are redrawn every 2 s:
+    wait_for(
+        browser,
+        "the default session's Delete disabled",  # a row found may be gone when read
+        lambda d: not d.find_element(By.CSS_SELECTOR, delete.format("default")).is_enabled(),
+    )
+    wait_for(browser, "Delete on team-a clicked",
+             lambda d: d.find_element(By.CSS_SELECTOR, delete.format("team-a")).click() or True)  # fmt: skip
+    wait_for(browser, "team-a gone from the page",
+             lambda d: [r.get_attribute("data-name") for r in d.find_elements(By.CSS_SELECTOR, names)]
+             == ["default", "team-b"])  # fmt: skip
+    listed = server.call("GET", "/__admin/sessions", api=False)[1]["sessions"]
+    assert [s["name"] for s in listed] == ["default", "team-b"]
+    shoot(browser, "sessions")
+    wait_for(browser, "the link to team-b's dashboard followed",
+             lambda d: d.find_element(By.LINK_TEXT, "team-b").click() or True)  # fmt: skip
+    live(browser)
+    assert browser.current_url == server.url + "/sessions/team-b/__admin/ui/"
+    assert browser.find_element(By.ID, "session-name").text == "team-b"
+
+
+def test_the_start_form_starts_a_job_and_its_progress_bar_shows(
+    server: Server, browser: webdriver.Chrome
+) -> None:
+    browser.get(server.url + "/__admin/ui/")
+    live(browser)
+    path = browser.find_element(By.CSS_SELECTOR, '#start-form input[name="path"]')
+    path.clear()
+    path.send_keys("/content/dam")
+    browser.find_element(By.CSS_SELECTOR, '#start-form input[name="fileTypes"]').send_keys(
+        "DITAMAP, DITATOPIC"
+    )
+    browser.find_element(By.CSS_SELECTOR, '#start-form button[type="submit"]').click()
+    rows = "#jobs-body tr"
+    wait_for(browser, "the started job's row", lambda d: d.find_elements(By.CSS_SELECTOR, rows))
+    (job,) = server.call("GET", "/__admin/jobs", api=False)[1]["jobs"]
+    assert job["path"] == "/content/dam" and job["filter"]["fileTypes"] == ["DITAMAP", "DITATOPIC"]
+    server.call("POST", "/__admin/clock/advance", {"seconds": 3}, api=False)  # counted, some assets done
+    bar = wait_for(browser, "a progress bar", lambda d: d.find_elements(By.CSS_SELECTOR, f"{rows} progress"))
+    assert int(bar[0].get_attribute("max")) > 0 and int(bar[0].get_attribute("value")) > 0
+    assert browser.find_element(By.CSS_SELECTOR, 'button[data-action="cancel"]').is_enabled()  # running
+    shoot(browser, "jobs-started-from-the-form")
+
+
+def test_cancel_is_disabled_on_a_success_job(server: Server, browser: webdriver.Chrome) -> None:
+    job = server.start()
+    server.call("POST", "/__admin/clock/advance", {"seconds": 60}, api=False)
+    for url in ("/__admin/ui/", f"/__admin/ui/jobs/{job}"):
+        browser.get(server.url + url)
+        live(browser)
+        wait_for(browser, "SUCCESS", lambda d: "SUCCESS" in d.find_element(By.TAG_NAME, "main").text)
+        cancel = browser.find_element(By.CSS_SELECTOR, 'button[data-action="cancel"]')
+        resume = browser.find_element(By.CSS_SELECTOR, 'button[data-action="resume"]')
+        assert not cancel.is_enabled() and not resume.is_enabled()
+    shoot(browser, "job-success")
+
+
+def test_the_exchange_page_shows_headers_with_authorization_masked(
+    server: Server, browser: webdriver.Chrome
+) -> None:
+    job = server.start()
+    browser.get(server.url + "/__admin/ui/journal")
+    browser.find_element(By.CSS_SELECTOR, '#journal a[href^="exchanges/"]').click()
+    headers = browser.find_element(By.ID, "request-headers").text
+    assert "Authorization Basic [redacted]" in headers and AUTH.split()[1] not in browser.page_source
+    assert "Content-Type application/json" in headers
+    assert '"path": "/content/dam/22858"' in browser.find_element(By.ID, "request-body").text
+    assert job in browser.find_element(By.ID, "response-body").text
+    shoot(browser, "exchange")

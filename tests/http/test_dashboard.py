@@ -65,7 +65,7 @@ async def test_the_jobs_page_holds_the_newest_200_and_counts_the_rest(api: ApiCl
     assert text.index(newest) < text.index("<tr data-id=", text.index(newest) + 1)  # newest first
     assert "<th>started</th><th>completed</th><th>createdBy</th>" in text
     assert re.search(
-        r"<td>\d{4}-[^<]*</td><td>\d{4}-[^<]*</td><td>admin</td></tr>", text
+        r"<td>\d{4}-[^<]* UTC</td><td>\d{4}-[^<]* UTC</td><td>admin</td><td><button", text
     )  # cells in that order
 
 

@@ -81,6 +81,10 @@ SLOW: dict[str, dict[str, float]] = {
         "test_a_violation_shows_its_pointer_and_a_script_in_a_body_does_not_run": 5.5,
         "test_a_page_of_another_origin_cannot_change_the_mock": 4.4,
         "test_a_tab_with_no_place_says_so_and_comes_back_when_one_is_free": 3.9,
+        "test_the_sessions_page_lists_two_sessions_and_delete_removes_one": 6.0,
+        "test_the_start_form_starts_a_job_and_its_progress_bar_shows": 6.0,
+        "test_cancel_is_disabled_on_a_success_job": 6.0,
+        "test_the_exchange_page_shows_headers_with_authorization_masked": 5.0,
     },
     "e2e/test_gc_untouched.py": {
         "test_importing_and_a_mock_server_leave_the_collector_alone": 3.9,

@@ -9,8 +9,40 @@
 
   function say(text) { const m = byId("message"); if (m) { m.textContent = text; } }
 
-  function time(ms) {
-    return typeof ms === "number" && ms > 0 ? new Date(ms).toISOString().slice(0, 19).replace("T", " ") : "";
+  function time(ms) {  // in UTC, and says so
+    return typeof ms === "number" && ms > 0
+      ? new Date(ms).toISOString().slice(0, 19).replace("T", " ") + " UTC" : "";
+  }
+
+  function button(action, label, enabled, data) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.dataset.action = action;
+    Object.assign(b.dataset, data || {});
+    b.textContent = label;
+    b.disabled = !enabled;
+    return b;
+  }
+
+  function progress(job) {  // the assets done of the total: a bar once counted, and the figures
+    const span = document.createElement("span");
+    const total = job.migrationSet ? job.migrationSet.totalFiles : 0;
+    if (total) {
+      const bar = document.createElement("progress");
+      bar.max = total;
+      bar.value = Math.min(job.triggeredCount, total);
+      span.append(bar, " ");
+    }
+    const count = document.createElement("span");
+    count.className = "count";
+    count.textContent = job.triggeredCount + " / " + total;
+    span.appendChild(count);
+    return span;
+  }
+
+  function actions(job, withId) {  // Cancel and Resume, enabled as the job's lifecycle allows
+    const data = withId ? { id: job.processingId } : {};
+    return [button("cancel", "Cancel", job.cancellable, data), " ", button("resume", "Resume", job.resumable, data)];
   }
 
   function cell(row, text, className) {
@@ -30,11 +62,12 @@
     cell(row, "").appendChild(link);
     cell(row, job.path);
     cell(row, job.status, "status " + job.status);
-    const total = job.migrationSet ? job.migrationSet.totalFiles : 0;
-    cell(row, job.triggeredCount + " / " + total);
+    cell(row, "", "progress").appendChild(progress(job));
+    cell(row, job.comments, "comment");
     cell(row, time(job.startedAt));
     cell(row, time(job.completedAt));
     cell(row, job.createdBy);
+    cell(row, "").append(...actions(job, true));
     return row;
   }
 
@@ -67,6 +100,10 @@
       const el = document.querySelector('[data-field="' + name + '"]');
       if (el) { el.textContent = value === undefined || value === null ? "" : String(value); }
     }
+    const bar = byId("job-progress");
+    if (bar) { bar.replaceChildren(progress(job)); }
+    const buttons = byId("job-actions");
+    if (buttons) { buttons.replaceChildren(...actions(job, false)); }
     const seen = job.status + "/" + job.triggeredCount;
     if (seen !== lastSeen) { lastSeen = seen; refreshLog(); }
   }
@@ -105,10 +142,41 @@
     if (body.dataset.page === "journal") { showNewer(state.journal); }
   }
 
-  async function post(path, payload) {
+  function sessionRow(session) {
+    const row = document.createElement("tr");
+    row.dataset.name = session.name;
+    const link = document.createElement("a");
+    link.href = session.default ? "./" : "../../sessions/" + encodeURIComponent(session.name) + "/__admin/ui/";
+    link.textContent = session.name;
+    cell(row, "").appendChild(link);
+    cell(row, session.scenario);
+    cell(row, time(session.clock.now) + " (" + session.clock.kind + ")");
+    cell(row, session.jobs, "jobs");
+    cell(row, session.idleSeconds === null ? "— (never expires)"
+      : time(Date.now() - session.idleSeconds * 1000) + " (" + Math.round(session.idleSeconds) + " s ago)");
+    cell(row, session.expiresInSeconds === null ? "" : Math.round(session.expiresInSeconds) + " s");
+    cell(row, "").append(button("session-reset", "Reset", true, { name: session.name }), " ",
+      button("session-delete", "Delete", !session.default, { name: session.name }));
+    return row;
+  }
+
+  async function refreshSessions() {  // the sessions page: the admin API's list, every 2 s
+    try {
+      const answer = await fetch(admin + "sessions");
+      if (!answer.ok) { return; }
+      const listing = await answer.json();
+      byId("sessions-body").replaceChildren(...listing.sessions.map(sessionRow));
+      byId("session-count").textContent = listing.count;
+    } catch (error) {
+      say("the sessions could not be read: " + error);
+    }
+  }
+
+  async function post(path, payload, method) {
     try {
       const answer = await fetch(admin + path, {
-        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(payload || {}),
+        method: method || "POST", headers: { "Content-Type": "application/json" },
+        body: method === "DELETE" ? undefined : JSON.stringify(payload || {}),
       });
       const data = await answer.json().catch(() => ({}));
       say(answer.ok ? "" : answer.status + ": " + (data.message || answer.statusText));
@@ -127,9 +195,42 @@
       const payload = button.dataset.to ? { to: button.dataset.to } : { seconds: Number(button.dataset.seconds) };
       post("clock/advance", payload);
     } else if (action === "cancel" || action === "resume") {
-      post("jobs/" + encodeURIComponent(body.dataset.job) + "/" + action);
+      post("jobs/" + encodeURIComponent(button.dataset.id || body.dataset.job) + "/" + action);
+    } else if (action === "reset") {
+      post("reset");
+    } else if (action === "session-reset" || action === "session-delete") {
+      const name = encodeURIComponent(button.dataset.name);
+      const done = action === "session-reset" ? post("sessions/" + name + "/reset")
+        : post("sessions/" + name, null, "DELETE");
+      done.then(refreshSessions);
     }
   });
+
+  function list(text) {  // a comma-separated field: its items, the empty ones left out
+    return text.split(",").map((item) => item.trim()).filter((item) => item);
+  }
+
+  const form = byId("start-form");
+  if (form) {  // the API's start body, the optional fields sent only when filled in
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const field = (name) => form.elements[name].value.trim();
+      const start = { path: field("path"), type: field("type") };
+      if (field("excludedPaths")) { start.excludedPaths = list(field("excludedPaths")); }
+      const filter = {};
+      if (field("fileTypes")) { filter.fileTypes = list(field("fileTypes")); }
+      for (const name of ["startTime", "endTime"]) {
+        if (field(name)) { filter[name] = Number(field(name)); }
+      }
+      if (Object.keys(filter).length) { start.filter = filter; }
+      post("jobs", start).then((job) => { if (job.processingId) { say("started " + job.processingId); } });
+    });
+  }
+
+  if (body.dataset.page === "sessions") {
+    refreshSessions();
+    window.setInterval(refreshSessions, 2000);
+  }
 
   // Live once a state arrives (not on "open": a stream with no place opens too). When every place
   // is taken, the server says so in a "busy" event and ends the stream; the browser comes back
