@@ -282,15 +282,17 @@ def measure(name: str, checkout: Path, args: argparse.Namespace) -> tuple[list[s
         ("    create minus poll (paired) median/p95", f"{wire['create_own']['median_ms']:.2f}/"
          f"{wire['create_own']['p95_ms']:.2f} ms", "", None),
         (f"3.  polls spread over {n} sessions / one session's", f"{wire['spread_cpu_ratio']:.3f} "
-         f"({wire['cpu_spread']:.0f} / {wire['cpu_one']:.0f} per CPU-s)", f">= {GOAL_SPREAD:g}",
+         f"(medians {wire['cpu_spread']:.0f} / {wire['cpu_one']:.0f} per CPU-s)", f">= {GOAL_SPREAD:g}",
          wire["spread_cpu_ratio"] >= GOAL_SPREAD),
         ("    the same in requests/s (wall: the machine's noise)", f"{wire['spread_ratio']:.3f} "
-         f"({wire['rps_spread']:.0f} / {wire['rps_one']:.0f} req/s)", "", None),
+         f"(medians {wire['rps_spread']:.0f} / {wire['rps_one']:.0f} req/s)", "", None),
         (f"    spread / one session's job under {n} URLs", f"{wire['urls_cpu_ratio']:.3f} "
-         f"({wire['cpu_spread']:.0f} / {wire['cpu_one_urls']:.0f} per CPU-s)", "", None),
+         f"(medians {wire['cpu_spread']:.0f} / {wire['cpu_one_urls']:.0f} per CPU-s)", "", None),
         (f"    server RSS with {n} sessions of one job each", f"{wire['rss_with_jobs_mb']:.1f} MB", "", None),
     ]  # fmt: skip
-    lines = [f"== {name}: {checkout} ({time.monotonic() - began:.0f} s)"]
+    lines = [
+        f"== {name}: {checkout} ({time.monotonic() - began:.0f} s; a ratio is the median of the rounds')"
+    ]
     missed = []
     for label, figure, goal, ok in rows:
         lines.append(f"   {label:<52} {figure:<30} {goal:<10} {'' if ok is None else verdict(ok)}".rstrip())
