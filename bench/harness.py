@@ -35,10 +35,13 @@ class Server:
 
 
 @contextmanager
-def spawn(name: str, argv: list[str], timeout: float = 30.0) -> Iterator[Server]:
-    """Start a server process, wait for its first line (ending with its URL), always kill it."""
+def spawn(
+    name: str, argv: list[str], timeout: float = 30.0, cwd: Path = ROOT, env: dict[str, str] | None = None
+) -> Iterator[Server]:
+    """Start a server process (in ``cwd``, with ``env``), wait for its first line (ending with its
+    URL), always kill it."""
     log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (closed in the finally below)
-    process = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=log, text=True)
+    process = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=log, text=True)
     try:
         first: list[str] = []
         reader = threading.Thread(target=lambda: first.append(process.stdout.readline()), daemon=True)  # type: ignore[union-attr]

@@ -4,6 +4,9 @@ Run it in its own process so that it does not share a core with the server under
 
     python bench/loadgen.py --port 4502 --path '/x?y=1' --header 'Authorization: Basic ...'
 
+``--paths-file F`` (one request target a line) sends them in turn, across all connections, instead
+of one ``--path``: polls spread over many sessions' jobs.
+
 It prints one JSON object: requests completed in the measured window, requests/s, p50/p99 latency,
 the status codes seen and any connection errors. It speaks raw asyncio protocols (no HTTP client
 library) and frames responses by ``Content-Length`` only, which is all a bench target needs.
@@ -14,11 +17,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
+import itertools
 import json
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 HOST = "127.0.0.1"
@@ -37,10 +43,10 @@ class Tally:
 
 
 class Connection(asyncio.Protocol):
-    """One keep-alive connection that sends ``request`` again as soon as an answer is complete."""
+    """One keep-alive connection that sends ``next_request()`` as soon as an answer is complete."""
 
-    def __init__(self, request: bytes, tally: Tally, done: asyncio.Future[None]) -> None:
-        self.request = request
+    def __init__(self, next_request: Callable[[], bytes], tally: Tally, done: asyncio.Future[None]) -> None:
+        self.next_request = next_request
         self.tally = tally
         self.done = done
         self.buffer = bytearray()
@@ -57,7 +63,7 @@ class Connection(asyncio.Protocol):
     def _send(self) -> None:
         assert self.transport is not None
         self.sent_at = time.perf_counter()
-        self.transport.write(self.request)
+        self.transport.write(self.next_request())
 
     def data_received(self, data: bytes) -> None:
         buffer = self.buffer
@@ -116,17 +122,20 @@ def percentile(sorted_values: list[float], fraction: float) -> float:
 
 
 async def run(
-    port: int, path: str, headers: list[str], connections: int, duration: float, warmup: float
+    port: int, paths: list[str], headers: list[str], connections: int, duration: float, warmup: float
 ) -> dict[str, Any]:
     loop = asyncio.get_running_loop()
-    lines = [f"GET {path} HTTP/1.1", f"Host: {HOST}:{port}", "Connection: keep-alive", *headers]
-    request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+    requests = []
+    for path in paths:
+        lines = [f"GET {path} HTTP/1.1", f"Host: {HOST}:{port}", "Connection: keep-alive", *headers]
+        requests.append(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+    next_request = itertools.cycle(requests).__next__
     start = time.perf_counter()
     tally = Tally(measure_from=start + warmup, stop_at=start + warmup + duration)
     waits: list[asyncio.Future[None]] = []
     for _ in range(connections):
         done: asyncio.Future[None] = loop.create_future()
-        await loop.create_connection(functools.partial(Connection, request, tally, done), HOST, port)
+        await loop.create_connection(functools.partial(Connection, next_request, tally, done), HOST, port)
         waits.append(done)
     # Bounded in time: a connection whose server stopped answering is given up on.
     await asyncio.wait(waits, timeout=warmup + duration + 10.0)
@@ -150,13 +159,16 @@ async def run(
 def main() -> int:
     cli = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     cli.add_argument("--port", type=int, required=True)
-    cli.add_argument("--path", required=True, help="request target, query string included")
+    targets = cli.add_mutually_exclusive_group(required=True)
+    targets.add_argument("--path", help="request target, query string included")
+    targets.add_argument("--paths-file", help="request targets, one a line, sent in turn")
     cli.add_argument("--header", action="append", default=[], help="an extra 'Name: value' header")
     cli.add_argument("--connections", type=int, default=32)
     cli.add_argument("--duration", type=float, default=10.0, help="measured seconds")
     cli.add_argument("--warmup", type=float, default=1.0, help="seconds run before measuring")
     args = cli.parse_args()
-    result = asyncio.run(run(args.port, args.path, args.header, args.connections, args.duration, args.warmup))
+    paths = [args.path] if args.path else Path(args.paths_file).read_text().split()
+    result = asyncio.run(run(args.port, paths, args.header, args.connections, args.duration, args.warmup))
     print(json.dumps(result), flush=True)
     return 0
 

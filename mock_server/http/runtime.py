@@ -36,6 +36,7 @@ from ..scenarios.masking import masked_yaml
 from ..scenarios.scenario import Scenario
 from ..scenarios.warnings import scenario_warnings
 from .auth import Authenticator
+from .parts import SharedParts
 
 __all__ = [
     "DEFAULT_SCENARIO",
@@ -96,6 +97,7 @@ class Mock:
         clock: Clock | None = None,
         repository: Repository | None = None,
         new_id: Callable[[], str] | None = None,
+        parts: SharedParts | None = None,
     ) -> None:
         self._base = base or Settings()
         self._environ = dict(environ or {})
@@ -103,6 +105,8 @@ class Mock:
         self._fixed_clock = clock
         self._fixed_repository = repository
         self._fixed_new_id = new_id
+        self.parts = parts or SharedParts()
+        """The repositories and contracts this mock shares with its siblings (:mod:`.parts`)."""
         self.journal = Journal()
         self.csrf_tokens = CsrfTokens()
         self._loads = 0  # every load counts; a threaded one installs only if no later one began
@@ -137,10 +141,11 @@ class Mock:
         only. Raises :class:`~.errors.SettingError` or :class:`~.errors.ScenarioError`.
         """
         layers = [("overrides", self._overrides), (origin, dict(overrides or {}))]
-        settings = resolve(self._base, scenario.settings_changes, self._environ, layers)
+        contract = self.parts.contract(resolve(self._base, scenario.settings_changes, self._environ, layers))
+        settings = contract.settings
         clock = self._fixed_clock or _clock_for(settings, getattr(self, "clock", None))
         try:
-            repository = self._fixed_repository or scenario.repository()
+            repository = self._fixed_repository or self.parts.repository(scenario)
         except ValueError as error:
             raise ScenarioError([f"{scenario.origin}: repository: {error}"]) from None
         varied = seeded_ids(settings.vary) if settings.vary is not None else None
@@ -151,7 +156,7 @@ class Mock:
         faults = FaultPlan(scenario.faults, [job.faults for job in scenario.jobs], scenario.seed or 0)
         faults.reset(clock.now_ms())
         warnings = tuple(scenario_warnings(scenario, settings, repository))
-        return Prepared(scenario, dict(overrides or {}), settings, clock, engine, Contract(settings),
+        return Prepared(scenario, dict(overrides or {}), settings, clock, engine, contract,
                         faults, warnings, masked_yaml(scenario.text))  # fmt: skip
 
     def install(self, prepared: Prepared) -> None:
@@ -219,7 +224,8 @@ class Mock:
         """A new mock built as this one was (its base settings, environment, flags, ID maker, and
         its fixed repository unless ``scenario`` is given), loading ``scenario`` (None: the one this
         mock was made with) with ``overrides`` on top of its flags. It shares nothing that changes:
-        its own clock (a fresh one of the kind its settings name), jobs, journal and faults."""
+        its own clock (a fresh one of the kind its settings name), jobs, journal and faults; what
+        never changes (a repository, a contract) it shares with this one (:mod:`.parts`)."""
         flags = {**spelled(self._overrides, "the server's overrides"), **spelled(overrides)}
         return Mock(
             self.first_scenario if scenario is None else scenario,
@@ -228,6 +234,7 @@ class Mock:
             overrides=flags,
             repository=self._fixed_repository if scenario is None else None,
             new_id=self._fixed_new_id,
+            parts=self.parts,
         )
 
     def reset(self) -> None:
