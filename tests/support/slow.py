@@ -4,7 +4,9 @@ README's command leaves them out (as any run whose ``-m`` does not name slow), a
 more (the figure beside it: all its cases, seconds, summed) in a ``-n 2 --durations=0`` run on the 2-core
 machine at a load average of 6-7, on 2026-12-07; most spawn Python processes (the CLI, pytester, a
 browser), measure memory with tracemalloc, or hold a load or a bomb for seconds. A test file marks its
-own slow tests with ``@pytest.mark.slow`` as well; this list is for those measured in bulk. The second
+own slow tests with ``@pytest.mark.slow`` as well; this list is for those measured in bulk. The e2e
+tests of 1 s or more (all cases summed) joined it from a second run (``-m e2e -n 2 --durations=0``, load
+average 2, 2026-12-07 09:30), so that the README's command stays within a minute on two cores. The second
 list (INNER) is for the inner loop (``-m "not e2e"``, 20 s at the most): the http and adversarial
 tests of 0.5 s or more, most waiting out a real timeout, measured in one process at a load average of 1.5.
 ``unit/test_tiers.py`` checks that each entry names a test that exists."""
@@ -49,6 +51,10 @@ SLOW: dict[str, dict[str, float]] = {
         "test_the_mock_streaming_a_long_log_passes": 2.0,
     },
     "e2e/test_cli.py": {
+        "test_a_stale_ready_file_is_removed_even_when_serve_fails": 1.07,
+        "test_scenarios_into_a_closed_pipe_ends_quietly": 1.31,
+        "test_the_ready_file_is_removed_at_start_and_at_exit": 1.47,
+        "test_a_signal_during_downloads_exits_0_within_5_s": 2.66,
         "test_sigterm_with_requests_in_flight_exits_0_within_5_s_and_frees_the_port": 7.5,
         "test_check_lists_every_problem_and_exits_1": 4.8,
         "test_bad_numbers_are_explained": 4.3,
@@ -64,6 +70,8 @@ SLOW: dict[str, dict[str, float]] = {
         "test_the_environment_overrides_the_scenario_and_a_flag_overrides_both": 1.7,
     },
     "e2e/test_cli_contract.py": {
+        "test_serve_a_ready_file_that_cannot_be_written_is_3": 1.18,
+        "test_scenarios_a_stray_argument_is_2_and_a_broken_shipped_one_is_1": 1.55,
         "test_a_bad_url_is_a_usage_error_naming_the_option": 27.7,
         "test_proxy_a_recording_folder_in_use_or_a_busy_port_is_3": 7.8,
         "test_serve_a_scenario_file_that_cannot_be_read_is_3_and_an_unknown_name_2": 7.2,
@@ -98,6 +106,7 @@ SLOW: dict[str, dict[str, float]] = {
         "test_sigterm_stops_the_proxy_within_5_s_whatever_is_in_flight": 4.2,
     },
     "e2e/test_pytest_plugin.py": {
+        "test_a_marker_takes_a_settings_scenario_key_too": 1.67,
         "test_strict_mode_can_be_switched_off": 8.2,
         "test_strict_mode_fails_the_test_naming_request_field_schema_and_opt_out": 4.3,
         "test_strict_can_be_switched_off_inside_the_test": 4.3,
@@ -113,15 +122,20 @@ SLOW: dict[str, dict[str, float]] = {
         "test_the_environment_reaches_the_fixture": 2.2,
     },
     "e2e/test_pytest_shared_server.py": {  # measured -n 2 at a load average of 9 (2026-12-07)
+        "test_an_unreachable_url_is_a_usage_error_naming_it_and_the_fix": 1.9,
         "test_each_test_gets_its_own_session_of_the_shared_server": 2.4,
         "test_a_token_guarded_admin_api_takes_the_token": 2.2,
         "test_the_url_comes_from_the_environment": 2.0,
         "test_a_url_that_is_not_the_mock_is_a_usage_error": 1.9,
     },
     "e2e/test_readme.py": {
+        "test_the_shell_example_is_the_script_the_tests_run": 1.4,
         "test_the_pytest_examples_pass": 6.5,
     },
     "e2e/test_scenarios_served.py": {
+        "test_default": 1.05,
+        "test_auth_expiry": 1.05,
+        "test_seeded_replay": 1.07,
         "test_the_host_chooses_the_clock": 4.7,
         "test_slow_queue": 4.5,
         "test_system_job": 3.8,
@@ -132,6 +146,7 @@ SLOW: dict[str, dict[str, float]] = {
         "test_filtered": 1.6,
     },
     "e2e/test_verify.py": {
+        "test_every_shipped_scenario_passes": 6.33,
         "test_a_log_that_never_ends_stops_at_the_timeout": 1.8,
         "test_a_triggered_count_going_back_is_a_violation": 1.6,
     },
@@ -172,6 +187,12 @@ SLOW: dict[str, dict[str, float]] = {
     },
     "unit/test_scenarios.py": {
         "test_a_valid_scenario_is_checked_in_little_more_memory_than_its_yaml_takes": 5.3,
+    },
+    "e2e/test_scenario_output.py": {
+        "test_standard_output_is_written_as_a_stream": 2.32,
+    },
+    "e2e/test_record_admin.py": {
+        "test_the_proxy_says_once_at_its_start_what_it_redacts": 1.28,
     },
 }
 
