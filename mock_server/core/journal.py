@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, NamedTuple
@@ -124,6 +125,12 @@ class Journal:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    def newest(self, count: int) -> list[Exchange]:
+        """The newest ``count`` exchanges kept, oldest first: O(count)."""
+        taken = [exchange for exchange, _ in itertools.islice(reversed(self._entries), count)]
+        taken.reverse()
+        return taken
 
     @property
     def bytes(self) -> int:

@@ -116,6 +116,9 @@ class Mock:
         ``MockServer``) the collector is left alone."""
         self.first_scenario = scenario
         """The scenario this mock was made with (a session made on first use loads it)."""
+        self.made_with: tuple[Scenario | None, dict[str, Any]] = (None, {})
+        """What :meth:`sibling` made this mock with: a scenario (None: the server's) and overrides
+        (``--state`` keeps them to make the session again)."""
         self.load(scenario)
 
     def load(
@@ -221,7 +224,7 @@ class Mock:
         mock was made with) with ``overrides`` on top of its flags. It shares nothing that changes:
         its own clock (a fresh one of the kind its settings name), jobs, journal and faults."""
         flags = {**spelled(self._overrides, "the server's overrides"), **spelled(overrides)}
-        return Mock(
+        made = Mock(
             self.first_scenario if scenario is None else scenario,
             base=self._base,
             environ=self._environ,
@@ -229,6 +232,8 @@ class Mock:
             repository=self._fixed_repository if scenario is None else None,
             new_id=self._fixed_new_id,
         )
+        made.made_with = (scenario, dict(overrides))
+        return made
 
     def reset(self) -> None:
         """Forget every job and exchange, and put a manual clock back to its start."""
