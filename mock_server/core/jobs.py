@@ -511,8 +511,9 @@ class JobEngine:
 
     def restore(self, jobs: Sequence[Job], saved: Mapping[str, Any]) -> None:
         """Take back ``jobs`` (oldest first, their logs on :attr:`meter`) and what :meth:`saved`
-        gave, then catch up with the clock: a job that was running runs on as the clock says."""
-        self.reset()
+        gave, then catch up with the clock: a job that was running runs on as the clock says. The
+        engine must be new (the jobs' logs count on its :attr:`meter`)."""
+        assert not self._kept, "restore() takes a new engine"
         for _ in range(saved["ids"]):  # a seeded generator goes on where it was, not from its start
             self._draw_id()
         for job in jobs:

@@ -34,6 +34,8 @@ __all__ = ["APPLICATION_ID", "MIGRATIONS", "SCHEMA_VERSION", "SavedSession", "St
 #: "AEMG": marks a state file as this program's.
 APPLICATION_ID = 0x41454D47
 SCHEMA_VERSION = 2
+#: The most bytes the write-ahead log keeps between checkpoints.
+_WAL_BYTES = 1024 * 1024
 _TABLES_V1 = """
 CREATE TABLE sessions (name TEXT PRIMARY KEY, record TEXT NOT NULL);
 CREATE TABLE engines (session TEXT PRIMARY KEY, record TEXT NOT NULL);
@@ -85,6 +87,10 @@ class StateFile:
             self._db.execute("COMMIT")
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
+            # the WAL is checkpointed every 256 pages and cut back to 1 MiB: the file's size is
+            # bounded by its rows (the journal's, the jobs'), not by how many writes were made
+            self._db.execute("PRAGMA wal_autocheckpoint=256")
+            self._db.execute(f"PRAGMA journal_size_limit={_WAL_BYTES}")
         except sqlite3.OperationalError as error:
             self._db.close()
             if "locked" in str(error):

@@ -1,0 +1,91 @@
+"""``--state``'s keeper without a socket: sessions, their clocks, jobs, journal and fault counters
+saved as they change and made again at start, as ``serve --state`` does."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mock_server.api.payloads import job_payload
+from mock_server.core.clock import ManualClock
+from mock_server.core.jobs import StartRequest
+from mock_server.core.journal import Exchange
+from mock_server.core.sessions import Sessions
+from mock_server.core.state import StateError, StateFile
+from mock_server.http.options import build_mock
+from mock_server.http.persist import Keeper
+from mock_server.http.runtime import Mock
+from mock_server.http.sessions import sessions_for
+from mock_server.scenarios.reading import load_scenario
+
+
+def _server(path: Path, **overrides: Any) -> tuple[Keeper, Sessions[Mock]]:
+    sessions = sessions_for(build_mock(clock="manual", environ={}, overrides=overrides))
+    keeper = Keeper(StateFile(path), sessions)
+    keeper.restore()
+    return keeper, sessions
+
+
+def _seen(mock: Mock) -> Any:
+    jobs = [(job_payload(job, mock.settings), list(job.log)) for job in mock.engine.jobs()]
+    return jobs, mock.clock.now_ms(), [e.to_json() for e in mock.journal]
+
+
+def test_sessions_come_back_with_their_jobs_clocks_journal_and_fault_counters(tmp_path: Path) -> None:
+    keeper, sessions = _server(tmp_path / "s.db")
+    default = sessions.default.mock
+    default.engine.start(StartRequest("/content/dam/22858"), "admin")
+    assert isinstance(default.clock, ManualClock)
+    default.clock.advance(1.5)
+    default.journal.record(Exchange(default.clock.now_ms(), "GET", "/x", "", 200, "admin", "status"))
+    keeper.flush(default)
+    flaky = default.sibling(load_scenario("flaky-status"), {"per_asset": "1s"})
+    sessions.add("flaky", flaky, ttl_s=600)
+    for n in range(4):  # every 3rd status call fails: the 6th will
+        flaky.faults.pick("status", n)
+    flaky.engine.start(StartRequest("/content/dam/demo"), "bob")
+    keeper.flush(flaky)
+    before = {"default": _seen(default), "flaky": _seen(flaky)}
+    keeper.file.close()
+
+    keeper, sessions = _server(tmp_path / "s.db")
+    again = {s.name: s for s in sessions}
+    assert sorted(again) == ["default", "flaky"]
+    assert again["flaky"].ttl_s == 600
+    assert {name: _seen(s.mock) for name, s in again.items()} == before
+    assert again["flaky"].mock.settings.per_asset_ms == 1000
+    faults = again["flaky"].mock.faults
+    assert [faults.pick("status", n) is not None for n in range(4, 6)] == [False, True]
+    keeper.file.close()
+
+
+def test_a_deleted_session_is_forgotten(tmp_path: Path) -> None:
+    keeper, sessions = _server(tmp_path / "s.db")
+    sessions.get("gone", lambda _: sessions.default.mock.sibling(None, {}))
+    sessions.delete("gone")
+    keeper.file.close()
+    keeper, sessions = _server(tmp_path / "s.db")
+    assert [s.name for s in sessions] == ["default"]
+    keeper.file.close()
+
+
+def test_a_reset_forgets_the_jobs_kept(tmp_path: Path) -> None:
+    keeper, sessions = _server(tmp_path / "s.db")
+    mock = sessions.default.mock
+    mock.engine.start(StartRequest("/content/dam/22858"), "admin")
+    keeper.flush(mock)
+    mock.reset()
+    keeper.flush(mock)
+    keeper.file.close()
+    keeper, sessions = _server(tmp_path / "s.db")
+    assert sessions.default.mock.engine.jobs() == []
+    keeper.file.close()
+
+
+def test_other_settings_are_refused_naming_the_file(tmp_path: Path) -> None:
+    keeper, _ = _server(tmp_path / "s.db")
+    keeper.file.close()
+    with pytest.raises(StateError, match=f"{tmp_path / 's.db'}.*other settings.*same --scenario and flags"):
+        _server(tmp_path / "s.db", speed=2)
