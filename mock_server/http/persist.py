@@ -88,9 +88,10 @@ class Keeper:
         default = self.sessions.default
         if DEFAULT_NAME in kept:
             self._restore(default.mock, kept.pop(DEFAULT_NAME))
+            self._watch(DEFAULT_NAME, default.mock, restored=True)
         else:
             self.file.save_session(DEFAULT_NAME, self._made(default))
-        self._watch(DEFAULT_NAME, default.mock)
+            self._watch(DEFAULT_NAME, default.mock)
         for name, saved in kept.items():
             try:
                 mock = default.mock.sibling(_scenario(saved.made["scenario"]), saved.made["overrides"])
@@ -101,7 +102,7 @@ class Keeper:
             mock.made_with = (_scenario(saved.made["scenario"]), saved.made["overrides"])
             self._restore(mock, saved)
             self.sessions.add(name, mock, saved.made["ttl"])
-            self._watch(name, mock)
+            self._watch(name, mock, restored=True)
         self.sessions.on_change = self._session_changed
 
     def _restore(self, mock: Mock, saved: SavedSession) -> None:
@@ -117,6 +118,7 @@ class Keeper:
         if loaded is not None:  # a scenario loaded at runtime (PUT /__admin/scenario)
             mock.load(_scenario(loaded) or mock.scenario, loaded["overrides"])
         engine = mock.engine
+        engine.changes = Changes()  # first: the jobs the catch-up with the clock moves are saved again
         if saved.live is not None:
             if isinstance(mock.clock, ManualClock) and saved.live["clock"] is not None:
                 mock.clock.set(max(saved.live["clock"], mock.clock.now_ms()))
@@ -147,8 +149,14 @@ class Keeper:
             }
         return made
 
-    def _watch(self, name: str, mock: Mock) -> None:
-        self._seen[id(mock)] = _Seen(name, mock)
+    def _watch(self, name: str, mock: Mock, restored: bool = False) -> None:
+        """Save ``mock``'s changes from now on: all of it, or (``restored``) what changed since it was
+        restored (the catch-up with the clock), not the thousands of jobs read back unchanged."""
+        seen = _Seen(name, mock)
+        if restored:
+            seen.engine, seen.recorded, seen.picks = mock.engine, mock.journal.recorded, mock.faults.picks
+            seen.clock_ms = mock.clock.now_ms() if isinstance(mock.clock, ManualClock) else None
+        self._seen[id(mock)] = seen
         self.flush(mock)
 
     def _session_changed(self, name: str, session: Session[Mock] | None) -> None:

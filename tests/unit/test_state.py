@@ -89,13 +89,32 @@ def test_a_seeded_id_generator_goes_on_where_it_was() -> None:
         return lambda: f"id-{next(numbers)}"
 
     clock = ManualClock()
-    engine = JobEngine(default_repository(), Settings(clock="manual"), clock, new_id=seeded())
-    for path in _FOLDERS[:2]:
-        engine.start(StartRequest(path), "admin")
-    again = JobEngine(default_repository(), Settings(clock="manual"), clock, new_id=seeded())
+    settings = Settings(clock="manual", max_jobs=1)
+    engine = JobEngine(default_repository(), settings, clock, new_id=seeded())
+    engine.start(StartRequest(_FOLDERS[0]), "admin")
+    clock.advance(60)
+    engine.start(StartRequest(_FOLDERS[1]), "admin")  # id-0 is forgotten (max_jobs 1), id-1 kept
+    again = JobEngine(default_repository(), settings, clock, new_id=seeded())
     jobs = [job_from_json(_json(job_to_json(j)), again.repository, (), again.meter) for j in engine.jobs()]
     again.restore(jobs, _json(engine.saved()))
-    assert again.start(StartRequest(_FOLDERS[2]), "admin").processing_id == "id-2"
+    clock.advance(60)
+    assert again.start(StartRequest(_FOLDERS[2]), "admin").processing_id == "id-2"  # not id-0 again
+
+
+def test_the_polls_that_release_a_job_are_reported_and_kept() -> None:
+    from mock_server.core.changes import Changes
+    from mock_server.core.job import Lifecycle
+
+    clock = ManualClock()
+    engine = _engine(clock)
+    engine.changes = Changes()
+    job = engine.start(StartRequest(_FOLDERS[0]), "admin", Lifecycle(1000, 200, wait_polls=2))
+    engine.changes.take()
+    engine.poll(job.processing_id)
+    assert [j.polls for j in engine.changes.take()[0]] == [1]
+    again = _restored(engine, clock)
+    again.poll(job.processing_id)  # the second poll releases it, as it would have before
+    assert again.get(job.processing_id).status == "IN_PROGRESS"
 
 
 def test_the_engine_reports_changed_and_forgotten_jobs() -> None:

@@ -3,6 +3,7 @@ saved as they change and made again at start, as ``serve --state`` does."""
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,7 @@ def test_sessions_come_back_with_their_jobs_clocks_journal_and_fault_counters(tm
     flaky.engine.start(StartRequest("/content/dam/demo"), "bob")
     keeper.flush(flaky)
     before = {"default": _seen(default), "flaky": _seen(flaky)}
+    going_on = copy.deepcopy(flaky.faults)  # what the counters and draws would pick next
     keeper.file.close()
 
     keeper, sessions = _server(tmp_path / "s.db")
@@ -57,7 +59,33 @@ def test_sessions_come_back_with_their_jobs_clocks_journal_and_fault_counters(tm
     assert {name: _seen(s.mock) for name, s in again.items()} == before
     assert again["flaky"].mock.settings.per_asset_ms == 1000
     faults = again["flaky"].mock.faults
-    assert [faults.pick("status", n) is not None for n in range(4, 6)] == [False, True]
+    expected = [going_on.pick("status", n) is not None for n in range(4, 30)]
+    assert [faults.pick("status", n) is not None for n in range(4, 30)] == expected
+    keeper.file.close()
+
+
+def test_what_the_catch_up_with_the_clock_moved_is_saved_again(tmp_path: Path) -> None:
+    """The server was down for a minute: the job that was counting ended meanwhile, and the runner
+    it freed took the next job. A second restart must not run the first job again beside it."""
+    keeper, sessions = _server(tmp_path / "s.db")
+    sessions.default.mock.engine.start(StartRequest("/content/dam/22858"), "admin")
+    keeper.flush(sessions.default.mock)
+    keeper.file.close()
+    sessions = sessions_for(build_mock(clock="manual", environ={}))
+    mock = sessions.default.mock
+    assert isinstance(mock.clock, ManualClock)
+    mock.clock.advance(60)  # the time the server was down
+    keeper = Keeper(StateFile(tmp_path / "s.db"), sessions)
+    keeper.restore()
+    mock.engine.start(StartRequest("/content/dam/demo"), "admin")  # takes the one runner
+    keeper.flush(mock)
+    before = _seen(mock)
+    keeper.file.close()
+    keeper, sessions = _server(tmp_path / "s.db")
+    mock = sessions.default.mock
+    assert _seen(mock) == before
+    third = mock.engine.start(StartRequest("/content/dam/demo1"), "admin")
+    assert third.status == "WAITING"  # one runner (concurrency 1), busy with the second job
     keeper.file.close()
 
 
