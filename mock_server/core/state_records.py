@@ -16,7 +16,7 @@ from .errors import Violation
 from .job import Job, Lifecycle, Phase, StartRequest, Status
 from .joblog import JobLog
 from .journal import Exchange
-from .repository import Repository
+from .repository import Repository, Selection
 
 __all__ = ["exchange_from_json", "exchange_to_json", "job_from_json", "job_to_json"]
 
@@ -43,13 +43,22 @@ def job_to_json(job: Job) -> dict[str, Any]:
 
 
 def job_from_json(
-    record: dict[str, Any], repository: Repository, ignored: tuple[str, ...], meter: Meter
+    record: dict[str, Any],
+    repository: Repository,
+    ignored: tuple[str, ...],
+    meter: Meter,
+    selections: dict[StartRequest, Selection] | None = None,
 ) -> Job:
-    """The job ``record`` keeps, its assets selected again in ``repository``; its log counted on ``meter``."""
+    """The job ``record`` keeps, its assets selected again in ``repository``; its log counted on
+    ``meter``. Jobs of the same request share one selection (it never changes) through ``selections``."""
     raw = dict(record["request"])
     request = StartRequest(**{**raw, "excluded_paths": tuple(raw["excluded_paths"]),
                               "file_types": tuple(raw["file_types"])})  # fmt: skip
-    selection = repository.select(request.path, request.excluded_paths, request.asset_filter, ignored)
+    selection = None if selections is None else selections.get(request)
+    if selection is None:
+        selection = repository.select(request.path, request.excluded_paths, request.asset_filter, ignored)
+        if selections is not None:
+            selections[request] = selection
     outcome = record["outcome"]
     return Job(
         processing_id=record["id"],

@@ -4,7 +4,10 @@ they change, and taken back at start.
 One hook: :func:`keep_changes`, a middleware after the session's choice, saves what a request
 changed in its session (the jobs its engine reported, the clock, the new exchanges, the fault
 counters) in one transaction before the answer leaves: an answered start, cancel or resume is on
-disk. Sessions are saved as they are made and forgotten as they are deleted or expire.
+disk. A request that changed only the journal and the fault counters (a poll) is written with
+the next change, or within :data:`DEFER_S`, or at a clean stop: a ``kill -9`` may lose the last
+fraction of a second of polls from the journal, never a job's change. Sessions are saved as they
+are made and forgotten as they are deleted or expire.
 
 At start (:func:`keep_state`) every session kept is made again as it was made (its scenario's
 text, its settings, its TTL, counted afresh) and gets its jobs, clock, journal and fault counters
@@ -16,6 +19,7 @@ is refused (:class:`~..core.state.StateError`), never served half right.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import sqlite3
@@ -29,7 +33,8 @@ from aiohttp import web
 from ..core.changes import Changes
 from ..core.clock import ManualClock
 from ..core.errors import ScenarioError, SettingError
-from ..core.jobs import JobEngine
+from ..core.jobs import JobEngine, StartRequest
+from ..core.repository import Selection
 from ..core.sessions import DEFAULT_NAME, Session, Sessions
 from ..core.state import SavedSession, StateError, StateFile
 from ..core.state_records import exchange_from_json, exchange_to_json, job_from_json, job_to_json
@@ -42,6 +47,9 @@ from .sessions import SESSIONS
 __all__ = ["KEEPER", "Keeper", "keep_changes", "keep_state"]
 
 log = logging.getLogger(__name__)
+#: How long an exchange that changed nothing else (a poll) may wait to be written, with others: a
+#: transaction per poll would cost a third of the polling throughput.
+DEFER_S = 0.2
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -80,6 +88,8 @@ class Keeper:
         self.sessions = sessions
         self._seen: dict[int, _Seen] = {}  # by id(mock): a mock is kept here while it is watched
         self._base: dict[str, str] = {}  # each session's fingerprint as made, before any load
+        self._deferred: dict[int, Mock] = {}  # mocks with exchanges or fault counts not yet written
+        self._timer: asyncio.TimerHandle | None = None
 
     # --- start
     def restore(self) -> None:
@@ -123,7 +133,9 @@ class Keeper:
             if isinstance(mock.clock, ManualClock) and saved.live["clock"] is not None:
                 mock.clock.set(max(saved.live["clock"], mock.clock.now_ms()))
             ignored = mock.settings.ignored_paths
-            jobs = [job_from_json(record, engine.repository, ignored, engine.meter) for record in saved.jobs]
+            shared: dict[StartRequest, Selection] = {}  # 10,000 jobs of a few requests: a few selections
+            repository, meter = engine.repository, engine.meter
+            jobs = [job_from_json(record, repository, ignored, meter, shared) for record in saved.jobs]
             engine.restore(jobs, saved.live["engine"])
         printer, mock.journal.on_violation = mock.journal.on_violation, None
         for seq, record in saved.journal:
@@ -171,11 +183,14 @@ class Keeper:
         self._watch(name, session.mock)
 
     # --- as requests are answered
-    def flush(self, mock: Mock) -> None:
-        """Save what changed in ``mock``'s session since it was last saved (nothing if nothing did)."""
+    def flush(self, mock: Mock, deferring: bool = False) -> bool:
+        """Save what changed in ``mock``'s session since it was last saved (nothing if nothing did).
+
+        ``deferring``: new exchanges and fault counts alone (a poll's) are not written now but left
+        for :meth:`flush_deferred` (then this answers True); jobs and clocks are written at once."""
         seen = self._seen.get(id(mock))
         if seen is None or seen.mock is not mock:
-            return
+            return False
         engine, journal, clock = mock.engine, mock.journal, mock.clock
         if engine is not seen.engine:  # new (a scenario was loaded): every job is new
             if seen.engine is not None:
@@ -194,7 +209,11 @@ class Keeper:
         new = min(journal.recorded - seen.recorded, len(journal))
         picks = mock.faults.picks
         if not (moved or new or journal.recorded != seen.recorded or picks != seen.picks):
-            return
+            return False
+        if deferring and not moved:
+            self._deferred[id(mock)] = mock
+            return True
+        self._deferred.pop(id(mock), None)
         first = journal.recorded - new + 1  # the sequence number of the first new exchange
         self.file.save(
             seen.name,
@@ -207,6 +226,25 @@ class Keeper:
             faults=mock.faults.saved() if picks != seen.picks else None,
         )
         seen.recorded, seen.clock_ms, seen.picks = journal.recorded, clock_ms, picks
+        return False
+
+    def flush_deferred(self) -> None:
+        """Write what :meth:`flush` left for later."""
+        self._timer = None
+        deferred, self._deferred = list(self._deferred.values()), {}
+        for mock in deferred:
+            self.flush(mock)
+
+    def defer(self) -> None:
+        """Write what was left for later within :data:`DEFER_S` (on the running event loop)."""
+        if self._timer is None and self._deferred:
+            self._timer = asyncio.get_running_loop().call_later(DEFER_S, self._flush_deferred_logged)
+
+    def _flush_deferred_logged(self) -> None:
+        try:
+            self.flush_deferred()
+        except sqlite3.Error:
+            log.exception("cannot write the state file %s", self.file.path)
 
 
 #: The keeper of a server served with ``--state``.
@@ -221,7 +259,8 @@ async def keep_changes(request: web.Request, handler: _Handler) -> web.StreamRes
     if keeper is None:
         return response
     try:
-        keeper.flush(mock_of(request))
+        if keeper.flush(mock_of(request), deferring=True):
+            keeper.defer()
     except sqlite3.Error as error:
         log.exception("cannot write the state file %s", keeper.file.path)
         return json_answer(
@@ -246,6 +285,7 @@ def keep_state(app: web.Application, path: Path) -> Keeper:
     app.middlewares.append(keep_changes)
 
     async def close(_: web.Application) -> None:
+        keeper.flush_deferred()
         file.close()
 
     app.on_cleanup.append(close)

@@ -89,6 +89,22 @@ def test_what_the_catch_up_with_the_clock_moved_is_saved_again(tmp_path: Path) -
     keeper.file.close()
 
 
+def test_a_scenario_loaded_at_runtime_comes_back_with_its_jobs(tmp_path: Path) -> None:
+    keeper, sessions = _server(tmp_path / "s.db")
+    mock = sessions.default.mock
+    mock.engine.start(StartRequest("/content/dam/22858"), "admin")
+    keeper.flush(mock)
+    mock.load(load_scenario("cancel-and-resume"))  # PUT /__admin/scenario: a new engine, no jobs
+    mock.engine.start(StartRequest("/content/dam/demo"), "admin")
+    keeper.flush(mock)
+    before = _seen(mock)
+    keeper.file.close()
+    keeper, sessions = _server(tmp_path / "s.db")
+    assert sessions.default.mock.scenario.name == "cancel-and-resume"
+    assert _seen(sessions.default.mock) == before
+    keeper.file.close()
+
+
 def test_a_deleted_session_is_forgotten(tmp_path: Path) -> None:
     keeper, sessions = _server(tmp_path / "s.db")
     sessions.get("gone", lambda _: sessions.default.mock.sibling(None, {}))
@@ -117,3 +133,22 @@ def test_other_settings_are_refused_naming_the_file(tmp_path: Path) -> None:
     keeper.file.close()
     with pytest.raises(StateError, match=f"{tmp_path / 's.db'}.*other settings.*same --scenario and flags"):
         _server(tmp_path / "s.db", speed=2)
+
+
+def test_a_poll_alone_is_written_later_and_a_start_at_once(tmp_path: Path) -> None:
+    keeper, sessions = _server(tmp_path / "s.db")
+    mock = sessions.default.mock
+    mock.journal.record(Exchange(mock.clock.now_ms(), "GET", "/x", "", 200, "admin", "status"))
+    assert keeper.flush(mock, deferring=True) is True
+    assert _kept_exchanges(keeper) == 0
+    keeper.flush_deferred()
+    assert _kept_exchanges(keeper) == 1
+    mock.journal.record(Exchange(mock.clock.now_ms(), "POST", "/x", "", 200, "admin", "start"))
+    mock.engine.start(StartRequest("/content/dam/22858"), "admin")
+    assert keeper.flush(mock, deferring=True) is False  # a job changed: written now, the exchange too
+    assert _kept_exchanges(keeper) == 2
+    keeper.file.close()
+
+
+def _kept_exchanges(keeper: Keeper) -> int:
+    return sum(len(saved.journal) for saved in keeper.file.load())
