@@ -116,7 +116,16 @@ class Keeper:
         self.sessions.on_change = self._session_changed
 
     def _restore(self, mock: Mock, saved: SavedSession) -> None:
-        if saved.made["fingerprint"] != _fingerprint(mock):
+        expected = saved.made["fingerprint"]
+        loaded = saved.made.get("loaded")
+        if loaded is not None:  # a scenario loaded at runtime (PUT /__admin/scenario, --watch)
+            try:
+                mock.load(_scenario(loaded) or mock.scenario, loaded["overrides"])
+            except (SettingError, ScenarioError) as error:
+                raise StateError(f"the scenario {loaded['name']!r} kept in {self.file.path} cannot be loaded "
+                                 f"again ({error}); give --state another file") from None  # fmt: skip
+            expected = loaded["fingerprint"]  # the server's flags still count: they are in the settings
+        if expected != _fingerprint(mock):
             where = "this server" if saved.name == DEFAULT_NAME else f"the session {saved.name!r}"
             raise StateError(
                 f"the state file {self.file.path} holds the jobs of {where} as served with another scenario "
@@ -124,9 +133,6 @@ class Keeper:
                 "flags as before, or give --state another file (or move it away to start afresh)"
             )
         self._base[saved.name] = saved.made["fingerprint"]
-        loaded = saved.made.get("loaded")
-        if loaded is not None:  # a scenario loaded at runtime (PUT /__admin/scenario)
-            mock.load(_scenario(loaded) or mock.scenario, loaded["overrides"])
         engine = mock.engine
         engine.changes = Changes()  # first: the jobs the catch-up with the clock moves are saved again
         if saved.live is not None:
@@ -158,6 +164,7 @@ class Keeper:
             made["loaded"] = {
                 **(_scenario_record(mock.scenario) or {}),
                 "overrides": dict(mock.load_overrides),
+                "fingerprint": _fingerprint(mock),
             }
         return made
 

@@ -19,7 +19,7 @@ from mock_server.http.options import build_mock
 from mock_server.http.persist import Keeper
 from mock_server.http.runtime import Mock
 from mock_server.http.sessions import sessions_for
-from mock_server.scenarios.reading import load_scenario
+from mock_server.scenarios.reading import load_scenario, parse_scenario
 
 
 def _server(path: Path, **overrides: Any) -> tuple[Keeper, Sessions[Mock]]:
@@ -101,6 +101,32 @@ def test_a_scenario_loaded_at_runtime_comes_back_with_its_jobs(tmp_path: Path) -
     keeper.file.close()
     keeper, sessions = _server(tmp_path / "s.db")
     assert sessions.default.mock.scenario.name == "cancel-and-resume"
+    assert _seen(sessions.default.mock) == before
+    keeper.file.close()
+
+
+def test_a_scenario_file_edited_while_watched_comes_back_as_it_was_loaded(tmp_path: Path) -> None:
+    """``serve --scenario FILE --watch``: the file edited, reloaded, then edited again while the
+    server was down. The server comes back with the scenario its jobs ran on (the last loaded)."""
+    first = "name: mine\ndescription: mine\nsettings:\n  per_asset: 1s\n"
+    loaded = "name: mine\ndescription: mine\nsettings:\n  per_asset: 2s\n"
+
+    def server(text: str) -> tuple[Keeper, Sessions[Mock]]:
+        mock = build_mock(parse_scenario(text, "mine.yaml"), clock="manual", environ={})
+        sessions = sessions_for(mock)
+        keeper = Keeper(StateFile(tmp_path / "s.db"), sessions)
+        keeper.restore()
+        return keeper, sessions
+
+    keeper, sessions = server(first)
+    mock = sessions.default.mock
+    mock.load(parse_scenario(loaded, "mine.yaml"))
+    mock.engine.start(StartRequest("/content/dam/22858"), "admin")
+    keeper.flush(mock)
+    before = _seen(mock)
+    keeper.file.close()
+    keeper, sessions = server("name: mine\ndescription: mine\nsettings:\n  per_asset: 3s\n")
+    assert sessions.default.mock.settings.per_asset_ms == 2000
     assert _seen(sessions.default.mock) == before
     keeper.file.close()
 
