@@ -125,16 +125,17 @@ def test_on_the_real_clock_the_time_the_server_was_down_counts(tmp_path: Path) -
 
 
 def test_answered_starts_cancels_and_resumes_survive_kill_9_under_load(tmp_path: Path) -> None:
-    """Eight clients start, cancel and resume their own jobs at once; the server is killed (SIGKILL)
-    in the middle. After a restart every job answered 200 is there, active or ended as the last
-    answer about it said, or as the request in flight when the server died would make it (that one
-    may have been kept). A WAITING job may be IN_PROGRESS by then: a cancel freed the runner."""
+    """Eight clients start, cancel and resume their own jobs at once; one of them kills the server
+    (SIGKILL) the moment an answer reaches it, the others' requests in flight. After a restart every
+    job answered 200 is there, active or ended as the last answer about it said, or as the request
+    in flight when the server died would make it (that one may have been kept). A WAITING job may be
+    IN_PROGRESS by then: a cancel freed the runner."""
     state = tmp_path / "state.db"
     answered: dict[str, str] = {}  # processingId -> status of the last 200 about it
     in_flight: dict[str, str] = {}  # processingId -> the status the request in flight would give
     lock = threading.Lock()
+    killed = threading.Event()
     with serving("--state", str(state), *_MANUAL) as (process, url, _):
-        killed = threading.Event()
 
         def client(n: int) -> None:
             body = {"path": f"/content/dam/demo/topic-{n}.dita", "type": "ASSET_PROCESSING"}
@@ -145,11 +146,7 @@ def test_answered_starts_cancels_and_resumes_survive_kill_9_under_load(tmp_path:
                         return
                     with lock:
                         answered[job] = "WAITING"
-                    for action, outcome in [
-                        ("cancel", "CANCELLED"),
-                        ("resume", "WAITING"),
-                        ("cancel", "CANCELLED"),
-                    ]:
+                    for action, outcome in _ROUND:
                         with lock:
                             in_flight[job] = outcome
                         code, found = _post(f"{url}{BASE}/{action}", {"processingId": job})
@@ -157,20 +154,19 @@ def test_answered_starts_cancels_and_resumes_survive_kill_9_under_load(tmp_path:
                             in_flight.pop(job, None)
                             if code == 200:
                                 answered[job] = str(found["status"])
+                            if n == 1 and len(answered) >= 40 and not killed.is_set():
+                                os.kill(process.pid, signal.SIGKILL)  # just answered: nothing in flight
+                                killed.set()
                 except (OSError, urllib.error.URLError, json.JSONDecodeError):
                     return  # the server is gone
 
         threads = [threading.Thread(target=client, args=(n,)) for n in range(1, 9)]
         for thread in threads:
             thread.start()
-        while len(answered) < 40:
-            threading.Event().wait(0.01)
-        os.kill(process.pid, signal.SIGKILL)
-        killed.set()
         for thread in threads:
-            thread.join(timeout=20)
+            thread.join(timeout=60)
         process.wait(timeout=10)
-    assert len(answered) >= 40
+    assert killed.is_set() and len(answered) >= 40
     with serving("--state", str(state), *_MANUAL) as (_, url, _):
         for job, status in answered.items():
             now = _ACTIVE.get(_status(url, job), "ended")
