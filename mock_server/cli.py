@@ -2,7 +2,7 @@
 
 aem-guides-mock serve [--host H] [--port P] [--speed F] [--clock real|manual|per-poll[:STEP]] [--vary SEED]
                       [--scenario NAME|PATH [--watch]] [--ready-file PATH] [--verbose] [--quiet]
-                      [--max-sessions N] [--session-ttl DURATION] [--sessions-bytes BYTES]
+                      [--max-sessions N] [--session-ttl DURATION] [--sessions-bytes BYTES] [--state FILE]
 aem-guides-mock check [--strict] FILE...
 aem-guides-mock scenarios
 aem-guides-mock proxy --upstream URL [--host H] [--port P] [--record DIR [--redact POINTER|NAME]...]
@@ -28,11 +28,13 @@ from .console import ViolationPrinter
 from .core.errors import ScenarioError, ScenarioUnreadable, SettingError
 from .core.sessions import SessionLimits, ttl_seconds
 from .core.settings import add_flags, flag_changes
+from .core.state import StateError
 from .devserver import run
 from .exits import CliError, Exit, fail, url_option
 from .http.app import app_for
 from .http.connections import raise_file_limit
 from .http.options import build_mock
+from .http.persist import keep_state
 from .http.runtime import MOCK, Mock
 from .scenarios.reading import load_scenario, parse_scenario, read_file, shipped_scenarios
 from .verify import command as verify_command
@@ -106,6 +108,11 @@ def parser() -> argparse.ArgumentParser:
         help="bytes of jobs and journal all sessions keep at most, shared evenly (default 1 GiB; "
         "AEM_GUIDES_MOCK_SESSIONS_BYTES)",
     )  # fmt: skip
+    serve.add_argument(
+        "--state", type=Path, metavar="FILE",
+        help="keep sessions, jobs, clocks, fault counters and the journal in FILE (SQLite) across restarts; "
+        "without it nothing is written",
+    )  # fmt: skip
     serve.add_argument("--verbose", action="store_true", help="log every request")
     serve.add_argument(
         "--quiet", action="store_true",
@@ -158,6 +165,11 @@ def _serve(args: argparse.Namespace) -> int:
             app[MOCK].journal.on_violation = ViolationPrinter(sys.stdout)
     except (SettingError, ScenarioError) as error:
         return fail(error, Exit.USAGE)
+    if args.state is not None:
+        try:
+            keep_state(app, args.state)
+        except StateError as error:
+            return fail(error, Exit.SETUP)
     # The process is the mock's here, and only here: the garbage collector is tuned for it (never
     # at import, in MockServer or in the pytest plugin, which run inside a user's process).
     # What startup built (schemas, validators, the repository) lives as long as the server: frozen,

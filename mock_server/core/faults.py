@@ -117,6 +117,8 @@ class FaultPlan:
     _calls: dict[tuple[int, int, str], int] = field(default_factory=dict)
     """Matching calls per fault; a job script's faults count per job, the newest jobs kept."""
     _random: random.Random = field(default_factory=random.Random)
+    picks: int = 0
+    """How many calls were looked at (and resets made): a change of it tells ``--state`` to save."""
 
     def __post_init__(self) -> None:
         self.reset(self.started_ms)
@@ -127,9 +129,22 @@ class FaultPlan:
         return bool(self.faults) or any(self.job_faults)
 
     def reset(self, now_ms: int) -> None:
+        self.picks += 1
         self.started_ms = now_ms
         self._calls.clear()
         self._random = random.Random(self.seed)
+
+    def saved(self) -> dict[str, Any]:
+        """The counters and the seeded draws as JSON (``--state``), as :meth:`restore` takes them."""
+        state = self._random.getstate()
+        calls = [[*key, count] for key, count in self._calls.items()]
+        return {"startedMs": self.started_ms, "calls": calls, "random": [state[0], list(state[1]), state[2]]}
+
+    def restore(self, saved: dict[str, Any]) -> None:
+        self.started_ms = saved["startedMs"]
+        self._calls = {(owner, index, job): count for owner, index, job, count in saved["calls"]}
+        version, internal, gauss = saved["random"]
+        self._random.setstate((version, tuple(internal), gauss))
 
     def pick(
         self, endpoint: str, now_ms: int, script: int | None = None, job: str = "", auth: str = ""
@@ -137,6 +152,7 @@ class FaultPlan:
         """The fault for this call, if one fires: a job script's own faults first, then the global ones.
 
         ``auth`` is how the call authenticated (``basic`` or ``bearer``)."""
+        self.picks += 1
         candidates: list[tuple[int, int, Fault]] = []
         if script is not None and script < len(self.job_faults):
             candidates += [(script + 1, i, f) for i, f in enumerate(self.job_faults[script])]

@@ -23,6 +23,7 @@ import bisect
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from .bounded import Meter
 from .logformat import Entry, format_timestamp, one_line, write, write_run
@@ -100,6 +101,21 @@ def _size(segment: _Segment) -> int:
     return _SEGMENT_BYTES + (len(segment.text) if isinstance(segment, _Line) else 0)
 
 
+def _saved(segment: _Segment) -> list[Any]:
+    if isinstance(segment, _Line):
+        return ["line", segment.at_ms, segment.text, segment.level]
+    if isinstance(segment, _AssetRun):
+        return ["run", segment.start_ms, segment.first, segment.pace_ms, segment.count]
+    return ["folded", segment.first_ms, segment.last_ms, segment.count]
+
+
+def _segment(item: list[Any]) -> _Segment:
+    kind, *fields = item
+    if kind == "line":
+        return _Line(*fields)
+    return _AssetRun(*fields) if kind == "run" else _Folded(*fields)
+
+
 class JobLog:
     """The lines one job has written so far."""
 
@@ -171,6 +187,23 @@ class JobLog:
         self._starts[begin:end] = [self._starts[begin]]
         self.bytes -= freed
         self._meter.bytes -= freed
+
+    def saved(self) -> dict[str, Any]:
+        """The log as JSON (``--state``), as :meth:`restored` takes it back: its segments, not its lines."""
+        return {"tag": self._tag, "segments": [_saved(segment) for segment in self._segments]}
+
+    @classmethod
+    def restored(cls, selection: Selection, saved: dict[str, Any], meter: Meter) -> JobLog:
+        """The log :meth:`saved` gave, over ``selection``, its bytes counted on ``meter``."""
+        log = cls(selection, saved["tag"], meter)
+        for item in saved["segments"]:
+            segment = _segment(item)
+            log._starts.append(log._total)
+            log._segments.append(segment)
+            log._total += len(segment)
+            log.bytes += _size(segment)
+        meter.bytes += log.bytes
+        return log
 
     def grow_run(self, count: int) -> None:
         """Set how many assets the last run has covered (it only grows)."""

@@ -20,16 +20,24 @@ _SWEEP_AFTER = 64
 class JobQueue:
     """Queued jobs, first in first out."""
 
-    __slots__ = ("_entries", "_stale")
+    __slots__ = ("_entries", "_stale", "pushed")
 
     def __init__(self) -> None:
         self._entries: deque[tuple[int, Job]] = deque()  # (ticket, job); stale tickets are skipped
         self._stale = 0
+        self.pushed = 0
+        """How many entries were ever pushed: the last ticket given (tickets rise in queue order)."""
 
     def push(self, job: Job) -> None:
-        """Put ``job`` at the back."""
-        job.ticket += 1
+        """Put ``job`` at the back, with a ticket above every earlier one (a saved queue's order)."""
+        self.pushed += 1
+        job.ticket = self.pushed
         self._entries.append((job.ticket, job))
+
+    def restore(self, queued: list[Job], pushed: int) -> None:
+        """Queue ``queued`` (in their order, their tickets kept), as a saved queue was."""
+        self._entries.extend((job.ticket, job) for job in queued)
+        self.pushed = pushed
 
     def head(self) -> Job | None:
         """The job at the front, if any; stale entries in front of it are dropped."""
@@ -47,7 +55,7 @@ class JobQueue:
 
     def drop(self, job: Job) -> None:
         """Take the queued ``job`` off the queue, wherever it stands."""
-        job.ticket += 1  # its entry is stale now
+        job.ticket = 0  # its entry is stale now (no entry has ticket 0)
         self._stale += 1
         if self._stale > _SWEEP_AFTER and self._stale * 2 > len(self._entries):
             self._entries = deque((t, j) for t, j in self._entries if t == j.ticket)

@@ -23,9 +23,12 @@ each kept in their own index (the jobs in :mod:`.jobstore`, which also reads the
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
+from typing import Any
 
+from .bounded import Meter
+from .changes import Changes
 from .clock import Clock
 from .errors import InvalidTransition, JobConflict, JobError, QueueFull, UnknownJob
 from .job import Job, JobScript, Lifecycle, Phase, StartRequest, Status
@@ -65,10 +68,15 @@ class JobEngine:
         self.clock = clock
         self.scripts = tuple(scripts)
         self._new_id = new_id
+        self.changes: Changes | None = None
+        """Told of every job that changes or is forgotten, when the mock's state is kept (``--state``)."""
+        self.ids_drawn = 0
+        """How many ids the generator gave: a restored engine draws as many to go on where it was."""
         self.reset()
 
     def set_id_generator(self, new_id: Callable[[], str]) -> None:
         self._new_id = new_id
+        self.ids_drawn = 0
 
     def find(self, processing_id: str) -> Job | None:
         """The job, if there is one, without bringing it up to the clock."""
@@ -86,6 +94,8 @@ class JobEngine:
         self._starts = 0
         every = self._system_interval()
         self._system_due = self.clock.now_ms() + every if self.settings.system_job else None
+        if self.changes is not None:
+            self.changes.clear_all()
 
     # --- queries
     def get(self, processing_id: str) -> Job:
@@ -102,6 +112,8 @@ class JobEngine:
         if job.polls == job.lifecycle.wait_polls:
             job.released_at = self._now
             self.sync()
+        if self.changes is not None and job.polls <= job.lifecycle.wait_polls:
+            self.changes.changed(job)  # the polls that release it are state; the ones after, not
         return job
 
     def history(self) -> list[Job]:
@@ -187,9 +199,9 @@ class JobEngine:
     def _enqueue(
         self, request: StartRequest, user: str, lifecycle: Lifecycle, script: int | None, at: int
     ) -> Job:
-        processing_id = self._new_id()
+        processing_id = self._draw_id()
         while processing_id in self._kept:
-            processing_id = self._new_id()
+            processing_id = self._draw_id()
         selection = self.repository.select(
             request.path, request.excluded_paths, request.asset_filter, self.settings.ignored_paths
         )
@@ -210,6 +222,10 @@ class JobEngine:
         self._queue_up(job, at)
         self._forget_old_jobs()
         return job
+
+    def _draw_id(self) -> str:
+        self.ids_drawn += 1
+        return self._new_id()
 
     def cancel(self, processing_id: str) -> Job:
         job = self.get(processing_id)
@@ -343,6 +359,8 @@ class JobEngine:
         job.phase = phase
         job.phase_since = at
         job.as_of = at
+        if self.changes is not None:
+            self.changes.changed(job)
 
     def _queue_up(self, job: Job, at: int) -> None:
         """-> QUEUED, at the back of the queue."""
@@ -473,4 +491,41 @@ class JobEngine:
 
     def _forget_old_jobs(self) -> None:
         """Past ``max_jobs`` or ``jobs_bytes``, forget the jobs that finished first."""
-        self._kept.forget_old(self.settings.max_jobs, self.settings.jobs_bytes)
+        forgotten = self._kept.forget_old(self.settings.max_jobs, self.settings.jobs_bytes)
+        if forgotten and self.changes is not None:
+            for processing_id in forgotten:
+                self.changes.forgot(processing_id)
+
+    # --- the state ``--state`` keeps (:mod:`.state`)
+    @property
+    def meter(self) -> Meter:
+        """The meter of the kept jobs' bytes, which a restored job's log counts against."""
+        return self._kept.meter
+
+    def saved(self) -> dict[str, Any]:
+        """The engine's own state beside its jobs', as :meth:`restore` takes it back."""
+        return {
+            "now": self._now, "free": self._free, "lastStart": self._last_start, "starts": self._starts,
+            "systemDue": self._system_due, "ids": self.ids_drawn, "pushed": self._queue.pushed,
+        }  # fmt: skip
+
+    def restore(self, jobs: Sequence[Job], saved: Mapping[str, Any]) -> None:
+        """Take back ``jobs`` (oldest first, their logs on :attr:`meter`) and what :meth:`saved`
+        gave, then catch up with the clock: a job that was running runs on as the clock says. The
+        engine must be new (the jobs' logs count on its :attr:`meter`)."""
+        assert not self._kept, "restore() takes a new engine"
+        for _ in range(saved["ids"]):  # a seeded generator goes on where it was, not from its start
+            self._draw_id()
+        for job in jobs:
+            self._kept.add(job)
+            if not job.finished:
+                self._active[job.request.path] = job
+        for job in sorted((j for j in jobs if j.finished), key=lambda j: j.phase_since):
+            self._kept.ended(job)
+        self._queue.restore(sorted((j for j in jobs if j.phase is Phase.QUEUED), key=lambda j: j.ticket),
+                            saved["pushed"])  # fmt: skip
+        running = (j for j in jobs if j.phase in (Phase.COUNTING, Phase.PROCESSING))
+        self._running = sorted(running, key=lambda j: (j.started_at or 0, j.ticket))
+        self._free, self._last_start = list(saved["free"]), saved["lastStart"]
+        self._now, self._starts, self._system_due = saved["now"], saved["starts"], saved["systemDue"]
+        self.sync()

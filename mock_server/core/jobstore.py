@@ -102,10 +102,14 @@ class JobStore:
         """The finished ``job`` is resumed: it is never forgotten to make room for itself."""
         del self._finished[job.processing_id]
 
-    def forget_old(self, max_jobs: int, max_bytes: int) -> None:
-        """Past ``max_jobs`` jobs or ``max_bytes`` bytes, forget the jobs that finished first."""
+    def forget_old(self, max_jobs: int, max_bytes: int) -> list[str]:
+        """Past ``max_jobs`` jobs or ``max_bytes`` bytes, forget the jobs that finished first;
+        answer their ids."""
+        forgotten: list[str] = []
         while self._finished and (len(self._jobs) > max_jobs or self.meter.bytes > max_bytes):
             oldest = next(iter(self._finished))
             del self._finished[oldest]
             job = self._jobs.pop(oldest)
             self.meter.bytes -= job.request_bytes + job.log.bytes
+            forgotten.append(oldest)
+        return forgotten

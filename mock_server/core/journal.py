@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, NamedTuple
@@ -189,6 +190,12 @@ class Journal:
             return None
         exchange, _, detail = self._entries[index]
         return exchange, detail
+
+    def newest(self, count: int) -> list[Exchange]:
+        """The newest ``count`` exchanges kept, oldest first: O(count)."""
+        taken = [entry[0] for entry in itertools.islice(reversed(self._entries), count)]
+        taken.reverse()
+        return taken
 
     @property
     def bytes(self) -> int:

@@ -163,6 +163,12 @@ class Sessions(Generic[T]):
         started = now()
         self.default = Session(DEFAULT_NAME, default, float("inf"), started, started)
         self._named: dict[str, Session[T]] = {}
+        self.on_change: Callable[[str, Session[T] | None], None] | None = None
+        """Told of each session added (with it) or dropped (None): deleted or expired (``--state``)."""
+
+    def _dropped(self, name: str) -> None:
+        if self.on_change is not None:
+            self.on_change(name, None)
 
     def __len__(self) -> int:
         """How many sessions there are besides the default one (expired ones not yet dropped too)."""
@@ -181,6 +187,7 @@ class Sessions(Generic[T]):
         now = self._now()
         if now >= found.expires_s:
             del self._named[name]
+            self._dropped(name)
             return None
         found.last_used_s = now
         return found
@@ -217,6 +224,8 @@ class Sessions(Generic[T]):
         now = self._now()
         session = Session(name, mock, self.limits.ttl_s if ttl_s is None else ttl_s, now, now)
         self._named[name] = session
+        if self.on_change is not None:
+            self.on_change(name, session)
         return session
 
     def draw_name(self) -> str:
@@ -233,6 +242,7 @@ class Sessions(Generic[T]):
                                     "(POST /__admin/reset) instead")  # fmt: skip
         if self._named.pop(check_name(name), None) is None:
             raise SessionError(404, f"no session named {name!r}; GET /__admin/sessions lists them")
+        self._dropped(name)
 
     def sweep(self) -> int:
         """Drop every expired session; answer how many."""
@@ -240,6 +250,7 @@ class Sessions(Generic[T]):
         expired = [name for name, session in self._named.items() if now >= session.expires_s]
         for name in expired:
             del self._named[name]
+            self._dropped(name)
         return len(expired)
 
     def __iter__(self) -> Iterator[Session[T]]:

@@ -120,6 +120,9 @@ class Mock:
         ``MockServer``) the collector is left alone."""
         self.first_scenario = scenario
         """The scenario this mock was made with (a session made on first use loads it)."""
+        self.made_with: tuple[Scenario | None, dict[str, Any]] = (None, {})
+        """What :meth:`sibling` made this mock with: a scenario (None: the server's) and overrides
+        (``--state`` keeps them to make the session again)."""
         self.load(scenario)
 
     def load(
@@ -227,7 +230,7 @@ class Mock:
         its own clock (a fresh one of the kind its settings name), jobs, journal and faults; what
         never changes (a repository, a contract) it shares with this one (:mod:`.parts`)."""
         flags = {**spelled(self._overrides, "the server's overrides"), **spelled(overrides)}
-        return Mock(
+        made = Mock(
             self.first_scenario if scenario is None else scenario,
             base=self._base,
             environ=self._environ,
@@ -236,6 +239,8 @@ class Mock:
             new_id=self._fixed_new_id,
             parts=self.parts,
         )
+        made.made_with = (scenario, dict(overrides))
+        return made
 
     def reset(self) -> None:
         """Forget every job and exchange, and put a manual clock back to its start."""

@@ -1,0 +1,91 @@
+"""The records ``--state`` keeps, as JSON: a job, an exchange of the journal.
+
+Each record is a plain JSON object (a column of :mod:`.state`'s tables) made from the engine's
+own data and read back into it. A job keeps what it has done (its phase, counts, times and log
+segments); its selection of assets is not kept but selected again from the session's repository,
+which the same scenario builds the same.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from .bounded import Meter
+from .errors import Violation
+from .job import Job, Lifecycle, Phase, StartRequest, Status
+from .joblog import JobLog
+from .journal import Exchange
+from .repository import Repository, Selection
+
+__all__ = ["exchange_from_json", "exchange_to_json", "job_from_json", "job_to_json"]
+
+#: The fields of a job kept as they are (numbers, strings, booleans, None).
+_PLAIN = (
+    "created_by", "created_at", "phase_since", "as_of", "total_files", "triggered_count", "run_first",
+    "started_at", "first_started_at", "comments", "ticket", "request_bytes", "script", "polls",
+    "released_at", "counted", "hold_spent", "counting_failure_spent", "processing_failure_spent",
+)  # fmt: skip
+
+
+def job_to_json(job: Job) -> dict[str, Any]:
+    record = {name: getattr(job, name) for name in _PLAIN}
+    record.update(
+        id=job.processing_id,
+        request=dataclasses.asdict(job.request),
+        lifecycle=dataclasses.asdict(job.lifecycle),
+        phase=job.phase.value,
+        outcome=None if job.outcome is None else job.outcome.value,
+        calculation_status=job.calculation_status.value,
+        log=job.log.saved(),
+    )
+    return record
+
+
+def job_from_json(
+    record: dict[str, Any],
+    repository: Repository,
+    ignored: tuple[str, ...],
+    meter: Meter,
+    selections: dict[StartRequest, Selection] | None = None,
+) -> Job:
+    """The job ``record`` keeps, its assets selected again in ``repository``; its log counted on
+    ``meter``. Jobs of the same request share one selection (it never changes) through ``selections``."""
+    raw = dict(record["request"])
+    request = StartRequest(**{**raw, "excluded_paths": tuple(raw["excluded_paths"]),
+                              "file_types": tuple(raw["file_types"])})  # fmt: skip
+    selection = None if selections is None else selections.get(request)
+    if selection is None:
+        selection = repository.select(request.path, request.excluded_paths, request.asset_filter, ignored)
+        if selections is not None:
+            selections[request] = selection
+    outcome = record["outcome"]
+    return Job(
+        processing_id=record["id"],
+        request=request,
+        selection=selection,
+        lifecycle=Lifecycle(**record["lifecycle"]),
+        log=JobLog.restored(selection, record["log"], meter),
+        phase=Phase(record["phase"]),
+        outcome=None if outcome is None else Status(outcome),
+        calculation_status=Status(record["calculation_status"]),
+        **{name: record[name] for name in _PLAIN},
+    )
+
+
+def exchange_to_json(exchange: Exchange) -> list[Any]:
+    """The exchange as a list of its fields in order, each violation an object of its fields."""
+    fields: list[Any] = list(exchange)
+    fields[7] = [dataclasses.asdict(v) for v in exchange.request_violations]
+    fields[8] = [dataclasses.asdict(v) for v in exchange.response_violations]
+    fields[11] = [dataclasses.asdict(v) for v in exchange.warnings]
+    fields[12] = list(exchange.variations)
+    return fields
+
+
+def exchange_from_json(fields: list[Any]) -> Exchange:
+    taken = list(fields)
+    for index in (7, 8, 11):  # request_violations, response_violations, warnings
+        taken[index] = tuple(Violation(**v) for v in taken[index])
+    taken[12] = tuple(taken[12])
+    return Exchange(*taken)
