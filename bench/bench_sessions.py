@@ -1,6 +1,6 @@
 """Figures of sessions (issue 23 item 5), each against its goal and a baseline from the same run.
 
-    .venv/bin/python bench/bench_sessions.py [--sessions 1000] [--old REV] [--no-fail]
+    .venv/bin/python bench/bench_sessions.py [--sessions 1000] [--old REV] [--no-state] [--no-fail]
 
 1. Memory per idle session. (a) tracemalloc, in a child process of the checkout measured: the
    bytes that ``--sessions`` sessions made on first use (the middleware's path) hold after a
@@ -21,8 +21,10 @@
    every session's in turn, ``--rounds`` times. The figure is the ratio of requests per CPU-second
    of the server (median of the rounds'): on a shared machine requests/s swing with the other
    processes' load, and are shown beside it. Goal: >= 0.95.
-4. TODO (issue 23 item 3, ``serve --state``): a restart with 10,000 stored jobs ready in <= 1 s, and
-   the state file's size bounded as the journal is. See :func:`state_figures`: a hook, no figure yet.
+4. ``serve --state`` (``bench/bench_state.py``, whose docstring says how): a restart with
+   ``--jobs`` (10,000) stored jobs ready in <= 1 s against a cold start without ``--state``; the
+   state file's size after a journal's worth of exchanges and after ten times as many (bounded as
+   the journal is); polling throughput with ``--state`` against without. ``--no-state`` skips it.
 
 ``--old REV`` measures a checkout of REV too (``git worktree add --detach`` in a temporary folder,
 removed at the end), before this one, so that both come from the same minutes of the same machine.
@@ -228,24 +230,16 @@ def served(checkout: Path, args: argparse.Namespace) -> dict[str, Any]:
     return figures
 
 
-# --- 4. TODO: state that survives a restart (issue 23 item 3) -----------------------------------------
+# --- 4. state that survives a restart: bench/bench_state.py ---------------------------------------
 
 
-def state_figures(checkout: Path) -> list[str]:
-    """TODO(issue 23 item 3): when ``serve --state FILE`` exists, measure here (a) a restart with
-    10,000 stored jobs ready (first 200) in <= 1 s, against a cold start without ``--state`` in the
-    same run (bench/bench_startup.py's way), and (b) the state file's size after a journal's worth
-    of exchanges and again after ten times as many: bounded as the journal is. No figure until then."""
-    done = subprocess.run([sys.executable, "-m", "mock_server", "serve", "--help"], cwd=checkout,
-                          env=_env(checkout), capture_output=True, text=True, timeout=60)  # fmt: skip
-    has_state = "--state" in done.stdout
-    why = (
-        "serve has --state: the measurement is still to be written"
-        if has_state
-        else "serve has no --state yet"
-    )
-    return [f"   TODO restart with 10,000 stored jobs ready <= 1 s: not measured ({why})",
-            f"   TODO state file size bounded as the journal is: not measured ({why})"]  # fmt: skip
+def state_figures(checkout: Path, args: argparse.Namespace) -> tuple[list[str], list[str]]:
+    """(a) a restart with ``--jobs`` stored jobs ready against a cold start, (b) the state file's
+    size after a journal's worth of exchanges and ten times as many, (c) polling with ``--state``
+    against without: :func:`bench_state.state_figures` (lines, and the goals missed)."""
+    import bench_state  # here: it imports this module's helpers
+
+    return bench_state.state_figures(checkout, args)
 
 
 # --- the table -------------------------------------------------------------------------------------
@@ -298,10 +292,15 @@ def measure(name: str, checkout: Path, args: argparse.Namespace) -> tuple[list[s
         lines.append(f"   {label:<52} {figure:<30} {goal:<10} {'' if ok is None else verdict(ok)}".rstrip())
         if ok is False:
             missed.append(label.strip())
-    return lines + state_figures(checkout), missed
+    if not args.no_state:
+        state_lines, state_missed = state_figures(checkout, args)
+        lines, missed = lines + state_lines, missed + state_missed
+    return lines, missed
 
 
 def main() -> int:
+    import bench_state
+
     cli = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     cli.add_argument("--sessions", type=int, default=1000, help="sessions made (default 1000)")
     cli.add_argument("--rounds", type=int, default=3, help="rounds of one-versus-spread polling (default 3)")
@@ -309,6 +308,8 @@ def main() -> int:
     cli.add_argument("--connections", type=int, default=8, help="the load's connections (default 8)")
     cli.add_argument("--old", metavar="REV", help="measure a checkout of REV too, first")
     cli.add_argument("--no-fail", action="store_true", help="exit 0 even when a goal is missed")
+    cli.add_argument("--no-state", action="store_true", help="skip the figures of serve --state (4)")
+    bench_state.add_options(cli)
     cli.add_argument("--child", type=int, metavar="N", help=argparse.SUPPRESS)
     args = cli.parse_args()
     if args.child is not None:
