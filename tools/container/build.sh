@@ -57,8 +57,12 @@ rm -rf wheelhouse
 "$python" -m pip download --quiet --disable-pip-version-check --dest wheelhouse --only-binary=:all: \
   --python-version "$version" --implementation cp "${platforms[@]}" wheelhouse/aem_guides_mock-*.whl
 
-# 3. The image.
-"${podman[@]}" build --quiet --format docker "${limits[@]}" --build-arg "BASE=$base" --tag "$image" --file Containerfile . > /dev/null
+# 3. The image. The wheelhouse's digest is a build argument: buildah reuses a cached RUN step whose
+# text is unchanged, whatever its bind mount holds (hatchling's wheels are reproducible: the same
+# source, the same digest, the cached layer).
+digest=$(cat wheelhouse/*.whl | sha256sum | cut -c1-16)
+"${podman[@]}" build --quiet --format docker "${limits[@]}" --build-arg "BASE=$base" \
+  --build-arg "WHEELHOUSE_DIGEST=$digest" --tag "$image" --file Containerfile . > /dev/null
 size=$("${podman[@]}" image inspect --format '{{.Size}}' "$image")
 base_size=$("${podman[@]}" image inspect --format '{{.Size}}' "$base")
 echo "build.sh: $image built on $base (Python $version): $((size / 1000000)) MB, of which the layers" \
