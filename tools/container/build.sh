@@ -61,8 +61,13 @@ rm -rf wheelhouse
 # text is unchanged, whatever its bind mount holds (hatchling's wheels are reproducible: the same
 # source, the same digest, the cached layer).
 digest=$(cat wheelhouse/*.whl | sha256sum | cut -c1-16)
+before=$("${podman[@]}" image inspect --format '{{.Id}}' "$image" 2> /dev/null || true)
 "${podman[@]}" build --quiet --format docker "${limits[@]}" --build-arg "BASE=$base" \
   --build-arg "WHEELHOUSE_DIGEST=$digest" --tag "$image" --file Containerfile . > /dev/null
+after=$("${podman[@]}" image inspect --format '{{.Id}}' "$image")
+if [ -n "$before" ] && [ "$before" != "$after" ]; then  # the tag moved: the old image is left untagged
+  "${podman[@]}" rmi "$before" > /dev/null 2>&1 || true  # (in use by a container: kept)
+fi
 size=$("${podman[@]}" image inspect --format '{{.Size}}' "$image")
 base_size=$("${podman[@]}" image inspect --format '{{.Size}}' "$base")
 echo "build.sh: $image built on $base (Python $version): $((size / 1000000)) MB, of which the layers" \
