@@ -29,12 +29,18 @@ def banner(app: web.Application, url: str) -> str:
     mock = app[MOCK]
     settings = mock.settings
     user, password = next(iter(settings.users.items()), ("admin", "admin"))
-    admin = (
-        "off"
-        if not settings.admin_enabled
-        else f"{_from_here(url)}/__admin"
-        + (" (X-Admin-Token)" if settings.admin_token else " (loopback only)")
-    )
+    wildcard = _from_here(url) != url  # bound to every address: a container's or a shared machine's
+    call, port = _for_a_host(url), url.rsplit(":", 1)[-1]
+    mapped = f"from outside a container, the host port mapped to this one, as with -p {port}:{port}"
+    if not settings.admin_enabled:
+        admin = "off"
+    elif settings.admin_token:
+        admin = f"{_from_here(url)}/__admin (X-Admin-Token)"
+    elif wildcard:  # a client through a port mapping is not loopback
+        admin = (f"{_from_here(url)}/__admin (loopback only: from outside this machine or container, "
+                 "only with AEM_GUIDES_MOCK_ADMIN_TOKEN set)")  # fmt: skip
+    else:
+        admin = f"{_from_here(url)}/__admin (loopback only)"
     credentials = f"{user}:{password} (HTTP Basic)"
     if settings.tokens:  # development credentials, shown like the Basic one
         tokens = ", ".join(f"{token} ({who})" for token, who in settings.tokens.items())
@@ -44,7 +50,8 @@ def banner(app: web.Application, url: str) -> str:
         credentials += f"; login-token cookie(s): {sessions}"
     lines = [
         f"aem-guides-mock {__version__} serving AEM Guides' bulk asset processing API at {url}",
-        f"  base path:   {url}{BASE_PATH}",
+        *([f"  from a host: {call} (or this machine's name; {mapped})"] if wildcard else []),
+        f"  base path:   {call}{BASE_PATH}",
         f"  scenario:    {mock.scenario.name}: {mock.scenario.description}",
         f"  admin API:   {admin}",
         *([f"  dashboard:   {_from_here(url)}/__admin/ui/"] if settings.admin_enabled else []),
@@ -53,8 +60,8 @@ def banner(app: web.Application, url: str) -> str:
         f"  clock:       {_clock_line(settings)}",
         "  try:",
         f"    curl -u {user}:{password} -H 'Content-Type: application/json' "
-        f'-d \'{{"path": "/content/dam/22858", "type": "ASSET_PROCESSING"}}\' {url}{BASE_PATH}',
-        f"    curl -u {user}:{password} '{url}{BASE_PATH}/history'",
+        f'-d \'{{"path": "/content/dam/22858", "type": "ASSET_PROCESSING"}}\' {call}{BASE_PATH}',
+        f"    curl -u {user}:{password} '{call}{BASE_PATH}/history'",
     ]
     if settings.clock == "manual" and settings.admin_enabled:
         token = f" -H 'X-Admin-Token: {settings.admin_token}'" if settings.admin_token else ""
@@ -74,6 +81,12 @@ def _from_here(url: str) -> str:
     """``url`` as a client on this machine calls it: a wildcard address is not a host to call (and
     the admin API answers loopback names only)."""
     return url.replace("://0.0.0.0:", "://127.0.0.1:").replace("://[::]:", "://[::1]:")
+
+
+def _for_a_host(url: str) -> str:
+    """``url`` bound to every address, as a host calls it: ``localhost`` resolves to IPv4 or IPv6,
+    whichever a port mapping (``docker run -p``) forwards."""
+    return url.replace("://0.0.0.0:", "://localhost:").replace("://[::]:", "://localhost:")
 
 
 def _clock_line(settings: Settings) -> str:

@@ -25,12 +25,15 @@ pytest_plugins = ("pytester",)
 #: (``-m "not e2e"`` is the inner loop). ``test_tiers.py`` holds every file to it.
 TIERS = ("unit", "http", "e2e", "adversarial")
 TESTS = Path(__file__).resolve().parent
+#: The markers whose tests run only when ``-m`` names them: the slow tests, and the container tests
+#: (tests/e2e/test_container.py: they build an image with podman); .ci/run runs each with its own -m.
+OPT_IN = ("slow", "container")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark each test under tests/<tier>/ with its tier, and the tests measured slow (tests/support/slow.py)
     with ``slow``; leave the slow tests out unless ``-m`` names them (``-m slow``), whatever else it says
-    (``-m "not e2e"``, the inner loop, runs no slow test)."""
+    (``-m "not e2e"``, the inner loop, runs no slow test); the container tests alike (``-m container``)."""
     for item in items:
         try:
             parts = item.path.resolve().relative_to(TESTS).parts
@@ -41,11 +44,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             name = getattr(item, "originalname", None) or item.name
             if name in SLOW.get("/".join(parts), {}) or name in INNER.get("/".join(parts), {}):
                 item.add_marker(pytest.mark.slow)
-    if "slow" not in (config.getoption("markexpr") or ""):
-        slow = [item for item in items if item.get_closest_marker("slow") is not None]
-        if slow:
-            config.hook.pytest_deselected(items=slow)
-            items[:] = [item for item in items if item.get_closest_marker("slow") is None]
+    for marker in OPT_IN:
+        if marker not in (config.getoption("markexpr") or ""):
+            left_out = [item for item in items if item.get_closest_marker(marker) is not None]
+            if left_out:
+                config.hook.pytest_deselected(items=left_out)
+                items[:] = [item for item in items if item.get_closest_marker(marker) is None]
 
 
 @pytest.fixture

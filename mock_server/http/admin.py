@@ -35,14 +35,24 @@ from .origins import cross_site_request, foreign_request, from_loopback
 from .runtime import LoadBusy, mock_of, server_mock
 from .sessions import SESSION_ROUTES
 
-__all__ = ["ADMIN_PATH", "admin_app", "exchanges_answer", "foreign_request", "from_loopback", "json_answer"]
+__all__ = ["ADMIN_PATH", "HEALTH_PATH", "admin_app", "exchanges_answer", "foreign_request", "from_loopback"]
+__all__ += ["health", "json_answer"]
 
 log = logging.getLogger("aem_guides_mock")
 
 ADMIN_PATH = "/__admin"
+#: The health probe (a container's ``HEALTHCHECK``, a readiness probe): a route of the server's own,
+#: not of the admin API, so that no guard stands in front of it and it tells nothing but that the
+#: server answers.
+HEALTH_PATH = ADMIN_PATH + "/health"
 #: The most an admin request body may hold: a scenario document, or far less for the others.
 _MAX_SMALL_BODY = 4096
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+#: Through a container's port mapping the client is never loopback: the setting to name is the variable.
+_LOOPBACK_ONLY = (
+    "the admin API answers loopback only; set admin.token (the environment's AEM_GUIDES_MOCK_ADMIN_TOKEN) "
+    "to open it wider, then send it in the header 'X-Admin-Token'"
+)
 
 
 # --- the guard --------------------------------------------------------------------------------------
@@ -60,7 +70,7 @@ async def _guard(request: web.Request, handler: _Handler) -> web.StreamResponse:
         if not hmac.compare_digest(given, settings.admin_token.encode()):
             return json_answer(401, "the admin API needs the header 'X-Admin-Token'")
     elif not from_loopback(request.remote):
-        return json_answer(403, "the admin API answers loopback only; set admin.token to open it wider")
+        return json_answer(403, _LOOPBACK_ONLY)
     elif (reason := foreign_request(request) or cross_site_request(request)) is not None:
         return json_answer(403, f"admin request refused: {reason}")
     try:
@@ -111,6 +121,16 @@ class _TooLarge(Exception):
 
 
 # --- the routes -------------------------------------------------------------------------------------
+
+
+async def health(request: web.Request) -> web.Response:
+    """``GET /__admin/health``: ``{"status": "ok"}`` to anyone, whatever the admin API's guard and
+    whether it is switched on; nothing else (no version, no scenario, no count). Another method is
+    a 405 here too, never handed to the guard."""
+    if request.method not in ("GET", "HEAD"):
+        message = f"{request.method} is not allowed on {HEALTH_PATH}; use GET or HEAD"
+        return json_answer(405, message, headers={"Allow": "GET, HEAD"})
+    return web.json_response({"status": "ok"}, headers={"Cache-Control": "no-store"})
 
 
 async def _index(request: web.Request) -> web.Response:

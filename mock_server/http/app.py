@@ -27,7 +27,7 @@ from ..core.journal import MAX_DETAIL_BODY, MAX_DETAIL_HEADERS, Detail, Exchange
 from ..core.repository import Repository
 from ..core.sessions import SWEEP_EVERY_S, SessionLimits
 from ..core.settings import LOGIN_COOKIE, Settings
-from .admin import ADMIN_PATH, admin_app
+from .admin import ADMIN_PATH, HEALTH_PATH, admin_app, health
 from .auth import login_cookies, session_user
 from .bodies import ABSENT, REQUEST_BODY, id_from_query, read_json
 from .dashboard import EVENT_STREAMS, EVENTS_STOPPING, EventStreams, stop_event_streams
@@ -104,6 +104,7 @@ def app_for(
     app[EVENTS_STOPPING] = asyncio.Event()
     app[EVENT_STREAMS] = EventStreams()
     app.on_shutdown.append(stop_event_streams)
+    app.router.add_route("*", HEALTH_PATH, health)  # the server's, not the admin API's: no guard in front
     app.add_subapp(ADMIN_PATH, admin_app())
     app.router.add_route("*", CSRF_TOKEN_PATH, _csrf_token)
     app.router.add_get(OPENAPI_PATH, _openapi)

@@ -301,3 +301,12 @@ def test_the_banner_names_a_loopback_address_to_call_when_bound_to_every_address
     assert "http://127.0.0.1:4502/__admin/clock/advance" in text and "0.0.0.0:4502/__admin" not in text
     assert "  dashboard:   http://127.0.0.1:4502/__admin/ui/" in text
     assert "dashboard" not in banner(create_app(overrides={"admin_enabled": False}), "http://0.0.0.0:4502")
+    # A container's: a URL the host calls, and the admin API's door from outside (a port mapping is not
+    # loopback) named; neither where a token is set, or bound to loopback.
+    assert "  from a host: http://localhost:4502 (" in text and "-p 4502:4502" in text
+    assert "curl -u admin:admin 'http://localhost:4502/bin/" in text and "0.0.0.0:4502/bin" not in text
+    assert "from outside this machine or container, only with AEM_GUIDES_MOCK_ADMIN_TOKEN set" in text
+    tokened = banner(create_app(overrides={"admin_token": "t0k"}), "http://0.0.0.0:4502")
+    assert "AEM_GUIDES_MOCK_ADMIN_TOKEN" not in tokened and "(X-Admin-Token)" in tokened
+    on_loopback = banner(app, "http://127.0.0.1:4502")
+    assert "from a host" not in on_loopback and "AEM_GUIDES_MOCK_ADMIN_TOKEN" not in on_loopback

@@ -81,3 +81,18 @@ def test_a_slow_test_runs_only_when_m_names_slow(markexpr: str, kept: bool) -> N
     assert slow.marks == {path.split("/")[0], "slow"} and fast.marks == {"unit"}
     assert items == ([slow, fast] if kept else [fast]), f"-m {markexpr!r}: {[i.name for i in items]}"
     assert deselected == ([] if kept else [slow])
+
+
+@pytest.mark.parametrize(("markexpr", "kept"), [("", False), ("slow", False), ("container", True)])
+def test_a_container_test_runs_only_when_m_names_container(markexpr: str, kept: bool) -> None:
+    boxed, fast = (
+        _Item(TESTS / "e2e" / "test_container.py", "test_x"),
+        _Item(TESTS / "unit" / "test_x.py", "t"),
+    )
+    boxed.add_marker("container")
+    config = SimpleNamespace(
+        getoption=lambda name: markexpr, hook=SimpleNamespace(pytest_deselected=lambda items: None)
+    )
+    items: list[Any] = [boxed, fast]
+    conftest.pytest_collection_modifyitems(config, items)  # type: ignore[arg-type]
+    assert items == ([boxed, fast] if kept else [fast]), f"-m {markexpr!r}: {[i.name for i in items]}"
