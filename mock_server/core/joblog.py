@@ -119,7 +119,9 @@ def _segment(item: list[Any]) -> _Segment:
 class JobLog:
     """The lines one job has written so far."""
 
-    __slots__ = ("_meter", "_segments", "_selection", "_starts", "_tag", "_total", "_version", "bytes")
+    __slots__ = (
+        "_meter", "_packed", "_segments", "_selection", "_starts", "_tag", "_total", "_version", "bytes",
+    )  # fmt: skip
 
     def __init__(
         self, selection: Selection, tag: str = "ASSET_PROCESSING", meter: Meter | None = None
@@ -128,6 +130,7 @@ class JobLog:
         self._tag = tag
         self._segments: list[_Segment] = []
         self._starts: list[int] = []  # the line number each segment starts at, for bisection
+        self._packed: list[list[Any]] | None = None  # restored, not yet read: the segments as saved
         self._total = 0
         self._meter = Meter() if meter is None else meter
         self._version = next(_VERSIONS)
@@ -146,6 +149,7 @@ class JobLog:
         """The log as it is now, to be read more than once (a ZIP measured, then streamed): what
         is written or folded later changes none of its lines. It copies the list of segments only
         (bounded), and counts nothing against the server's memory meter."""
+        self._unpack()
         copy = JobLog(self._selection, self._tag)
         copy._segments, copy._starts = [*self._segments], [*self._starts]
         copy._total, copy._version, copy.bytes = self._total, self._version, self.bytes
@@ -154,6 +158,7 @@ class JobLog:
     @property
     def segments(self) -> int:
         """How many segments the log keeps: at most ``KEEP_FIRST + 1 + KEEP_LAST`` and a few more."""
+        self._unpack()
         return len(self._segments)
 
     def write(self, at_ms: int, text: str, level: str | None = "INFO") -> None:
@@ -167,6 +172,7 @@ class JobLog:
         self._append(_AssetRun(start_ms, first, pace_ms))
 
     def _append(self, segment: _Line | _AssetRun) -> None:
+        self._unpack()
         self._version = next(_VERSIONS)
         self._starts.append(self._total)
         self._segments.append(segment)
@@ -189,24 +195,43 @@ class JobLog:
         self._meter.bytes -= freed
 
     def saved(self) -> dict[str, Any]:
-        """The log as JSON (``--state``), as :meth:`restored` takes it back: its segments, not its lines."""
-        return {"tag": self._tag, "segments": [_saved(segment) for segment in self._segments]}
+        """The log as JSON (``--state``), as :meth:`restored` takes it back: its segments, not its
+        lines, and how many lines and bytes they make (so that a restore need not count them)."""
+        packed = self._packed
+        segments = [_saved(segment) for segment in self._segments] if packed is None else packed
+        return {"tag": self._tag, "segments": segments, "lines": self._total, "bytes": self.bytes}
 
     @classmethod
     def restored(cls, selection: Selection, saved: dict[str, Any], meter: Meter) -> JobLog:
-        """The log :meth:`saved` gave, over ``selection``, its bytes counted on ``meter``."""
+        """The log :meth:`saved` gave, over ``selection``, its bytes counted on ``meter``. Its
+        segments are made when it is first read or written (:meth:`_unpack`): a restart with
+        thousands of finished jobs makes none of the logs nobody reads."""
         log = cls(selection, saved["tag"], meter)
-        for item in saved["segments"]:
-            segment = _segment(item)
-            log._starts.append(log._total)
-            log._segments.append(segment)
-            log._total += len(segment)
-            log.bytes += _size(segment)
-        meter.bytes += log.bytes
+        items: list[list[Any]] = saved["segments"]
+        total, size = saved.get("lines"), saved.get("bytes")
+        if total is None or size is None:  # a record of a file written before they were kept
+            segments = [_segment(item) for item in items]
+            total, size = sum(map(len, segments)), sum(map(_size, segments))
+        log._packed, log._total, log.bytes = items, total, size
+        meter.bytes += size
         return log
+
+    def _unpack(self) -> None:
+        """Make the segments of a restored log (once, before any is read or written)."""
+        items = self._packed
+        if items is None:
+            return
+        self._packed = None
+        begins = 0
+        for item in items:
+            segment = _segment(item)
+            self._starts.append(begins)
+            self._segments.append(segment)
+            begins += len(segment)
 
     def grow_run(self, count: int) -> None:
         """Set how many assets the last run has covered (it only grows)."""
+        self._unpack()
         run = self._segments[-1]
         assert isinstance(run, _AssetRun), "grow_run() without open_run()"
         if count > run.count:
@@ -224,6 +249,7 @@ class JobLog:
     def lines(self, start: int, stop: int) -> Iterator[str]:
         """Lines ``start`` .. ``stop - 1``, formatted as they are taken; lines written after
         the call are not included, so a stream stays consistent while the log grows (or folds)."""
+        self._unpack()
         stop = min(stop, self._total)
         position = start
         while position < stop:

@@ -26,6 +26,11 @@ _PLAIN = (
     "started_at", "first_started_at", "comments", "ticket", "request_bytes", "script", "polls",
     "released_at", "counted", "hold_spent", "counting_failure_spent", "processing_failure_spent",
 )  # fmt: skip
+#: The enums' members by value: a look-up costs a tenth of calling the enum (10,000 jobs, 3 each).
+_PHASES = {phase.value: phase for phase in Phase}
+_MOST_LIFECYCLES = 64
+_lifecycles: dict[tuple[tuple[str, Any], ...], Lifecycle] = {}
+_STATUSES = {status.value: status for status in Status}
 
 
 def job_to_json(job: Job) -> dict[str, Any]:
@@ -59,16 +64,22 @@ def job_from_json(
         selection = repository.select(request.path, request.excluded_paths, request.asset_filter, ignored)
         if selections is not None:
             selections[request] = selection
-    outcome = record["outcome"]
+    lifecycle = record["lifecycle"]
+    key = tuple(lifecycle.items())
+    shared = _lifecycles.get(key)
+    if shared is None:  # frozen: jobs of one pace share one (a bounded cache: a few paces)
+        shared = Lifecycle(**lifecycle)
+        if len(_lifecycles) < _MOST_LIFECYCLES:
+            _lifecycles[key] = shared
     return Job(
         processing_id=record["id"],
         request=request,
         selection=selection,
-        lifecycle=Lifecycle(**record["lifecycle"]),
+        lifecycle=shared,
         log=JobLog.restored(selection, record["log"], meter),
-        phase=Phase(record["phase"]),
-        outcome=None if outcome is None else Status(outcome),
-        calculation_status=Status(record["calculation_status"]),
+        phase=_PHASES[record["phase"]],
+        outcome=None if record["outcome"] is None else _STATUSES[record["outcome"]],
+        calculation_status=_STATUSES[record["calculation_status"]],
         **{name: record[name] for name in _PLAIN},
     )
 

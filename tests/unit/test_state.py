@@ -261,3 +261,42 @@ def test_a_second_opener_is_refused_while_the_first_holds_the_file(tmp_path: Pat
         StateFile(tmp_path / "s.db")
     first.close()
     StateFile(tmp_path / "s.db").close()  # free again once the first let go
+
+
+def test_a_log_restored_lazily_answers_as_one_made_at_once() -> None:
+    """A restored job's log keeps its segments as saved until it is read or written (a restart
+    with 10,000 finished jobs makes none of them); read, paged, measured, snapshotted or written to,
+    it answers as the log saved, and as a log restored from a record without its counts (an older
+    file's, which makes the segments at once)."""
+    clock = ManualClock()
+    engine = _engine(clock)
+    ids = [engine.start(StartRequest(path), "admin").processing_id for path in _FOLDERS[:3]]
+    clock.advance(1.1)
+    engine.cancel(ids[0])  # CANCELLED with a run of assets, the others SUCCESS after the clock moves
+    clock.advance(60)
+    records = [_json(job_to_json(job)) for job in engine.jobs()]
+    older = [_json(r) for r in records]
+    for record in older:
+        del record["log"]["lines"], record["log"]["bytes"]
+
+    def restored(kept: list[Any]) -> JobEngine:
+        again = _engine(ManualClock(clock.now_ms()))
+        jobs = [job_from_json(r, again.repository, (), again.meter) for r in kept]
+        again.restore(jobs, _json(engine.saved()))
+        return again
+
+    lazy, eager = restored(records), restored(older)
+    assert all(job.log._packed is not None for job in lazy.jobs())  # nothing made yet
+    assert lazy.bytes_kept == eager.bytes_kept == engine.bytes_kept
+    assert [len(j.log) for j in lazy.jobs()] == [len(j.log) for j in engine.jobs()]
+    assert [j.log.saved() for j in lazy.jobs()] == [j.log.saved() for j in engine.jobs()]
+    for made in (lazy, eager):
+        for job, original in zip(made.jobs(), engine.jobs(), strict=True):
+            assert job.log.segments == original.log.segments
+            assert list(job.log.snapshot()) == list(original.log) == list(job.log)
+            assert job.log.page(1, 3) == original.log.page(1, 3)
+    first = restored(records)  # written to before it was ever read: a resume
+    for made in (first, engine):
+        made.resume(ids[0])
+        made.clock.advance(60)  # type: ignore[attr-defined]
+    assert _seen(first) == _seen(engine)
