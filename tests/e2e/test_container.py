@@ -86,8 +86,9 @@ class Container:
             raw, status, kind = error.read(), error.code, error.headers.get("Content-Type", "")
         return status, json.loads(raw) if kind.startswith("application/json") else None, raw
 
-    def api(self, path: str, data: Any = None) -> Any:
-        status, body, _ = self.call(BASE + path, data, AUTH)
+    def api(self, path: str, data: Any = None, session: str = "") -> Any:
+        """The API's answer at ``path`` (after its base), in ``session`` if given; asserts a 200."""
+        status, body, _ = self.call((f"/sessions/{session}" if session else "") + BASE + path, data, AUTH)
         assert status == 200, (path, status, body)
         return body
 
@@ -173,12 +174,44 @@ def test_it_stops_within_2_s_of_sigterm_as_pid_1(image: str) -> None:
         assert took <= 2 and code == "0", f"stopped after {took:.2f} s with exit {code} (137: killed)"
 
 
-_NO_STATE = (
-    "needs `serve --state FILE` (issue 23's SQLite state), not on this branch yet: then run with --state "
-    "on a volume, restart the container, and find the job again"
-)
-
-
-@pytest.mark.skip(reason=_NO_STATE)
 def test_the_state_on_a_volume_survives_a_restart(image: str) -> None:
-    raise AssertionError("written once `serve --state` exists")
+    """Jobs and a session kept by ``--state`` on a named volume, read back by a new container: the
+    first is given the file by AEM_GUIDES_MOCK_STATE, the second by ``--state`` (both ways work)."""
+    volume = f"aem-mock-state-{uuid.uuid4().hex[:8]}"
+    podman("volume", "create", volume)
+    admin = {"X-Admin-Token": TOKEN}
+    on_volume = (
+        "--read-only",
+        "--volume",
+        f"{volume}:/state",
+        "--env",
+        f"AEM_GUIDES_MOCK_ADMIN_TOKEN={TOKEN}",
+    )
+    manual = ("serve", "--host", "0.0.0.0", "--port", "4502", "--clock", "manual")
+    try:
+        with running(
+            image, *on_volume, "--env", "AEM_GUIDES_MOCK_STATE=/state/mock.db", command=manual
+        ) as box:
+            done = box.api("", START_22858)["processingId"]
+            assert box.call("/__admin/clock/advance", {"seconds": 60}, admin)[0] == 200
+            cancelled = box.api("", {"path": "/content/dam/demo", "type": "ASSET_PROCESSING"})["processingId"]
+            box.api("/cancel", {"processingId": cancelled})
+            waiting = box.api("", {"path": "/content/dam/demo1", "type": "ASSET_PROCESSING"})["processingId"]
+            made, body, _ = box.call("/__admin/sessions", {"name": "team-a", "ttl": "2h"}, admin)
+            assert made in (200, 201), body
+            in_session = box.api("", START_22858, "team-a")["processingId"]
+            before = {
+                "history": box.api("/history"),
+                "session": box.api(f"/status?processingId={in_session}", session="team-a"),
+            }
+            statuses = {job["processingId"]: job["status"] for job in before["history"]["executionHistory"]}
+            assert statuses[done] == "SUCCESS" and statuses[cancelled] == "CANCELLED", statuses
+            assert statuses[waiting] in ("WAITING", "IN_PROGRESS"), statuses
+            podman("stop", "--time", "10", box.name)  # SIGTERM: a clean stop
+        with running(image, *on_volume, command=(*manual, "--state", "/state/mock.db")) as box:
+            assert box.api("/history") == before["history"]
+            assert box.api(f"/status?processingId={in_session}", session="team-a") == before["session"]
+            status, body, _ = box.call("/__admin/sessions", headers=admin)
+            assert status == 200 and "team-a" in {s["name"] for s in body["sessions"]}, body
+    finally:
+        subprocess.run([*PODMAN, "volume", "rm", "--force", volume], capture_output=True, timeout=60)
