@@ -23,6 +23,7 @@ import urllib.request
 import uuid
 import zipfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -215,3 +216,83 @@ def test_the_state_on_a_volume_survives_a_restart(image: str) -> None:
             assert status == 200 and "team-a" in {s["name"] for s in body["sessions"]}, body
     finally:
         subprocess.run([*PODMAN, "volume", "rm", "--force", volume], capture_output=True, timeout=60)
+
+
+#: Testcontainers for Node (examples/clients/testcontainers-node): the image started through podman's
+#: Docker-compatible API, as a team's suite starts it, and the journey against it.
+TESTCONTAINERS_NODE = ROOT / "examples" / "clients" / "testcontainers-node"
+#: What ``podman run`` is given on the command line here, for the containers the API starts: without
+#: default_ulimits runc cannot set the limits ("error setting rlimit type 7: operation not permitted").
+CONTAINERS_CONF = """\
+[containers]
+default_ulimits = ["nofile=4096:4096", "nproc=4096:4096"]
+
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+"""
+_NPM_TIMEOUT_S = 300
+
+
+def _node_or_why_not() -> str:
+    """Why the Node example cannot run here, with the fix; empty when node (20+) and npm are here and
+    the example's packages are installed (``npm ci`` when the lock file is newer than them)."""
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        return "node or npm missing: apt-get install nodejs npm to run the Testcontainers for Node client"
+    version = subprocess.run(["node", "--version"], capture_output=True, text=True, timeout=30).stdout
+    if int(version.lstrip("v").split(".")[0] or 0) < 20:
+        return f"node {version.strip()} is older than 20 (testcontainers 11 needs 20.18.1+)"
+    installed = TESTCONTAINERS_NODE / "node_modules" / ".package-lock.json"
+    lock = TESTCONTAINERS_NODE / "package-lock.json"
+    if installed.exists() and installed.stat().st_mtime >= lock.stat().st_mtime:
+        return ""
+    install = ["npm", "ci", "--no-audit", "--no-fund", "--prefer-offline"]
+    npm = subprocess.run(
+        install, cwd=TESTCONTAINERS_NODE, capture_output=True, text=True, timeout=_NPM_TIMEOUT_S
+    )
+    return "" if npm.returncode == 0 else f"`npm ci` in {TESTCONTAINERS_NODE} failed:\n{npm.stderr[-2000:]}"
+
+
+@contextlib.contextmanager
+def podman_service(folder: Path) -> Iterator[str]:
+    """``podman system service`` on a socket in ``folder``, configured by a containers.conf of its
+    own (CONTAINERS_CONF); yields its ``unix://`` address, stops the service at the end."""
+    conf, socket = folder / "containers.conf", folder / "podman.sock"
+    conf.write_text(CONTAINERS_CONF)
+    log = (folder / "service.log").open("w")
+    environment = {**os.environ, "CONTAINERS_CONF": str(conf)}
+    service = subprocess.Popen([*PODMAN, "system", "service", "--time=0", f"unix://{socket}"],
+                               env=environment, stdout=log, stderr=log)  # fmt: skip
+    try:
+        wait_until(socket.exists, f"podman's API socket {socket}", 30, every_s=0.05)
+        yield f"unix://{socket}"
+    finally:
+        service.terminate()
+        try:
+            service.wait(10)
+        except subprocess.TimeoutExpired:
+            service.kill()
+            service.wait(10)
+        log.close()
+
+
+def test_testcontainers_for_node_starts_the_image_and_runs_the_journey(image: str, tmp_path: Path) -> None:
+    why_not = _node_or_why_not()
+    if why_not:
+        if os.environ.get("AEM_MOCK_REQUIRE_CONTAINER") == "1":
+            pytest.fail(f"AEM_MOCK_REQUIRE_CONTAINER=1 but {why_not}")  # CI: never skip silently
+        pytest.skip(why_not)
+    with podman_service(tmp_path) as socket:
+        # Ryuk, Testcontainers' reaper, is an image from Docker Hub, which cannot be reached here.
+        environment = {**os.environ, "DOCKER_HOST": socket, "TESTCONTAINERS_RYUK_DISABLED": "true",
+                       "AEM_MOCK_IMAGE": image}  # fmt: skip
+        began = time.monotonic()
+        run = subprocess.run(["node", "--test"], cwd=TESTCONTAINERS_NODE, env=environment,
+                             capture_output=True, text=True, timeout=180)  # fmt: skip
+        print(f"node --test (Testcontainers: start, journey, stop): {time.monotonic() - began:.2f} s")
+        print("\n".join(line for line in run.stdout.splitlines() if line.startswith("# ")))
+        service_log = (tmp_path / "service.log").read_text()
+        assert run.returncode == 0, (
+            f"node --test failed:\n{run.stdout[-4000:]}\n{run.stderr[-2000:]}\n{service_log[-2000:]}"
+        )
+        assert "# pass 2" in run.stdout and "# fail 0" in run.stdout, run.stdout
