@@ -282,13 +282,22 @@ def test_testcontainers_for_node_starts_the_image_and_runs_the_journey(image: st
         if os.environ.get("AEM_MOCK_REQUIRE_CONTAINER") == "1":
             pytest.fail(f"AEM_MOCK_REQUIRE_CONTAINER=1 but {why_not}")  # CI: never skip silently
         pytest.skip(why_not)
+    label = f"aem-guides-mock.run={uuid.uuid4().hex[:12]}"
     with podman_service(tmp_path) as socket:
-        # Ryuk, Testcontainers' reaper, is an image from Docker Hub, which cannot be reached here.
+        # Ryuk, Testcontainers' reaper, is an image from Docker Hub, which cannot be reached here: a
+        # container left by a crash is removed by its label instead.
         environment = {**os.environ, "DOCKER_HOST": socket, "TESTCONTAINERS_RYUK_DISABLED": "true",
-                       "AEM_MOCK_IMAGE": image}  # fmt: skip
+                       "AEM_MOCK_IMAGE": image, "AEM_MOCK_RUN": label.split("=")[1]}  # fmt: skip
         began = time.monotonic()
-        run = subprocess.run(["node", "--test"], cwd=TESTCONTAINERS_NODE, env=environment,
-                             capture_output=True, text=True, timeout=180)  # fmt: skip
+        try:
+            run = subprocess.run(["node", "--test"], cwd=TESTCONTAINERS_NODE, env=environment,
+                                 capture_output=True, text=True, timeout=180)  # fmt: skip
+        finally:
+            left = podman("ps", "--all", "--quiet", "--filter", f"label={label}").split()
+            if left:
+                subprocess.run(
+                    [*PODMAN, "rm", "--force", "--time", "0", *left], capture_output=True, timeout=60
+                )
         print(f"node --test (Testcontainers: start, journey, stop): {time.monotonic() - began:.2f} s")
         print("\n".join(line for line in run.stdout.splitlines() if line.startswith("# ")))
         service_log = (tmp_path / "service.log").read_text()
@@ -296,3 +305,4 @@ def test_testcontainers_for_node_starts_the_image_and_runs_the_journey(image: st
             f"node --test failed:\n{run.stdout[-4000:]}\n{run.stderr[-2000:]}\n{service_log[-2000:]}"
         )
         assert "# pass 2" in run.stdout and "# fail 0" in run.stdout, run.stdout
+        assert not left, f"the Node test left its container behind: {left}"

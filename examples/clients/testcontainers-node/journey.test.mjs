@@ -27,6 +27,7 @@ before(async () => {
       AEM_GUIDES_MOCK_ADMIN_TOKEN: TOKEN, // the admin API beyond loopback (a port mapping) needs it
       AEM_GUIDES_MOCK_CLOCK: "per-poll:250ms", // each status poll moves the job on: no waiting
     })
+    .withLabels({ "aem-guides-mock.run": process.env.AEM_MOCK_RUN ?? "manual" }) // what to clean up after a crash
     .withWaitStrategy(Wait.forHttp("/__admin/health", 4502).forStatusCode(200))
     .withStartupTimeout(60_000)
     .start();
