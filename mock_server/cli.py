@@ -44,6 +44,9 @@ if TYPE_CHECKING:  # the recorder is imported by the proxy command only, when it
 
 __all__ = ["main"]
 
+#: ``serve --state FILE``'s variable (a container's CMD need not be repeated to add it).
+STATE_VARIABLE = "AEM_GUIDES_MOCK_STATE"
+
 
 def _mebibytes(text: str) -> int:
     """``--max-tape``: at most what ``scenario-from`` reads (256 MiB), which is also what the audit
@@ -111,7 +114,7 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--state", type=Path, metavar="FILE",
         help="keep sessions, jobs, clocks, fault counters and the journal in FILE (SQLite) across restarts; "
-        "without it nothing is written",
+        "without it (or AEM_GUIDES_MOCK_STATE) nothing is written",
     )  # fmt: skip
     serve.add_argument("--verbose", action="store_true", help="log every request")
     serve.add_argument(
@@ -165,10 +168,11 @@ def _serve(args: argparse.Namespace) -> int:
             app[MOCK].journal.on_violation = ViolationPrinter(sys.stdout)
     except (SettingError, ScenarioError) as error:
         return fail(error, Exit.USAGE)
-    if args.state is not None:
+    state = args.state or (Path(os.environ[STATE_VARIABLE]) if os.environ.get(STATE_VARIABLE) else None)
+    if state is not None:
         gc.disable()  # a restore makes objects by the 100,000 and frees none: collections would cost 40 %
         try:
-            keep_state(app, args.state)
+            keep_state(app, state)
         except StateError as error:
             return fail(error, Exit.SETUP)
         finally:

@@ -43,8 +43,9 @@ STATUSES: tuple[str, ...] = tuple(map(str, Status))
 #: Every setting's environment variable is this and its name in capitals (a test holds them to it).
 ENV_PREFIX = "AEM_GUIDES_MOCK_"
 #: The variables of the prefix that are the server's, not settings: :func:`from_environment` skips them
-#: (``AEM_GUIDES_MOCK_URL``: the pytest plugin's ``--aem-url``, the server its tests share).
-SERVER_VARIABLES = frozenset({*SESSION_VARIABLES.values(), "AEM_GUIDES_MOCK_URL"})
+#: (``AEM_GUIDES_MOCK_URL``: the pytest plugin's ``--aem-url``, the server its tests share;
+#: ``AEM_GUIDES_MOCK_STATE``: ``serve --state``'s file).
+SERVER_VARIABLES = frozenset({*SESSION_VARIABLES.values(), "AEM_GUIDES_MOCK_URL", "AEM_GUIDES_MOCK_STATE"})
 #: The cookie of an AEM session, which the author's token authentication sets at login (§3.41).
 LOGIN_COOKIE = "login-token"
 log = logging.getLogger("aem_guides_mock")
