@@ -88,13 +88,17 @@ def test_each_session_lives_on_exactly_one_replica_and_the_spread_is_even(
 ) -> None:
     _, replicas, jobs = farm
     held = [_held(r) for r in replicas]
+    by_path = {name for name in jobs if _base("", name)[1] is None}
     where = Counter(name for names in held for name in names)
     missing, unknown = set(jobs) - set(where), set(where) - set(jobs)
     assert not missing and not unknown, f"sessions missing: {missing}, unknown: {unknown}"
     twice = sorted(name for name, count in where.items() if count > 1)
     assert not twice, f"sessions held by more than one replica (a request went astray): {twice}"
-    counts = [len(names) for names in held]
-    assert min(counts) >= 20, f"the sessions per replica, {counts}: the hash does not spread them"
+    counts = [(len(names & by_path), len(names - by_path)) for names in held]
+    assert min(min(c) for c in counts) >= 10, (
+        f"the sessions per replica (named by the path prefix, by the header), {counts}: the hash does not "
+        "spread them"
+    )
 
 
 def test_every_request_of_a_session_lands_on_its_replica(
@@ -102,8 +106,11 @@ def test_every_request_of_a_session_lands_on_its_replica(
 ) -> None:
     """Each job read back through nginx READS times finds it (a read on another replica would be a
     404 there, and make the session there); then each session is still on one replica, the one
-    holding its job (read on it directly)."""
+    holding its job (read on it directly). The default session (no prefix, no header) too."""
     url, replicas, jobs = farm
+    status, job = _call(f"{url}{BASE}", None, START_22858)
+    default = [_call(f"{url}{BASE}/status?processingId={job['processingId']}")[0] for _ in range(10)]
+    assert default == [200] * 10, f"the default session's job, read through nginx: {default}"
 
     def read(name: str) -> list[str]:
         wrong = []

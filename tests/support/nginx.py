@@ -27,7 +27,7 @@ from tests.support.waiting import wait_until
 #: The shipped template.
 TEMPLATE = ROOT / "deploy" / "nginx" / "aem-guides-mock.conf"
 _LISTEN = re.compile(r"^(\s*listen\s+)127\.0\.0\.1:\d+;", re.MULTILINE)
-_SERVER = re.compile(r"^(\s*server\s+)127\.0\.0\.1:\d+( max_fails=0;)", re.MULTILINE)
+_SERVER = re.compile(r"^(\s*server\s+)127\.0\.0\.1:\d+([^;\n]*;)", re.MULTILINE)
 #: The nginx.conf around the template: everything a standalone nginx needs, every path relative to -p.
 _MAIN = """\
 worker_processes 1;
