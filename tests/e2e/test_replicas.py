@@ -177,3 +177,24 @@ def test_a_killed_replica_comes_back_with_its_sessions_and_the_others_never_noti
     lost = {name: got for name, got in back.items() if got[0] != 200 or got[1]["processingId"] != jobs[name]}
     assert not lost, f"{len(lost)} of {len(theirs)} sessions of the restarted replica lost their job: {lost}"
     assert _held(victim) == set(theirs)
+
+
+def test_a_session_made_through_nginx_with_its_header_is_made_on_its_replica(
+    farm: tuple[str, list[Replica], dict[str, str]],
+) -> None:
+    """``POST /__admin/sessions`` is the server's route (the mock ignores the header there), so nginx
+    sends it where the header says: the session made with its TTL is the one its requests find."""
+    url, replicas, _ = farm
+    for n in range(6):
+        name = f"made-{n}"
+        status, made = _call(f"{url}/__admin/sessions", name, {"name": name, "ttl": "2h"})
+        assert status == 201, made
+        status, job = _call(f"{url}/sessions/{name}{BASE}", None, START_22858)
+        assert status == 200, job
+        [(owner, shown)] = [
+            (r, s)
+            for r in replicas
+            for s in _call(f"{r.url}/__admin/sessions")[1]["sessions"]
+            if s["name"] == name
+        ]
+        assert shown["ttlSeconds"] == 7200, f"{name} on {owner.port} is not the one made: {shown}"
