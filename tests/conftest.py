@@ -26,8 +26,9 @@ pytest_plugins = ("pytester",)
 TIERS = ("unit", "http", "e2e", "adversarial")
 TESTS = Path(__file__).resolve().parent
 #: The markers whose tests run only when ``-m`` names them: the slow tests, and the container tests
-#: (tests/e2e/test_container.py: they build an image with podman); .ci/run runs each with its own -m.
-OPT_IN = ("slow", "container")
+#: (tests/e2e/test_container.py: they build an image with podman), and the replica tests
+#: (tests/e2e/test_replicas.py: nginx in front of three servers); .ci/run runs each with its own -m.
+OPT_IN = ("slow", "container", "replicas")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -96,3 +96,16 @@ def test_a_container_test_runs_only_when_m_names_container(markexpr: str, kept: 
     items: list[Any] = [boxed, fast]
     conftest.pytest_collection_modifyitems(config, items)  # type: ignore[arg-type]
     assert items == ([boxed, fast] if kept else [fast]), f"-m {markexpr!r}: {[i.name for i in items]}"
+
+
+@pytest.mark.parametrize(("markexpr", "kept"), [("", False), ("container", False), ("replicas", True)])
+def test_a_replicas_test_runs_only_when_m_names_replicas(markexpr: str, kept: bool) -> None:
+    farmed = _Item(TESTS / "e2e" / "test_replicas.py", "test_x")
+    fast = _Item(TESTS / "unit" / "test_x.py", "t")
+    farmed.add_marker("replicas")
+    config = SimpleNamespace(
+        getoption=lambda name: markexpr, hook=SimpleNamespace(pytest_deselected=lambda items: None)
+    )
+    items: list[Any] = [farmed, fast]
+    conftest.pytest_collection_modifyitems(config, items)  # type: ignore[arg-type]
+    assert items == ([farmed, fast] if kept else [fast]), f"-m {markexpr!r}: {[i.name for i in items]}"
