@@ -45,7 +45,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from bench_sessions import loadgen
-from harness import HOST, ROOT, start_job
+from harness import HOST, ROOT, end, start_job
 
 from mock_server.api.operations import BASE_PATH
 
@@ -123,12 +123,7 @@ def host_process(*options: str) -> Iterator[tuple[int, float]]:
     try:
         yield port, until_healthy(port, began, lambda: process.poll() is None)
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
+        end(process, 10)
 
 
 def build(image: str) -> None:

@@ -53,12 +53,7 @@ def spawn(
             raise RuntimeError(f"{name} did not start in {timeout:g} s: {first!r}\n{log.read()[-2000:]}")
         yield Server(name, process, int(match.group(1)))
     finally:
-        process.terminate()
-        try:
-            process.wait(5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+        end(process, 5)
         if process.stdout is not None:
             process.stdout.close()
         log.close()
@@ -124,3 +119,13 @@ class RssSampler(threading.Thread):
         while not self.stopped.wait(self.period):
             self.peak = max(self.peak, proc_status_mb(self.pid, "VmRSS"))
             self.samples += 1
+
+
+def end(process: subprocess.Popen[Any], within_s: float) -> None:
+    """Terminate ``process``; kill it if it has not exited within ``within_s``."""
+    process.terminate()
+    try:
+        process.wait(within_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(within_s)

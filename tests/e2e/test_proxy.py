@@ -10,7 +10,6 @@ import io
 import json
 import logging
 import secrets
-import signal
 import socket
 import subprocess
 import sys
@@ -30,7 +29,7 @@ from mock_server.api.operations import BASE_PATH
 from mock_server.http.proxy import proxy_app
 from mock_server.recording.tape import REDACTED, Recorder, SecretLeaked
 from tests.support.client import MakeClient, MakeServer
-from tests.support.dev_server import ready_url
+from tests.support.dev_server import ready_url, stopped_output
 from tests.support.proxy import FakeAuthor, proxy_on_socket, raw_exchange, status_of
 
 #: How long a test waits for an answer: a body cut short fails the test instead of hanging it.
@@ -396,12 +395,8 @@ def run_proxy(
     )  # fmt: skip
     try:
         drive(ready_url(ready, process))
-        process.send_signal(signal.SIGTERM)
-        _, stderr = process.communicate(timeout=10)
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
+        _, stderr = stopped_output(process)
     return process.returncode, stderr
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -22,7 +21,7 @@ from mock_server.cli import main
 from mock_server.scenarios.reading import parse_scenario, read_file
 from tests.e2e.test_round_trip import RECORDED, record
 from tests.support.client import MakeClient, MakeServer
-from tests.support.dev_server import ready_url
+from tests.support.dev_server import ready_url, stopped_output
 
 
 def basic(user: str, password: str) -> dict[str, str]:
@@ -92,12 +91,8 @@ def test_the_proxy_says_once_at_its_start_what_it_redacts(tmp_path: Path) -> Non
     )  # fmt: skip
     try:
         ready_url(ready, process)  # the proxy listens
-        process.send_signal(signal.SIGTERM)
-        out, err = process.communicate(timeout=10)
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
+        out, err = stopped_output(process)
     notices = [line for line in err.splitlines() if "recording redacts" in line]
     assert len(notices) == 1, err
     notice = notices[0]

@@ -91,6 +91,17 @@ def start_and_poll(url: str) -> None:
     assert status["processingId"] == job["processingId"]
 
 
+def stopped_output(process: subprocess.Popen[str]) -> tuple[str, str]:
+    """SIGTERM ``process`` and what it wrote (stdout, stderr); killed if it has not exited in 10 s."""
+    try:
+        process.send_signal(signal.SIGTERM)
+        return process.communicate(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+
+
 def stop(process: subprocess.Popen[str], signum: int = signal.SIGTERM) -> float:
     """Send ``signum`` and wait for the exit; return how long it took in seconds."""
     began = time.monotonic()
