@@ -35,6 +35,9 @@ __all__ = ["Admin", "RemoteError", "RemoteMock", "session_name"]
 
 #: How long one admin call may take before the test fails saying so.
 TIMEOUT_S = 30.0
+#: The most bytes of one admin answer read (a journal of 8 MiB is far below it); a longer one is an
+#: error naming this cap, not a test process filling its memory from a URL that is not the mock.
+MAX_ANSWER_BYTES = 64 * 1024 * 1024
 #: How many jobs one admin page holds (the most ``GET /__admin/jobs`` gives).
 PAGE = 500
 _NOT_IN_NAME = re.compile(r"[^A-Za-z0-9._-]+")
@@ -65,12 +68,15 @@ class Admin:
             request.add_header("X-Admin-Token", self.token)
         try:
             with urllib.request.urlopen(request, timeout=TIMEOUT_S) as answer:
-                status, raw = answer.status, answer.read()
+                status, raw = answer.status, answer.read(MAX_ANSWER_BYTES + 1)
         except urllib.error.HTTPError as error:
-            status, raw = error.code, error.read()
+            status, raw = error.code, error.read(MAX_ANSWER_BYTES + 1)
         except (urllib.error.URLError, OSError) as error:
             reason = getattr(error, "reason", error)
             raise RemoteError(f"cannot reach {self.url} ({reason})") from None
+        if len(raw) > MAX_ANSWER_BYTES:
+            raise RemoteError(f"{method} {self.url}{path} answered more than {MAX_ANSWER_BYTES} bytes "
+                              "(MAX_ANSWER_BYTES): is it an aem-guides-mock?")  # fmt: skip
         try:
             return status, json.loads(raw) if raw else None
         except ValueError:

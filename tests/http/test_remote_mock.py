@@ -4,7 +4,9 @@ check), and the admin API's refusals become errors that say what to do."""
 
 from __future__ import annotations
 
+import http.server
 import json
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -12,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from mock_server import MockServer, RequestViolation
+from mock_server import MockServer, RequestViolation, remote
 from mock_server.core.journal import Exchange
 from mock_server.remote import Admin, RemoteError, RemoteMock
 
@@ -124,3 +126,56 @@ def test_a_guarded_admin_api_asks_for_its_token() -> None:
         remote = RemoteMock(Admin(guarded.url, "s3cret"), "tokened").start()
         assert remote.advance(1) and remote.jobs == []
         remote.stop()
+
+
+@pytest.mark.parametrize("endless", [False, True])
+def test_an_admin_answer_past_the_cap_is_an_error_not_memory(
+    monkeypatch: pytest.MonkeyPatch, endless: bool
+) -> None:
+    """A URL that answers without end (not the mock) is read no further than ``MAX_ANSWER_BYTES``
+    and is an error naming the cap; an answer of exactly the cap is read."""
+    cap = 1000
+    monkeypatch.setattr(remote, "MAX_ANSWER_BYTES", cap)
+
+    class Answering(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            if not endless:
+                self.wfile.write(b'"' + b"x" * (cap - 2) + b'"')
+                return
+            try:  # no length and no end: only the client leaving stops it
+                while True:
+                    self.wfile.write(b"x" * 4096)
+            except OSError:
+                pass
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Answering)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    admin = remote.Admin(f"http://127.0.0.1:{server.server_address[1]}")
+    outcome: list[object] = []
+
+    def ask() -> None:
+        try:
+            outcome.append(admin.call("GET", "/__admin/sessions"))
+        except remote.RemoteError as error:
+            outcome.append(error)
+
+    asking = threading.Thread(target=ask, daemon=True)
+    try:
+        asking.start()
+        asking.join(10)
+        assert not asking.is_alive(), "the endless answer was read without end"
+    finally:
+        server.shutdown()
+        server.server_close()
+    [found] = outcome
+    if endless:
+        assert isinstance(found, remote.RemoteError)
+        assert "more than 1000 bytes (MAX_ANSWER_BYTES)" in str(found)
+    else:
+        assert found == (200, "x" * (cap - 2))
