@@ -35,7 +35,7 @@ from .job import Job, JobScript, Lifecycle, Phase, StartRequest, Status
 from .job_variation import log_extras
 from .joblog import JobLog
 from .jobqueue import JobQueue
-from .jobstore import JobStore, JobsView
+from .jobstore import JobStore, JobsView, StoredJob
 from .logformat import counted_text, failed_text, java_list
 from .repository import Repository, normalize_path
 from .settings import Settings
@@ -509,25 +509,40 @@ class JobEngine:
             "systemDue": self._system_due, "ids": self.ids_drawn, "pushed": self._queue.pushed,
         }  # fmt: skip
 
-    def restore(self, jobs: Sequence[Job], saved: Mapping[str, Any]) -> None:
+    def restore(
+        self,
+        jobs: Sequence[Job | StoredJob],
+        saved: Mapping[str, Any],
+        thaw: Callable[[StoredJob], Job] | None = None,
+    ) -> None:
         """Take back ``jobs`` (oldest first, their logs on :attr:`meter`) and what :meth:`saved`
         gave, then catch up with the clock: a job that was running runs on as the clock says. The
-        engine must be new (the jobs' logs count on its :attr:`meter`)."""
+        engine must be new (the jobs' logs count on its :attr:`meter`). A finished job may come
+        as a :class:`~.jobstore.StoredJob`, which ``thaw`` makes the job when it is first read."""
         assert not self._kept, "restore() takes a new engine"
         if self._new_id is _new_uuid:  # random: nothing to go on from (10,000 draws cost 0.1 s)
             self.ids_drawn = saved["ids"]
         else:
             for _ in range(saved["ids"]):  # a seeded generator goes on where it was, not from its start
                 self._draw_id()
+        self._kept.thaw = thaw
+        live: list[Job] = []
+        ended: list[tuple[int, Job | StoredJob]] = []
         for job in jobs:
             self._kept.add(job)
-            if not job.finished:
+            if isinstance(job, StoredJob):
+                ended.append((job.ended_at, job))
+            elif job.finished:
+                ended.append((job.phase_since, job))
+            else:
+                live.append(job)
                 self._active[job.request.path] = job
-        for job in sorted((j for j in jobs if j.finished), key=lambda j: j.phase_since):
+        ended.sort(key=lambda pair: pair[0])  # stable: of two ended at once, the one started first
+        for _, job in ended:
             self._kept.ended(job)
-        self._queue.restore(sorted((j for j in jobs if j.phase is Phase.QUEUED), key=lambda j: j.ticket),
+        self._queue.restore(sorted((j for j in live if j.phase is Phase.QUEUED), key=lambda j: j.ticket),
                             saved["pushed"])  # fmt: skip
-        running = (j for j in jobs if j.phase in (Phase.COUNTING, Phase.PROCESSING))
+        running = (j for j in live if j.phase in (Phase.COUNTING, Phase.PROCESSING))
         self._running = sorted(running, key=lambda j: (j.started_at or 0, j.ticket))
         self._free, self._last_start = list(saved["free"]), saved["lastStart"]
         self._now, self._starts, self._system_due = saved["now"], saved["starts"], saved["systemDue"]

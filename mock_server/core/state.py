@@ -15,7 +15,10 @@ Tables, one row per thing, each a JSON record (:mod:`.state_records`)::
 
     sessions(name, record)   how the session was made: scenario text, settings, ttl
     engines(session, record) its clock's position and the engine's own state
-    jobs(session, id, record)       one per job kept (rowid: the order they were started)
+    jobs(session, id, record, ended_at, bytes)
+                                    one per job kept (rowid: the order they were started); a
+                                    finished one's end and bytes (version 3): its record is
+                                    read when the job is, not at start (:class:`StoredJob`)
     journal(session, seq, record)   the newest exchanges, as many as the journal keeps
     faults(session, record)         the fault counters and seeded draws (version 2)
 """
@@ -29,11 +32,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .jobstore import StoredJob
+from .state_records import job_columns
+
 __all__ = ["APPLICATION_ID", "MIGRATIONS", "SCHEMA_VERSION", "SavedSession", "StateError", "StateFile"]
 
 #: "AEMG": marks a state file as this program's.
 APPLICATION_ID = 0x41454D47
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: The most bytes the write-ahead log keeps between checkpoints.
 _WAL_BYTES = 1024 * 1024
 _TABLES_V1 = """
@@ -43,9 +49,11 @@ CREATE TABLE jobs (session TEXT NOT NULL, id TEXT NOT NULL, record TEXT NOT NULL
 CREATE TABLE journal (session TEXT NOT NULL, seq INTEGER NOT NULL, record TEXT NOT NULL,
                       PRIMARY KEY (session, seq));
 """
-#: From each version to the next: version 2 keeps the fault counters.
+#: From each version to the next: version 2 keeps the fault counters; version 3 a finished job's
+#: end and bytes beside its record (filled in for the jobs kept before, :meth:`StateFile._columns`).
 MIGRATIONS: dict[int, str] = {
     1: "CREATE TABLE faults (session TEXT PRIMARY KEY, record TEXT NOT NULL);",
+    2: "ALTER TABLE jobs ADD COLUMN ended_at INTEGER; ALTER TABLE jobs ADD COLUMN bytes INTEGER;",
 }
 _OURS = {"sessions", "engines", "jobs", "journal", "faults"}
 
@@ -61,7 +69,8 @@ class SavedSession:
     name: str
     made: dict[str, Any]
     live: dict[str, Any] | None = None
-    jobs: list[dict[str, Any]] = field(default_factory=list)
+    jobs: list[dict[str, Any] | StoredJob] = field(default_factory=list)
+    """Each job's record, or a finished job's :class:`StoredJob` (its record not read)."""
     journal: list[tuple[int, list[Any]]] = field(default_factory=list)
     faults: dict[str, Any] | None = None
 
@@ -110,7 +119,7 @@ class StateFile:
         (version,) = self._db.execute("PRAGMA user_version").fetchone()
         tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         if app == 0 and not tables:  # a new (or empty) file: made here
-            for statement in (*_TABLES_V1.split(";"), *MIGRATIONS.values()):
+            for statement in ";".join((_TABLES_V1, *MIGRATIONS.values())).split(";"):
                 if statement.strip():
                     self._db.execute(statement)
             self._db.execute(f"PRAGMA application_id={APPLICATION_ID}")
@@ -128,8 +137,21 @@ class StateFile:
         if lacking:
             raise StateError(f"the state file {self.path} lacks the tables {lacking}; it is damaged; {fix}")
         for step in range(max(version, 1), SCHEMA_VERSION):
-            self._db.execute(MIGRATIONS[step])
+            for statement in MIGRATIONS[step].split(";"):
+                if statement.strip():
+                    self._db.execute(statement)
+        if version < 3:
+            self._columns()
         self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    def _columns(self) -> None:
+        """Fill in each finished job's end and bytes, read once from its record (a migration to 3)."""
+        filled = []
+        for rowid, record in self._db.execute("SELECT rowid, record FROM jobs WHERE ended_at IS NULL"):
+            ended_at, size = job_columns(json.loads(record))
+            if ended_at is not None:
+                filled.append((ended_at, size, rowid))
+        self._db.executemany("UPDATE jobs SET ended_at = ?, bytes = ? WHERE rowid = ?", filled)
 
     def close(self) -> None:
         self._db.close()
@@ -144,9 +166,14 @@ class StateFile:
         for name, record in self._db.execute("SELECT session, record FROM engines"):
             if name in found:
                 found[name].live = json.loads(record)
-        for name, record in self._db.execute("SELECT session, record FROM jobs ORDER BY rowid"):
-            if name in found:
+        rows = self._db.execute("SELECT session, id, ended_at, bytes, record FROM jobs ORDER BY rowid")
+        for name, id_, ended_at, size, record in rows:
+            if name not in found:
+                continue
+            if ended_at is None or size is None:
                 found[name].jobs.append(json.loads(record))
+            else:  # finished: read when the job is first asked for
+                found[name].jobs.append(StoredJob(id_, ended_at, size, record))
         for name, seq, record in self._db.execute("SELECT session, seq, record FROM journal ORDER BY seq"):
             if name in found:
                 found[name].journal.append((seq, json.loads(record)))
@@ -193,9 +220,10 @@ class StateFile:
                 "DELETE FROM jobs WHERE session = ? AND id = ?", [(name, id_) for id_ in forgotten]
             )
             self._db.executemany(
-                "INSERT INTO jobs (session, id, record) VALUES (?, ?, ?) "
-                "ON CONFLICT (session, id) DO UPDATE SET record = excluded.record",  # the rowid stays
-                [(name, id_, _json(record)) for id_, record in jobs],
+                "INSERT INTO jobs (session, id, record, ended_at, bytes) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (session, id) DO UPDATE SET record = excluded.record, "  # the rowid stays
+                "ended_at = excluded.ended_at, bytes = excluded.bytes",
+                [(name, id_, _json(record), *job_columns(record)) for id_, record in jobs],
             )
             if live is not None:
                 self._db.execute("INSERT OR REPLACE INTO engines (session, record) VALUES (?, ?)",

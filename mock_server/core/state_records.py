@@ -4,21 +4,28 @@ Each record is a plain JSON object (a column of :mod:`.state`'s tables) made fro
 own data and read back into it. A job keeps what it has done (its phase, counts, times and log
 segments); its selection of assets is not kept but selected again from the session's repository,
 which the same scenario builds the same.
+
+A finished job's record is read only when the job is (:class:`~.jobstore.StoredJob`,
+:func:`thawer`): the file keeps beside it when the job ended and the bytes it takes
+(:func:`job_columns`), all a restart needs of it.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from .bounded import Meter
 from .errors import Violation
 from .job import Job, Lifecycle, Phase, StartRequest, Status
 from .joblog import JobLog
+from .jobstore import StoredJob
 from .journal import Exchange
 from .repository import Repository, Selection
 
-__all__ = ["exchange_from_json", "exchange_to_json", "job_from_json", "job_to_json"]
+__all__ = ["exchange_from_json", "exchange_to_json", "job_columns", "job_from_json", "job_to_json", "thawer"]
 
 #: The fields of a job kept as they are (numbers, strings, booleans, None).
 _PLAIN = (
@@ -31,6 +38,8 @@ _PHASES = {phase.value: phase for phase in Phase}
 _MOST_LIFECYCLES = 64
 _lifecycles: dict[tuple[tuple[str, Any], ...], Lifecycle] = {}
 _STATUSES = {status.value: status for status in Status}
+#: The selections a :func:`thawer` keeps for the jobs of the same request (emptied when full).
+_MOST_SELECTIONS = 256
 
 
 def job_to_json(job: Job) -> dict[str, Any]:
@@ -82,6 +91,31 @@ def job_from_json(
         calculation_status=_STATUSES[record["calculation_status"]],
         **{name: record[name] for name in _PLAIN},
     )
+
+
+def job_columns(record: Mapping[str, Any]) -> tuple[int | None, int | None]:
+    """``(ended_at, bytes)`` of a job's record: when it ended and the bytes its request and log
+    take. Both None for a job that has not ended, or a record too old to say its log's bytes: such
+    a record is read at start; the others when their job is first read."""
+    if record.get("phase") != Phase.ENDED.value:
+        return None, None
+    log_bytes, request_bytes = record.get("log", {}).get("bytes"), record.get("request_bytes")
+    if log_bytes is None or request_bytes is None:
+        return None, None
+    return record["phase_since"], request_bytes + log_bytes
+
+
+def thawer(repository: Repository, ignored: tuple[str, ...], meter: Meter) -> Callable[[StoredJob], Job]:
+    """What makes a stored job's record its job (see :func:`job_from_json`), for
+    :attr:`~.jobstore.JobStore.thaw`. The jobs of one request share a selection."""
+    selections: dict[StartRequest, Selection] = {}
+
+    def thaw(stored: StoredJob) -> Job:
+        if len(selections) >= _MOST_SELECTIONS:
+            selections.clear()
+        return job_from_json(json.loads(stored.record), repository, ignored, meter, selections)
+
+    return thaw
 
 
 def exchange_to_json(exchange: Exchange) -> list[Any]:

@@ -11,8 +11,10 @@ are made and forgotten as they are deleted or expire.
 
 At start (:func:`keep_state`) every session kept is made again as it was made (its scenario's
 text, its settings, its TTL, counted afresh) and gets its jobs, clock, journal and fault counters
-back. A manual clock comes back where it stood; on the real clock the time the server was down
-counts, as on a real author: a job that was running has run on meanwhile. A session made with
+back; a finished job's record is read when the job is first asked for (a history page reads its
+page's), so a restart with 10,000 finished jobs reads none of them. A manual clock comes back
+where it stood; on the real clock the time the server was down counts, as on a real author: a
+job that was running has run on meanwhile. A session made with
 other settings or another scenario than the server now has would run its jobs differently: that
 is refused (:class:`~..core.state.StateError`), never served half right.
 """
@@ -34,10 +36,11 @@ from ..core.changes import Changes
 from ..core.clock import ManualClock
 from ..core.errors import ScenarioError, SettingError
 from ..core.jobs import JobEngine, StartRequest
+from ..core.jobstore import StoredJob
 from ..core.repository import Selection
 from ..core.sessions import DEFAULT_NAME, Session, Sessions
 from ..core.state import SavedSession, StateError, StateFile
-from ..core.state_records import exchange_from_json, exchange_to_json, job_from_json, job_to_json
+from ..core.state_records import exchange_from_json, exchange_to_json, job_from_json, job_to_json, thawer
 from ..scenarios.reading import parse_scenario
 from ..scenarios.scenario import Scenario
 from .answers import json_answer
@@ -141,8 +144,13 @@ class Keeper:
             ignored = mock.settings.ignored_paths
             shared: dict[StartRequest, Selection] = {}  # 10,000 jobs of a few requests: a few selections
             repository, meter = engine.repository, engine.meter
-            jobs = [job_from_json(record, repository, ignored, meter, shared) for record in saved.jobs]
-            engine.restore(jobs, saved.live["engine"])
+            jobs = [
+                record
+                if isinstance(record, StoredJob)
+                else job_from_json(record, repository, ignored, meter, shared)
+                for record in saved.jobs
+            ]  # a finished job (StoredJob) is read when it is first asked for: history reads a page
+            engine.restore(jobs, saved.live["engine"], thawer(repository, ignored, meter))
         printer, mock.journal.on_violation = mock.journal.on_violation, None
         for seq, record in saved.journal:
             mock.journal.record(exchange_from_json(record))

@@ -159,13 +159,21 @@ class Counted(dict[str, Any]):
         return Values()
 
 
+def view_of(jobs: Counted) -> Any:
+    """The engine's view over ``jobs``: a store that keeps them, read through its view."""
+    from mock_server.core.jobstore import JobStore
+
+    store = JobStore()
+    store._jobs = jobs
+    return store.view()
+
+
 async def page_reads(count: int, query: str) -> tuple[int, int]:
     """Over ``count`` jobs, how many jobs ``GET /__admin/jobs{query}`` reads, and how many it words."""
     from aiohttp.test_utils import make_mocked_request
 
     from mock_server import create_app
     from mock_server.api.payloads import job_payload
-    from mock_server.core.jobstore import JobsView
     from mock_server.http import admin_jobs
 
     app = create_app(Settings(max_jobs=20_000), clock=ManualClock())
@@ -179,7 +187,7 @@ async def page_reads(count: int, query: str) -> tuple[int, int]:
         return job_payload(job, settings)
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(engine, "view", lambda: JobsView(jobs))
+        patch.setattr(engine, "view", lambda: view_of(jobs))
         patch.setattr(admin_jobs, "job_payload", payload)
         answer = await admin_jobs._jobs(make_mocked_request("GET", f"/__admin/jobs{query}", app=app))
     assert answer.status == 200
@@ -199,13 +207,11 @@ async def test_a_page_of_jobs_reads_the_page_not_every_job(query: str, page: int
 async def test_the_stats_count_the_jobs_without_reading_them(
     api: ApiClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from mock_server.core.jobstore import JobsView
-
     engine = api.mock.engine
     started(engine, 1_000)
     jobs = Counted((job.processing_id, job) for job in engine.view())
-    monkeypatch.setattr(engine, "view", lambda: JobsView(jobs))
-    monkeypatch.setattr(engine, "jobs", lambda: list(JobsView(jobs)))
+    monkeypatch.setattr(engine, "view", lambda: view_of(jobs))
+    monkeypatch.setattr(engine, "jobs", lambda: list(view_of(jobs)))
     status, stats = await api.admin("GET", "/stats")
     assert status == 200 and stats["jobs"] == 1_000 and jobs.read == 0
 

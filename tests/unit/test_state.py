@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +16,19 @@ from mock_server.core.clock import ManualClock
 from mock_server.core.default_dam import default_repository
 from mock_server.core.errors import Violation
 from mock_server.core.faults import Fault, FaultPlan, Trigger
-from mock_server.core.jobs import JobEngine, StartRequest
+from mock_server.core.jobs import Job, JobEngine, StartRequest
+from mock_server.core.jobstore import StoredJob
 from mock_server.core.journal import Exchange
 from mock_server.core.settings import Settings
 from mock_server.core.state import APPLICATION_ID, SCHEMA_VERSION, StateError, StateFile
-from mock_server.core.state_records import exchange_from_json, exchange_to_json, job_from_json, job_to_json
+from mock_server.core.state_records import (
+    exchange_from_json,
+    exchange_to_json,
+    job_columns,
+    job_from_json,
+    job_to_json,
+    thawer,
+)
 
 _FOLDERS = ("/content/dam/22858", "/content/dam/demo", "/content/dam/demo1", "/content/dam/status-fetch1",
             "/content/dam/demo/topic-1.dita", "/content/dam/demo/topic-2.dita")  # fmt: skip
@@ -300,3 +309,144 @@ def test_a_log_restored_lazily_answers_as_one_made_at_once() -> None:
         made.resume(ids[0])
         made.clock.advance(60)  # type: ignore[attr-defined]
     assert _seen(first) == _seen(engine)
+
+
+def _through_file(
+    engine: JobEngine, clock: ManualClock, path: Path, **settings: Any
+) -> tuple[JobEngine, list[str]]:
+    """A new engine (``settings`` changed) given back ``engine``'s jobs through a state file, as a
+    restart does; and the ids of the jobs read from their records since, in the order read."""
+    state = StateFile(path)
+    state.save_session("default", {})
+    kept = [(job.processing_id, job_to_json(job)) for job in engine.jobs()]
+    state.save("default", live={"engine": engine.saved()}, jobs=kept)
+    [saved] = state.load()
+    state.close()
+    again = JobEngine(default_repository(), replace(engine.settings, **settings), clock)
+    thaw = thawer(again.repository, again.settings.ignored_paths, again.meter)
+    read: list[str] = []
+
+    def counted(stored: StoredJob) -> Job:
+        read.append(stored.processing_id)
+        return thaw(stored)
+
+    jobs = [
+        r
+        if isinstance(r, StoredJob)
+        else job_from_json(r, again.repository, again.settings.ignored_paths, again.meter)
+        for r in saved.jobs
+    ]
+    assert saved.live is not None
+    again.restore(jobs, saved.live["engine"], counted)
+    return again, read
+
+
+def _finished_and_running(clock: ManualClock) -> JobEngine:
+    """Twelve finished jobs (the first started ends last: cancelled, resumed), one running, one queued."""
+    engine = JobEngine(default_repository(), Settings(clock="manual", history_size=5, max_jobs=100), clock)
+    first = engine.start(StartRequest(_FOLDERS[0]), "admin").processing_id
+    engine.cancel(first)
+    for n in range(11):
+        engine.start(StartRequest(_FOLDERS[1 + n % 5]), "admin")
+        clock.advance(60)
+    engine.resume(first)
+    clock.advance(60)
+    engine.start(StartRequest(_FOLDERS[0]), "admin")
+    engine.start(StartRequest(_FOLDERS[1]), "admin")
+    assert [j.finished for j in engine.jobs()] == [True] * 12 + [False] * 2
+    return engine
+
+
+def test_a_finished_job_is_read_from_its_record_only_when_it_is_read(tmp_path: Path) -> None:
+    """A restart keeps a finished job's record unread (a StoredJob with when it ended and its
+    bytes) until it is asked for: history reads its page, a slice its slice, each job once; the
+    jobs come back as they were and the bytes kept are counted alike before and after."""
+    clock = ManualClock()
+    engine = _finished_and_running(clock)
+    state = StateFile(tmp_path / "look.db")
+    state.save_session("default", {})
+    state.save("default", jobs=[(job.processing_id, job_to_json(job)) for job in engine.jobs()])
+    [saved] = state.load()
+    state.close()
+    stored = [r for r in saved.jobs if isinstance(r, StoredJob)]
+    originals = {job.processing_id: job for job in engine.jobs()}
+    assert len(stored) == 12 and all(isinstance(r, dict) for r in saved.jobs[12:])
+    for job in stored:
+        original = originals[job.processing_id]
+        assert job.ended_at == original.phase_since
+        assert job.bytes == original.request_bytes + original.log.bytes
+
+    again, read = _through_file(engine, ManualClock(clock.now_ms()), tmp_path / "s.db")
+    assert read == [] and again.bytes_kept == engine.bytes_kept
+    history = again.history()
+    assert [job_payload(j, again.settings) for j in history] == [
+        job_payload(j, engine.settings) for j in engine.history()
+    ]
+    newest_finished = [j.processing_id for j in engine.history() if j.finished]
+    assert read == newest_finished  # the running two are not stored; five in history, three read
+    again.history()
+    assert again.view()[3:5] and read == [*newest_finished, *[j.processing_id for j in engine.jobs()[3:5]]]
+    assert again.bytes_kept == engine.bytes_kept
+    assert _seen(again) == _seen(engine)  # every job read now, each once
+    assert sorted(read) == sorted(j.processing_id for j in stored)
+    assert again.bytes_kept == engine.bytes_kept
+    for step in (30, 120):
+        clock.advance(step)
+        again.clock.advance(step)  # type: ignore[attr-defined]
+        assert _seen(again) == _seen(engine)
+
+
+def test_stored_jobs_are_forgotten_unread_in_the_order_they_ended(tmp_path: Path) -> None:
+    """Served again with a smaller ``max_jobs``, the next start forgets the jobs that ended first
+    (the first started, resumed, ended last: it stays) without reading them, and the bytes kept
+    are those of the jobs left."""
+    clock = ManualClock()
+    engine = _finished_and_running(clock)
+    again, read = _through_file(engine, ManualClock(clock.now_ms()), tmp_path / "s.db", max_jobs=6)
+    again.start(StartRequest(_FOLDERS[2]), "admin")
+    assert read == []
+    by_end = sorted((j for j in engine.jobs() if j.finished), key=lambda j: j.phase_since)
+    kept = {j.processing_id for j in by_end[-3:]} | {j.processing_id for j in engine.jobs()[12:]}
+    assert {j.processing_id for j in again.jobs()} - kept == {again.jobs()[-1].processing_id}
+    assert engine.jobs()[0].processing_id in kept
+    assert again.bytes_kept == sum(j.request_bytes + j.log.bytes for j in again.jobs())
+
+
+def test_a_version_2_file_gets_its_finished_jobs_end_and_bytes(tmp_path: Path) -> None:
+    """Migrated to version 3, a finished job's end and bytes are read once from its record; a job
+    not finished, or a record too old to count its log, is read at start as before."""
+    clock = ManualClock()
+    engine = _finished_and_running(clock)
+    records = [job_to_json(job) for job in engine.jobs()]
+    older = _json(records[1])
+    del older["log"]["bytes"]
+    path = tmp_path / "v2.db"
+    db = sqlite3.connect(path)
+    db.executescript(f"""
+        CREATE TABLE sessions (name TEXT PRIMARY KEY, record TEXT NOT NULL);
+        CREATE TABLE engines (session TEXT PRIMARY KEY, record TEXT NOT NULL);
+        CREATE TABLE jobs (session TEXT NOT NULL, id TEXT NOT NULL, record TEXT NOT NULL,
+                           PRIMARY KEY (session, id));
+        CREATE TABLE journal (session TEXT NOT NULL, seq INTEGER NOT NULL, record TEXT NOT NULL,
+                              PRIMARY KEY (session, seq));
+        CREATE TABLE faults (session TEXT PRIMARY KEY, record TEXT NOT NULL);
+        INSERT INTO sessions VALUES ('default', '{{}}');
+        PRAGMA application_id={APPLICATION_ID};
+        PRAGMA user_version=2;
+    """)  # fmt: skip
+    rows = [("default", r["id"], json.dumps(r)) for r in (records[0], older, records[-1])]
+    db.executemany("INSERT INTO jobs VALUES (?, ?, ?)", rows)
+    db.commit()
+    db.close()
+    state = StateFile(path)
+    [saved] = state.load()
+    state.close()
+    first, second, last = saved.jobs
+    assert isinstance(first, StoredJob) and first.processing_id == records[0]["id"]
+    assert (
+        (first.ended_at, first.bytes)
+        == job_columns(records[0])
+        == (engine.jobs()[0].phase_since, engine.jobs()[0].request_bytes + engine.jobs()[0].log.bytes)
+    )
+    assert json.loads(first.record) == _json(records[0])
+    assert (second, last) == (older, _json(records[-1]))
