@@ -18,6 +18,8 @@ from aiohttp import web
 
 
 def make_app(path: str, body: bytes) -> web.Application:
+    """Answers ``path`` with ``body``; ``/{tail:.*}``: every path."""
+
     async def answer(request: web.Request) -> web.Response:
         return web.Response(body=body, content_type="application/json")
 
@@ -49,7 +51,7 @@ async def serve(app: web.Application, port: int, ready_file: Path | None = None)
 
 def main() -> int:
     cli = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    cli.add_argument("--path", required=True)
+    cli.add_argument("--path", required=True, help="the path answered; /{tail:.*} answers every path")
     cli.add_argument("--body-file", type=Path, required=True)
     cli.add_argument("--port", type=int, default=0)
     cli.add_argument("--ready-file", type=Path, help="write the base URL here once serving")

@@ -21,6 +21,11 @@
    every session's in turn, ``--rounds`` times. The figure is the ratio of requests per CPU-second
    of the server (median of the rounds'): on a shared machine requests/s swing with the other
    processes' load, and are shown beside it. Goal: >= 0.95.
+   The framework's share: a bare aiohttp app (``bench/bare_app.py``, every path answered with a
+   status body) polled in each round at the one session's URL and at the spread's 1,000 URLs
+   gives what 1,000 distinct URLs cost aiohttp and yarl alone per request (their caches of parsed
+   URLs hold 128), in server CPU microseconds; the mock's spread with that taken out, against one
+   session, is the project's own share (shown beside the goal's figure, with the bare ratio).
 4. ``serve --state`` (``bench/bench_state.py``, whose docstring says how): a restart with
    ``--jobs`` (10,000) stored jobs ready in <= 1 s against a cold start without ``--state``; the
    state file's size after a journal's worth of exchanges and after ten times as many (bounded as
@@ -152,6 +157,23 @@ def loadgen(port: int, paths: list[str], args: argparse.Namespace) -> dict[str, 
     return result
 
 
+def _bare(body: bytes, folder: Path) -> list[str]:
+    """A bare aiohttp app answering every path with ``body`` (a status answer of the mock's)."""
+    (folder / "status.json").write_bytes(body)
+    return [sys.executable, str(BENCH / "bare_app.py"), "--path", "/{tail:.*}", "--body-file",
+            str(folder / "status.json")]  # fmt: skip
+
+
+def _polled(server: Any, paths: list[str], args: argparse.Namespace, per_cpu: list[float]) -> float:
+    """Poll ``paths`` on ``server`` (the load generator's run); add its requests per CPU-second of
+    the server to ``per_cpu``; answer its requests/s."""
+    used = cpu_seconds(server.process.pid)
+    result = loadgen(server.port, paths, args)
+    used = cpu_seconds(server.process.pid) - used
+    per_cpu.append(sum(result["statuses"].values()) / max(used, 1e-9))
+    return float(result["rps"])
+
+
 def served(checkout: Path, args: argparse.Namespace) -> dict[str, Any]:
     """RSS, creation over HTTP against a status poll, and the polling spread, of one ``serve``."""
     count = args.sessions
@@ -199,18 +221,22 @@ def served(checkout: Path, args: argparse.Namespace) -> dict[str, Any]:
         for n in range(count):
             prefix = f"/sessions/s{n:05d}"
             polls.append(status_of(prefix, start(keep, prefix + BASE_PATH, "/content/dam")))
+        for poll in polls:  # each job's first poll (its payload made, its log's lines drawn) is done
+            keep("GET", poll)  # once, as the one session's was: the rounds measure polls that repeat
         # One session's job under as many URLs: jQuery's cache-buster ``_``, which the mock ignores.
         busted = [f"{polls[0]}&_={n}" for n in range(count)]
         modes = {"one": polls[:1], "one_urls": busted, "spread": polls}
         rates: dict[str, list[float]] = {mode: [] for mode in modes}
-        per_cpu: dict[str, list[float]] = {mode: [] for mode in modes}
-        for _ in range(args.rounds):
-            for mode, paths in modes.items():
-                used = cpu_seconds(server.process.pid)
-                result = loadgen(server.port, paths, args)
-                used = cpu_seconds(server.process.pid) - used
-                rates[mode].append(result["rps"])
-                per_cpu[mode].append(sum(result["statuses"].values()) / max(used, 1e-9))
+        per_cpu: dict[str, list[float]] = {mode: [] for mode in modes | {"bare_one": [], "bare_spread": []}}
+        with (
+            tempfile.TemporaryDirectory() as folder,
+            spawn("bare", _bare(keep("GET", poll)[1], Path(folder))) as bare,
+        ):
+            for _ in range(args.rounds):
+                for mode, paths in modes.items():
+                    rates[mode].append(_polled(server, paths, args, per_cpu[mode]))
+                for mode, paths in (("bare_one", polls[:1]), ("bare_spread", polls)):
+                    _polled(bare, paths, args, per_cpu[mode])
         for mode in modes:
             figures[f"rps_{mode}"] = statistics.median(rates[mode])
             figures[f"cpu_{mode}"] = statistics.median(per_cpu[mode])
@@ -223,7 +249,20 @@ def served(checkout: Path, args: argparse.Namespace) -> dict[str, Any]:
         figures["urls_cpu_ratio"] = statistics.median(
             s / o for s, o in zip(per_cpu["spread"], per_cpu["one_urls"], strict=True)
         )
+        # The framework's own cost of 1,000 URLs per request (µs of CPU), and the spread without it.
+        framework = [
+            1e6 / s - 1e6 / o for s, o in zip(per_cpu["bare_spread"], per_cpu["bare_one"], strict=True)
+        ]
+        figures["bare_ratio"] = statistics.median(
+            s / o for s, o in zip(per_cpu["bare_spread"], per_cpu["bare_one"], strict=True)
+        )
+        figures["framework_us"] = statistics.median(framework)
+        figures["own_ratio"] = statistics.median(
+            (1e6 / o) / (1e6 / s - f)
+            for s, o, f in zip(per_cpu["spread"], per_cpu["one"], framework, strict=True)
+        )
         figures["rss_with_jobs_mb"] = proc_status_mb(server.process.pid, "VmRSS")
+        keep.connection.close()  # idle through the rounds: the server may have closed it
         status, _, _ = keep("GET", "/__admin/sessions")
         figures["listed"] = status
         keep.connection.close()
@@ -282,6 +321,10 @@ def measure(name: str, checkout: Path, args: argparse.Namespace) -> tuple[list[s
          f"(medians {wire['rps_spread']:.0f} / {wire['rps_one']:.0f} req/s)", "", None),
         (f"    spread / one session's job under {n} URLs", f"{wire['urls_cpu_ratio']:.3f} "
          f"(medians {wire['cpu_spread']:.0f} / {wire['cpu_one_urls']:.0f} per CPU-s)", "", None),
+        (f"    bare aiohttp: {n} URLs / one URL, per CPU-s", f"{wire['bare_ratio']:.3f} "
+         f"(+{wire['framework_us']:.1f} us of CPU a request)", "", None),
+        ("    spread / one, the bare framework's +us taken out", f"{wire['own_ratio']:.3f} (the project's "
+         "own share)", f">= {GOAL_SPREAD:g}", None),
         (f"    server RSS with {n} sessions of one job each", f"{wire['rss_with_jobs_mb']:.1f} MB", "", None),
     ]  # fmt: skip
     lines = [

@@ -140,13 +140,56 @@ def select(
     ]
 
 
+#: An exchange as the journal keeps it, one flat tuple: its fields, the bytes it counts, then its
+#: detail's fields (each list of headers one flat tuple) or None.
+_Entry = tuple[Any, ...]
+_FIELDS = len(Exchange._fields)
+
+
+def _entry(exchange: Exchange, cost: int, detail: Detail | None) -> _Entry:
+    if detail is None:
+        return (*exchange, cost, None)
+    sent, answered = _flat(detail.request_headers), _flat(detail.response_headers)
+    return (*exchange, cost, sent, *detail[1:3], answered, *detail[4:])
+
+
+def _exchange(entry: _Entry) -> Exchange:
+    return Exchange._make(entry[:_FIELDS])
+
+
+def _cost(entry: _Entry) -> int:
+    return int(entry[_FIELDS])
+
+
+def _detail(entry: _Entry) -> Detail | None:
+    if entry[_FIELDS + 1] is None:
+        return None
+    sent, body, length, answered, answer, answer_length = entry[_FIELDS + 1 :]
+    return Detail(_pairs(sent), body, length, _pairs(answered), answer, answer_length)
+
+
+def _flat(pairs: Iterable[tuple[Any, Any]]) -> tuple[Any, ...]:
+    return tuple(itertools.chain.from_iterable(pairs))
+
+
+def _pairs(flat: tuple[Any, ...]) -> tuple[tuple[Any, Any], ...]:
+    return tuple(zip(flat[::2], flat[1::2], strict=True))
+
+
 class Journal:
-    """The newest exchanges, oldest first: at most ``size`` of them and ``max_bytes`` in all."""
+    """The newest exchanges, oldest first: at most ``size`` of them and ``max_bytes`` in all.
+
+    Each is kept as one plain tuple of its fields and its detail's (each list of headers a flat
+    tuple in it), made an :class:`Exchange` (a :class:`Detail`) again when read. The collector
+    stops following a plain tuple of strings and numbers (it untracks it), never a named tuple: a
+    server of 1,000 sessions keeps a million exchanges, which every full collection would walk;
+    and while the journals fill, each object an exchange keeps counts towards the next collection
+    of the youngest generation."""
 
     def __init__(self, size: int = 1000, max_bytes: int = 8 * 1024 * 1024) -> None:
         self.size = size
         self.max_bytes = max_bytes
-        self._entries: deque[tuple[Exchange, int, Detail | None]] = deque()
+        self._entries: deque[_Entry] = deque()
         self._bytes = 0
         self.recorded = 0
         """How many exchanges were ever recorded (kept or not): tells a reader that new ones came."""
@@ -159,7 +202,7 @@ class Journal:
         dashboard's exchange page shows them (:meth:`find`); its bytes count towards ``max_bytes``."""
         self.recorded += 1
         cost = exchange.size() + (detail.size() if detail is not None else 0)
-        self._entries.append((exchange, cost, detail))
+        self._entries.append(_entry(exchange, cost, detail))
         self._bytes += cost
         if len(self._entries) > self.size or self._bytes > self.max_bytes:
             self._trim()
@@ -168,10 +211,10 @@ class Journal:
 
     def _trim(self) -> None:
         while self._entries and (len(self._entries) > self.size or self._bytes > self.max_bytes):
-            self._bytes -= self._entries.popleft()[1]
+            self._bytes -= _cost(self._entries.popleft())
 
     def __iter__(self) -> Iterator[Exchange]:
-        return iter([entry[0] for entry in self._entries])
+        return iter([_exchange(entry) for entry in self._entries])
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -180,7 +223,7 @@ class Journal:
         """The exchanges kept, oldest first, each with its number: the 1st ever recorded is 1, and a
         number stays the exchange's while it is kept (the oldest leave first, a clear keeps counting)."""
         first = self.recorded - len(self._entries) + 1
-        return [(first + index, entry[0]) for index, entry in enumerate(self._entries)]
+        return [(first + index, _exchange(entry)) for index, entry in enumerate(self._entries)]
 
     def find(self, number: int) -> tuple[Exchange, Detail | None] | None:
         """The exchange numbered ``number`` (:meth:`numbered`) with its headers and bodies (None:
@@ -188,12 +231,12 @@ class Journal:
         index = number - (self.recorded - len(self._entries) + 1)
         if not 0 <= index < len(self._entries):
             return None
-        exchange, _, detail = self._entries[index]
-        return exchange, detail
+        entry = self._entries[index]
+        return _exchange(entry), _detail(entry)
 
     def newest(self, count: int) -> list[Exchange]:
         """The newest ``count`` exchanges kept, oldest first: O(count)."""
-        taken = [entry[0] for entry in itertools.islice(reversed(self._entries), count)]
+        taken = [_exchange(entry) for entry in itertools.islice(reversed(self._entries), count)]
         taken.reverse()
         return taken
 
@@ -204,11 +247,11 @@ class Journal:
 
     def client_violations(self) -> list[Exchange]:
         """The exchanges in which the client under test broke the contract (errors)."""
-        return [e for e, _, _ in self._entries if e.request_violations]
+        return [e for e in self if e.request_violations]
 
     def client_warnings(self) -> list[Exchange]:
         """The exchanges in which the client sent what the documented contract does not promise."""
-        return [e for e, _, _ in self._entries if e.warnings]
+        return [e for e in self if e.warnings]
 
     def clear(self) -> None:
         self._entries.clear()

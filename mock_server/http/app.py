@@ -37,7 +37,7 @@ from .inflate import HANDLER_ARGS
 from .options import ScenarioSource, build_mock, clock_option
 from .refusals import Refusal, error_reply, refusal_for
 from .runtime import MOCK, Mock, mock_of
-from .sessions import SESSIONS, select_session, sessions_for, sweeping
+from .sessions import SESSIONS, TARGETS, select_session, sessions_for, sweeping, targets_cache
 from .sling import SLING_SUFFIX, sling_allow, suffix_warning
 
 __all__ = ["CSRF_TOKEN_PATH", "OPENAPI_PATH", "WARNINGS_HEADER", "app_for", "create_app"]
@@ -98,6 +98,7 @@ def app_for(
     )
     app[MOCK] = mock
     app[SESSIONS] = sessions_for(mock, sessions, now)
+    app[TARGETS] = targets_cache()
     app.cleanup_ctx.append(sweeping(min(SWEEP_EVERY_S, app[SESSIONS].limits.ttl_s / 2)))
     app[STREAMS] = set()
     app.on_shutdown.append(cut_downloads)

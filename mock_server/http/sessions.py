@@ -27,6 +27,7 @@ from typing import Any
 from aiohttp import hdrs, web
 from yarl import URL
 
+from ..core.bounded import BoundedCache
 from ..core.clock import ManualClock
 from ..core.errors import ScenarioError, SettingError
 from ..core.sessions import (
@@ -47,7 +48,7 @@ from .options import as_scenario
 from .runtime import SESSION_MOCK, Mock, server_mock
 
 __all__ = ["HEADER", "PREFIX", "SESSIONS", "SESSION_ROUTES", "listed", "select_session", "session_name"]
-__all__ += ["sessions_for", "sweeping"]
+__all__ += ["TARGETS", "sessions_for", "sweeping", "targets_cache"]
 
 #: The header that names a session, for clients that can add one.
 HEADER = "X-Aem-Mock-Session"
@@ -58,6 +59,20 @@ SESSIONS: web.AppKey[Sessions[Mock]] = web.AppKey("sessions")
 #: The admin routes of sessions, under ``/__admin``: a header names no session on them.
 _ADMIN_SESSIONS = "/__admin/sessions"
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+#: The unprefixed URLs of prefixed requests, by the prefixed request's path and query
+#: (:func:`targets_cache`): a client polls the same URL again and again, and a URL made afresh is
+#: parsed afresh (its path for the router, its query for the handler). yarl keeps 128; a team's
+#: server polls thousands of jobs.
+TARGETS: web.AppKey[BoundedCache[tuple[str, str], URL]] = web.AppKey("session_targets")
+_TARGETS_KEPT = 4096
+_TARGETS_BYTES = 4 * 1024 * 1024
+#: About what a URL kept takes besides its text: the object, and what it parsed (its path, query).
+_TARGET_BYTES = 1024
+
+
+def targets_cache() -> BoundedCache[tuple[str, str], URL]:
+    """A server's cache of :data:`TARGETS`: 4,096 URLs and 4 MiB at most."""
+    return BoundedCache(_TARGETS_KEPT, _TARGETS_BYTES)
 
 
 def sessions_for(
@@ -114,7 +129,12 @@ async def select_session(request: web.Request, handler: _Handler) -> web.StreamR
     if not prefixed:
         request[SESSION_MOCK] = session.mock
         return await handler(request)
-    target = URL.build(path="/" + rest, query_string=request.rel_url.raw_query_string, encoded=True)
+    query = request.rel_url.raw_query_string
+    targets = request.app[TARGETS]
+    target = targets.get((rest, query))
+    if target is None:
+        target = URL.build(path="/" + rest, query_string=query, encoded=True)
+        targets.put((rest, query), target, _TARGET_BYTES + 2 * (len(rest) + len(query)))
     if hdrs.EXPECT in request.headers:  # answered (100 Continue) already by the first dispatch
         headers = request.headers.copy()
         del headers[hdrs.EXPECT]

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
+from yarl import URL
 
 from mock_server.api.operations import BASE_PATH
 from mock_server.core.sessions import SessionLimits
@@ -360,3 +361,43 @@ async def test_a_streamed_zip_and_a_100_continue_body_are_served_under_a_prefix(
     async with client.get(f"{prefix}{BASE_PATH}/logs/download", params=query, headers=AUTH) as response:
         assert (response.status, response.content_type) == (200, "application/zip")
         assert (await response.read())[:2] == b"PK"
+
+
+async def test_a_prefixed_url_is_made_once_and_the_urls_kept_are_bounded(
+    serve: MakeClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A poll under a prefix repeats its URL: the unprefixed URL is made (and parsed) once and kept;
+    a flood of distinct queries (and a long one) keeps no more than the cap's URLs and bytes, and
+    every one is answered as it should be."""
+    from mock_server.http import sessions as wire
+
+    monkeypatch.setattr(wire, "_TARGETS_KEPT", 8)
+    monkeypatch.setattr(wire, "_TARGETS_BYTES", 40 * 1024)
+    made: list[str] = []
+
+    class Counted:
+        @staticmethod
+        def build(**parts: Any) -> URL:
+            made.append(parts["path"])
+            return URL.build(**parts)
+
+    monkeypatch.setattr(wire, "URL", Counted)
+    client = await serve()
+    status, started = await call(client, "POST", f"/sessions/a{BASE_PATH}", json=START, headers=AUTH)
+    assert status == 200, started
+    query = f"processingId={started['processingId']}"
+    poll = f"/sessions/a{BASE_PATH}/status?{query}"
+    targets = client.app[wire.TARGETS]
+    for _ in range(3):
+        status, body = await call(client, "GET", poll, headers=AUTH)
+        assert status == 200 and body["processingId"] == started["processingId"], body
+    kept = targets.get((f"{BASE_PATH[1:]}/status", query))
+    assert kept is not None and str(kept) == f"{BASE_PATH}/status?{query}"
+    assert len(targets) == 2 and len(made) == 2  # the start's and the poll's, each made once
+    for n in range(40):
+        status, body = await call(
+            client, "GET", f"{poll}&_={n}{'x' * (4000 if n % 2 == 0 else 0)}", headers=AUTH
+        )
+        assert status == 200 and body["processingId"] == started["processingId"], body
+        assert len(targets) <= 8 and targets.bytes <= 40 * 1024
+        assert n % 2 or targets.bytes >= 2 * 4000  # a long one is counted by its length
