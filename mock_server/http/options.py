@@ -43,7 +43,8 @@ from ..scenarios.reading import load_scenario, parse_scenario
 from ..scenarios.scenario import Scenario
 from .runtime import DEFAULT_SCENARIO, Mock
 
-__all__ = ["DEFAULT_CLOCK", "OPTIONS", "ScenarioSource", "as_scenario", "build_mock", "clock_option"]
+__all__ = ["DEFAULT_CLOCK", "OPTIONS", "ScenarioSource", "as_scenario", "build_mock", "clock_kind"]
+__all__ += ["clock_option"]
 
 #: What a scenario may be given as: a shipped name, a path, YAML text, a Scenario, or None (the default).
 ScenarioSource = str | Path | Scenario | None
@@ -113,6 +114,11 @@ def build_mock(
         repository=repository,
         new_id=new_id,
     )
+
+
+def clock_kind(clock: Clock) -> str:
+    """The clock setting's value that makes a clock like ``clock``: ``manual``, ``per-poll`` or ``real``."""
+    return str(_kind_of(clock)["clock"])
 
 
 def _kind_of(clock: Clock) -> dict[str, Any]:

@@ -28,7 +28,6 @@ from aiohttp import hdrs, web
 from yarl import URL
 
 from ..core.bounded import BoundedCache
-from ..core.clock import ManualClock
 from ..core.errors import ScenarioError, SettingError
 from ..core.sessions import (
     DEFAULT_NAME,
@@ -44,7 +43,7 @@ from ..core.settings import spelled
 from ..scenarios.scenario import MAX_BYTES as MAX_SCENARIO_BYTES
 from .answers import admin_error, json_answer
 from .inflate import BodyTooLarge, BodyUnreadable, read_body
-from .options import as_scenario
+from .options import as_scenario, clock_kind
 from .runtime import SESSION_MOCK, Mock, server_mock
 
 __all__ = ["HEADER", "PREFIX", "SESSIONS", "SESSION_ROUTES", "listed", "select_session", "session_name"]
@@ -167,7 +166,7 @@ def _shown(session: Session[Mock], now: float, base: str) -> dict[str, Any]:
         "scenario": mock.scenario.name,
         "clock": {
             "now": mock.clock.now_ms(),
-            "kind": "manual" if isinstance(mock.clock, ManualClock) else mock.settings.clock,
+            "kind": clock_kind(mock.clock),
         },
         "jobs": len(mock.engine.view()),
         "idleSeconds": None if default else round(now - session.last_used_s, 3),

@@ -401,3 +401,16 @@ async def test_a_prefixed_url_is_made_once_and_the_urls_kept_are_bounded(
         assert status == 200 and body["processingId"] == started["processingId"], body
         assert len(targets) <= 8 and targets.bytes <= 40 * 1024
         assert n % 2 or targets.bytes >= 2 * 4000  # a long one is counted by its length
+
+
+@pytest.mark.parametrize("clock", ["manual", "per-poll", "real"])
+async def test_a_session_is_listed_with_the_clock_it_runs(serve: MakeClient, clock: str) -> None:
+    """The listing names the session's clock as its settings name it (a per-poll clock is a manual
+    clock that moves itself: listed as what it is)."""
+    client = await serve()
+    status, made = await call(
+        client, "POST", "/__admin/sessions", json={"name": "c", "settings": {"clock": clock}}
+    )
+    assert status == 201 and made["clock"]["kind"] == clock, made
+    status, listed = await call(client, "GET", "/__admin/sessions")
+    assert [s["clock"]["kind"] for s in listed["sessions"] if s["name"] == "c"] == [clock]
