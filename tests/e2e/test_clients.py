@@ -115,6 +115,17 @@ NODE_SESSIONS = Client(
 )
 
 
+#: The Java journey twice at once, each in a session it makes and deletes (threads, the JDK only).
+JAVA_SESSIONS = Client(
+    "java-sessions",
+    ("java", "Journey.java", "--sessions"),
+    "java",
+    ("java",),
+    install="apt-get install default-jdk-headless",
+    least_major=17,
+)
+
+
 def _major(tool: str) -> int:
     """The major version ``tool`` reports (``java -version``: 17.0.15; ``node --version``: v20.1.0)."""
     flag = "-version" if tool == "java" else "--version"
@@ -243,3 +254,17 @@ def test_a_missing_toolchain_skips_with_its_install_command_or_fails_in_ci(
         pytest.fail.Exception, match=r"AEM_MOCK_REQUIRE_CLIENTS=1 but .*apt-get install ghost"
     ):
         ready(ghost)
+
+
+@pytest.mark.slow
+def test_java_journeys_share_a_server_each_in_a_session_of_its_own() -> None:
+    """Two journeys at once on one ``serve`` (a real clock), each in a session with its own per-poll
+    clock: each passes, each session's history holds its own two jobs, and both are deleted."""
+    ready(JAVA_SESSIONS)
+    with serving() as (_, url, _banner):
+        result = run_client(JAVA_SESSIONS, url)
+        with urllib.request.urlopen(url + "/__admin/sessions") as answer:
+            left = json.load(answer)
+    assert result.returncode == 0, f"the Java session journeys failed:\n{result.stderr}{result.stdout}"
+    assert "every step kept the contract" in result.stdout
+    assert left["count"] == 0 and left["sessions"][0]["jobs"] == 0, "deleted, and the default one untouched"

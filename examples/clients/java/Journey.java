@@ -8,6 +8,13 @@
 // Run it against `aem-guides-mock serve --clock per-poll:100ms`: each status poll moves the mock's
 // clock, so the journey is the same on every run. Credentials: AEM_USER and AEM_PASSWORD (admin/admin).
 // Exits 1 naming the first thing that differed from what the contract promises.
+//
+//   java Journey.java --sessions http://127.0.0.1:4502
+//
+// Tests that share one server: the journey twice at once, each in a session of its own made through
+// the admin API (a per-poll clock of its own) and deleted after, what a JUnit suite's @BeforeEach and
+// @AfterEach would do; each session's history holds its own two jobs only. Any server clock will do.
+// AEM_ADMIN_TOKEN if the admin API has a token.
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -29,6 +36,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.function.Predicate;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipFile;
@@ -50,13 +62,60 @@ public class Journey {
     }
 
     public static void main(String[] args) {
+        boolean sessions = args.length > 0 && args[0].equals("--sessions");
+        String url = args.length > (sessions ? 1 : 0) ? args[sessions ? 1 : 0] : "http://127.0.0.1:4502";
         try {
-            new Journey(args.length > 0 ? args[0] : "http://127.0.0.1:4502").run();
+            if (sessions) {
+                inSessions(url);
+            } else {
+                new Journey(url).run();
+            }
         } catch (Exception problem) {
-            System.err.println("Journey.java: " + (problem instanceof Mismatch ? problem.getMessage() : problem));
+            Throwable cause = problem instanceof ExecutionException ? problem.getCause() : problem;
+            System.err.println("Journey.java: " + (cause instanceof Mismatch ? cause.getMessage() : cause));
             System.exit(1);
         }
         System.out.println("Journey.java: every step kept the contract");
+    }
+
+    // --- tests that share a server, each in a session of its own ---------------------------------
+
+    static void inSessions(String server) throws Exception {
+        String root = server.replaceAll("/$", "");
+        String token = System.getenv().getOrDefault("AEM_ADMIN_TOKEN", "");
+        HttpClient http = HttpClient.newHttpClient();
+        List<String> names = new ArrayList<>();
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        try {
+            List<Future<List<String>>> runs = new ArrayList<>();
+            for (int i = 0; i < 2; i++) {
+                String name = "java-" + i + "-" + UUID.randomUUID().toString().substring(0, 8);
+                String body = "{\"name\": " + Json.quote(name) + ", \"ttl\": \"10m\", \"settings\": "
+                        + "{\"clock\": \"per-poll\", \"poll_step_ms\": 100}}";
+                HttpResponse<String> made = http.send(admin(root + "/__admin/sessions", token)
+                        .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body))
+                        .build(), HttpResponse.BodyHandlers.ofString());
+                expect("POST /__admin/sessions: status (" + made.body() + ")", made.statusCode(), 201);
+                names.add(name);
+                String base = (String) object(Json.parse(made.body())).get("baseUrl");
+                runs.add(pool.submit(() -> new Journey(base).run()));
+            }
+            for (Future<List<String>> run : runs) {
+                List<String> history = run.get();
+                expect("a session's history: its own two jobs only", history.size(), 2);
+            }
+        } finally {
+            pool.shutdownNow();
+            for (String name : names) {
+                http.send(admin(root + "/__admin/sessions/" + name, token).DELETE().build(),
+                        HttpResponse.BodyHandlers.discarding());
+            }
+        }
+    }
+
+    static HttpRequest.Builder admin(String url, String token) {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(10));
+        return token.isEmpty() ? request : request.header("X-Admin-Token", token);
     }
 
     static final class Mismatch extends RuntimeException {
@@ -128,7 +187,7 @@ public class Journey {
 
     // --- the journey ----------------------------------------------------------------------------
 
-    void run() throws IOException, InterruptedException {
+    List<String> run() throws IOException, InterruptedException {
         refused();
         String id = (String) post("", "{\"path\": \"/content/dam/22858\", \"type\": \"ASSET_PROCESSING\"}")
                 .get("processingId");
@@ -146,6 +205,7 @@ public class Journey {
         }
         check("history lists both jobs, newest first",
                 history.size() >= 2 && history.subList(0, 2).equals(List.of(second, id)), history);
+        return history;
     }
 
     void refused() throws IOException, InterruptedException {
