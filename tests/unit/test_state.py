@@ -450,3 +450,22 @@ def test_a_version_2_file_gets_its_finished_jobs_end_and_bytes(tmp_path: Path) -
     )
     assert json.loads(first.record) == _json(records[0])
     assert (second, last) == (older, _json(records[-1]))
+
+
+def test_jobs_of_one_pace_share_a_lifecycle_and_the_shared_ones_are_bounded() -> None:
+    """Restored jobs of the same lifecycle share one (10,000 jobs of a few paces: a few objects);
+    each job keeps its own pace however many there are, and at most 64 are kept to be shared."""
+    from mock_server.core import state_records
+
+    clock = ManualClock()
+    engine = _engine(clock)
+    record = _json(job_to_json(engine.start(StartRequest(_FOLDERS[0]), "admin")))
+    state_records._lifecycles.clear()
+    jobs = []
+    for pace in [*range(1, 101), 1, 2]:
+        again = _json(record)
+        again["lifecycle"]["per_asset_ms"] = pace
+        jobs.append(job_from_json(again, engine.repository, (), engine.meter))
+    assert [job.lifecycle.per_asset_ms for job in jobs] == [*range(1, 101), 1, 2]
+    assert jobs[-2].lifecycle is jobs[0].lifecycle and jobs[-1].lifecycle is jobs[1].lifecycle
+    assert len(state_records._lifecycles) == 64
