@@ -99,6 +99,9 @@ class StatusJobs:
         self.engine = engine
         self._new_id = new_id
         self._jobs: dict[str, StatusJob] = {}
+        self.started = 0
+        """How many status jobs were ever started (kept or not; a reset keeps counting): the
+        ``started``-th is numbered so in a state file (:meth:`newest`, :meth:`restore`)."""
 
     def __len__(self) -> int:
         return len(self._jobs)
@@ -113,6 +116,7 @@ class StatusJobs:
             job_id = self._new_id()
         job = StatusJob(job_id, tuple(paths), tuple(excluded_paths), user, self.engine.clock.now_ms())
         self._jobs[job_id] = job
+        self.started += 1
         while len(self._jobs) > MAX_STATUS_JOBS:
             del self._jobs[next(iter(self._jobs))]
         return job
@@ -122,6 +126,18 @@ class StatusJobs:
         if job is None:
             raise UnknownStatusJob(job_id)
         return job
+
+    def newest(self, count: int) -> list[tuple[int, StatusJob]]:
+        """The newest ``count`` status jobs kept, oldest first, each with its number (the first ever
+        started is 1)."""
+        taken = self.recent(count)
+        taken.reverse()
+        return [(self.started - len(taken) + 1 + i, job) for i, job in enumerate(taken)]
+
+    def restore(self, numbered: Sequence[tuple[int, StatusJob]]) -> None:
+        """Take back the status jobs :meth:`newest` gave (oldest first); the count goes on from the last."""
+        self._jobs = {job.job_id: job for _, job in numbered}
+        self.started = numbered[-1][0] if numbered else 0
 
     def recent(self, most: int) -> list[StatusJob]:
         """The last ``most`` status jobs, newest first."""

@@ -21,6 +21,7 @@ Tables, one row per thing, each a JSON record (:mod:`.state_records`)::
                                     read when the job is, not at start (:class:`StoredJob`)
     journal(session, seq, record)   the newest exchanges, as many as the journal keeps
     faults(session, record)         the fault counters and seeded draws (version 2)
+    status_jobs(session, seq, record)  the companion status API's jobs kept (version 3)
 """
 
 from __future__ import annotations
@@ -50,12 +51,15 @@ CREATE TABLE journal (session TEXT NOT NULL, seq INTEGER NOT NULL, record TEXT N
                       PRIMARY KEY (session, seq));
 """
 #: From each version to the next: version 2 keeps the fault counters; version 3 a finished job's
-#: end and bytes beside its record (filled in for the jobs kept before, :meth:`StateFile._columns`).
+#: end and bytes beside its record (filled in for the jobs kept before, :meth:`StateFile._columns`)
+#: and the status API's jobs.
 MIGRATIONS: dict[int, str] = {
     1: "CREATE TABLE faults (session TEXT PRIMARY KEY, record TEXT NOT NULL);",
-    2: "ALTER TABLE jobs ADD COLUMN ended_at INTEGER; ALTER TABLE jobs ADD COLUMN bytes INTEGER;",
+    2: "ALTER TABLE jobs ADD COLUMN ended_at INTEGER; ALTER TABLE jobs ADD COLUMN bytes INTEGER; "
+    "CREATE TABLE status_jobs (session TEXT NOT NULL, seq INTEGER NOT NULL, record TEXT NOT NULL, "
+    "PRIMARY KEY (session, seq));",
 }
-_OURS = {"sessions", "engines", "jobs", "journal", "faults"}
+_OURS = {"sessions", "engines", "jobs", "journal", "faults", "status_jobs"}
 
 
 class StateError(Exception):
@@ -73,6 +77,8 @@ class SavedSession:
     """Each job's record, or a finished job's :class:`StoredJob` (its record not read)."""
     journal: list[tuple[int, list[Any]]] = field(default_factory=list)
     faults: dict[str, Any] | None = None
+    status_jobs: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    """The status API's jobs, oldest first, each with its number."""
 
 
 def _json(value: object) -> str:
@@ -133,7 +139,7 @@ class StateFile:
             raise StateError(f"the state file {self.path} was written by a newer aem-guides-mock (schema "
                              f"version {version}, this one reads up to {SCHEMA_VERSION}); upgrade, or "
                              f"{fix}")  # fmt: skip
-        lacking = ", ".join(sorted(_OURS - {"faults"} - tables))
+        lacking = ", ".join(sorted(_OURS - {"faults", "status_jobs"} - tables))
         if lacking:
             raise StateError(f"the state file {self.path} lacks the tables {lacking}; it is damaged; {fix}")
         for step in range(max(version, 1), SCHEMA_VERSION):
@@ -180,6 +186,11 @@ class StateFile:
         for name, record in self._db.execute("SELECT session, record FROM faults"):
             if name in found:
                 found[name].faults = json.loads(record)
+        for name, seq, record in self._db.execute(
+            "SELECT session, seq, record FROM status_jobs ORDER BY seq"
+        ):
+            if name in found:
+                found[name].status_jobs.append((seq, json.loads(record)))
         return list(found.values())
 
     # --- writing: one transaction each
@@ -194,7 +205,7 @@ class StateFile:
             self._forget(name)
 
     def _forget(self, name: str) -> None:
-        for table in ("jobs", "journal", "engines", "faults"):
+        for table in ("jobs", "journal", "engines", "faults", "status_jobs"):
             self._db.execute(f"DELETE FROM {table} WHERE session = ?", (name,))
         self._db.execute("DELETE FROM sessions WHERE name = ?", (name,))
 
@@ -209,10 +220,13 @@ class StateFile:
         exchanges: Iterable[tuple[int, list[Any]]] = (),
         journal_from: int | None = None,
         faults: dict[str, Any] | None = None,
+        status_jobs: Iterable[tuple[int, dict[str, Any]]] = (),
+        status_from: int | None = None,
     ) -> None:
         """What changed in session ``name``, in one transaction: its engine and clock (``live``),
         its jobs changed and forgotten (every one first, when ``cleared``), new exchanges (the
-        journal's rows before ``journal_from`` dropped) and its fault counters."""
+        journal's rows before ``journal_from`` dropped), its fault counters and new status jobs
+        (those numbered before ``status_from`` dropped)."""
         with self._transaction():
             if cleared:
                 self._db.execute("DELETE FROM jobs WHERE session = ?", (name,))
@@ -237,6 +251,12 @@ class StateFile:
             if faults is not None:
                 self._db.execute("INSERT OR REPLACE INTO faults (session, record) VALUES (?, ?)",
                                  (name, _json(faults)))  # fmt: skip
+            self._db.executemany(
+                "INSERT OR REPLACE INTO status_jobs (session, seq, record) VALUES (?, ?, ?)",
+                [(name, seq, _json(record)) for seq, record in status_jobs],
+            )
+            if status_from is not None:
+                self._db.execute("DELETE FROM status_jobs WHERE session = ? AND seq < ?", (name, status_from))
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self._db)

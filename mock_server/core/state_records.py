@@ -17,6 +17,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from .asset_status import StatusJob
 from .bounded import Meter
 from .errors import Violation
 from .job import Job, Lifecycle, Phase, StartRequest, Status
@@ -26,6 +27,7 @@ from .journal import Exchange
 from .repository import Repository, Selection
 
 __all__ = ["exchange_from_json", "exchange_to_json", "job_columns", "job_from_json", "job_to_json", "thawer"]
+__all__ += ["status_job_from_json", "status_job_to_json"]
 
 #: The fields of a job kept as they are (numbers, strings, booleans, None).
 _PLAIN = (
@@ -134,3 +136,13 @@ def exchange_from_json(fields: list[Any]) -> Exchange:
         taken[index] = tuple(Violation(**v) for v in taken[index])
     taken[12] = tuple(taken[12])
     return Exchange(*taken)
+
+
+def status_job_to_json(job: StatusJob) -> dict[str, Any]:
+    return dataclasses.asdict(job)
+
+
+def status_job_from_json(record: dict[str, Any]) -> StatusJob:
+    return StatusJob(
+        **{**record, "paths": tuple(record["paths"]), "excluded_paths": tuple(record["excluded_paths"])}
+    )

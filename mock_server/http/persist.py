@@ -40,7 +40,15 @@ from ..core.jobstore import StoredJob
 from ..core.repository import Selection
 from ..core.sessions import DEFAULT_NAME, Session, Sessions
 from ..core.state import SavedSession, StateError, StateFile
-from ..core.state_records import exchange_from_json, exchange_to_json, job_from_json, job_to_json, thawer
+from ..core.state_records import (
+    exchange_from_json,
+    exchange_to_json,
+    job_from_json,
+    job_to_json,
+    status_job_from_json,
+    status_job_to_json,
+    thawer,
+)
 from ..scenarios.reading import parse_scenario
 from ..scenarios.scenario import Scenario
 from .answers import json_answer
@@ -66,6 +74,7 @@ class _Seen:
     recorded: int = 0
     clock_ms: int | None = None
     picks: int = -1
+    status_started: int = 0
 
 
 def _fingerprint(mock: Mock) -> str:
@@ -158,6 +167,9 @@ class Keeper:
         mock.journal.on_violation = printer
         if saved.faults is not None:
             mock.faults.restore(saved.faults)
+        mock.api.status_jobs.restore(
+            [(seq, status_job_from_json(record)) for seq, record in saved.status_jobs]
+        )
 
     def _made(self, session: Session[Mock], loaded: bool = False) -> dict[str, Any]:
         mock = session.mock
@@ -182,6 +194,7 @@ class Keeper:
         seen = _Seen(name, mock)
         if restored:
             seen.engine, seen.recorded, seen.picks = mock.engine, mock.journal.recorded, mock.faults.picks
+            seen.status_started = mock.api.status_jobs.started
             seen.clock_ms = mock.clock.now_ms() if isinstance(mock.clock, ManualClock) else None
         self._seen[id(mock)] = seen
         self.flush(mock)
@@ -216,11 +229,14 @@ class Keeper:
             engine.changes.clear_all()
             for job in engine.jobs():
                 engine.changes.changed(job)
-            seen.engine, seen.picks, seen.clock_ms = engine, -1, None
+            seen.engine, seen.picks, seen.clock_ms, seen.status_started = engine, -1, None, 0
         clock_ms = clock.now_ms() if isinstance(clock, ManualClock) else None
         changes = engine.changes
         jobs, forgotten, cleared = changes.take() if changes else ([], set(), False)
-        moved = jobs or forgotten or cleared or clock_ms != seen.clock_ms
+        status = mock.api.status_jobs
+        new_status = min(status.started - seen.status_started, len(status))
+        # a status job started is as an answered start: written at once, never deferred
+        moved = jobs or forgotten or cleared or clock_ms != seen.clock_ms or new_status > 0
         new = min(journal.recorded - seen.recorded, len(journal))
         picks = mock.faults.picks
         if not (moved or new or journal.recorded != seen.recorded or picks != seen.picks):
@@ -239,8 +255,11 @@ class Keeper:
             exchanges=[(first + i, exchange_to_json(e)) for i, e in enumerate(journal.newest(new))],
             journal_from=journal.recorded - len(journal) + 1,
             faults=mock.faults.saved() if picks != seen.picks else None,
+            status_jobs=[(seq, status_job_to_json(job)) for seq, job in status.newest(new_status)],
+            status_from=status.started - len(status) + 1,
         )
         seen.recorded, seen.clock_ms, seen.picks = journal.recorded, clock_ms, picks
+        seen.status_started = status.started
         return False
 
     def flush_deferred(self) -> None:

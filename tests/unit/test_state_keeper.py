@@ -93,15 +93,20 @@ def test_a_scenario_loaded_at_runtime_comes_back_with_its_jobs(tmp_path: Path) -
     keeper, sessions = _server(tmp_path / "s.db")
     mock = sessions.default.mock
     mock.engine.start(StartRequest("/content/dam/22858"), "admin")
+    for _ in range(2):
+        mock.api.status_jobs.start(["/content/dam/22858"], [], "admin")
     keeper.flush(mock)
     mock.load(load_scenario("cancel-and-resume"))  # PUT /__admin/scenario: a new engine, no jobs
     mock.engine.start(StartRequest("/content/dam/demo"), "admin")
+    status_job = mock.api.status_jobs.start(["/content/dam/demo"], [], "admin")  # numbered 1 again
     keeper.flush(mock)
     before = _seen(mock)
     keeper.file.close()
     keeper, sessions = _server(tmp_path / "s.db")
     assert sessions.default.mock.scenario.name == "cancel-and-resume"
     assert _seen(sessions.default.mock) == before
+    status_jobs = sessions.default.mock.api.status_jobs
+    assert len(status_jobs) == 1 and status_jobs.get(status_job.job_id) == status_job  # the old API's gone
     keeper.file.close()
 
 
@@ -178,3 +183,36 @@ def test_a_poll_alone_is_written_later_and_a_start_at_once(tmp_path: Path) -> No
 
 def _kept_exchanges(keeper: Keeper) -> int:
     return sum(len(saved.journal) for saved in keeper.file.load())
+
+
+def test_the_status_api_s_jobs_come_back_within_their_cap_and_go_with_a_reset(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A status job started is written at once (as an answered start), comes back with its id, paths
+    and reports, and the numbering goes on; those the cap drops leave the file; a reset drops all."""
+    from mock_server.core import asset_status
+
+    monkeypatch.setattr(asset_status, "MAX_STATUS_JOBS", 3)
+    keeper, sessions = _server(tmp_path / "s.db")
+    mock = sessions.default.mock
+    mock.engine.start(StartRequest("/content/dam/22858"), "admin")
+    started = [mock.api.status_jobs.start([f"/content/dam/22858/{n}"], [], "bob") for n in range(5)]
+    assert keeper.flush(mock, deferring=True) is False  # not deferred: written now
+    reports = [mock.api.status_jobs.assets(job) for job in started[2:]]
+    keeper.file.close()
+
+    keeper, sessions = _server(tmp_path / "s.db")
+    status_jobs = sessions.default.mock.api.status_jobs
+    assert [status_jobs.get(job.job_id) for job in started[2:]] == started[2:]
+    assert [status_jobs.assets(job) for job in started[2:]] == reports
+    assert len(status_jobs) == 3 and sum(len(saved.status_jobs) for saved in keeper.file.load()) == 3
+    newer = status_jobs.start(["/content/dam/demo"], [], "bob")
+    keeper.flush(sessions.default.mock)
+    assert [seq for seq, _ in keeper.file.load()[0].status_jobs] == [4, 5, 6]
+    sessions.default.mock.reset()
+    keeper.flush(sessions.default.mock)
+    assert keeper.file.load()[0].status_jobs == []
+    keeper.file.close()
+    keeper, sessions = _server(tmp_path / "s.db")
+    assert len(sessions.default.mock.api.status_jobs) == 0 and newer.job_id
+    keeper.file.close()
