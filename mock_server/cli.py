@@ -19,6 +19,7 @@ import gc
 import logging
 import os
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,6 +37,7 @@ from .http.connections import raise_file_limit
 from .http.options import build_mock
 from .http.persist import keep_state
 from .http.runtime import MOCK, Mock
+from .http.tls import Tls, TlsError, local_ca, own_certificate, write_ca
 from .scenarios.reading import load_scenario, parse_scenario, read_file, shipped_scenarios
 from .verify import command as verify_command
 
@@ -116,6 +118,17 @@ def parser() -> argparse.ArgumentParser:
         help="keep sessions, jobs, clocks, fault counters and the journal in FILE (SQLite) across restarts; "
         "without it (or AEM_GUIDES_MOCK_STATE) nothing is written",
     )  # fmt: skip
+    serve.add_argument(
+        "--tls", action="store_true",
+        help="serve HTTPS with a certificate from a test CA made at start (needs aem-guides-mock[tls]); "
+        "the CA is written to --tls-ca-out and named in the banner",
+    )  # fmt: skip
+    serve.add_argument(
+        "--tls-ca-out", type=Path, metavar="PATH",
+        help="with --tls, write the test CA's certificate (PEM) here (default: a file in the temp folder)",
+    )  # fmt: skip
+    serve.add_argument("--tls-cert", type=Path, metavar="PEM", help="serve HTTPS with this certificate chain")
+    serve.add_argument("--tls-key", type=Path, metavar="PEM", help="the private key of --tls-cert")
     serve.add_argument("--verbose", action="store_true", help="log every request")
     serve.add_argument(
         "--quiet", action="store_true",
@@ -182,10 +195,43 @@ def _serve(args: argparse.Namespace) -> int:
     # What startup built (schemas, validators, the repository) lives as long as the server: frozen,
     # no collection walks it again, which keeps each full collection, and so each poll, cheap.
     # Reference counting still frees it; only a cycle among it (none is made) would stay.
+    try:
+        tls, ca_path, made_ca = _tls(args)
+    except TlsError as error:
+        return fail(error, Exit.SETUP)
+    except ValueError as error:
+        return fail(error, Exit.USAGE)
     app[MOCK].pause_collector = True
     gc.collect()
     gc.freeze()
-    return run(app, args.host, args.port, access_log=args.verbose, watch=watch, ready_file=args.ready_file)
+    try:
+        return run(app, args.host, args.port, access_log=args.verbose, watch=watch,
+                   ready_file=args.ready_file, tls=tls, ca_path=ca_path)  # fmt: skip
+    finally:
+        if made_ca is not None:  # a CA file of ours in the temp folder: gone with the server
+            made_ca.unlink(missing_ok=True)
+
+
+def _tls(args: argparse.Namespace) -> tuple[Tls | None, Path | None, Path | None]:
+    """HTTPS as the flags ask (None: plain HTTP), the test CA's file, and that file again when it
+    was made in the temp folder (removed at exit). ValueError for flags that do not go together;
+    TlsError for a file or package."""
+    own = args.tls_cert is not None or args.tls_key is not None
+    if own and (args.tls_cert is None or args.tls_key is None):
+        raise ValueError("--tls-cert and --tls-key go together: give the certificate chain and its key")
+    if own and (args.tls or args.tls_ca_out is not None):
+        raise ValueError("--tls (a test CA) or --tls-cert/--tls-key (your certificate): one of them")
+    if own:
+        return own_certificate(args.tls_cert, args.tls_key), None, None
+    if args.tls_ca_out is not None and not args.tls:
+        raise ValueError("--tls-ca-out needs --tls")
+    if not args.tls:
+        return None, None, None
+    tls = local_ca([args.host])
+    if args.tls_ca_out is not None:
+        return tls, write_ca(tls, args.tls_ca_out), None
+    made = write_ca(tls, Path(tempfile.gettempdir()) / f"aem-guides-mock-ca-{os.getpid()}.pem")
+    return tls, made, made
 
 
 def _check(files: Sequence[str], strict: bool) -> int:

@@ -18,15 +18,17 @@ from .core.settings import Settings
 from .exits import Exit, fail
 from .http.runtime import MOCK
 from .http.serving import start_site
+from .http.tls import Tls
 from .scenarios.reading import read_file
 
 __all__ = ["banner", "run", "watch_scenario"]
 
 
-def banner(app: web.Application, url: str) -> str:
+def banner(app: web.Application, url: str, ca_path: Path | None = None) -> str:
     """What the dev server prints once it accepts connections: where, who, which clock, and a
-    curl line to start with (and one to move a manual clock)."""
+    curl line to start with (and one to move a manual clock); over HTTPS, the CA to trust."""
     mock = app[MOCK]
+    curl = "curl" if ca_path is None else f"curl --cacert {ca_path}"
     settings = mock.settings
     user, password = next(iter(settings.users.items()), ("admin", "admin"))
     wildcard = _from_here(url) != url  # bound to every address: a container's or a shared machine's
@@ -58,15 +60,16 @@ def banner(app: web.Application, url: str) -> str:
         f"  credentials: {credentials}",
         f"  pace:        {settings.effective_per_asset_ms} ms per asset (speed x{settings.speed:g})",
         f"  clock:       {_clock_line(settings)}",
+        *(_tls_lines(url, ca_path)),
         "  try:",
-        f"    curl -u {user}:{password} -H 'Content-Type: application/json' "
+        f"    {curl} -u {user}:{password} -H 'Content-Type: application/json' "
         f'-d \'{{"path": "/content/dam/22858", "type": "ASSET_PROCESSING"}}\' {call}{BASE_PATH}',
-        f"    curl -u {user}:{password} '{call}{BASE_PATH}/history'",
+        f"    {curl} -u {user}:{password} '{call}{BASE_PATH}/history'",
     ]
     if settings.clock == "manual" and settings.admin_enabled:
         token = f" -H 'X-Admin-Token: {settings.admin_token}'" if settings.admin_token else ""
         lines.append(
-            f"    curl -X POST{token} -H 'Content-Type: application/json' -d '{{\"seconds\": 5}}' "
+            f"    {curl} -X POST{token} -H 'Content-Type: application/json' -d '{{\"seconds\": 5}}' "
             f"{_from_here(url)}/__admin/clock/advance   # move the clock 5 s"
         )
     if settings.vary is not None:
@@ -75,6 +78,18 @@ def banner(app: web.Application, url: str) -> str:
     lines += [f"  warning:     {warning}" for warning in mock.warnings]
     lines.append("Press Ctrl-C to stop.")
     return "\n".join(lines)
+
+
+def _tls_lines(url: str, ca_path: Path | None) -> list[str]:
+    if not url.startswith("https://"):
+        return []
+    if ca_path is None:
+        return ["  tls:         HTTPS with the certificate given (--tls-cert, --tls-key)"]
+    return [
+        f"  tls:         HTTPS; its certificate is issued by a test CA made at start: {ca_path}",
+        f"               trust it: curl --cacert {ca_path}; NODE_EXTRA_CA_CERTS={ca_path}; Python "
+        f"ssl.create_default_context(cafile=...); Java: keytool -importcert -file {ca_path}",
+    ]
 
 
 def _from_here(url: str) -> str:
@@ -105,6 +120,8 @@ async def _serve_until_stopped(
     access_log: bool,
     watch: Path | None,
     ready_file: Path | None,
+    tls: Tls | None,
+    ca_path: Path | None,
 ) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -118,12 +135,13 @@ async def _serve_until_stopped(
         access_log=access_log,
         header_timeout=settings.header_timeout_ms / 1000,
         max_connections=settings.max_connections,
+        ssl_context=None if tls is None else tls.context,
     )
     # The file's stamp is taken now, before the banner and the ready file: an edit made as soon as
     # the server is ready must count as a change.
     watcher = asyncio.create_task(watch_scenario(app, watch, out, since=_stamp(watch))) if watch else None
     try:
-        print(banner(app, url), file=out, flush=True)
+        print(banner(app, url, ca_path), file=out, flush=True)
         if ready_file is not None:  # written whole, then renamed: a reader never sees half a URL
             partial = ready_file.with_name(ready_file.name + ".partial")
             partial.write_text(url + "\n", encoding="utf-8")
@@ -181,15 +199,22 @@ def run(
     access_log: bool = False,
     watch: Path | None = None,
     ready_file: Path | None = None,
+    tls: Tls | None = None,
+    ca_path: Path | None = None,
 ) -> int:
-    """Serve ``app`` until SIGINT or SIGTERM; reload the scenario file ``watch`` when it changes.
+    """Serve ``app`` until SIGINT or SIGTERM (over HTTPS with ``tls``, its test CA written to
+    ``ca_path``); reload the scenario file ``watch`` when it changes.
 
     Once it accepts connections it writes its base URL to ``ready_file``, if given; the file is
     removed first, and again at exit, so that a harness never reads a stale URL. Returns the exit
     status."""
     _remove(ready_file)
     try:
-        asyncio.run(_serve_until_stopped(app, host, port, out or sys.stdout, access_log, watch, ready_file))
+        asyncio.run(
+            _serve_until_stopped(
+                app, host, port, out or sys.stdout, access_log, watch, ready_file, tls, ca_path
+            )
+        )
     except OSError as error:  # a setup error: the port, or the ready file (which names itself)
         if error.filename is not None:
             return fail(f"cannot write {error.filename}: {error.strerror or error}", Exit.SETUP)

@@ -8,8 +8,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+import shutil
+import ssl
+import tempfile
 import threading
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -25,6 +29,7 @@ from .http.app import app_for
 from .http.options import ScenarioSource, as_scenario, build_mock, clock_option
 from .http.runtime import Mock
 from .http.serving import start_site
+from .http.tls import local_ca, write_ca
 
 T = TypeVar("T")
 
@@ -53,6 +58,8 @@ class MockServer:
     or a clock object; ``repository``; ``environ``, where ``AEM_GUIDES_MOCK_*`` settings are read
     (default ``os.environ``; ``{}`` reads none); ``new_id``. ``default_clock=NAME`` is the
     deprecated spelling of ``clock=NAME``. The port is picked free (port 0) unless given.
+    ``tls=True`` serves HTTPS with a certificate from a test CA made for it (the ``tls`` extra):
+    :attr:`ca_path` while it serves, :meth:`client_ssl_context` for a client that trusts it.
     Calls from other threads run in the server's loop, so a test never races a request.
     """
 
@@ -69,6 +76,7 @@ class MockServer:
         host: str = "127.0.0.1",
         port: int = 0,
         default_clock: str | None = None,
+        tls: bool = False,
     ) -> None:
         self.mock = build_mock(
             scenario,
@@ -85,6 +93,10 @@ class MockServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self.url = ""
+        self._tls = local_ca([host]) if tls else None
+        self.ca_path: Path | None = None
+        """While it serves with ``tls=True``: the test CA's certificate (PEM) a client trusts, in a
+        folder of its own removed when it stops; None over plain HTTP or when stopped."""
 
     # --- lifecycle
     def start(self) -> MockServer:
@@ -130,6 +142,12 @@ class MockServer:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
         self._thread, self._loop, self.url = None, None, ""
+        self._forget_ca()
+
+    def _forget_ca(self) -> None:
+        if self.ca_path is not None:
+            shutil.rmtree(self.ca_path.parent, ignore_errors=True)
+            self.ca_path = None
 
     def __enter__(self) -> MockServer:
         return self.start()
@@ -143,18 +161,30 @@ class MockServer:
 
     async def _start_site(self) -> tuple[web.AppRunner, str]:
         settings = self.mock.settings  # the listener's limits, as the dev server takes them
+        if self._tls is not None and self.ca_path is None:
+            folder = Path(tempfile.mkdtemp(prefix="aem-guides-mock-tls-"))
+            self.ca_path = write_ca(self._tls, folder / "ca.pem")
         return await start_site(
             app_for(self.mock),
             self._host,
             self._port,
             header_timeout=settings.header_timeout_ms / 1000,
             max_connections=settings.max_connections,
+            ssl_context=None if self._tls is None else self._tls.context,
         )
+
+    def client_ssl_context(self) -> ssl.SSLContext:
+        """A client context that trusts this server's test CA (``tls=True``), for ``urllib``,
+        ``aiohttp`` or ``httpx``; ``requests`` takes ``verify=server.ca_path``."""
+        if self.ca_path is None:
+            raise RuntimeError("this MockServer serves plain HTTP: make it with tls=True")
+        return ssl.create_default_context(cafile=str(self.ca_path))
 
     async def __aexit__(self, *exc: object) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner, self.url = None, ""
+        self._forget_ca()
 
     # --- control
     def call(self, function: Callable[[], T]) -> T:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import ssl
 
 from aiohttp import web
 
@@ -22,8 +23,10 @@ async def start_site(
     access_log: bool = False,
     header_timeout: float = 10.0,
     max_connections: int = 1000,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> tuple[GuardedRunner, str]:
-    """Serve ``app`` on ``host:port`` (0 picks a free port); return the runner and the base URL.
+    """Serve ``app`` on ``host:port`` (0 picks a free port); return the runner and the base URL
+    (``https://`` with an ``ssl_context``: :mod:`.tls`).
 
     A connection must send a request's headers within ``header_timeout`` seconds; at most
     ``max_connections`` are open, fewer under a low file limit (see :mod:`.connections`)."""
@@ -35,7 +38,7 @@ async def start_site(
         access_log=logging.getLogger("aiohttp.access") if access_log else None,
     )
     await runner.setup()
-    site = web.TCPSite(runner, host, port, backlog=runner.backlog)
+    site = web.TCPSite(runner, host, port, backlog=runner.backlog, ssl_context=ssl_context)
     try:
         await site.start()
     except BaseException:
@@ -43,4 +46,5 @@ async def start_site(
         raise
     bound = runner.addresses[0]
     shown_host = f"[{bound[0]}]" if ":" in str(bound[0]) else str(bound[0])
-    return runner, f"http://{shown_host}:{bound[1]}"
+    scheme = "https" if ssl_context is not None else "http"
+    return runner, f"{scheme}://{shown_host}:{bound[1]}"

@@ -44,7 +44,7 @@ def serving(
             line = read_line(process)
             assert line, "".join(banner) + (process.stderr.read() if process.stderr else "")
             banner.append(line)
-        assert " at http://127.0.0.1:" in banner[0], banner
+        assert " at http://127.0.0.1:" in banner[0] or " at https://127.0.0.1:" in banner[0], banner
         yield process, banner[0].rsplit(" ", 1)[1].strip(), banner
     finally:
         if process.poll() is None:
