@@ -268,3 +268,39 @@ def test_java_journeys_share_a_server_each_in_a_session_of_its_own() -> None:
     assert result.returncode == 0, f"the Java session journeys failed:\n{result.stderr}{result.stdout}"
     assert "every step kept the contract" in result.stdout
     assert left["count"] == 0 and left["sessions"][0]["jobs"] == 0, "deleted, and the default one untouched"
+
+
+def _trusting(client: Client, ca: Path, folder: Path) -> tuple[Client, dict[str, str]]:
+    """``client`` made to trust the test CA ``ca`` the way its users do: Node's
+    ``NODE_EXTRA_CA_CERTS``, a Java truststore made with keytool, Python's ``SSL_CERT_FILE``."""
+    if client.tools[:1] == ("java",):
+        store = folder / "truststore.p12"
+        subprocess.run(["keytool", "-importcert", "-noprompt", "-alias", "aem-guides-mock", "-file", str(ca),
+                        "-keystore", str(store), "-storetype", "PKCS12", "-storepass", "changeit"],
+                       check=True, capture_output=True, timeout=120)  # fmt: skip
+        flags = (f"-Djavax.net.ssl.trustStore={store}", "-Djavax.net.ssl.trustStorePassword=changeit")
+        return Client(**{**client.__dict__, "command": (client.command[0], *flags, *client.command[1:])}), {}
+    if client.tools[:1] == ("node",):
+        return client, {"NODE_EXTRA_CA_CERTS": str(ca)}
+    return client, {"SSL_CERT_FILE": str(ca), "REQUESTS_CA_BUNDLE": str(ca)}
+
+
+HTTPS_CLIENTS = [client for client in CLIENTS if client.name in ("java", "node-fetch", "python-requests")]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("client", HTTPS_CLIENTS, ids=[client.name for client in HTTPS_CLIENTS])
+def test_the_journey_over_https_with_the_test_ca_trusted(client: Client, tmp_path: Path) -> None:
+    """``serve --tls``: the journey keeps the contract over HTTPS for a client that trusts the CA the
+    usual way, and fails its TLS check without it."""
+    ready(client)
+    ca = tmp_path / "ca.pem"
+    with serving("--tls", "--tls-ca-out", str(ca), "--clock", "per-poll:100ms") as (_, url, _banner):
+        assert url.startswith("https://")
+        trusting, env = _trusting(client, ca, tmp_path)
+        result = run_client(trusting, url, **env)
+        assert result.returncode == 0, f"the {client.name} client over HTTPS:\n{result.stderr}{result.stdout}"
+        assert "every step kept the contract" in result.stdout
+        refused = run_client(client, url)
+    assert refused.returncode != 0
+    assert re.search(r"certif|PKIX|SSL", refused.stderr + refused.stdout, re.IGNORECASE), refused.stderr

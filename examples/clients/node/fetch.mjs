@@ -170,6 +170,8 @@ try {
   await journey();
   console.log("fetch.mjs: every step kept the contract");
 } catch (problem) {
-  console.error(`fetch.mjs: ${problem.name}: ${problem.message}`);
+  // fetch says only "fetch failed"; what failed (a refused connection, an untrusted certificate) is its cause
+  const cause = problem.cause ? ` (${problem.cause.code ?? problem.cause.name}: ${problem.cause.message})` : "";
+  console.error(`fetch.mjs: ${problem.name}: ${problem.message}${cause}`);
   process.exitCode = 1;
 }
