@@ -24,7 +24,7 @@ ROOT = BENCH.parent
 HOST = "127.0.0.1"
 AUTH = "Basic " + base64.b64encode(b"admin:admin").decode()
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-URL_AT_END = re.compile(r"http://127\.0\.0\.1:(\d+)$")
+URL_AT_END = re.compile(r"https?://127\.0\.0\.1:(\d+)$")
 
 
 @dataclass

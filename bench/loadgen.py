@@ -19,6 +19,7 @@ import asyncio
 import functools
 import itertools
 import json
+import ssl
 import sys
 import time
 from collections import Counter
@@ -122,8 +123,15 @@ def percentile(sorted_values: list[float], fraction: float) -> float:
 
 
 async def run(
-    port: int, paths: list[str], headers: list[str], connections: int, duration: float, warmup: float
+    port: int,
+    paths: list[str],
+    headers: list[str],
+    connections: int,
+    duration: float,
+    warmup: float,
+    cafile: str | None = None,
 ) -> dict[str, Any]:
+    """The load: over TLS, trusting the CA in ``cafile``, when it is given."""
     loop = asyncio.get_running_loop()
     requests = []
     for path in paths:
@@ -135,7 +143,10 @@ async def run(
     waits: list[asyncio.Future[None]] = []
     for _ in range(connections):
         done: asyncio.Future[None] = loop.create_future()
-        await loop.create_connection(functools.partial(Connection, next_request, tally, done), HOST, port)
+        tls = None if cafile is None else ssl.create_default_context(cafile=cafile)
+        await loop.create_connection(
+            functools.partial(Connection, next_request, tally, done), HOST, port, ssl=tls
+        )
         waits.append(done)
     # Bounded in time: a connection whose server stopped answering is given up on.
     await asyncio.wait(waits, timeout=warmup + duration + 10.0)
@@ -166,9 +177,12 @@ def main() -> int:
     cli.add_argument("--connections", type=int, default=32)
     cli.add_argument("--duration", type=float, default=10.0, help="measured seconds")
     cli.add_argument("--warmup", type=float, default=1.0, help="seconds run before measuring")
+    cli.add_argument("--cafile", help="speak HTTPS, trusting the CA certificate (PEM) in this file")
     args = cli.parse_args()
     paths = [args.path] if args.path else Path(args.paths_file).read_text().split()
-    result = asyncio.run(run(args.port, paths, args.header, args.connections, args.duration, args.warmup))
+    result = asyncio.run(
+        run(args.port, paths, args.header, args.connections, args.duration, args.warmup, args.cafile)
+    )
     print(json.dumps(result), flush=True)
     return 0
 
