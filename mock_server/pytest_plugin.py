@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Generator, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import pytest
@@ -61,6 +62,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--aem-scenario",
         metavar="NAME|PATH",
         help="the scenario the aem_mock fixture serves (default: the embedded default)",
+    )
+    group.addoption(
+        "--aem-tls",
+        action="store_true",
+        help="the aem_mock fixture's server speaks HTTPS, its certificate from a test CA (aem_mock.ca_path)",
     )
     group.addoption(
         "--aem-no-strict",
@@ -141,6 +147,12 @@ class AemMock:
     def base_url(self) -> str:
         """``url`` + ``/bin/guides/v1/assets/process``."""
         return self.server.base_url
+
+    @property
+    def ca_path(self) -> Path | None:
+        """Over HTTPS (``--aem-tls``, ``aem_mock_factory(tls=True)``), the test CA's certificate a
+        client trusts (``requests``' ``verify=``, ``cafile=``); None over plain HTTP."""
+        return getattr(self.server, "ca_path", None)
 
     @property
     def auth(self) -> tuple[str, str]:
@@ -266,7 +278,8 @@ def aem_mock_server(request: pytest.FixtureRequest) -> Iterator[MockServer]:
     """The session's server, shared by every test; prefer ``aem_mock``, which resets it."""
     from .server import MockServer
 
-    with MockServer(request.config.getoption("--aem-scenario")) as server:
+    tls = bool(request.config.getoption("--aem-tls"))
+    with MockServer(request.config.getoption("--aem-scenario"), tls=tls) as server:
         yield server
 
 
@@ -327,13 +340,13 @@ def aem_mock_factory(request: pytest.FixtureRequest) -> Iterator[Callable[..., A
 
     It takes :class:`~mock_server.MockServer`'s options with their defaults (``scenario``,
     ``settings``, ``overrides``, ``clock``, ``repository``, ``environ``, ``new_id``, ``host``,
-    ``port``); any other keyword is a setting, added to ``overrides``."""
+    ``port``, ``tls``); any other keyword is a setting, added to ``overrides``."""
     __tracebackhide__ = True
     from .http.options import OPTIONS
     from .server import MockServer
 
     handles: list[AemMock] = []
-    own = {*OPTIONS, "host", "port", "default_clock"}
+    own = {*OPTIONS, "host", "port", "default_clock", "tls"}
 
     def make(scenario: ScenarioSource = None, **options: Any) -> AemMock:
         settings = {name: value for name, value in options.items() if name not in own}

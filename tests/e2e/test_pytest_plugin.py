@@ -306,3 +306,33 @@ def test_a_test_that_fails_on_varied_answers_names_the_variations(suite: pytest.
         ]
     )
     assert result.stdout.str().count("aem-guides-mock vary") == 1  # only the failing test has it
+
+
+def test_the_fixture_speaks_https_with_aem_tls_and_the_factory_with_tls_true(suite: pytest.Pytester) -> None:
+    """``--aem-tls``: ``aem_mock`` serves HTTPS and hands the CA a client trusts (one that does not is
+    refused); ``aem_mock_factory(tls=True)`` does the same for one server; plain HTTP has no CA."""
+    suite.makepyfile(
+        """
+        import json, ssl, urllib.error, urllib.request
+
+        import pytest
+
+        def history(mock, context):
+            request = urllib.request.Request(mock.base_url + "/history", headers=mock.headers)
+            with urllib.request.urlopen(request, context=context) as response:
+                return response.status, json.load(response)
+
+        def test_session_server(aem_mock):
+            assert aem_mock.url.startswith("https://") and aem_mock.ca_path.is_file()
+            trusting = ssl.create_default_context(cafile=str(aem_mock.ca_path))
+            assert history(aem_mock, trusting) == (200, {"executionHistory": []})
+            with pytest.raises(urllib.error.URLError, match="CERTIFICATE_VERIFY_FAILED"):
+                history(aem_mock, ssl.create_default_context())
+
+        def test_factory(aem_mock_factory):
+            secure, plain = aem_mock_factory(tls=True), aem_mock_factory()
+            assert history(secure, ssl.create_default_context(cafile=str(secure.ca_path)))[0] == 200
+            assert plain.url.startswith("http://") and plain.ca_path is None
+        """
+    )
+    suite.runpytest("-p", "no:cacheprovider", "--aem-tls").assert_outcomes(passed=2)
