@@ -225,16 +225,28 @@ def test_a_client_names_what_differed(client: Client) -> None:
     assert re.search(differed, result.stderr), result.stderr
 
 
+#: The suites that share one server, each test in a session of its own, and what each prints when
+#: every test passed.
+SESSION_SUITES = [
+    (NODE_SESSIONS, ("# pass 2", "# fail 0")),
+    (JAVA_SESSIONS, ("every step kept the contract",)),
+]
+
+
 @pytest.mark.slow
-def test_node_tests_share_a_server_each_in_a_session_of_its_own() -> None:
-    """Two tests at once on one ``serve`` (a real clock), each with its session's manual clock."""
-    ready(NODE_SESSIONS)
+@pytest.mark.parametrize(
+    ("client", "passed"), SESSION_SUITES, ids=[client.name for client, _ in SESSION_SUITES]
+)
+def test_tests_share_a_server_each_in_a_session_of_its_own(client: Client, passed: tuple[str, ...]) -> None:
+    """Two tests at once on one ``serve`` (a real clock), each in a session it makes with a clock of
+    its own (Node: manual; Java: per-poll): each passes, and the sessions are deleted after."""
+    ready(client)
     with serving() as (_, url, _banner):
-        result = run_client(NODE_SESSIONS, url)
+        result = run_client(client, url)
         with urllib.request.urlopen(url + "/__admin/sessions") as answer:
             left = json.load(answer)
-    assert result.returncode == 0, f"the Node session tests failed:\n{result.stderr}{result.stdout}"
-    assert "# pass 2" in result.stdout and "# fail 0" in result.stdout, result.stdout
+    assert result.returncode == 0, f"the {client.name} tests failed:\n{result.stderr}{result.stdout}"
+    assert all(line in result.stdout for line in passed), result.stdout
     assert left["count"] == 0 and left["sessions"][0]["jobs"] == 0, "deleted, and the default one untouched"
 
 
@@ -254,20 +266,6 @@ def test_a_missing_toolchain_skips_with_its_install_command_or_fails_in_ci(
         pytest.fail.Exception, match=r"AEM_MOCK_REQUIRE_CLIENTS=1 but .*apt-get install ghost"
     ):
         ready(ghost)
-
-
-@pytest.mark.slow
-def test_java_journeys_share_a_server_each_in_a_session_of_its_own() -> None:
-    """Two journeys at once on one ``serve`` (a real clock), each in a session with its own per-poll
-    clock: each passes, each session's history holds its own two jobs, and both are deleted."""
-    ready(JAVA_SESSIONS)
-    with serving() as (_, url, _banner):
-        result = run_client(JAVA_SESSIONS, url)
-        with urllib.request.urlopen(url + "/__admin/sessions") as answer:
-            left = json.load(answer)
-    assert result.returncode == 0, f"the Java session journeys failed:\n{result.stderr}{result.stdout}"
-    assert "every step kept the contract" in result.stdout
-    assert left["count"] == 0 and left["sessions"][0]["jobs"] == 0, "deleted, and the default one untouched"
 
 
 def _trusting(client: Client, ca: Path, folder: Path) -> tuple[Client, dict[str, str]]:

@@ -204,9 +204,10 @@ def test_the_file_is_wal_and_says_what_it_is(tmp_path: Path) -> None:
     db.close()
 
 
-def test_a_version_1_file_is_migrated_and_keeps_its_rows(tmp_path: Path) -> None:
-    path = tmp_path / "old.db"
-    db = sqlite3.connect(path)  # version 1, written by hand: no fault counters yet
+def _old_file(path: Path, version: int, *rows: str) -> None:
+    """A state file of ``version`` 1 or 2 as those wrote it (by hand here), with ``rows`` inserted."""
+    db = sqlite3.connect(path)
+    faults = "CREATE TABLE faults (session TEXT PRIMARY KEY, record TEXT NOT NULL);" if version >= 2 else ""
     db.executescript(f"""
         CREATE TABLE sessions (name TEXT PRIMARY KEY, record TEXT NOT NULL);
         CREATE TABLE engines (session TEXT PRIMARY KEY, record TEXT NOT NULL);
@@ -214,12 +215,18 @@ def test_a_version_1_file_is_migrated_and_keeps_its_rows(tmp_path: Path) -> None
                            PRIMARY KEY (session, id));
         CREATE TABLE journal (session TEXT NOT NULL, seq INTEGER NOT NULL, record TEXT NOT NULL,
                               PRIMARY KEY (session, seq));
-        INSERT INTO sessions VALUES ('default', '{{"ttl": null}}');
-        INSERT INTO jobs VALUES ('default', 'j1', '{{"n": 1}}');
+        {faults}
+        {"".join(rows)}
         PRAGMA application_id={APPLICATION_ID};
-        PRAGMA user_version=1;
+        PRAGMA user_version={version};
     """)  # fmt: skip
     db.close()
+
+
+def test_a_version_1_file_is_migrated_and_keeps_its_rows(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    _old_file(path, 1, """INSERT INTO sessions VALUES ('default', '{"ttl": null}');""",
+              """INSERT INTO jobs VALUES ('default', 'j1', '{"n": 1}');""")  # fmt: skip
     state = StateFile(path)
     state.save("default", faults={"c": 2})  # the table version 2 added
     [saved] = state.load()
@@ -421,19 +428,8 @@ def test_a_version_2_file_gets_its_finished_jobs_end_and_bytes(tmp_path: Path) -
     older = _json(records[1])
     del older["log"]["bytes"]
     path = tmp_path / "v2.db"
+    _old_file(path, 2, "INSERT INTO sessions VALUES ('default', '{}');")
     db = sqlite3.connect(path)
-    db.executescript(f"""
-        CREATE TABLE sessions (name TEXT PRIMARY KEY, record TEXT NOT NULL);
-        CREATE TABLE engines (session TEXT PRIMARY KEY, record TEXT NOT NULL);
-        CREATE TABLE jobs (session TEXT NOT NULL, id TEXT NOT NULL, record TEXT NOT NULL,
-                           PRIMARY KEY (session, id));
-        CREATE TABLE journal (session TEXT NOT NULL, seq INTEGER NOT NULL, record TEXT NOT NULL,
-                              PRIMARY KEY (session, seq));
-        CREATE TABLE faults (session TEXT PRIMARY KEY, record TEXT NOT NULL);
-        INSERT INTO sessions VALUES ('default', '{{}}');
-        PRAGMA application_id={APPLICATION_ID};
-        PRAGMA user_version=2;
-    """)  # fmt: skip
     rows = [("default", r["id"], json.dumps(r)) for r in (records[0], older, records[-1])]
     db.executemany("INSERT INTO jobs VALUES (?, ?, ?)", rows)
     db.commit()
