@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import ssl
 
@@ -38,7 +39,11 @@ async def start_site(
         access_log=logging.getLogger("aiohttp.access") if access_log else None,
     )
     await runner.setup()
-    site = web.TCPSite(runner, host, port, backlog=runner.backlog, ssl_context=ssl_context)
+    if ssl_context is None:
+        site = web.TCPSite(runner, host, port, backlog=runner.backlog)
+    else:
+        site = _TlsSite(runner, host, port, backlog=runner.backlog, ssl_context=ssl_context)
+        site.handshake_timeout = header_timeout
     try:
         await site.start()
     except BaseException:
@@ -48,3 +53,29 @@ async def start_site(
     shown_host = f"[{bound[0]}]" if ":" in str(bound[0]) else str(bound[0])
     scheme = "https" if ssl_context is not None else "http"
     return runner, f"{scheme}://{shown_host}:{bound[1]}"
+
+
+class _TlsSite(web.TCPSite):
+    """aiohttp's TCP site, with a bound on the TLS handshake: a connection that has not finished
+    its handshake within ``handshake_timeout`` seconds (the header timeout) is closed. asyncio's own
+    bound is 60 s, and a connection in its handshake is not yet one the guard counts
+    (:mod:`.connections`): silent connections would hold sockets that long. Mirrors
+    ``TCPSite.start`` with the one argument aiohttp does not pass."""
+
+    handshake_timeout = 10.0
+
+    async def start(self) -> None:
+        await web.BaseSite.start(self)  # registers the site with its runner
+        server = self._runner.server
+        assert server is not None
+        self._server = await asyncio.get_running_loop().create_server(
+            server,
+            self._host,
+            self._port,
+            ssl=self._ssl_context,
+            backlog=self._backlog,
+            reuse_address=self._reuse_address,
+            reuse_port=self._reuse_port,
+            ssl_handshake_timeout=self.handshake_timeout,
+        )
+        self._bound_port = self._server.sockets[0].getsockname()[1] if self._server.sockets else self._port

@@ -4,11 +4,13 @@ plain HTTP or garbage on the TLS port is a closed connection that stalls nobody 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import socket
 import ssl
 import subprocess
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -120,3 +122,16 @@ def test_tls_flags_that_cannot_serve_exit_naming_the_fix(
     argv = [*MODULE, "serve", "--port", "0", *flags]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert done.returncode == code and said in done.stderr, done
+
+
+def test_a_connection_that_never_finishes_its_handshake_is_closed_within_the_header_timeout() -> None:
+    """Silence after connecting holds a socket no longer than the header timeout (asyncio's own bound
+    is 60 s, and the connection guard counts a connection only once its handshake is done)."""
+    with MockServer(tls=True, overrides={"header_timeout_ms": 500}) as server:
+        host, port = server.url.removeprefix("https://").rsplit(":", 1)
+        with socket.create_connection((host, int(port)), timeout=10) as silent:
+            began = time.monotonic()
+            with contextlib.suppress(ConnectionResetError):
+                assert silent.recv(1024) == b""  # closed by the server, nothing sent
+            assert time.monotonic() - began < 5
+        assert _get(server.url + HISTORY, server.client_ssl_context())[0] == 200
