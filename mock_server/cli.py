@@ -18,6 +18,7 @@ import argparse
 import gc
 import logging
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -41,8 +42,8 @@ from .http.tls import Tls, TlsError, local_ca, own_certificate, write_ca
 from .scenarios.reading import load_scenario, parse_scenario, read_file, shipped_scenarios
 from .verify import command as verify_command
 
-if TYPE_CHECKING:  # the recorder is imported by the proxy command only, when it runs
-    pass
+if TYPE_CHECKING:
+    from aiohttp import web
 
 __all__ = ["main"]
 
@@ -181,6 +182,22 @@ def _serve(args: argparse.Namespace) -> int:
             app[MOCK].journal.on_violation = ViolationPrinter(sys.stdout)
     except (SettingError, ScenarioError) as error:
         return fail(error, Exit.USAGE)
+    try:  # before the state file: flags that cannot serve must not migrate it first
+        tls, ca_path, made_ca = _tls(args)
+    except TlsError as error:
+        return fail(error, Exit.SETUP)
+    except ValueError as error:
+        return fail(error, Exit.USAGE)
+    try:
+        return _serve_app(app, args, watch, tls, ca_path)
+    finally:
+        if made_ca is not None:  # a CA folder of ours in the temp folder: gone with the server
+            shutil.rmtree(made_ca, ignore_errors=True)
+
+
+def _serve_app(
+    app: web.Application, args: argparse.Namespace, watch: Path | None, tls: Tls | None, ca_path: Path | None
+) -> int:
     state = args.state or (Path(os.environ[STATE_VARIABLE]) if os.environ.get(STATE_VARIABLE) else None)
     if state is not None:
         gc.disable()  # a restore makes objects by the 100,000 and frees none: collections would cost 40 %
@@ -195,27 +212,17 @@ def _serve(args: argparse.Namespace) -> int:
     # What startup built (schemas, validators, the repository) lives as long as the server: frozen,
     # no collection walks it again, which keeps each full collection, and so each poll, cheap.
     # Reference counting still frees it; only a cycle among it (none is made) would stay.
-    try:
-        tls, ca_path, made_ca = _tls(args)
-    except TlsError as error:
-        return fail(error, Exit.SETUP)
-    except ValueError as error:
-        return fail(error, Exit.USAGE)
     app[MOCK].pause_collector = True
     gc.collect()
     gc.freeze()
-    try:
-        return run(app, args.host, args.port, access_log=args.verbose, watch=watch,
-                   ready_file=args.ready_file, tls=tls, ca_path=ca_path)  # fmt: skip
-    finally:
-        if made_ca is not None:  # a CA file of ours in the temp folder: gone with the server
-            made_ca.unlink(missing_ok=True)
+    return run(app, args.host, args.port, access_log=args.verbose, watch=watch,
+               ready_file=args.ready_file, tls=tls, ca_path=ca_path)  # fmt: skip
 
 
 def _tls(args: argparse.Namespace) -> tuple[Tls | None, Path | None, Path | None]:
-    """HTTPS as the flags ask (None: plain HTTP), the test CA's file, and that file again when it
-    was made in the temp folder (removed at exit). ValueError for flags that do not go together;
-    TlsError for a file or package."""
+    """HTTPS as the flags ask (None: plain HTTP), the test CA's file, and the folder of its own made
+    for it in the temp folder when no path was given (removed at exit). ValueError for flags that
+    do not go together; TlsError for a file or package."""
     own = args.tls_cert is not None or args.tls_key is not None
     if own and (args.tls_cert is None or args.tls_key is None):
         raise ValueError("--tls-cert and --tls-key go together: give the certificate chain and its key")
@@ -230,8 +237,12 @@ def _tls(args: argparse.Namespace) -> tuple[Tls | None, Path | None, Path | None
     tls = local_ca([args.host])
     if args.tls_ca_out is not None:
         return tls, write_ca(tls, args.tls_ca_out), None
-    made = write_ca(tls, Path(tempfile.gettempdir()) / f"aem-guides-mock-ca-{os.getpid()}.pem")
-    return tls, made, made
+    folder = Path(tempfile.mkdtemp(prefix="aem-guides-mock-tls-"))  # private (0700), never a guessed name
+    try:
+        return tls, write_ca(tls, folder / "ca.pem"), folder
+    except TlsError:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
 
 
 def _check(files: Sequence[str], strict: bool) -> int:

@@ -164,6 +164,13 @@ class MockServer:
         if self._tls is not None and self.ca_path is None:
             folder = Path(tempfile.mkdtemp(prefix="aem-guides-mock-tls-"))
             self.ca_path = write_ca(self._tls, folder / "ca.pem")
+        try:
+            return await self._listen(settings)
+        except BaseException:
+            self._forget_ca()  # no server, no CA left behind
+            raise
+
+    async def _listen(self, settings: Settings) -> tuple[web.AppRunner, str]:
         return await start_site(
             app_for(self.mock),
             self._host,

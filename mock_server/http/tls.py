@@ -77,7 +77,7 @@ def own_certificate(cert: Path, key: Path) -> Tls:
             raise TlsError(f"cannot read {path}: no such file; give {flag} a PEM file")
     context = _server_context()
     try:
-        context.load_cert_chain(cert, key)
+        context.load_cert_chain(cert, key, password=lambda: b"")  # an encrypted key fails, never prompts
     except (ssl.SSLError, OSError) as error:
         raise TlsError(f"cannot serve the certificate {cert} with the key {key}: {error}; give a PEM "
                        "certificate chain and its unencrypted PEM private key") from None  # fmt: skip

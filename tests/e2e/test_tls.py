@@ -10,6 +10,7 @@ import shutil
 import socket
 import ssl
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -80,14 +81,15 @@ def test_serve_tls_names_its_ca_which_curl_and_python_trust(tmp_path: Path) -> N
         assert refused.returncode == 60, refused  # curl's "peer certificate cannot be authenticated"
 
 
-def test_serve_tls_without_a_path_writes_its_ca_to_the_temp_folder_and_removes_it() -> None:
+def test_serve_tls_without_a_path_writes_its_ca_to_a_private_temp_folder_and_removes_it() -> None:
     with serving("--tls") as (process, url, banner):
         [line] = [line for line in banner if "test CA made at start:" in line]
         ca = Path(line.rsplit(": ", 1)[1].strip())
+        assert ca.parent.name.startswith("aem-guides-mock-tls-") and ca.parent.stat().st_mode & 0o077 == 0
         assert _get(url + HISTORY, ssl.create_default_context(cafile=str(ca)))[0] == 200
         process.terminate()
         process.wait(timeout=15)
-    assert not ca.exists()
+    assert not ca.parent.exists()
 
 
 def test_serve_with_your_own_certificate(tmp_path: Path) -> None:
@@ -135,3 +137,37 @@ def test_a_connection_that_never_finishes_its_handshake_is_closed_within_the_hea
                 assert silent.recv(1024) == b""  # closed by the server, nothing sent
             assert time.monotonic() - began < 5
         assert _get(server.url + HISTORY, server.client_ssl_context())[0] == 200
+
+
+def test_tls_flags_are_checked_before_the_state_file_is_opened(tmp_path: Path) -> None:
+    """Flags that cannot serve exit before ``--state`` opens (and would migrate) a file."""
+    state = tmp_path / "state.db"
+    argv = [*MODULE, "serve", "--port", "0", "--state", str(state), "--tls-cert", "c.pem"]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert done.returncode == 2 and not state.exists(), done
+
+
+def test_an_encrypted_key_is_refused_at_once_never_prompted_for(tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives import serialization
+
+    issued = trustme.CA().issue_cert("127.0.0.1")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    issued.cert_chain_pems[0].write_to_path(str(cert))
+    plain = serialization.load_pem_private_key(issued.private_key_pem.bytes(), password=None)
+    key.write_bytes(plain.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                        serialization.BestAvailableEncryption(b"secret")))  # fmt: skip
+    argv = [*MODULE, "serve", "--port", "0", "--tls-cert", str(cert), "--tls-key", str(key)]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert done.returncode == 3 and "unencrypted PEM private key" in done.stderr, done
+
+
+def test_a_mock_server_that_cannot_listen_leaves_no_ca_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    with MockServer() as taken:
+        port = int(taken.url.rsplit(":", 1)[1])
+        server = MockServer(tls=True, port=port)
+        with pytest.raises(OSError, match="address already in use"):
+            server.start()
+    assert server.ca_path is None and list(tmp_path.iterdir()) == []
