@@ -1,7 +1,8 @@
 """Injected faults: which request gets which failure, reproducibly.
 
 A fault names the endpoints it hits, *when* it fires (always, the nth call, every nth call, from
-the nth call on, a time window, or a probability drawn from the scenario's seed), and *what* it
+the nth call on, a time window, a probability drawn from the scenario's seed, or a client past a
+CDN-style rate limit on the mock's clock), and *what* it
 does (a status with a body and ``Retry-After``, latency, a cut-off JSON body, a reset or closed
 connection). Counting is per fault: the same seed and the same requests give the same faults.
 Pure Python: the app applies the chosen fault.
@@ -25,10 +26,15 @@ MAX_COUNTERS = 100_000
 class Trigger:
     """When a fault fires; ``kind`` is one of always, nth, every, from, window, probability."""
 
-    kind: Literal["always", "nth", "every", "from", "window", "probability"] = "always"
+    kind: Literal["always", "nth", "every", "from", "window", "probability", "rate_limit"] = "always"
     n: int = 0
     window_ms: tuple[int, int] = (0, 0)
     probability: float = 0.0
+    limit: int = 0
+    """``rate_limit``: the requests a second a client may make, averaged over ``per_ms``."""
+    per_ms: int = 0
+    penalty_ms: int = 0
+    """``rate_limit``: how long a client past the limit is refused, every request of it."""
 
     def describe(self) -> str:
         """When it fires, in words: ``every 3rd call``, ``with probability 0.1``."""
@@ -43,6 +49,9 @@ class Trigger:
                 return f"from call {self.n} on"
             case "window":
                 return f"from {self.window_ms[0]} to {self.window_ms[1]} ms after the scenario loaded"
+            case "rate_limit":
+                return (f"past {self.limit} requests a second over {self.per_ms / 1000:g} s from one client, "
+                        f"then for {self.penalty_ms / 1000:g} s")  # fmt: skip
             case _:
                 return f"with probability {self.probability:g} (seeded)"
 
@@ -59,6 +68,8 @@ class Trigger:
                 return call >= self.n
             case "window":
                 return self.window_ms[0] <= elapsed_ms < self.window_ms[1]
+            case "rate_limit":  # the plan decides: it counts each client's requests (FaultPlan.pick)
+                return False
             case _:
                 return draw < self.probability
 
@@ -86,6 +97,8 @@ class Fault:
     def label(self) -> str:
         """A short name for the journal: what the fault did."""
         parts = [self.description] if self.description else []
+        if self.when.kind == "rate_limit":
+            parts.append("rate limit")
         if self.status:
             parts.append(f"status {self.status}")
         if self.latency_ms:
@@ -106,6 +119,29 @@ class Chosen:
 
 
 @dataclass(slots=True)
+class _Rate:
+    """One client's requests under one rate limit: a count a second of the clock, and until when
+    the client is refused."""
+
+    seconds: dict[int, int] = field(default_factory=dict)
+    blocked_until_ms: int = -1
+
+    def over(self, trigger: Trigger, now_ms: int) -> bool:
+        """Count a request at ``now_ms``; whether it is refused (past the limit, or in a penalty)."""
+        if now_ms < self.blocked_until_ms:
+            return True
+        second, span = now_ms // 1000, max(1, trigger.per_ms // 1000)
+        for old in [s for s in self.seconds if s <= second - span]:
+            del self.seconds[old]
+        self.seconds[second] = self.seconds.get(second, 0) + 1
+        if sum(self.seconds.values()) > trigger.limit * span:
+            self.blocked_until_ms = now_ms + trigger.penalty_ms
+            self.seconds.clear()  # the penalty served, the client starts afresh
+            return True
+        return False
+
+
+@dataclass(slots=True)
 class FaultPlan:
     """The faults of one scenario and their counters; :meth:`reset` starts them over."""
 
@@ -117,6 +153,8 @@ class FaultPlan:
     _calls: dict[tuple[int, int, str], int] = field(default_factory=dict)
     """Matching calls per fault; a job script's faults count per job, the newest jobs kept."""
     _random: random.Random = field(default_factory=random.Random)
+    _rates: dict[tuple[int, int, str], _Rate] = field(default_factory=dict)
+    """Each client's requests under each rate limit, the clients seen last kept (MAX_COUNTERS)."""
     picks: int = 0
     """How many calls were looked at (and resets made): a change of it tells ``--state`` to save."""
 
@@ -132,26 +170,42 @@ class FaultPlan:
         self.picks += 1
         self.started_ms = now_ms
         self._calls.clear()
+        self._rates.clear()
         self._random = random.Random(self.seed)
 
     def saved(self) -> dict[str, Any]:
         """The counters and the seeded draws as JSON (``--state``), as :meth:`restore` takes them."""
         state = self._random.getstate()
         calls = [[*key, count] for key, count in self._calls.items()]
-        return {"startedMs": self.started_ms, "calls": calls, "random": [state[0], list(state[1]), state[2]]}
+        rates = [
+            [*key, list(rate.seconds.items()), rate.blocked_until_ms] for key, rate in self._rates.items()
+        ]
+        return {"startedMs": self.started_ms, "calls": calls, "random": [state[0], list(state[1]), state[2]],
+                "rates": rates}  # fmt: skip
 
     def restore(self, saved: dict[str, Any]) -> None:
         self.started_ms = saved["startedMs"]
         self._calls = {(owner, index, job): count for owner, index, job, count in saved["calls"]}
+        self._rates = {
+            (owner, index, client): _Rate(dict(seconds), blocked)
+            for owner, index, client, seconds, blocked in saved.get("rates", ())
+        }
         version, internal, gauss = saved["random"]
         self._random.setstate((version, tuple(internal), gauss))
 
     def pick(
-        self, endpoint: str, now_ms: int, script: int | None = None, job: str = "", auth: str = ""
+        self,
+        endpoint: str,
+        now_ms: int,
+        script: int | None = None,
+        job: str = "",
+        auth: str = "",
+        client: str = "",
     ) -> Chosen | None:
         """The fault for this call, if one fires: a job script's own faults first, then the global ones.
 
-        ``auth`` is how the call authenticated (``basic`` or ``bearer``)."""
+        ``auth`` is how the call authenticated (``basic`` or ``bearer``); ``client`` who sent it (its
+        address: a rate limit counts each client's requests apart, as the CDN's ``clientIp``)."""
         self.picks += 1
         candidates: list[tuple[int, int, Fault]] = []
         if script is not None and script < len(self.job_faults):
@@ -168,7 +222,19 @@ class FaultPlan:
                 del self._calls[next(k for k in self._calls if k[0])]
             # Draw for every matching call, fired or not, so that draws do not depend on other faults.
             draw = self._random.random() if fault.when.kind == "probability" else 1.0
-            if chosen is None and fault.when.fires(call, now_ms - self.started_ms, draw):
+            if fault.when.kind == "rate_limit":  # every matching call counts, fired or not
+                fires = self._rate(owner, index, client).over(fault.when, now_ms)
+            else:
+                fires = fault.when.fires(call, now_ms - self.started_ms, draw)
+            if chosen is None and fires:
                 low, high = fault.latency_ms or (0, 0)
                 chosen = Chosen(fault, self._random.randint(low, high) if high > low else low)
         return chosen
+
+    def _rate(self, owner: int, index: int, client: str) -> _Rate:
+        key = (owner, index, client)
+        rate = self._rates.pop(key, None) or _Rate()
+        self._rates[key] = rate  # moved to the end: the clients seen last are kept
+        if len(self._rates) > MAX_COUNTERS:  # a flood of addresses forgets the oldest
+            del self._rates[next(iter(self._rates))]
+        return rate

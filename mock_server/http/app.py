@@ -172,7 +172,7 @@ async def _pipeline(
         if violations:
             raise refusal_for(RequestViolation(violations.summary(), violations), mock.settings)
         if mock.faults.armed:
-            fault = _pick_fault(mock, operation, query, body, request.headers.get("Authorization", ""))
+            fault = _pick_fault(mock, operation, query, body, request)
         if fault is not None and await _start_fault(request, fault, mock.settings.realm):
             _record(mock, request, 0, user, operation, NO_VIOLATIONS, NO_VIOLATIONS, fault)
             return web.Response(status=500)  # never sent: the connection is gone
@@ -322,15 +322,16 @@ async def _csrf_token(request: web.Request) -> web.StreamResponse:
 
 
 def _pick_fault(
-    mock: Mock, operation: Operation, query: Mapping[str, Any], body: Any, authorization: str
+    mock: Mock, operation: Operation, query: Mapping[str, Any], body: Any, request: web.Request
 ) -> Chosen | None:
     processing_id = query.get("processingId")
     if processing_id is None and isinstance(body, dict):
         processing_id = body.get("processingId")
     job = mock.engine.find(processing_id) if isinstance(processing_id, str) else None
     script = job.script if job is not None else None
-    scheme = authorization.strip().partition(" ")[0].lower()
-    return mock.faults.pick(operation.name, mock.clock.now_ms(), script, processing_id or "", scheme)
+    scheme = request.headers.get("Authorization", "").strip().partition(" ")[0].lower()
+    client = request.remote or ""  # a rate limit counts each address apart, as the CDN's clientIp
+    return mock.faults.pick(operation.name, mock.clock.now_ms(), script, processing_id or "", scheme, client)
 
 
 async def _start_fault(request: web.Request, chosen: Chosen, realm: str) -> bool:

@@ -156,6 +156,9 @@ def _fault(spec: Mapping[str, Any]) -> Fault:
         trigger = Trigger(kind, window_ms=(duration_ms(value[0]), duration_ms(value[1])))
     elif kind == "probability":
         trigger = Trigger(kind, probability=value)
+    elif kind == "rate_limit":  # a CDN rateLimit rule: answered 406 unless the fault names a status
+        trigger = Trigger(kind, limit=value["limit"], per_ms=duration_ms(value.get("window", "10s")),
+                          penalty_ms=duration_ms(value.get("penalty", "300s")))  # fmt: skip
     latency = spec.get("latency")
     bounds = None
     if latency is not None:
@@ -164,7 +167,7 @@ def _fault(spec: Mapping[str, Any]) -> Fault:
     return Fault(
         endpoints=endpoints,
         when=trigger,
-        status=spec.get("status"),
+        status=spec.get("status", 406 if kind == "rate_limit" else None),
         body=spec.get("body"),
         retry_after=spec.get("retry_after"),
         latency_ms=bounds,

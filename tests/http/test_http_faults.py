@@ -113,3 +113,48 @@ async def test_an_injected_401_names_the_configured_realm(api: ApiClient) -> Non
 async def test_a_malformed_download_is_journaled_with_its_fault(api: ApiClient) -> None:
     await malformed_download(api)
     assert list(api.mock.journal)[-1].fault == "malformed body"
+
+
+def test_a_rate_limit_answers_406_with_retry_after_and_lets_the_client_back_after_its_penalty() -> None:
+    """Over a socket, on the manual clock: a client backing off is tested without sleeping."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    from mock_server import MockServer
+
+    scenario = """description: a CDN rate limit on status polls
+faults:
+  - endpoint: status
+    when: {rate_limit: {limit: 2, window: 1s, penalty: 30s}}
+    retry_after: 30
+"""
+    with MockServer(scenario) as server:
+        start = urllib.request.Request(
+            server.base_url,
+            data=json.dumps({"path": "/content/dam/22858", "type": "ASSET_PROCESSING"}).encode(),
+            headers={**server.headers, "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(start) as answer:
+            poll = f"{server.base_url}/status?processingId={json.load(answer)['processingId']}"
+
+        def status() -> tuple[int, str | None]:
+            try:
+                with urllib.request.urlopen(urllib.request.Request(poll, headers=server.headers)) as answer:
+                    return answer.status, None
+            except urllib.error.HTTPError as refused:
+                return refused.code, refused.headers.get("Retry-After")
+
+        assert [status() for _ in range(3)] == [(200, None), (200, None), (406, "30")]
+        import http.client
+
+        host, port = server.url.removeprefix("http://").rsplit(":", 1)
+        other = http.client.HTTPConnection(host, int(port), timeout=10, source_address=("127.0.0.2", 0))
+        other.request("GET", poll.removeprefix(server.url), headers=server.headers)
+        assert other.getresponse().status == 200  # another address is counted apart
+        other.close()
+        server.advance(29)
+        assert status() == (406, "30")
+        server.advance(2)
+        assert status() == (200, None)
+        assert server.journal[-2].fault == "rate limit, status 406"

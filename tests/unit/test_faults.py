@@ -100,7 +100,53 @@ def test_labels_say_what_a_fault_does() -> None:
         (Trigger("from", 5), "from call 5 on"),
         (Trigger("window", window_ms=(1000, 5000)), "from 1000 to 5000 ms after the scenario loaded"),
         (Trigger("probability", probability=0.25), "with probability 0.25 (seeded)"),
+        (
+            Trigger("rate_limit", limit=10, per_ms=10_000, penalty_ms=300_000),
+            "past 10 requests a second over 10 s from one client, then for 300 s",
+        ),
     ],
 )
 def test_a_trigger_says_when_it_fires(trigger: Trigger, words: str) -> None:
     assert trigger.describe() == words
+
+
+def _limited(limit: int = 2, per_ms: int = 1000, penalty_ms: int = 5000) -> FaultPlan:
+    trigger = Trigger("rate_limit", limit=limit, per_ms=per_ms, penalty_ms=penalty_ms)
+    return FaultPlan([Fault(frozenset({"status"}), trigger, status=406)])
+
+
+def _refused(plan: FaultPlan, at_ms: int, client: str = "10.0.0.1", count: int = 1) -> list[bool]:
+    return [plan.pick("status", at_ms, client=client) is not None for _ in range(count)]
+
+
+def test_a_rate_limit_refuses_a_client_past_it_for_its_penalty_on_the_clock() -> None:
+    """Two a second: the third in the second is refused, and every request for the 5 s penalty;
+    then the client starts afresh. Another client is counted apart (the CDN's clientIp)."""
+    plan = _limited()
+    assert _refused(plan, 0, count=3) == [False, False, True]
+    assert _refused(plan, 0, client="10.0.0.2", count=2) == [False, False]
+    assert _refused(plan, 3_000) == [True]  # in the penalty
+    assert _refused(plan, 5_000, count=3) == [False, False, True]  # served, then past it again
+
+
+def test_a_rate_limit_averages_over_its_window() -> None:
+    """One a second over ten seconds: ten requests in the first second pass, the eleventh within the
+    window does not; once the first second leaves the window, one more passes."""
+    plan = _limited(limit=1, per_ms=10_000, penalty_ms=0)
+    assert _refused(plan, 0, count=10) == [False] * 10
+    assert _refused(plan, 10_000, count=10) == [False] * 10  # the first second has left the window
+    assert _refused(plan, 19_999) == [True]
+
+
+def test_a_rate_limit_s_counts_are_saved_and_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    plan = _limited()
+    _refused(plan, 0, count=3)
+    again = _limited()
+    again.restore(plan.saved())
+    assert _refused(again, 1_000) == [True]  # still in the penalty after a restart
+    plan.reset(0)
+    assert _refused(plan, 1_000) == [False]  # a reset starts the counts over
+    monkeypatch.setattr("mock_server.core.faults.MAX_COUNTERS", 5)
+    for n in range(20):
+        _refused(again, 6_000, client=f"10.1.0.{n}")
+    assert len(again._rates) == 5
