@@ -298,6 +298,19 @@ class Settings:
         doc="when set (at least 8 characters in a scenario), the admin API needs it in `X-Admin-Token`, "
         "and answers beyond loopback",
     )
+    ims_clients: Mapping[str, str] = setting(
+        factory=lambda: _frozen({}), unit="map", yaml="ims.clients", env="AEM_GUIDES_MOCK_IMS_CLIENTS",
+        doc="Adobe IMS OAuth server-to-server clients (client id → client secret): `POST /ims/token/v3` "
+        "issues them access tokens that expire on the mock's clock; none: the endpoint answers 404",
+    )
+    ims_scopes: tuple[str, ...] = setting(
+        (), unit="list", yaml="ims.scopes", env="AEM_GUIDES_MOCK_IMS_SCOPES",
+        doc="the scopes a token may be asked for (none: any)",
+    )
+    ims_token_ttl_ms: int = setting(
+        86_400_000, unit="duration", yaml="ims.token_ttl", env="AEM_GUIDES_MOCK_IMS_TOKEN_TTL_MS",
+        doc="how long an IMS access token is valid on the mock's clock (`expires_in`; 24 h as IMS's)",
+    )
     # fmt: on
 
     def __post_init__(self) -> None:

@@ -14,6 +14,7 @@ import socket
 import struct
 import time
 from collections.abc import Awaitable, Callable, Collection, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -33,6 +34,7 @@ from .bodies import ABSENT, REQUEST_BODY, id_from_query, read_json
 from .dashboard import EVENT_STREAMS, EVENTS_STOPPING, EventStreams, stop_event_streams
 from .downloads import STREAMS, cut_downloads, cut_stream, send_stream
 from .error_pages import sling_error_page
+from .ims import IMS_TOKEN_PATH, ims_token
 from .inflate import HANDLER_ARGS
 from .options import ScenarioSource, build_mock, clock_option
 from .refusals import Refusal, error_reply, refusal_for
@@ -108,6 +110,7 @@ def app_for(
     app.router.add_route("*", HEALTH_PATH, health)  # the server's, not the admin API's: no guard in front
     app.add_subapp(ADMIN_PATH, admin_app())
     app.router.add_route("*", CSRF_TOKEN_PATH, _csrf_token)
+    app.router.add_route("*", IMS_TOKEN_PATH, ims_token)
     app.router.add_get(OPENAPI_PATH, _openapi)
     for path in PATHS:
         app.router.add_route("*", path, _endpoint(path))
@@ -261,6 +264,7 @@ def _authenticate(request: web.Request, mock: Mock) -> tuple[str, bool]:
     user = session_user(cookies, mock.settings)
     if user is not None:
         return user, True
+    _refuse_an_expired_ims_token(request.headers.get("Authorization", ""), mock)
     message = (
         "authentication required: send HTTP Basic credentials (such as admin:admin) or "
         "'Authorization: Bearer <token>'"
@@ -274,6 +278,29 @@ def _authenticate(request: web.Request, mock: Mock) -> tuple[str, bool]:
         401,
         message,
         headers={"WWW-Authenticate": f'Basic realm="{mock.settings.realm}"'},
+        breaks_contract=False,
+    )
+
+
+_EXPIRED_TOKEN = 'Bearer error="invalid_token", error_description="The access token expired"'
+
+
+def _refuse_an_expired_ims_token(authorization: str, mock: Mock) -> None:
+    """A 401 saying so for an IMS access token that has expired on the mock's clock, with RFC 6750's
+    ``WWW-Authenticate: Bearer error="invalid_token"`` a client's refresh logic looks for."""
+    if authorization[:7].lower() != "bearer ":
+        return
+    issued = mock.ims.find(authorization[7:].strip())
+    if issued is None:
+        return
+    expired = datetime.fromtimestamp(issued.expires_at_ms / 1000, UTC).isoformat(timespec="seconds")
+    raise Refusal(
+        401,
+        f"the IMS access token expired at {expired} (the mock's clock): get a new one (POST "
+        f"{IMS_TOKEN_PATH}) and send it",
+        headers={
+            "WWW-Authenticate": 'Bearer error="invalid_token", error_description="The access token expired"'
+        },
         breaks_contract=False,
     )
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from urllib.parse import unquote
 
 from ..core.bounded import BoundedCache
+from ..core.ims import TokenIssuer, technical_account
 from ..core.settings import LOGIN_COOKIE, Settings
 
 __all__ = ["Authenticator", "authenticate", "login_cookies", "session_user"]
@@ -91,16 +92,29 @@ class Authenticator:
 
     A client sends the same header with every poll; decoding and comparing it once is enough.
     Only successes are kept (at most ``size``, in ``max_bytes``), so wrong guesses cost the full
-    check each time.
+    check each time. An IMS access token (``ims``) is looked at every time: it expires on the
+    mock's clock (``now``).
     """
 
-    def __init__(self, settings: Settings, size: int = 1000, max_bytes: int = 1024 * 1024) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        size: int = 1000,
+        max_bytes: int = 1024 * 1024,
+        ims: TokenIssuer | None = None,
+        now: Callable[[], int] = lambda: 0,
+    ) -> None:
         self._settings = settings
         self._known: BoundedCache[str, str] = BoundedCache(size, max_bytes)
+        self._ims, self._now = ims, now
 
     def __call__(self, authorization: str | None) -> str | None:
         if authorization is None:
             return None
+        if self._ims is not None and self._ims.enabled and authorization[:7].lower() == "bearer ":
+            issued = self._ims.find(authorization[7:].strip())
+            if issued is not None:  # an IMS token: valid until it expires, never remembered
+                return technical_account(issued.client_id) if self._now() < issued.expires_at_ms else None
         user = self._known.get(authorization)
         if user is None:
             user = authenticate(authorization, self._settings)

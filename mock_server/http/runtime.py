@@ -27,6 +27,7 @@ from ..contract.rules import Contract
 from ..core.clock import Clock, ManualClock, PerPollClock, SystemClock
 from ..core.errors import ScenarioError, ScenarioSuperseded
 from ..core.faults import FaultPlan
+from ..core.ims import TokenIssuer
 from ..core.job_variation import seeded_ids
 from ..core.jobs import JobEngine
 from ..core.journal import Journal
@@ -169,7 +170,9 @@ class Mock:
         self.contract, self.faults, self.warnings = prepared.contract, prepared.faults, prepared.warnings
         self.shown_yaml = prepared.shown_yaml
         self.api = Api(prepared.engine, prepared.settings, prepared.clock)
-        self.authenticate = Authenticator(prepared.settings)
+        settings = prepared.settings
+        self.ims = TokenIssuer(settings.ims_clients, settings.ims_scopes, settings.ims_token_ttl_ms)
+        self.authenticate = Authenticator(settings, ims=self.ims, now=prepared.clock.now_ms)
         self.journal.resize(prepared.settings.journal_size, prepared.settings.journal_bytes)
 
     @contextlib.asynccontextmanager
@@ -248,6 +251,7 @@ class Mock:
             self.clock.reset()
         self.engine.reset()
         self.api.status_jobs.reset()
+        self.ims.clear()
         self.journal.clear()
         self.faults.reset(self.clock.now_ms())
         new_id = self._fixed_new_id or self.scenario.new_id()

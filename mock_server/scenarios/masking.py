@@ -53,7 +53,10 @@ SECRETS = (
     Secret("tokens", ("settings", "tokens"), "keys"),  # Bearer token -> user id
     Secret("login_tokens", ("settings", "login_tokens"), "keys"),  # login-token cookie -> user id
     Secret("admin_token", ("admin", "token"), "value"),
+    Secret("ims_clients", ("ims", "clients"), "values"),  # IMS client id -> client secret
 )
+#: The maps whose values are secrets, at any key below them.
+_VALUED: tuple[tuple[str, ...], ...] = tuple(s.path for s in SECRETS if s.part == "values")
 
 
 def masked_settings(fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -105,7 +108,7 @@ _MOST_KEPT = 100_000
 def _secret_value(path: Path) -> bool:
     """Whether a scalar written at ``path`` (as a value) is a secret: a password, the admin token,
     or a scalar where the map of users or tokens belongs."""
-    return path[:2] in (("settings", "users"), ("admin", "token")) or path in _KEYED
+    return path[:2] in (*_VALUED, ("admin", "token")) or path in _KEYED
 
 
 def _secret_key(map_path: Path) -> bool:
@@ -115,7 +118,7 @@ def _secret_key(map_path: Path) -> bool:
 def _no_collection_at(path: Path) -> None:
     """A map or list where a secret scalar belongs (which the schema refuses) is not shown at all:
     failing closed is simpler than masking every scalar inside it."""
-    if (path[:2] == ("settings", "users") and len(path) > 2) or path[:2] == ("admin", "token"):
+    if (path[:2] in _VALUED and len(path) > 2) or path[:2] == ("admin", "token"):
         raise ValueError(f"a collection at {path}, where a secret is written")
 
 

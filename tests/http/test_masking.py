@@ -19,7 +19,8 @@ from tests.support.client import MakeApi
 from tests.support.hypothesis_profiles import examples
 
 PASSWORD, TOKEN, OTHER_TOKEN, ADMIN_TOKEN = "pw-3f9a1c", "tok-77b2e0", "tok-5d11aa", "adm-90c4d2e8"
-SECRET_VALUES = (PASSWORD, TOKEN, OTHER_TOKEN, ADMIN_TOKEN)
+CLIENT_SECRET = "p8e-c1d2"
+SECRET_VALUES = (PASSWORD, TOKEN, OTHER_TOKEN, ADMIN_TOKEN, CLIENT_SECRET)
 
 #: The same secrets written every way YAML allows: flow and block maps, plain, single-quoted,
 #: double-quoted (with an escape), a block scalar, an explicit ``? key``, a tag, an anchor whose
@@ -29,6 +30,7 @@ DOCUMENTS = {
 description: flow style  # a comment that stays
 settings: {{users: {{admin: {PASSWORD}, bob: "{OTHER_TOKEN}"}}, tokens: {{{TOKEN}: developer}}}}
 admin: {{token: {ADMIN_TOKEN}}}
+ims: {{clients: {{cloud-client: {CLIENT_SECRET}}}, token_ttl: 1h}}
 """,
     "block, quoted": f"""\
 # the team's scenario
@@ -43,6 +45,9 @@ settings:
     "{OTHER_TOKEN}x": ci
 admin:
   token: !!str {ADMIN_TOKEN}
+ims:
+  clients:
+    cloud-client: "{CLIENT_SECRET}"
 """,
     "block scalar, anchor and alias": f"""\
 description: anchors
@@ -53,6 +58,7 @@ settings:
     bob: *shared
   tokens: {{{TOKEN}: developer}}
 admin: {{enabled: true, token: "{ADMIN_TOKEN}"}}
+ims: {{clients: {{cloud-client: &client '{CLIENT_SECRET}', second: *client}}}}
 """,
 }
 
@@ -75,6 +81,8 @@ def test_every_secret_is_masked_and_the_rest_kept_as_written(name: str) -> None:
     assert len(read["settings"]["tokens"]) == len(original["settings"]["tokens"])  # numbered keys
     assert set(read["settings"]["tokens"].values()) == set(original["settings"]["tokens"].values())
     assert read["admin"]["token"] == "(not shown)"
+    assert set(read["ims"]["clients"]) == set(original["ims"]["clients"])  # the client ids stay
+    assert set(read["ims"]["clients"].values()) == {"(not shown)"}
     parse_scenario(text)  # the documents are scenarios the mock accepts
 
 
@@ -140,7 +148,8 @@ def test_text_without_secrets_is_unchanged_and_unreadable_text_is_not_shown() ->
 
 
 def test_one_list_names_the_secret_settings() -> None:
-    every = Settings(admin_token=ADMIN_TOKEN, tokens={TOKEN: "dev"}, login_tokens={OTHER_TOKEN: "dev"})
+    every = Settings(admin_token=ADMIN_TOKEN, tokens={TOKEN: "dev"}, login_tokens={OTHER_TOKEN: "dev"},
+                     ims_clients={"cloud-client": CLIENT_SECRET})  # fmt: skip
     fields = {f.name: getattr(every, f.name) for f in dataclasses.fields(Settings)}
     shown = masked_settings(fields)
     assert {name for name, value in shown.items() if value == MASK} == {s.setting for s in SECRETS}
