@@ -255,6 +255,29 @@ def test_system_job() -> None:
         assert (history[0]["createdBy"], history[0]["path"]) == ("System", "/content/dam")
 
 
+def test_cloud_service() -> None:
+    """``serve --scenario cloud-service`` (a real clock): a token from IMS opens the API; past five
+    status polls a second from one client the CDN's 429 with Retry-After 30 answers."""
+    with served("cloud-service") as mock:
+        credentials = {"client_id": "aem-pipeline", "client_secret": "pipeline-secret", "scope": "openid"}
+        form = urllib.parse.urlencode({"grant_type": "client_credentials", **credentials}).encode()
+        request = urllib.request.Request(mock.url + "/ims/token/v3", form,
+                                         {"Content-Type": "application/x-www-form-urlencoded"})  # fmt: skip
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            issued = json.load(answer)
+        assert issued["expires_in"] == 3600
+        bearer = {"Authorization": f"Bearer {issued['access_token']}"}
+        status, _, raw = mock.call(
+            "POST", BASE, {"path": "/content/dam/22858", "type": "ASSET_PROCESSING"}, bearer
+        )
+        assert status == 200, raw
+        pid = json.loads(raw)["processingId"]
+        answers = [mock.call("GET", f"{BASE}/status", None, bearer, processingId=pid)[:2] for _ in range(60)]
+        statuses = [status for status, _ in answers]
+        assert statuses[0] == 200 and 429 in statuses, statuses  # 60 polls in well under 10 s: past 50
+        assert answers[statuses.index(429)][1]["Retry-After"] == "30", statuses
+
+
 def test_every_shipped_scenario_is_served_here() -> None:
     tests = {name.removeprefix("test_").replace("_", "-") for name in globals() if name.startswith("test_")}
     assert set(shipped_scenarios()) <= tests

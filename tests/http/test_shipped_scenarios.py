@@ -220,6 +220,23 @@ async def test_system_job(make_api: MakeApi) -> None:
     assert [j["createdBy"] for j in await api.history()] == ["System", "System"]
 
 
+async def test_cloud_service(make_api: MakeApi) -> None:
+    """IMS tokens that expire after an hour on the mock's clock; a CDN rate limit on status polls."""
+    api = await make_api(scenario="cloud-service")
+    form = {"grant_type": "client_credentials", "client_id": "aem-pipeline", "scope": "openid,AdobeID",
+            "client_secret": "pipeline-secret"}  # fmt: skip
+    async with api.http.post("/ims/token/v3", data=form) as answer:
+        assert answer.status == 200
+        issued = await answer.json()
+    api.headers = {"Authorization": f"Bearer {issued['access_token']}"}
+    pid = await api.start()
+    polled = [(await api.get(f"{BASE_PATH}/status", processingId=pid))[0] for _ in range(51)]
+    assert polled == [200] * 50 + [429]  # five a second over ten seconds, on a clock that stands still
+    await api.advance(3600)
+    status, refused = await api.get(f"{BASE_PATH}/status", processingId=pid)
+    assert status == 401 and "expired" in refused["message"]
+
+
 def test_every_shipped_scenario_has_a_test_here() -> None:
     from mock_server.scenarios.reading import shipped_scenarios
 
