@@ -58,6 +58,7 @@ def banner(app: web.Application, url: str, ca_path: Path | None = None) -> str:
         f"  admin API:   {admin}",
         *([f"  dashboard:   {_from_here(url)}/__admin/ui/"] if settings.admin_enabled else []),
         f"  credentials: {credentials}",
+        *_ims_lines(call, settings),
         f"  pace:        {settings.effective_per_asset_ms} ms per asset (speed x{settings.speed:g})",
         f"  clock:       {_clock_line(settings)}",
         *(_tls_lines(url, ca_path)),
@@ -78,6 +79,15 @@ def banner(app: web.Application, url: str, ca_path: Path | None = None) -> str:
     lines += [f"  warning:     {warning}" for warning in mock.warnings]
     lines.append("Press Ctrl-C to stop.")
     return "\n".join(lines)
+
+
+def _ims_lines(call: str, settings: Settings) -> list[str]:
+    if not settings.ims_clients:
+        return []
+    clients = ", ".join(sorted(settings.ims_clients))
+    lasts = f"{settings.ims_token_ttl_ms / 1000:g} s"
+    return [f"  IMS:         POST {call}/ims/token/v3 (client_credentials) for {clients} (secrets not "
+            f"shown); a token lasts {lasts} on the mock's clock"]  # fmt: skip
 
 
 def _tls_lines(url: str, ca_path: Path | None) -> list[str]:

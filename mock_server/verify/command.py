@@ -27,6 +27,8 @@ from typing import Any, ParamSpec, TypeVar
 
 from ..exits import Exit, fail, url_option
 from . import Credentials, Options, Report, describe_plan, pace_scenario, verify
+from .ims import fetch_token
+from .target import SetupError
 
 __all__ = ["add_parser", "run"]
 
@@ -81,6 +83,20 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     cmd.add_argument("--token-env", metavar="VAR", help="the environment variable holding a Bearer token")
     cmd.add_argument(
+        "--ims-url", type=url_option, metavar="URL",
+        help="get a Bearer token from this Adobe IMS first (POST URL/ims/token/v3, client_credentials), as "
+        "a Cloud Service client does: https://ims-na1.adobelogin.com, or the mock's URL",
+    )  # fmt: skip
+    cmd.add_argument("--client-id", metavar="ID", help="with --ims-url: the OAuth server-to-server client id")
+    cmd.add_argument(
+        "--client-secret-env", default="IMS_CLIENT_SECRET", metavar="VAR",
+        help="with --ims-url: the environment variable holding the client secret (default IMS_CLIENT_SECRET)",
+    )  # fmt: skip
+    cmd.add_argument(
+        "--ims-scope", default="openid,AdobeID", metavar="SCOPES",
+        help="with --ims-url: the scopes asked for, comma-separated (default openid,AdobeID)",
+    )  # fmt: skip
+    cmd.add_argument(
         "--sandbox",
         metavar="PATH",
         help="the only folder verify may start jobs on; without it verify starts none (the readonly plan)",
@@ -118,7 +134,21 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run:
         print(describe_plan(args.target, options))
         return 0
-    if args.token_env:
+    if args.ims_url:
+        if args.token_env or args.user or not args.client_id:
+            return fail("verify: --ims-url takes --client-id (and the secret in --client-secret-env), not "
+                        "--user or --token-env", Exit.USAGE)  # fmt: skip
+        secret = os.environ.get(args.client_secret_env)
+        if not secret:
+            return fail(
+                f"verify: ${args.client_secret_env} is empty: export the client secret in it", Exit.SETUP
+            )
+        try:
+            issued = fetch_token(args.ims_url, args.client_id, secret, args.ims_scope)
+        except SetupError as error:
+            return fail(f"verify: {error}", Exit.SETUP)
+        credentials = Credentials(token=issued, token_env="IMS_ACCESS_TOKEN")
+    elif args.token_env:
         token = os.environ.get(args.token_env)
         if not token:
             return fail(f"verify: ${args.token_env} is empty: export the Bearer token in it", Exit.SETUP)

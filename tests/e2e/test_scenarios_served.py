@@ -259,6 +259,8 @@ def test_cloud_service() -> None:
     """``serve --scenario cloud-service`` (a real clock): a token from IMS opens the API; past five
     status polls a second from one client the CDN's 429 with Retry-After 30 answers."""
     with served("cloud-service") as mock:
+        assert "IMS:         POST " in mock.banner and "aem-pipeline" in mock.banner
+        assert "pipeline-secret" not in mock.banner
         credentials = {"client_id": "aem-pipeline", "client_secret": "pipeline-secret", "scope": "openid"}
         form = urllib.parse.urlencode({"grant_type": "client_credentials", **credentials}).encode()
         request = urllib.request.Request(mock.url + "/ims/token/v3", form,
