@@ -38,6 +38,11 @@ def test_a_client_trusting_the_test_ca_is_served_and_one_that_does_not_is_refuse
         assert server.url.startswith("https://127.0.0.1:") and server.ca_path is not None
         assert server.ca_path.read_text().startswith("-----BEGIN CERTIFICATE-----")
         assert _get(server.url + HISTORY, server.client_ssl_context()) == (200, {"executionHistory": []})
+        context = server.client_ssl_context()
+        with urllib.request.urlopen(server.url + "/__admin/health", context=context, timeout=10) as health:
+            assert json.load(health) == {"status": "ok"}  # the admin API on the same port
+        with urllib.request.urlopen(server.url + "/__admin/ui/", context=context, timeout=10) as page:
+            assert page.status == 200 and b"<html" in page.read(4096).lower()  # and the dashboard
         localhost = server.url.replace("127.0.0.1", "localhost")  # the certificate names it too
         assert _get(localhost + HISTORY, server.client_ssl_context())[0] == 200
         with pytest.raises(urllib.error.URLError) as refused:
