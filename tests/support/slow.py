@@ -194,6 +194,14 @@ SLOW: dict[str, dict[str, float]] = {
     "e2e/test_record_admin.py": {
         "test_the_proxy_says_once_at_its_start_what_it_redacts": 1.28,
     },
+    # measured -n 2 --durations=25 at a load average of 1.3 (2026-12-07 13:03)
+    "e2e/test_tls.py": {
+        "test_tls_flags_that_cannot_serve_exit_naming_the_fix": 3.6,
+    },
+    "e2e/test_verify_ims.py": {
+        "test_a_refused_token_request_is_exit_3_quoting_ims_never_the_secret": 3.0,
+        "test_verify_gets_its_token_from_ims_and_the_author_takes_it": 1.5,
+    },
 }
 
 
