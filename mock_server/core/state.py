@@ -242,21 +242,23 @@ class StateFile:
             if live is not None:
                 self._db.execute("INSERT OR REPLACE INTO engines (session, record) VALUES (?, ?)",
                                  (name, _json(live)))  # fmt: skip
-            self._db.executemany(
-                "INSERT OR REPLACE INTO journal (session, seq, record) VALUES (?, ?, ?)",
-                [(name, seq, _json(record)) for seq, record in exchanges],
-            )
-            if journal_from is not None:
-                self._db.execute("DELETE FROM journal WHERE session = ? AND seq < ?", (name, journal_from))
+            self._numbered("journal", name, exchanges, journal_from)
             if faults is not None:
                 self._db.execute("INSERT OR REPLACE INTO faults (session, record) VALUES (?, ?)",
                                  (name, _json(faults)))  # fmt: skip
-            self._db.executemany(
-                "INSERT OR REPLACE INTO status_jobs (session, seq, record) VALUES (?, ?, ?)",
-                [(name, seq, _json(record)) for seq, record in status_jobs],
-            )
-            if status_from is not None:
-                self._db.execute("DELETE FROM status_jobs WHERE session = ? AND seq < ?", (name, status_from))
+            self._numbered("status_jobs", name, status_jobs, status_from)
+
+    def _numbered(
+        self, table: str, name: str, rows: Iterable[tuple[int, Any]], kept_from: int | None
+    ) -> None:
+        """Rows numbered as they came (the journal's, the status jobs'): the new ones written, those
+        numbered before ``kept_from`` (when given) dropped. ``table`` is one of ours, never input."""
+        self._db.executemany(
+            f"INSERT OR REPLACE INTO {table} (session, seq, record) VALUES (?, ?, ?)",
+            [(name, seq, _json(record)) for seq, record in rows],
+        )
+        if kept_from is not None:
+            self._db.execute(f"DELETE FROM {table} WHERE session = ? AND seq < ?", (name, kept_from))
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self._db)

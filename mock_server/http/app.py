@@ -29,7 +29,7 @@ from ..core.repository import Repository
 from ..core.sessions import SWEEP_EVERY_S, SessionLimits
 from ..core.settings import LOGIN_COOKIE, Settings
 from .admin import ADMIN_PATH, HEALTH_PATH, admin_app, health
-from .auth import login_cookies, session_user
+from .auth import ims_grant, login_cookies, session_user
 from .bodies import ABSENT, REQUEST_BODY, id_from_query, read_json
 from .dashboard import EVENT_STREAMS, EVENTS_STOPPING, EventStreams, stop_event_streams
 from .downloads import STREAMS, cut_downloads, cut_stream, send_stream
@@ -288,9 +288,7 @@ _EXPIRED_TOKEN = 'Bearer error="invalid_token", error_description="The access to
 def _refuse_an_expired_ims_token(authorization: str, mock: Mock) -> None:
     """A 401 saying so for an IMS access token that has expired on the mock's clock, with RFC 6750's
     ``WWW-Authenticate: Bearer error="invalid_token"`` a client's refresh logic looks for."""
-    if authorization[:7].lower() != "bearer ":
-        return
-    issued = mock.ims.find(authorization[7:].strip())
+    issued = ims_grant(authorization, mock.ims)
     if issued is None:
         return
     expired = datetime.fromtimestamp(issued.expires_at_ms / 1000, UTC).isoformat(timespec="seconds")

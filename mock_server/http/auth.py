@@ -10,10 +10,10 @@ from collections.abc import Callable, Iterable
 from urllib.parse import unquote
 
 from ..core.bounded import BoundedCache
-from ..core.ims import TokenIssuer, technical_account
+from ..core.ims import Issued, TokenIssuer, technical_account
 from ..core.settings import LOGIN_COOKIE, Settings
 
-__all__ = ["Authenticator", "authenticate", "login_cookies", "session_user"]
+__all__ = ["Authenticator", "authenticate", "ims_grant", "login_cookies", "session_user"]
 
 
 def _equal(given: str, expected: str) -> bool:
@@ -51,6 +51,14 @@ def authenticate(authorization: str | None, settings: Settings) -> str | None:
                 found = user
         return found
     return None
+
+
+def ims_grant(authorization: str, ims: TokenIssuer) -> Issued | None:
+    """The grant of the IMS access token ``authorization`` (the header's value) sends as Bearer,
+    expired or not; None when it sends none of ``ims``'s tokens."""
+    if not ims.enabled or authorization[:7].lower() != "bearer ":
+        return None
+    return ims.find(authorization[7:].strip())
 
 
 def login_cookies(headers: Iterable[str], most: int = 8) -> list[str]:
@@ -111,10 +119,9 @@ class Authenticator:
     def __call__(self, authorization: str | None) -> str | None:
         if authorization is None:
             return None
-        if self._ims is not None and self._ims.enabled and authorization[:7].lower() == "bearer ":
-            issued = self._ims.find(authorization[7:].strip())
-            if issued is not None:  # an IMS token: valid until it expires, never remembered
-                return technical_account(issued.client_id) if self._now() < issued.expires_at_ms else None
+        issued = None if self._ims is None else ims_grant(authorization, self._ims)
+        if issued is not None:  # an IMS token: valid until it expires, never remembered
+            return technical_account(issued.client_id) if self._now() < issued.expires_at_ms else None
         user = self._known.get(authorization)
         if user is None:
             user = authenticate(authorization, self._settings)

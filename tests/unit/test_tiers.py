@@ -83,29 +83,25 @@ def test_a_slow_test_runs_only_when_m_names_slow(markexpr: str, kept: bool) -> N
     assert deselected == ([] if kept else [slow])
 
 
-@pytest.mark.parametrize(("markexpr", "kept"), [("", False), ("slow", False), ("container", True)])
-def test_a_container_test_runs_only_when_m_names_container(markexpr: str, kept: bool) -> None:
-    boxed, fast = (
-        _Item(TESTS / "e2e" / "test_container.py", "test_x"),
-        _Item(TESTS / "unit" / "test_x.py", "t"),
-    )
-    boxed.add_marker("container")
-    config = SimpleNamespace(
-        getoption=lambda name: markexpr, hook=SimpleNamespace(pytest_deselected=lambda items: None)
-    )
-    items: list[Any] = [boxed, fast]
-    conftest.pytest_collection_modifyitems(config, items)  # type: ignore[arg-type]
-    assert items == ([boxed, fast] if kept else [fast]), f"-m {markexpr!r}: {[i.name for i in items]}"
-
-
-@pytest.mark.parametrize(("markexpr", "kept"), [("", False), ("container", False), ("replicas", True)])
-def test_a_replicas_test_runs_only_when_m_names_replicas(markexpr: str, kept: bool) -> None:
-    farmed = _Item(TESTS / "e2e" / "test_replicas.py", "test_x")
+@pytest.mark.parametrize(
+    ("marker", "markexpr", "kept"),
+    [
+        ("container", "", False),
+        ("container", "slow", False),
+        ("container", "container", True),
+        ("replicas", "", False),
+        ("replicas", "container", False),
+        ("replicas", "replicas", True),
+    ],
+)
+def test_an_opt_in_test_runs_only_when_m_names_its_marker(marker: str, markexpr: str, kept: bool) -> None:
+    """A container or replicas test runs only when ``-m`` names its own marker."""
+    opted = _Item(TESTS / "e2e" / f"test_{marker}.py", "test_x")
     fast = _Item(TESTS / "unit" / "test_x.py", "t")
-    farmed.add_marker("replicas")
+    opted.add_marker(marker)
     config = SimpleNamespace(
         getoption=lambda name: markexpr, hook=SimpleNamespace(pytest_deselected=lambda items: None)
     )
-    items: list[Any] = [farmed, fast]
+    items: list[Any] = [opted, fast]
     conftest.pytest_collection_modifyitems(config, items)  # type: ignore[arg-type]
-    assert items == ([farmed, fast] if kept else [fast]), f"-m {markexpr!r}: {[i.name for i in items]}"
+    assert items == ([opted, fast] if kept else [fast]), f"-m {markexpr!r}: {[i.name for i in items]}"
